@@ -1,0 +1,336 @@
+//! Domain values: what the user wants ([`DesiredTable`]) and what AWS has ([`ObservedTable`]).
+//!
+//! These types know nothing of the AWS SDK; `aws::convert` is the one place that turns SDK
+//! values into them. The observed-state types are serialized into the report's `before` and
+//! `after` fields, so their serde names are part of the report contract (see `report.rs`).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// DynamoDB's capacity mode, table-wide (GSIs inherit it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BillingMode {
+    #[serde(rename = "PROVISIONED")]
+    Provisioned,
+    #[serde(rename = "PAY_PER_REQUEST")]
+    OnDemand,
+}
+
+impl BillingMode {
+    /// The name AWS uses on the wire.
+    pub fn as_aws_str(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned => "PROVISIONED",
+            BillingMode::OnDemand => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+impl fmt::Display for BillingMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BillingMode::Provisioned => "provisioned",
+            BillingMode::OnDemand => "on_demand",
+        })
+    }
+}
+
+/// Read or write capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Read,
+    Write,
+}
+
+impl Side {
+    pub const BOTH: [Side; 2] = [Side::Read, Side::Write];
+}
+
+/// One auto-scalable dimension of a table: the table itself or one GSI, read or write.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ScalingKey {
+    /// `None` for the table, `Some(name)` for a global secondary index.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<String>,
+    pub side: Side,
+}
+
+impl ScalingKey {
+    pub fn table(side: Side) -> Self {
+        ScalingKey { index: None, side }
+    }
+
+    pub fn index(name: &str, side: Side) -> Self {
+        ScalingKey {
+            index: Some(name.to_string()),
+            side,
+        }
+    }
+
+    /// Application Auto Scaling `ResourceId`: `table/T` or `table/T/index/I`.
+    pub fn resource_id(&self, table: &str) -> String {
+        match &self.index {
+            None => format!("table/{table}"),
+            Some(index) => format!("table/{table}/index/{index}"),
+        }
+    }
+
+    /// Application Auto Scaling `ScalableDimension`.
+    pub fn dimension(&self) -> &'static str {
+        match (&self.index, self.side) {
+            (None, Side::Read) => "dynamodb:table:ReadCapacityUnits",
+            (None, Side::Write) => "dynamodb:table:WriteCapacityUnits",
+            (Some(_), Side::Read) => "dynamodb:index:ReadCapacityUnits",
+            (Some(_), Side::Write) => "dynamodb:index:WriteCapacityUnits",
+        }
+    }
+
+    /// The predefined metric a target-tracking policy on this dimension follows.
+    pub fn predefined_metric(&self) -> &'static str {
+        match self.side {
+            Side::Read => "DynamoDBReadCapacityUtilization",
+            Side::Write => "DynamoDBWriteCapacityUtilization",
+        }
+    }
+
+    /// Parse an Application Auto Scaling (ResourceId, ScalableDimension) pair back into the
+    /// table name and key. `None` for anything that is not a DynamoDB table or GSI dimension.
+    pub fn parse(resource_id: &str, dimension: &str) -> Option<(String, ScalingKey)> {
+        let rest = resource_id.strip_prefix("table/")?;
+        let (table, index) = match rest.split_once("/index/") {
+            Some((t, i)) => (t, Some(i.to_string())),
+            None => (rest, None),
+        };
+        if table.is_empty() || table.contains('/') || index.as_deref() == Some("") {
+            return None;
+        }
+        let side = match (index.is_some(), dimension) {
+            (false, "dynamodb:table:ReadCapacityUnits") => Side::Read,
+            (false, "dynamodb:table:WriteCapacityUnits") => Side::Write,
+            (true, "dynamodb:index:ReadCapacityUnits") => Side::Read,
+            (true, "dynamodb:index:WriteCapacityUnits") => Side::Write,
+            _ => return None,
+        };
+        Some((table.to_string(), ScalingKey { index, side }))
+    }
+
+    /// Short human label: `table read`, `index gsi1 write`.
+    pub fn label(&self) -> String {
+        let side = match self.side {
+            Side::Read => "read",
+            Side::Write => "write",
+        };
+        match &self.index {
+            None => format!("table {side}"),
+            Some(i) => format!("index {i} {side}"),
+        }
+    }
+}
+
+/// Auto scaling thresholds for one side: scalable target bounds and target utilisation (%).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    pub min: i64,
+    pub max: i64,
+    pub target: f64,
+}
+
+/// Read and write thresholds for a provisioned table (and, with `indexes = all`, its GSIs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AutoScaling {
+    pub read: Thresholds,
+    pub write: Thresholds,
+}
+
+impl AutoScaling {
+    pub fn side(&self, side: Side) -> &Thresholds {
+        match side {
+            Side::Read => &self.read,
+            Side::Write => &self.write,
+        }
+    }
+}
+
+/// The capacity mode the inventory asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum DesiredMode {
+    OnDemand,
+    Provisioned(AutoScaling),
+}
+
+impl DesiredMode {
+    pub fn billing_mode(&self) -> BillingMode {
+        match self {
+            DesiredMode::OnDemand => BillingMode::OnDemand,
+            DesiredMode::Provisioned(_) => BillingMode::Provisioned,
+        }
+    }
+}
+
+/// Whether the table's GSIs are managed with the table (`all`) or left alone (`none`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexScope {
+    #[default]
+    All,
+    None,
+}
+
+/// Where an inventory row came from, for error messages and the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub file: String,
+    pub line: u64,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// How to get credentials for an account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RoleSpec {
+    pub role_arn: String,
+    #[serde(skip)]
+    pub external_id: Option<String>,
+}
+
+/// One validated inventory row: a table and the state it should be in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredTable {
+    pub source: Source,
+    pub account_id: String,
+    /// `None`: use the caller's own credentials.
+    pub role: Option<RoleSpec>,
+    pub region: String,
+    pub table: String,
+    #[serde(flatten)]
+    pub mode: DesiredMode,
+    pub indexes: IndexScope,
+}
+
+/// The state of one GSI as DescribeTable reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedIndex {
+    pub name: String,
+    pub status: String,
+    pub read_capacity: i64,
+    pub write_capacity: i64,
+}
+
+/// A registered Application Auto Scaling scalable target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScalableTarget {
+    #[serde(flatten)]
+    pub key: ScalingKey,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// A scaling policy attached to one dimension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScalingPolicy {
+    #[serde(flatten)]
+    pub key: ScalingKey,
+    pub name: String,
+    pub policy_type: String,
+    /// The predefined metric of a target-tracking policy, if it uses one.
+    pub metric: Option<String>,
+    pub target_value: Option<f64>,
+    pub scale_in_cooldown: Option<i32>,
+    pub scale_out_cooldown: Option<i32>,
+    pub disable_scale_in: Option<bool>,
+}
+
+impl ScalingPolicy {
+    /// Is this the target-tracking policy ddb-fleet manages on `key`?
+    pub fn is_managed_kind(&self, key: &ScalingKey) -> bool {
+        self.key == *key
+            && self.policy_type == "TargetTrackingScaling"
+            && self.metric.as_deref() == Some(key.predefined_metric())
+    }
+}
+
+/// Everything ddb-fleet reads about one table: DescribeTable plus its auto scaling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedTable {
+    pub status: String,
+    pub billing_mode: BillingMode,
+    pub read_capacity: i64,
+    pub write_capacity: i64,
+    pub indexes: Vec<ObservedIndex>,
+    /// Regions of the other replicas of a global table; empty for a regional table.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub replicas: Vec<String>,
+    /// `BillingModeSummary.LastUpdateToPayPerRequestDateTime`, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_switch_to_on_demand: Option<String>,
+    pub scalable_targets: Vec<ScalableTarget>,
+    pub scaling_policies: Vec<ScalingPolicy>,
+}
+
+impl ObservedTable {
+    /// True when the table and all its GSIs accept an UpdateTable.
+    pub fn is_active(&self) -> bool {
+        self.status == "ACTIVE" && self.indexes.iter().all(|i| i.status == "ACTIVE")
+    }
+
+    pub fn target(&self, key: &ScalingKey) -> Option<&ScalableTarget> {
+        self.scalable_targets.iter().find(|t| t.key == *key)
+    }
+
+    /// Sorts targets and policies so that equal states compare and serialize equal.
+    pub fn normalize(&mut self) {
+        self.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        self.scalable_targets.sort_by(|a, b| a.key.cmp(&b.key));
+        self.scaling_policies
+            .sort_by(|a, b| (&a.key, &a.name).cmp(&(&b.key, &b.name)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_ids_and_dimensions_round_trip() {
+        for key in [
+            ScalingKey::table(Side::Read),
+            ScalingKey::table(Side::Write),
+            ScalingKey::index("by-customer", Side::Read),
+            ScalingKey::index("by-customer", Side::Write),
+        ] {
+            let rid = key.resource_id("orders");
+            let parsed = ScalingKey::parse(&rid, key.dimension()).unwrap();
+            assert_eq!(parsed, ("orders".to_string(), key));
+        }
+        assert_eq!(
+            ScalingKey::index("g", Side::Write).resource_id("t"),
+            "table/t/index/g"
+        );
+    }
+
+    #[test]
+    fn parse_rejects_mismatched_dimension_and_foreign_resources() {
+        assert_eq!(
+            ScalingKey::parse("table/t", "dynamodb:index:ReadCapacityUnits"),
+            None
+        );
+        assert_eq!(
+            ScalingKey::parse("table/t/index/g", "dynamodb:table:ReadCapacityUnits"),
+            None
+        );
+        assert_eq!(
+            ScalingKey::parse("service/cluster/svc", "ecs:service:DesiredCount"),
+            None
+        );
+        assert_eq!(
+            ScalingKey::parse("table/", "dynamodb:table:ReadCapacityUnits"),
+            None
+        );
+    }
+}
