@@ -2,5 +2,6 @@
 //! regions. The binary (`main.rs`) only calls [`cli::main`]; everything else is a library so the
 //! inventory and the planner are tested without AWS.
 
+pub mod inventory;
 pub mod model;
 pub mod planner;

@@ -126,7 +126,10 @@ impl Action {
                 s
             }
             Action::RegisterScalableTarget { key, min, max } => {
-                format!("register scalable target {} min {min} max {max}", key.label())
+                format!(
+                    "register scalable target {} min {min} max {max}",
+                    key.label()
+                )
             }
             Action::PutScalingPolicy {
                 key,
@@ -524,10 +527,7 @@ mod tests {
                 target_value,
                 ..
             } => {
-                assert_eq!(
-                    policy_name,
-                    "DynamoDBReadCapacityUtilization:table/orders"
-                );
+                assert_eq!(policy_name, "DynamoDBReadCapacityUtilization:table/orders");
                 assert_eq!(*target_value, 70.0);
             }
             other => panic!("expected PutScalingPolicy, got {other:?}"),
@@ -581,7 +581,10 @@ mod tests {
             .actions
             .is_empty());
 
-        let d = desired(provisioned(th(1, 10, 70.0), th(1, 10, 70.0)), IndexScope::None);
+        let d = desired(
+            provisioned(th(1, 10, 70.0), th(1, 10, 70.0)),
+            IndexScope::None,
+        );
         let mut o = observed(BillingMode::Provisioned, &["g"]);
         for side in Side::BOTH {
             let key = ScalingKey::table(side);
@@ -597,7 +600,10 @@ mod tests {
 
     #[test]
     fn different_policy_is_updated_in_place_keeping_name_and_cooldowns() {
-        let d = desired(provisioned(th(1, 10, 50.0), th(1, 10, 70.0)), IndexScope::None);
+        let d = desired(
+            provisioned(th(1, 10, 50.0), th(1, 10, 70.0)),
+            IndexScope::None,
+        );
         let mut o = observed(BillingMode::Provisioned, &[]);
         for side in Side::BOTH {
             let key = ScalingKey::table(side);
@@ -626,7 +632,10 @@ mod tests {
 
     #[test]
     fn different_target_bounds_are_reregistered_and_duplicate_policies_removed() {
-        let d = desired(provisioned(th(1, 10, 70.0), th(1, 10, 70.0)), IndexScope::None);
+        let d = desired(
+            provisioned(th(1, 10, 70.0), th(1, 10, 70.0)),
+            IndexScope::None,
+        );
         let mut o = observed(BillingMode::Provisioned, &[]);
         let read = ScalingKey::table(Side::Read);
         let write = ScalingKey::table(Side::Write);
@@ -662,12 +671,19 @@ mod tests {
 
     #[test]
     fn indexes_none_leaves_gsi_auto_scaling_alone_but_still_gives_gsis_throughput() {
-        let d = desired(provisioned(th(3, 10, 70.0), th(4, 10, 70.0)), IndexScope::None);
+        let d = desired(
+            provisioned(th(3, 10, 70.0), th(4, 10, 70.0)),
+            IndexScope::None,
+        );
         let o = observed(BillingMode::OnDemand, &["g"]);
         let plan = plan_table(&d, &o);
         match &plan.actions[0] {
             Action::UpdateTable { index_updates, .. } => {
-                assert_eq!(index_updates.len(), 1, "AWS rejects a switch without GSI throughput")
+                assert_eq!(
+                    index_updates.len(),
+                    1,
+                    "AWS rejects a switch without GSI throughput"
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -713,7 +729,10 @@ mod tests {
 
     #[test]
     fn foreign_policies_on_a_managed_dimension_are_left_in_provisioned_mode() {
-        let d = desired(provisioned(th(1, 10, 70.0), th(1, 10, 70.0)), IndexScope::None);
+        let d = desired(
+            provisioned(th(1, 10, 70.0), th(1, 10, 70.0)),
+            IndexScope::None,
+        );
         let mut o = observed(BillingMode::Provisioned, &[]);
         for side in Side::BOTH {
             let key = ScalingKey::table(side);
@@ -735,7 +754,11 @@ mod tests {
     // ---- the whole state space, generated ----
 
     fn arb_thresholds() -> impl Strategy<Value = Thresholds> {
-        (1i64..20, 0i64..20, prop::sample::select(vec![20.0, 50.0, 70.0, 90.0]))
+        (
+            1i64..20,
+            0i64..20,
+            prop::sample::select(vec![20.0, 50.0, 70.0, 90.0]),
+        )
             .prop_map(|(min, extra, target)| th(min, min + extra, target))
     }
 
@@ -788,8 +811,7 @@ mod tests {
                         });
                     }
                     for (name, value, tracking) in policies {
-                        if o
-                            .scaling_policies
+                        if o.scaling_policies
                             .iter()
                             .any(|p| p.key == *key && p.name == name)
                         {
