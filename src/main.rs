@@ -1,1 +1,5 @@
-fn main() {}
+//! The `ddb-fleet` binary: everything is in the library; see `cli.rs`.
+
+fn main() {
+    std::process::exit(ddb_fleet::cli::main());
+}

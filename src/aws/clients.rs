@@ -1,0 +1,427 @@
+//! Building AWS clients once per (account, region), and calling them politely.
+//!
+//! [`ClientFactory`] loads the base configuration once (standard credential chain, one
+//! rustls/ring HTTP client), keeps one cached assume-role credentials provider per
+//! (role, external id) and one [`AccountRegion`] per (role, region). [`AccountRegion::call`]
+//! is the single path every AWS request takes: it waits for the per-(account, region, service)
+//! rate limiter, sends, classifies the error and retries with jittered backoff.
+
+use super::error::{AwsError, ErrorKind};
+use crate::model::RoleSpec;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+use std::collections::HashMap;
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Requests per second allowed per (account, region) for each control plane, and per account
+/// for STS. Defaults are a small fraction of AWS's published quotas (DynamoDB: 2,500/s for
+/// control-plane reads and writes each), leaving room for everything else in the account.
+#[derive(Debug, Clone, Copy)]
+pub struct Rates {
+    pub dynamodb: NonZeroU32,
+    pub autoscaling: NonZeroU32,
+    pub sts: NonZeroU32,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Rates {
+            dynamodb: NonZeroU32::new(20).unwrap(),
+            autoscaling: NonZeroU32::new(10).unwrap(),
+            sts: NonZeroU32::new(2).unwrap(),
+        }
+    }
+}
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt; doubles each time, with full jitter.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full-jitter exponential backoff before attempt `attempt + 1`.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let cap = exp.min(self.max_delay);
+        let ms = cap.as_millis() as u64;
+        Duration::from_millis(if ms == 0 {
+            0
+        } else {
+            rand::rng().random_range(0..=ms)
+        })
+    }
+}
+
+/// Everything needed to reach AWS.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub role_session_name: String,
+    pub rates: Rates,
+    pub retry: RetryPolicy,
+    /// Timeout of one HTTP attempt.
+    pub attempt_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    DynamoDb,
+    AutoScaling,
+}
+
+type Limiter = DefaultKeyedRateLimiter<(String, String)>;
+
+struct Limiters {
+    dynamodb: Limiter,
+    autoscaling: Limiter,
+    sts: DefaultKeyedRateLimiter<String>,
+}
+
+/// Builds and caches clients. One per run.
+pub struct ClientFactory {
+    base: SdkConfig,
+    settings: AwsSettings,
+    limiters: Arc<Limiters>,
+    credentials: tokio::sync::Mutex<HashMap<RoleSpec, SharedCredentialsProvider>>,
+    clients: tokio::sync::Mutex<HashMap<(Option<RoleSpec>, String), Arc<AccountRegion>>>,
+}
+
+impl ClientFactory {
+    /// Loads the base configuration (no AWS call is made here).
+    pub async fn new(settings: AwsSettings) -> Self {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(settings.attempt_timeout)
+                    .build(),
+            );
+        if let Some(p) = &settings.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(e) = &settings.endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        let base = loader.load().await;
+        let limiters = Arc::new(Limiters {
+            dynamodb: RateLimiter::keyed(Quota::per_second(settings.rates.dynamodb)),
+            autoscaling: RateLimiter::keyed(Quota::per_second(settings.rates.autoscaling)),
+            sts: RateLimiter::keyed(Quota::per_second(settings.rates.sts)),
+        });
+        ClientFactory {
+            base,
+            settings,
+            limiters,
+            credentials: Default::default(),
+            clients: Default::default(),
+        }
+    }
+
+    /// The account the caller's own credentials belong to (STS GetCallerIdentity).
+    pub async fn caller_account(&self, region: &str) -> Result<String, AwsError> {
+        let conf = self
+            .base
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build();
+        let sts = aws_sdk_sts::Client::new(&conf);
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&e))?;
+        out.account().map(str::to_string).ok_or_else(|| {
+            AwsError::new(
+                "NoAccount",
+                "GetCallerIdentity returned no account",
+                ErrorKind::Permanent,
+            )
+        })
+    }
+
+    /// Credentials for a role (one AssumeRole, cached and refreshed before expiry), or the
+    /// caller's own for `None`. Resolves them now, so an unassumable role fails early.
+    pub async fn credentials(
+        &self,
+        role: Option<&RoleSpec>,
+        account_id: &str,
+        region: &str,
+    ) -> Result<Option<SharedCredentialsProvider>, AwsError> {
+        let provider = match role {
+            None => match self.base.credentials_provider() {
+                Some(p) => p,
+                None => {
+                    return Err(AwsError::new(
+                        "NoCredentials",
+                        "no AWS credentials found (environment, profile, SSO or instance role)",
+                        ErrorKind::Permanent,
+                    ))
+                }
+            },
+            Some(role) => {
+                let mut cache = self.credentials.lock().await;
+                match cache.get(role) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let mut builder = AssumeRoleProvider::builder(role.role_arn.clone())
+                            .session_name(self.settings.role_session_name.clone())
+                            .region(Region::new(region.to_string()))
+                            .configure(&self.base);
+                        if let Some(ext) = &role.external_id {
+                            builder = builder.external_id(ext.clone());
+                        }
+                        let p = SharedCredentialsProvider::new(CachedCredentials {
+                            inner: builder.build().await,
+                            cache: Default::default(),
+                            limiters: self.limiters.clone(),
+                            account_id: account_id.to_string(),
+                        });
+                        cache.insert(role.clone(), p.clone());
+                        p
+                    }
+                }
+            }
+        };
+        match provider.provide_credentials().await {
+            Ok(_) => Ok(role.map(|_| provider)),
+            Err(e) => {
+                let what = match role {
+                    Some(r) => format!("cannot assume role {}", r.role_arn),
+                    None => "cannot load the caller's credentials".to_string(),
+                };
+                let context = aws_smithy_types::error::display::DisplayErrorContext(&e);
+                let code = if role.is_some() {
+                    "AssumeRoleFailed"
+                } else {
+                    "CredentialsError"
+                };
+                Err(AwsError::new(
+                    code,
+                    format!("{what}: {context}"),
+                    ErrorKind::Permanent,
+                ))
+            }
+        }
+    }
+
+    /// Clients for one (role, region), built once.
+    pub async fn account_region(
+        &self,
+        account_id: &str,
+        role: Option<&RoleSpec>,
+        region: &str,
+    ) -> Result<Arc<AccountRegion>, AwsError> {
+        let key = (role.cloned(), region.to_string());
+        if let Some(c) = self.clients.lock().await.get(&key) {
+            return Ok(c.clone());
+        }
+        let creds = self.credentials(role, account_id, region).await?;
+        let mut builder = self
+            .base
+            .to_builder()
+            .region(Region::new(region.to_string()));
+        if let Some(p) = creds {
+            builder = builder.credentials_provider(p);
+        }
+        let conf = builder.build();
+        // Our own retry loop decides what to retry (see aws::error); the SDK's is off.
+        let ddb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&conf)
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        );
+        let aas = aws_sdk_applicationautoscaling::Client::from_conf(
+            aws_sdk_applicationautoscaling::config::Builder::from(&conf)
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        );
+        let clients = Arc::new(AccountRegion {
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            ddb,
+            aas,
+            limiters: self.limiters.clone(),
+            retry: self.settings.retry,
+        });
+        self.clients.lock().await.insert(key, clients.clone());
+        Ok(clients)
+    }
+}
+
+/// An assume-role provider that calls STS once and reuses the credentials until five minutes
+/// before they expire. One per (role, external id), shared by every client of that account.
+struct CachedCredentials {
+    inner: AssumeRoleProvider,
+    cache: tokio::sync::Mutex<Option<Credentials>>,
+    limiters: Arc<Limiters>,
+    account_id: String,
+}
+
+impl std::fmt::Debug for CachedCredentials {
+    // Never print the cached credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedCredentials")
+            .field("account_id", &self.account_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProvideCredentials for CachedCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let mut cached = self.cache.lock().await;
+            let fresh_until = SystemTime::now() + Duration::from_secs(300);
+            if let Some(c) = cached.as_ref() {
+                if c.expiry().is_none_or(|e| e > fresh_until) {
+                    return Ok(c.clone());
+                }
+            }
+            self.limiters.sts.until_key_ready(&self.account_id).await;
+            let c = self.inner.provide_credentials().await?;
+            *cached = Some(c.clone());
+            Ok(c)
+        })
+    }
+}
+
+/// The result of a call and how many attempts it took.
+#[derive(Debug)]
+pub struct Attempted<T> {
+    pub result: Result<T, AwsError>,
+    pub attempts: u32,
+}
+
+/// Whether `call` should also retry "busy" answers (ResourceInUse, ConcurrentUpdate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnBusy {
+    Retry,
+    Return,
+}
+
+/// Clients for one account and region.
+pub struct AccountRegion {
+    pub account_id: String,
+    pub region: String,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub aas: aws_sdk_applicationautoscaling::Client,
+    limiters: Arc<Limiters>,
+    retry: RetryPolicy,
+}
+
+impl AccountRegion {
+    /// Waits for a token of `service`'s limiter for this (account, region).
+    pub async fn throttle(&self, service: Service) {
+        let key = (self.account_id.clone(), self.region.clone());
+        match service {
+            Service::DynamoDb => self.limiters.dynamodb.until_key_ready(&key).await,
+            Service::AutoScaling => self.limiters.autoscaling.until_key_ready(&key).await,
+        }
+    }
+
+    /// Sends one request through the rate limiter, retrying transient failures (and busy
+    /// ones if asked) with backoff, up to the policy's attempts.
+    pub async fn call<T, E, F, Fut>(
+        &self,
+        service: Service,
+        on_busy: OnBusy,
+        mut send: F,
+    ) -> Attempted<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            self.throttle(service).await;
+            match send().await {
+                Ok(v) => {
+                    return Attempted {
+                        result: Ok(v),
+                        attempts,
+                    }
+                }
+                Err(e) => {
+                    let err = AwsError::from_sdk(&e);
+                    let again = match err.kind {
+                        ErrorKind::Transient => true,
+                        ErrorKind::Busy => on_busy == OnBusy::Retry,
+                        _ => false,
+                    };
+                    if !again || attempts >= self.retry.max_attempts {
+                        tracing::debug!(account = %self.account_id, region = %self.region, code = %err.code, attempts, "call failed");
+                        return Attempted {
+                            result: Err(err),
+                            attempts,
+                        };
+                    }
+                    tracing::debug!(account = %self.account_id, region = %self.region, code = %err.code, attempts, "retrying");
+                    tokio::time::sleep(self.retry.backoff(attempts)).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_jittered_within_an_exponential_cap() {
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        };
+        for attempt in 1..10 {
+            let cap = (100u64 << (attempt - 1)).min(1000);
+            for _ in 0..50 {
+                assert!(p.backoff(attempt) <= Duration::from_millis(cap));
+            }
+        }
+        // Jitter: 200 draws from 0..=1000 ms are not all equal.
+        let draws: std::collections::HashSet<_> = (0..200).map(|_| p.backoff(9)).collect();
+        assert!(draws.len() > 1);
+    }
+}

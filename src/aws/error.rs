@@ -1,0 +1,220 @@
+//! [`AwsError`]: one classified failure of an AWS call, the form errors take in the report.
+//!
+//! The SDK's own retries are disabled (see `aws::clients`): this module decides what is worth
+//! retrying, because the SDK would retry DynamoDB's on-demand switch limit
+//! (a `LimitExceededException` that cannot succeed within a run) and would not retry
+//! `ResourceInUseException` or `ConcurrentUpdateException`, which we must wait out.
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What the caller should do about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Throttling, 5xx, timeouts, dropped connections: back off and retry.
+    Transient,
+    /// The table (or auto scaling resource) is busy: wait for it and retry.
+    Busy,
+    /// DynamoDB refused a switch to on-demand: at most four per table per rolling 24 hours.
+    SwitchLimit,
+    /// The resource does not exist.
+    NotFound,
+    /// Credentials, permissions, validation: retrying will not help.
+    #[default]
+    Permanent,
+}
+
+/// A classified AWS failure. Never carries credentials: only AWS's code and message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsError {
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+    #[serde(skip)]
+    pub kind: ErrorKind,
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "InternalServerError",
+    "InternalServiceException",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+impl AwsError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>, kind: ErrorKind) -> Self {
+        AwsError {
+            code: code.into(),
+            message: message.into(),
+            retryable: matches!(kind, ErrorKind::Transient | ErrorKind::Busy),
+            kind,
+        }
+    }
+
+    /// Classifies a service's error code and message (and HTTP status, when known).
+    pub fn from_code(code: &str, message: &str, status: Option<u16>) -> Self {
+        let kind = if code == "LimitExceededException" && is_switch_limit_message(message) {
+            ErrorKind::SwitchLimit
+        } else if code == "ResourceInUseException" || code == "ConcurrentUpdateException" {
+            ErrorKind::Busy
+        } else if code == "ResourceNotFoundException" || code == "ObjectNotFoundException" {
+            ErrorKind::NotFound
+        } else if THROTTLING_CODES.contains(&code)
+            || status.is_some_and(|s| s == 429 || (500..600).contains(&s))
+        {
+            ErrorKind::Transient
+        } else {
+            ErrorKind::Permanent
+        };
+        AwsError::new(code, message, kind)
+    }
+
+    /// Classifies any SDK error. Errors without an AWS code (connection, timeout, bad
+    /// response) are named by what went wrong.
+    pub fn from_sdk<E>(err: &SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let context = DisplayErrorContext(err).to_string();
+        match err {
+            SdkError::ServiceError(service) => {
+                let status = service.raw().status().as_u16();
+                let code = err.code().map(str::to_string).unwrap_or_else(|| {
+                    if (500..600).contains(&status) {
+                        format!("Http{status}")
+                    } else {
+                        "UnknownServiceError".into()
+                    }
+                });
+                let message = err.message().map(str::to_string).unwrap_or(context);
+                AwsError::from_code(&code, &message, Some(status))
+            }
+            SdkError::TimeoutError(_) => AwsError::new("Timeout", context, ErrorKind::Transient),
+            SdkError::DispatchFailure(d) => {
+                if context.contains("credentials") || context.contains("Credentials") {
+                    AwsError::new("CredentialsError", context, ErrorKind::Permanent)
+                } else if d.is_io() || d.is_timeout() {
+                    AwsError::new("ConnectionError", context, ErrorKind::Transient)
+                } else if d.is_user() {
+                    AwsError::new("DispatchError", context, ErrorKind::Permanent)
+                } else {
+                    AwsError::new("ConnectionError", context, ErrorKind::Transient)
+                }
+            }
+            SdkError::ResponseError(_) => {
+                AwsError::new("ResponseError", context, ErrorKind::Transient)
+            }
+            SdkError::ConstructionFailure(_) => {
+                AwsError::new("RequestConstructionError", context, ErrorKind::Permanent)
+            }
+            _ => AwsError::new("UnknownError", context, ErrorKind::Permanent),
+        }
+    }
+
+    /// For auto scaling deletions: the thing is already gone. AWS answers
+    /// ObjectNotFoundException; moto answers ValidationException "No scalable target found" /
+    /// "No scaling policy found".
+    pub fn is_already_absent(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+            || (self.code == "ValidationException"
+                && (self.message.contains("No scalable target found")
+                    || self.message.contains("No scaling policy found")))
+    }
+
+    /// When AWS names it, the time from which the next switch to on-demand is allowed
+    /// ("... Next update can be made at <time>").
+    pub fn next_switch_allowed_at(&self) -> Option<String> {
+        let (_, rest) = self.message.split_once("Next update can be made at")?;
+        let t = rest.trim().trim_end_matches('.').trim();
+        (!t.is_empty()).then(|| t.to_string())
+    }
+}
+
+fn is_switch_limit_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("payperrequest") || m.contains("pay_per_request") || m.contains("pay-per-request")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switch_limit_is_not_retried_but_other_limits_are() {
+        let e = AwsError::from_code(
+            "LimitExceededException",
+            "Subscriber limit exceeded: Update to PayPerRequest mode are limited to 4 times in 1 day(s). Last update at Tue Nov 24 10:00:00 UTC 2026. Next update can be made at Wed Nov 25 10:00:00 UTC 2026",
+            Some(400),
+        );
+        assert_eq!(e.kind, ErrorKind::SwitchLimit);
+        assert!(!e.retryable);
+        assert_eq!(
+            e.next_switch_allowed_at().as_deref(),
+            Some("Wed Nov 25 10:00:00 UTC 2026")
+        );
+
+        let e = AwsError::from_code(
+            "LimitExceededException",
+            "Too many operations for a given subscriber",
+            Some(400),
+        );
+        assert_eq!(e.kind, ErrorKind::Transient);
+        assert!(e.retryable);
+    }
+
+    #[test]
+    fn codes_are_classified() {
+        let kind = |c: &str, s| AwsError::from_code(c, "m", Some(s)).kind;
+        assert_eq!(kind("ThrottlingException", 400), ErrorKind::Transient);
+        assert_eq!(kind("ResourceInUseException", 400), ErrorKind::Busy);
+        assert_eq!(kind("ConcurrentUpdateException", 400), ErrorKind::Busy);
+        assert_eq!(kind("ResourceNotFoundException", 400), ErrorKind::NotFound);
+        assert_eq!(kind("AccessDeniedException", 400), ErrorKind::Permanent);
+        assert_eq!(kind("ValidationException", 400), ErrorKind::Permanent);
+        assert_eq!(kind("Whatever", 503), ErrorKind::Transient);
+        assert_eq!(kind("Whatever", 429), ErrorKind::Transient);
+    }
+
+    #[test]
+    fn already_absent_covers_aws_and_moto_answers() {
+        assert!(
+            AwsError::from_code("ObjectNotFoundException", "No scalable target", None)
+                .is_already_absent()
+        );
+        assert!(AwsError::from_code(
+            "ValidationException",
+            "No scalable target found for service namespace: dynamodb",
+            None
+        )
+        .is_already_absent());
+        assert!(
+            !AwsError::from_code("ValidationException", "bad min capacity", None)
+                .is_already_absent()
+        );
+    }
+}

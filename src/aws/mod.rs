@@ -1,0 +1,14 @@
+//! Everything that talks to AWS. Nothing outside this module names an SDK type.
+//!
+//! - [`clients`]: configuration, credentials, rate limits, the retry loop.
+//! - [`error`]: classification of failures into [`AwsError`].
+//! - [`convert`]: SDK values into domain values (`model`), in one place.
+//! - [`ops`]: reading a table's state and performing one planned action.
+
+pub mod clients;
+pub mod convert;
+pub mod error;
+pub mod ops;
+
+pub use clients::{AccountRegion, AwsSettings, ClientFactory, Rates, RetryPolicy};
+pub use error::{AwsError, ErrorKind};

@@ -1,0 +1,502 @@
+//! AWS operations on tables: reading state (batched per account and region) and performing
+//! one planned [`Action`]. Every request goes through [`AccountRegion::call`].
+
+use super::clients::{AccountRegion, Attempted, OnBusy, Service};
+use super::convert;
+use super::error::{AwsError, ErrorKind};
+use crate::cancel::Cancel;
+use crate::model::*;
+use crate::planner::{Action, Throughput};
+use aws_sdk_applicationautoscaling::types as aas;
+use aws_sdk_dynamodb::types as ddb;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// At most this many ResourceIds per DescribeScalableTargets call (AWS's limit).
+const RESOURCE_IDS_PER_CALL: usize = 50;
+
+/// Up to this many resources, scaling policies are described per ResourceId; above it, the
+/// whole `dynamodb` namespace is listed once (fewer calls for large groups).
+const POLICIES_PER_RESOURCE_UP_TO: usize = 8;
+
+/// How long to wait for a table to become ACTIVE, and how often to look.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitPolicy {
+    pub timeout: Duration,
+    pub first_poll: Duration,
+    pub max_poll: Duration,
+}
+
+impl Default for WaitPolicy {
+    fn default() -> Self {
+        WaitPolicy {
+            timeout: Duration::from_secs(900),
+            first_poll: Duration::from_secs(2),
+            max_poll: Duration::from_secs(20),
+        }
+    }
+}
+
+fn build_error(e: impl std::fmt::Display) -> AwsError {
+    AwsError::new(
+        "RequestConstructionError",
+        e.to_string(),
+        ErrorKind::Permanent,
+    )
+}
+
+/// DynamoDB DescribeTable. `Ok(None)` when the table does not exist.
+pub async fn describe_table(c: &AccountRegion, table: &str) -> Attempted<Option<ObservedTable>> {
+    let a = c
+        .call(Service::DynamoDb, OnBusy::Retry, || {
+            c.ddb.describe_table().table_name(table).send()
+        })
+        .await;
+    Attempted {
+        attempts: a.attempts,
+        result: match a.result {
+            Ok(out) => Ok(out.table().map(convert::table)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// Auto scaling of a set of tables, keyed by table name.
+#[derive(Debug, Default)]
+pub struct Scaling {
+    pub targets: HashMap<String, Vec<ScalableTarget>>,
+    pub policies: HashMap<String, Vec<ScalingPolicy>>,
+}
+
+/// Application Auto Scaling DescribeScalableTargets (ResourceIds filter, 50 per call) and
+/// DescribeScalingPolicies (per ResourceId for a few resources, else the whole `dynamodb`
+/// namespace), paginated. Results are matched exactly on ResourceId and ScalableDimension:
+/// emulators match ResourceId filters loosely.
+pub async fn describe_scaling(
+    c: &AccountRegion,
+    resource_ids: &[String],
+) -> Result<Scaling, AwsError> {
+    let wanted: HashSet<&str> = resource_ids.iter().map(String::as_str).collect();
+    let mut scaling = Scaling::default();
+    let mut seen_targets = HashSet::new();
+    for chunk in resource_ids.chunks(RESOURCE_IDS_PER_CALL) {
+        let mut token: Option<String> = None;
+        loop {
+            let out = c
+                .call(Service::AutoScaling, OnBusy::Retry, || {
+                    c.aas
+                        .describe_scalable_targets()
+                        .service_namespace(aas::ServiceNamespace::Dynamodb)
+                        .set_resource_ids(Some(chunk.to_vec()))
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .result?;
+            let mut new = 0;
+            for t in out.scalable_targets() {
+                let id = (
+                    t.resource_id().to_string(),
+                    t.scalable_dimension().as_str().to_string(),
+                );
+                if !seen_targets.insert(id) {
+                    continue;
+                }
+                new += 1;
+                if !wanted.contains(t.resource_id()) {
+                    continue;
+                }
+                if let Some((table, target)) = convert::scalable_target(t) {
+                    scaling.targets.entry(table).or_default().push(target);
+                }
+            }
+            token = out.next_token().map(str::to_string);
+            // A page of nothing but already-seen items means the listing is repeating
+            // itself (an emulator's pagination bug): stop rather than loop.
+            if token.is_none() || (new == 0 && !out.scalable_targets().is_empty()) {
+                break;
+            }
+        }
+    }
+
+    let mut seen_policies = HashSet::new();
+    let filters: Vec<Option<&String>> = if resource_ids.len() <= POLICIES_PER_RESOURCE_UP_TO {
+        resource_ids.iter().map(Some).collect()
+    } else {
+        vec![None]
+    };
+    for filter in filters {
+        let mut token: Option<String> = None;
+        loop {
+            let out = c
+                .call(Service::AutoScaling, OnBusy::Retry, || {
+                    c.aas
+                        .describe_scaling_policies()
+                        .service_namespace(aas::ServiceNamespace::Dynamodb)
+                        .set_resource_id(filter.cloned())
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .result?;
+            let mut new = 0;
+            for p in out.scaling_policies() {
+                let id = (
+                    p.resource_id().to_string(),
+                    p.scalable_dimension().as_str().to_string(),
+                    p.policy_name().to_string(),
+                );
+                if !seen_policies.insert(id) {
+                    continue;
+                }
+                new += 1;
+                if !wanted.contains(p.resource_id()) {
+                    continue;
+                }
+                if let Some((table, policy)) = convert::scaling_policy(p) {
+                    scaling.policies.entry(table).or_default().push(policy);
+                }
+            }
+            token = out.next_token().map(str::to_string);
+            if token.is_none() || (new == 0 && !out.scaling_policies().is_empty()) {
+                break;
+            }
+        }
+    }
+    Ok(scaling)
+}
+
+/// The ResourceIds of a table and its GSIs.
+pub fn resource_ids(table: &str, observed: &ObservedTable) -> Vec<String> {
+    let mut ids = vec![ScalingKey::table(Side::Read).resource_id(table)];
+    ids.extend(
+        observed
+            .indexes
+            .iter()
+            .map(|i| ScalingKey::index(&i.name, Side::Read).resource_id(table)),
+    );
+    ids
+}
+
+impl Scaling {
+    /// Moves this table's targets and policies into its observed state.
+    pub fn attach(&mut self, table: &str, observed: &mut ObservedTable) {
+        observed.scalable_targets = self.targets.remove(table).unwrap_or_default();
+        observed.scaling_policies = self.policies.remove(table).unwrap_or_default();
+        observed.normalize();
+    }
+}
+
+/// The full state of one table: DescribeTable, then its auto scaling. `Ok(None)` when the
+/// table does not exist.
+pub async fn observe_one(
+    c: &AccountRegion,
+    table: &str,
+) -> Result<Option<ObservedTable>, AwsError> {
+    let Some(mut o) = describe_table(c, table).await.result? else {
+        return Ok(None);
+    };
+    describe_scaling(c, &resource_ids(table, &o))
+        .await?
+        .attach(table, &mut o);
+    Ok(Some(o))
+}
+
+/// What performing an action came to, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Performed {
+    Done,
+    /// A deletion found nothing to delete (someone else removed it): the goal is met.
+    AlreadyAbsent,
+}
+
+/// Polls DescribeTable (through the rate limiter, with growing intervals) until the table and
+/// every GSI are ACTIVE. Fails with `WaitTimeout` after the policy's timeout and with
+/// `Interrupted` when the run is cancelled.
+pub async fn wait_active(
+    c: &AccountRegion,
+    table: &str,
+    wait: &WaitPolicy,
+    cancel: &Cancel,
+) -> Attempted<()> {
+    let started = Instant::now();
+    let mut attempts = 0;
+    let mut interval = wait.first_poll;
+    loop {
+        let d = describe_table(c, table).await;
+        attempts += d.attempts;
+        let status = match d.result {
+            Err(e) => {
+                return Attempted {
+                    result: Err(e),
+                    attempts,
+                }
+            }
+            Ok(None) => {
+                return Attempted {
+                    result: Err(AwsError::new(
+                        "ResourceNotFoundException",
+                        format!("table {table} no longer exists"),
+                        ErrorKind::NotFound,
+                    )),
+                    attempts,
+                }
+            }
+            Ok(Some(o)) if o.is_active() => {
+                return Attempted {
+                    result: Ok(()),
+                    attempts,
+                }
+            }
+            Ok(Some(o)) => o.status,
+        };
+        if started.elapsed() + interval > wait.timeout {
+            return Attempted {
+                result: Err(AwsError::new(
+                    "WaitTimeout",
+                    format!(
+                        "table is {status} (or an index is not ACTIVE) after {}s; raise --wait-timeout or run again later",
+                        wait.timeout.as_secs()
+                    ),
+                    ErrorKind::Busy,
+                )),
+                attempts,
+            };
+        }
+        if cancel.is_requested() {
+            return Attempted {
+                result: Err(AwsError::new(
+                    "Interrupted",
+                    format!(
+                        "run interrupted while waiting for the table ({status}) to become ACTIVE"
+                    ),
+                    ErrorKind::Busy,
+                )),
+                attempts,
+            };
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(wait.max_poll);
+    }
+}
+
+fn throughput(t: Throughput) -> Result<ddb::ProvisionedThroughput, AwsError> {
+    ddb::ProvisionedThroughput::builder()
+        .read_capacity_units(t.read)
+        .write_capacity_units(t.write)
+        .build()
+        .map_err(build_error)
+}
+
+fn dimension(key: &ScalingKey) -> aas::ScalableDimension {
+    aas::ScalableDimension::from(key.dimension())
+}
+
+/// Performs one action on `table`. UpdateTable on a busy table waits for ACTIVE and tries
+/// again (AWS answers ResourceInUseException while an update is in progress).
+pub async fn perform(
+    c: &AccountRegion,
+    table: &str,
+    action: &Action,
+    wait: &WaitPolicy,
+    max_attempts: u32,
+    cancel: &Cancel,
+) -> Attempted<Performed> {
+    let done = |a: Attempted<()>| Attempted {
+        attempts: a.attempts,
+        result: a.result.map(|_| Performed::Done),
+    };
+    let deletion = |a: Attempted<()>| Attempted {
+        attempts: a.attempts,
+        result: match a.result {
+            Ok(()) => Ok(Performed::Done),
+            Err(e) if e.is_already_absent() => Ok(Performed::AlreadyAbsent),
+            Err(e) => Err(e),
+        },
+    };
+    match action {
+        Action::WaitForActive => done(wait_active(c, table, wait, cancel).await),
+        Action::UpdateTable {
+            billing_mode,
+            provisioned_throughput,
+            index_updates,
+        } => {
+            let request = (|| -> Result<_, AwsError> {
+                let pt = provisioned_throughput.map(throughput).transpose()?;
+                let mut gsi = Vec::new();
+                for u in index_updates {
+                    gsi.push(
+                        ddb::GlobalSecondaryIndexUpdate::builder()
+                            .update(
+                                ddb::UpdateGlobalSecondaryIndexAction::builder()
+                                    .index_name(&u.index)
+                                    .provisioned_throughput(throughput(u.throughput)?)
+                                    .build()
+                                    .map_err(build_error)?,
+                            )
+                            .build(),
+                    );
+                }
+                Ok((pt, (!gsi.is_empty()).then_some(gsi)))
+            })();
+            let (pt, gsi) = match request {
+                Ok(r) => r,
+                Err(e) => {
+                    return Attempted {
+                        result: Err(e),
+                        attempts: 0,
+                    }
+                }
+            };
+            let mode = ddb::BillingMode::from(billing_mode.as_aws_str());
+            let mut attempts = 0;
+            loop {
+                let a = c
+                    .call(Service::DynamoDb, OnBusy::Return, || {
+                        c.ddb
+                            .update_table()
+                            .table_name(table)
+                            .billing_mode(mode.clone())
+                            .set_provisioned_throughput(pt.clone())
+                            .set_global_secondary_index_updates(gsi.clone())
+                            .send()
+                    })
+                    .await;
+                attempts += a.attempts;
+                match a.result {
+                    Ok(_) => {
+                        return Attempted {
+                            result: Ok(Performed::Done),
+                            attempts,
+                        }
+                    }
+                    Err(e)
+                        if e.kind == ErrorKind::Busy
+                            && attempts < max_attempts
+                            && !cancel.is_requested() =>
+                    {
+                        let w = wait_active(c, table, wait, cancel).await;
+                        attempts += w.attempts;
+                        if let Err(e) = w.result {
+                            return Attempted {
+                                result: Err(e),
+                                attempts,
+                            };
+                        }
+                    }
+                    Err(e) => {
+                        return Attempted {
+                            result: Err(e),
+                            attempts,
+                        }
+                    }
+                }
+            }
+        }
+        Action::RegisterScalableTarget { key, min, max } => {
+            let rid = key.resource_id(table);
+            let a = c
+                .call(Service::AutoScaling, OnBusy::Retry, || {
+                    c.aas
+                        .register_scalable_target()
+                        .service_namespace(aas::ServiceNamespace::Dynamodb)
+                        .resource_id(&rid)
+                        .scalable_dimension(dimension(key))
+                        .min_capacity(*min as i32)
+                        .max_capacity(*max as i32)
+                        .send()
+                })
+                .await;
+            done(Attempted {
+                attempts: a.attempts,
+                result: a.result.map(|_| ()),
+            })
+        }
+        Action::PutScalingPolicy {
+            key,
+            policy_name,
+            target_value,
+            scale_in_cooldown,
+            scale_out_cooldown,
+            disable_scale_in,
+        } => {
+            let rid = key.resource_id(table);
+            let config = aas::PredefinedMetricSpecification::builder()
+                .predefined_metric_type(aas::MetricType::from(key.predefined_metric()))
+                .build()
+                .map_err(build_error)
+                .and_then(|metric| {
+                    aas::TargetTrackingScalingPolicyConfiguration::builder()
+                        .target_value(*target_value)
+                        .predefined_metric_specification(metric)
+                        .set_scale_in_cooldown(*scale_in_cooldown)
+                        .set_scale_out_cooldown(*scale_out_cooldown)
+                        .set_disable_scale_in(*disable_scale_in)
+                        .build()
+                        .map_err(build_error)
+                });
+            let config = match config {
+                Ok(c) => c,
+                Err(e) => {
+                    return Attempted {
+                        result: Err(e),
+                        attempts: 0,
+                    }
+                }
+            };
+            let a = c
+                .call(Service::AutoScaling, OnBusy::Retry, || {
+                    c.aas
+                        .put_scaling_policy()
+                        .policy_name(policy_name)
+                        .service_namespace(aas::ServiceNamespace::Dynamodb)
+                        .resource_id(&rid)
+                        .scalable_dimension(dimension(key))
+                        .policy_type(aas::PolicyType::TargetTrackingScaling)
+                        .target_tracking_scaling_policy_configuration(config.clone())
+                        .send()
+                })
+                .await;
+            done(Attempted {
+                attempts: a.attempts,
+                result: a.result.map(|_| ()),
+            })
+        }
+        Action::DeleteScalingPolicy { key, policy_name } => {
+            let rid = key.resource_id(table);
+            let a = c
+                .call(Service::AutoScaling, OnBusy::Retry, || {
+                    c.aas
+                        .delete_scaling_policy()
+                        .policy_name(policy_name)
+                        .service_namespace(aas::ServiceNamespace::Dynamodb)
+                        .resource_id(&rid)
+                        .scalable_dimension(dimension(key))
+                        .send()
+                })
+                .await;
+            deletion(Attempted {
+                attempts: a.attempts,
+                result: a.result.map(|_| ()),
+            })
+        }
+        Action::DeregisterScalableTarget { key } => {
+            let rid = key.resource_id(table);
+            let a = c
+                .call(Service::AutoScaling, OnBusy::Retry, || {
+                    c.aas
+                        .deregister_scalable_target()
+                        .service_namespace(aas::ServiceNamespace::Dynamodb)
+                        .resource_id(&rid)
+                        .scalable_dimension(dimension(key))
+                        .send()
+                })
+                .await;
+            deletion(Attempted {
+                attempts: a.attempts,
+                result: a.result.map(|_| ()),
+            })
+        }
+    }
+}

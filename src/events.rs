@@ -1,0 +1,110 @@
+//! Events flow from the runner to whoever displays or records them ([`EventSink`]).
+//!
+//! The runner never prints: the progress bar, the log lines and the journal are sinks
+//! consuming the same stream.
+
+use crate::model::DesiredTable;
+use crate::planner::Action;
+use crate::report::{ActionRecord, TableReport};
+
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Reading the state of `tables` tables has begun.
+    ReadStarted { tables: usize },
+    /// Applying changes to `tables` tables (those with a non-empty plan) has begun.
+    ApplyStarted { tables: usize },
+    /// An AWS write (or wait) is about to be sent.
+    ActionStarted {
+        table: &'a DesiredTable,
+        index: usize,
+        action: &'a Action,
+    },
+    /// It finished, successfully or not.
+    ActionFinished {
+        table: &'a DesiredTable,
+        index: usize,
+        record: &'a ActionRecord,
+    },
+    /// A table reached its final status for this phase.
+    TableFinished { report: &'a TableReport },
+}
+
+pub trait EventSink: Send + Sync {
+    fn event(&self, event: &Event<'_>);
+}
+
+/// Sends each event to several sinks in order.
+#[derive(Default)]
+pub struct Sinks(pub Vec<Box<dyn EventSink>>);
+
+impl EventSink for Sinks {
+    fn event(&self, event: &Event<'_>) {
+        for s in &self.0 {
+            s.event(event);
+        }
+    }
+}
+
+/// Logs every event through `tracing` (JSON or text, as configured in the CLI).
+pub struct LogSink;
+
+impl EventSink for LogSink {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::ReadStarted { tables } => tracing::info!(tables, "reading table state"),
+            Event::ApplyStarted { tables } => tracing::info!(tables, "applying changes"),
+            Event::ActionStarted {
+                table,
+                index,
+                action,
+            } => tracing::info!(
+                account = %table.account_id,
+                region = %table.region,
+                table = %table.table,
+                step = index + 1,
+                operation = action.operation(),
+                target = %action.target(&table.table),
+                "starting {}", action.describe()
+            ),
+            Event::ActionFinished {
+                table,
+                index,
+                record,
+            } => {
+                let outcome = serde_json::to_value(record.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                match &record.error {
+                    None => tracing::info!(
+                        account = %table.account_id, region = %table.region, table = %table.table,
+                        step = index + 1, operation = record.action.operation(),
+                        outcome = %outcome, attempts = record.attempts, "action finished"
+                    ),
+                    Some(e) => tracing::warn!(
+                        account = %table.account_id, region = %table.region, table = %table.table,
+                        step = index + 1, operation = record.action.operation(),
+                        outcome = %outcome, attempts = record.attempts,
+                        code = %e.code, error = %e.message, "action failed"
+                    ),
+                }
+            }
+            Event::TableFinished { report } => {
+                let status = serde_json::to_value(report.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                match &report.error {
+                    None => tracing::info!(
+                        account = %report.account_id, region = %report.region, table = %report.table,
+                        status = %status, actions = report.actions.len(), "table done"
+                    ),
+                    Some(e) => tracing::warn!(
+                        account = %report.account_id, region = %report.region, table = %report.table,
+                        status = %status, code = %e.code, error = %e.message, "table done"
+                    ),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Human-readable rendering of a run's tables: an aligned table of every row, then the steps
+//! for each table that changes (or would change), then a one-line summary.
+
+use crate::model::DesiredMode;
+use crate::report::{Outcome, Summary, TableReport, TableStatus};
+use std::fmt::Write;
+
+fn status_word(s: TableStatus) -> &'static str {
+    match s {
+        TableStatus::Changed => "changed",
+        TableStatus::Unchanged => "unchanged",
+        TableStatus::WouldChange => "would_change",
+        TableStatus::Failed => "failed",
+        TableStatus::Skipped => "skipped",
+        TableStatus::Interrupted => "interrupted",
+    }
+}
+
+fn mode_column(t: &TableReport) -> String {
+    let desired = match t.desired.mode {
+        DesiredMode::OnDemand => "on_demand".to_string(),
+        DesiredMode::Provisioned(a) => format!(
+            "provisioned r{}-{}@{}% w{}-{}@{}%",
+            a.read.min, a.read.max, a.read.target, a.write.min, a.write.max, a.write.target
+        ),
+    };
+    match &t.before {
+        Some(b) if b.billing_mode == t.desired.mode.billing_mode() => desired,
+        Some(b) => format!("{} -> {desired}", b.billing_mode),
+        None => format!("? -> {desired}"),
+    }
+}
+
+fn detail_column(t: &TableReport) -> String {
+    if let Some(e) = &t.error {
+        return format!("{}: {}", e.code, e.message);
+    }
+    let n = t.actions.iter().filter(|a| a.action.is_mutating()).count();
+    match n {
+        0 => "-".into(),
+        1 => "1 change".into(),
+        n => format!("{n} changes"),
+    }
+}
+
+fn outcome_mark(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Planned => "",
+        Outcome::Started => " [started, outcome unknown]",
+        Outcome::Succeeded => " [done]",
+        Outcome::AlreadyAbsent => " [already absent]",
+        Outcome::Failed => " [FAILED]",
+        Outcome::NotAttempted => " [not attempted]",
+    }
+}
+
+/// Renders the tables of a run, in inventory order.
+pub fn render(command: &str, tables: &[TableReport]) -> String {
+    let header = ["STATUS", "ACCOUNT", "REGION", "TABLE", "MODE", "DETAIL"];
+    let rows: Vec<[String; 6]> = tables
+        .iter()
+        .map(|t| {
+            [
+                status_word(t.status).to_string(),
+                t.account_id.clone(),
+                t.region.clone(),
+                t.table.clone(),
+                mode_column(t),
+                detail_column(t),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &[&str]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                let _ = write!(l, "{:<w$}  ", c, w = widths[i]);
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(&mut out, &header);
+    for r in &rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        line(&mut out, &cells);
+    }
+
+    let changing: Vec<&TableReport> = tables
+        .iter()
+        .filter(|t| t.actions.iter().any(|a| a.action.is_mutating()))
+        .collect();
+    if !changing.is_empty() {
+        out.push_str("\nSteps:\n");
+        for t in changing {
+            let _ = writeln!(out, "  {} {} {}", t.account_id, t.region, t.table);
+            for (k, a) in t.actions.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "    {}. {}{}",
+                    k + 1,
+                    a.action.describe(),
+                    outcome_mark(a.outcome)
+                );
+            }
+        }
+    }
+
+    let s = Summary::of(tables);
+    let _ = write!(
+        out,
+        "\n{}: ",
+        if command == "plan" { "Plan" } else { "Apply" }
+    );
+    let mut parts = Vec::new();
+    if command == "plan" {
+        parts.push(format!("{} to change", s.would_change));
+    } else {
+        parts.push(format!("{} changed", s.changed));
+    }
+    parts.push(format!("{} unchanged", s.unchanged));
+    parts.push(format!("{} failed", s.failed));
+    parts.push(format!("{} skipped", s.skipped));
+    if s.interrupted > 0 {
+        parts.push(format!("{} interrupted", s.interrupted));
+    }
+    let _ = writeln!(out, "{} (of {} tables).", parts.join(", "), s.total);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use crate::planner::plan_table;
+    use crate::report::{ActionRecord, DesiredReport, ErrorReport};
+
+    fn report(table: &str, desired: DesiredTable, before: Option<ObservedTable>) -> TableReport {
+        let plan = before
+            .as_ref()
+            .map(|b| plan_table(&desired, b))
+            .unwrap_or_default();
+        TableReport {
+            account_id: desired.account_id.clone(),
+            region: desired.region.clone(),
+            table: table.into(),
+            source: desired.source.clone(),
+            desired: DesiredReport::from(&desired),
+            status: if plan.changes_anything() {
+                TableStatus::WouldChange
+            } else {
+                TableStatus::Unchanged
+            },
+            skip_reason: None,
+            next_switch_allowed_at: None,
+            actions: plan
+                .actions
+                .iter()
+                .map(|a| ActionRecord {
+                    action: a.clone(),
+                    target: a.target(table),
+                    outcome: Outcome::Planned,
+                    attempts: 0,
+                    started_at: None,
+                    duration_ms: None,
+                    error: None,
+                })
+                .collect(),
+            before,
+            after: None,
+            error: None,
+            duration_ms: 0,
+        }
+    }
+
+    #[test]
+    fn plan_rendering() {
+        let desired = |table: &str, mode| DesiredTable {
+            source: Source {
+                file: "fleet.csv".into(),
+                line: 2,
+            },
+            account_id: "111111111111".into(),
+            role: None,
+            region: "us-east-1".into(),
+            table: table.into(),
+            mode,
+            indexes: IndexScope::All,
+        };
+        let observed = |mode, gsis: &[&str]| ObservedTable {
+            status: "ACTIVE".into(),
+            billing_mode: mode,
+            read_capacity: 0,
+            write_capacity: 0,
+            indexes: gsis
+                .iter()
+                .map(|g| ObservedIndex {
+                    name: g.to_string(),
+                    status: "ACTIVE".into(),
+                    read_capacity: 0,
+                    write_capacity: 0,
+                })
+                .collect(),
+            replicas: vec![],
+            last_switch_to_on_demand: None,
+            scalable_targets: vec![],
+            scaling_policies: vec![],
+        };
+        let scaling = DesiredMode::Provisioned(AutoScaling {
+            read: Thresholds {
+                min: 5,
+                max: 100,
+                target: 70.0,
+            },
+            write: Thresholds {
+                min: 2,
+                max: 50,
+                target: 60.0,
+            },
+        });
+        let mut missing = report("ghost", desired("ghost", DesiredMode::OnDemand), None);
+        missing.status = TableStatus::Failed;
+        missing.error = Some(ErrorReport {
+            code: "ResourceNotFoundException".into(),
+            message: "table ghost does not exist".into(),
+            retryable: false,
+        });
+        let tables = vec![
+            report(
+                "orders",
+                desired("orders", scaling),
+                Some(observed(BillingMode::OnDemand, &["by-customer"])),
+            ),
+            report(
+                "sessions",
+                desired("sessions", DesiredMode::OnDemand),
+                Some(observed(BillingMode::OnDemand, &[])),
+            ),
+            missing,
+        ];
+        insta::assert_snapshot!(render("plan", &tables));
+    }
+}

@@ -1,0 +1,316 @@
+//! The JSON report: a documented contract that users parse in pipelines ([`Report`]).
+//!
+//! Bump [`SCHEMA_VERSION`] on any change that removes or renames a field or changes a field's
+//! meaning; adding a field is compatible. The README documents every field. The report never
+//! holds credentials: only account ids, role ARNs, table state and AWS error codes/messages.
+
+use crate::aws::AwsError;
+use crate::model::*;
+use crate::planner::{Action, SkipReason};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report of one `plan` or `apply` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool_version: String,
+    /// `plan` or `apply`.
+    pub command: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: String,
+    /// True when the run was stopped by a signal before every table was processed.
+    pub interrupted: bool,
+    pub inventory: InventoryRef,
+    pub summary: Summary,
+    /// One entry per inventory row, in inventory order.
+    pub tables: Vec<TableReport>,
+}
+
+/// Which inventory the run used: the path as given and the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InventoryRef {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// Counts of tables by status; `total` is their sum.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    pub would_change: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub interrupted: usize,
+}
+
+impl Summary {
+    pub fn of(tables: &[TableReport]) -> Summary {
+        let mut s = Summary {
+            total: tables.len(),
+            ..Summary::default()
+        };
+        for t in tables {
+            *match t.status {
+                TableStatus::Changed => &mut s.changed,
+                TableStatus::Unchanged => &mut s.unchanged,
+                TableStatus::WouldChange => &mut s.would_change,
+                TableStatus::Failed => &mut s.failed,
+                TableStatus::Skipped => &mut s.skipped,
+                TableStatus::Interrupted => &mut s.interrupted,
+            } += 1;
+        }
+        s
+    }
+}
+
+/// What happened to one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableStatus {
+    /// `apply` changed it and verified the result.
+    Changed,
+    /// Already as desired.
+    Unchanged,
+    /// `plan` found differences.
+    WouldChange,
+    /// Reading, changing or verifying it failed: see `error`.
+    Failed,
+    /// Deliberately left alone: see `skip_reason`.
+    Skipped,
+    /// The run stopped before this table was finished: `actions` says what was done.
+    Interrupted,
+}
+
+/// The report entry of one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableReport {
+    pub account_id: String,
+    pub region: String,
+    pub table: String,
+    /// The inventory file and line of the row.
+    pub source: Source,
+    pub desired: DesiredReport,
+    pub status: TableStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub skip_reason: Option<SkipReason>,
+    /// For `switch_limit`: when AWS said the next switch to on-demand is allowed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_switch_allowed_at: Option<String>,
+    /// The planned actions in order, each with its outcome.
+    pub actions: Vec<ActionRecord>,
+    /// State read before any change; absent when it could not be read or the table is missing.
+    pub before: Option<ObservedTable>,
+    /// State read back after `apply` changed it (equal to `before` for unchanged tables; absent
+    /// for `plan`).
+    pub after: Option<ObservedTable>,
+    pub error: Option<ErrorReport>,
+    pub duration_ms: u64,
+}
+
+/// The row's desired state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredReport {
+    #[serde(flatten)]
+    pub mode: DesiredMode,
+    pub indexes: IndexScope,
+    /// The role assumed, if any (the external id is never reported).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role_arn: Option<String>,
+}
+
+impl From<&DesiredTable> for DesiredReport {
+    fn from(d: &DesiredTable) -> Self {
+        DesiredReport {
+            mode: d.mode,
+            indexes: d.indexes,
+            role_arn: d.role.as_ref().map(|r| r.role_arn.clone()),
+        }
+    }
+}
+
+/// The outcome of one planned action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// `plan` only: would be done by `apply`.
+    Planned,
+    /// Started but not known to have finished (only in a journal read after a crash).
+    Started,
+    Succeeded,
+    /// A deletion found the resource already gone: the goal is met.
+    AlreadyAbsent,
+    Failed,
+    /// Not started, because an earlier action failed or the run was interrupted.
+    NotAttempted,
+}
+
+/// One action: the AWS operation and its parameters (flattened: `operation`, then the
+/// operation's fields), the resource it targets, and what came of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    #[serde(flatten)]
+    pub action: Action,
+    /// The table name, or the auto scaling ResourceId (`table/T`, `table/T/index/I`).
+    pub target: String,
+    pub outcome: Outcome,
+    /// Requests sent, retries included (0 when not attempted).
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<ErrorReport>,
+}
+
+/// An error: AWS's code and message, and whether a later run may succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl From<&AwsError> for ErrorReport {
+    fn from(e: &AwsError) -> Self {
+        ErrorReport {
+            code: e.code.clone(),
+            message: e.message.clone(),
+            retryable: e.retryable,
+        }
+    }
+}
+
+/// Current UTC time, RFC 3339 with milliseconds.
+pub fn now_rfc3339() -> String {
+    aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
+
+/// Writes the report atomically: a temporary file in the same directory, synced, then renamed
+/// over the destination, so readers never see a half-written report.
+pub fn write_atomic(path: &Path, report: &Report) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    write_bytes_atomic(path, &json)
+}
+
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report.json".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_each_status() {
+        let t = |status| TableReport {
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            table: "t".into(),
+            source: Source {
+                file: "i.csv".into(),
+                line: 2,
+            },
+            desired: DesiredReport {
+                mode: DesiredMode::OnDemand,
+                indexes: IndexScope::All,
+                role_arn: None,
+            },
+            status,
+            skip_reason: None,
+            next_switch_allowed_at: None,
+            actions: vec![],
+            before: None,
+            after: None,
+            error: None,
+            duration_ms: 0,
+        };
+        let tables = vec![
+            t(TableStatus::Changed),
+            t(TableStatus::Changed),
+            t(TableStatus::Failed),
+            t(TableStatus::Interrupted),
+        ];
+        let s = Summary::of(&tables);
+        assert_eq!(
+            s,
+            Summary {
+                total: 4,
+                changed: 2,
+                failed: 1,
+                interrupted: 1,
+                ..Summary::default()
+            }
+        );
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        write_bytes_atomic(&path, b"{\"a\":1}").unwrap();
+        write_bytes_atomic(&path, b"{\"a\":2}").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":2}\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("r.json")]);
+    }
+
+    #[test]
+    fn action_records_flatten_the_operation() {
+        let r = ActionRecord {
+            action: Action::RegisterScalableTarget {
+                key: ScalingKey::index("g1", Side::Write),
+                min: 1,
+                max: 9,
+            },
+            target: "table/t/index/g1".into(),
+            outcome: Outcome::Succeeded,
+            attempts: 2,
+            started_at: None,
+            duration_ms: Some(5),
+            error: None,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "operation": "RegisterScalableTarget", "index": "g1", "side": "write",
+                "min": 1, "max": 9, "target": "table/t/index/g1", "outcome": "succeeded",
+                "attempts": 2, "duration_ms": 5
+            })
+        );
+        let back: ActionRecord = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
+}

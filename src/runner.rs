@@ -1,0 +1,492 @@
+//! The fleet runner: reads every table's state, plans it, and (for `apply`) realises the
+//! plans concurrently, table by table, recording every step in the [`Ledger`].
+//!
+//! `plan` and `apply` share [`observe_and_plan`]; `apply` then calls [`apply_fleet`]. One
+//! table's failure never stops the others: it is recorded and the run goes on.
+
+use crate::aws::ops::{self, Performed, WaitPolicy};
+use crate::aws::{AwsError, ClientFactory, ErrorKind};
+use crate::cancel::Cancel;
+use crate::events::{Event, EventSink};
+use crate::model::*;
+use crate::planner::{plan_table, Action, SkipReason, TablePlan};
+use crate::report::*;
+use futures::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// How the run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Tables in flight at once.
+    pub concurrency: usize,
+    pub wait: WaitPolicy,
+    /// Attempts per AWS call (UpdateTable on a busy table counts its waits too).
+    pub max_attempts: u32,
+}
+
+/// A table's state and plan.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub desired: DesiredTable,
+    /// The state read from AWS, or why it could not be read (a missing table is an error).
+    pub observed: Result<ObservedTable, AwsError>,
+    pub plan: TablePlan,
+}
+
+impl Planned {
+    pub fn changes_anything(&self) -> bool {
+        self.observed.is_ok() && self.plan.changes_anything()
+    }
+}
+
+/// Every table's report entry, kept current as the run goes, so that a report can be written
+/// at any moment (a second Ctrl-C included) and always says what was done.
+pub struct Ledger {
+    tables: Mutex<Vec<TableReport>>,
+}
+
+impl Ledger {
+    /// One entry per desired table, `interrupted` until the run says otherwise.
+    pub fn new(tables: &[DesiredTable]) -> Self {
+        Ledger {
+            tables: Mutex::new(
+                tables
+                    .iter()
+                    .map(|d| TableReport {
+                        account_id: d.account_id.clone(),
+                        region: d.region.clone(),
+                        table: d.table.clone(),
+                        source: d.source.clone(),
+                        desired: d.into(),
+                        status: TableStatus::Interrupted,
+                        skip_reason: None,
+                        next_switch_allowed_at: None,
+                        actions: vec![],
+                        before: None,
+                        after: None,
+                        error: None,
+                        duration_ms: 0,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn update<R>(&self, i: usize, f: impl FnOnce(&mut TableReport) -> R) -> R {
+        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut tables[i])
+    }
+
+    pub fn get(&self, i: usize) -> TableReport {
+        self.update(i, |t| t.clone())
+    }
+
+    pub fn snapshot(&self) -> Vec<TableReport> {
+        self.tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+fn table_not_found(d: &DesiredTable) -> AwsError {
+    AwsError::new(
+        "ResourceNotFoundException",
+        format!(
+            "table {} does not exist in account {} region {}",
+            d.table, d.account_id, d.region
+        ),
+        ErrorKind::NotFound,
+    )
+}
+
+/// Reads every table's state and plans it. AWS calls: STS GetCallerIdentity (only for rows
+/// without an account id), AssumeRole once per role, DescribeTable per table, and
+/// DescribeScalableTargets / DescribeScalingPolicies in batches per (account, region).
+/// Fills the ledger's `before`, `actions` (as planned) and status.
+pub async fn observe_and_plan(
+    factory: &ClientFactory,
+    tables: Vec<DesiredTable>,
+    opts: &RunOptions,
+    events: &dyn EventSink,
+    ledger: &Ledger,
+    plan_only: bool,
+) -> Vec<Planned> {
+    events.event(&Event::ReadStarted {
+        tables: tables.len(),
+    });
+    let started = Instant::now();
+    let mut tables = tables;
+
+    // Rows from the single-table flags carry no account id: it is the caller's own.
+    let mut caller_accounts: HashMap<String, Result<String, AwsError>> = HashMap::new();
+    for d in tables.iter_mut().filter(|d| d.account_id.is_empty()) {
+        if !caller_accounts.contains_key(&d.region) {
+            let r = factory.caller_account(&d.region).await;
+            caller_accounts.insert(d.region.clone(), r);
+        }
+        if let Some(Ok(a)) = caller_accounts.get(&d.region) {
+            d.account_id = a.clone();
+        }
+    }
+
+    // DescribeTable for every table, `concurrency` at a time.
+    let described: Vec<Result<ObservedTable, AwsError>> = futures::stream::iter(tables.iter())
+        .map(|d| {
+            let caller = caller_accounts.get(&d.region).cloned();
+            async move {
+                if let Some(Err(e)) = caller {
+                    return Err(e);
+                }
+                let c = factory
+                    .account_region(&d.account_id, d.role.as_ref(), &d.region)
+                    .await?;
+                ops::describe_table(&c, &d.table)
+                    .await
+                    .result?
+                    .ok_or_else(|| table_not_found(d))
+            }
+        })
+        .buffered(opts.concurrency.max(1))
+        .collect()
+        .await;
+
+    // Auto scaling for every (account, role, region) group, in batches.
+    let mut groups: BTreeMap<(String, Option<RoleSpec>, String), Vec<usize>> = BTreeMap::new();
+    for (i, d) in tables.iter().enumerate() {
+        if described[i].is_ok() {
+            groups
+                .entry((d.account_id.clone(), d.role.clone(), d.region.clone()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let described = &described;
+    let tables_ref = &tables;
+    let scaling: Vec<(Vec<usize>, Result<ops::Scaling, AwsError>)> =
+        futures::stream::iter(groups.into_iter())
+            .map(|((account, role, region), members)| async move {
+                let mut ids = Vec::new();
+                for &i in &members {
+                    if let Ok(o) = &described[i] {
+                        ids.extend(ops::resource_ids(&tables_ref[i].table, o));
+                    }
+                }
+                let r = match factory
+                    .account_region(&account, role.as_ref(), &region)
+                    .await
+                {
+                    Ok(c) => ops::describe_scaling(&c, &ids).await,
+                    Err(e) => Err(e),
+                };
+                (members, r)
+            })
+            .buffer_unordered(opts.concurrency.max(1))
+            .collect()
+            .await;
+
+    let mut observed: Vec<Result<ObservedTable, AwsError>> = described.to_vec();
+    for (members, result) in scaling {
+        match result {
+            Ok(mut s) => {
+                for i in members {
+                    if let Ok(o) = &mut observed[i] {
+                        s.attach(&tables[i].table, o);
+                    }
+                }
+            }
+            Err(e) => {
+                for i in members {
+                    observed[i] = Err(e.clone());
+                }
+            }
+        }
+    }
+
+    let read_ms = started.elapsed().as_millis() as u64;
+    let planned: Vec<Planned> = tables
+        .into_iter()
+        .zip(observed)
+        .map(|(desired, observed)| {
+            let plan = match &observed {
+                Ok(o) => plan_table(&desired, o),
+                Err(_) => TablePlan::default(),
+            };
+            Planned {
+                desired,
+                observed,
+                plan,
+            }
+        })
+        .collect();
+
+    for (i, p) in planned.iter().enumerate() {
+        ledger.update(i, |t| {
+            // The caller's account is known only now for single-table rows.
+            t.account_id = p.desired.account_id.clone();
+            t.duration_ms = read_ms;
+            t.actions = p
+                .plan
+                .actions
+                .iter()
+                .map(|a| ActionRecord {
+                    action: a.clone(),
+                    target: a.target(&p.desired.table),
+                    outcome: if plan_only {
+                        Outcome::Planned
+                    } else {
+                        Outcome::NotAttempted
+                    },
+                    attempts: 0,
+                    started_at: None,
+                    duration_ms: None,
+                    error: None,
+                })
+                .collect();
+            match &p.observed {
+                Err(e) => {
+                    t.status = TableStatus::Failed;
+                    t.error = Some(e.into());
+                }
+                Ok(o) => {
+                    t.before = Some(o.clone());
+                    if let Some((reason, message)) = &p.plan.skip {
+                        t.status = TableStatus::Skipped;
+                        t.skip_reason = Some(*reason);
+                        t.error = Some(skip_error(*reason, message));
+                    } else if !p.plan.changes_anything() {
+                        t.status = TableStatus::Unchanged;
+                        if !plan_only {
+                            t.after = Some(o.clone());
+                        }
+                    } else if plan_only {
+                        t.status = TableStatus::WouldChange;
+                    } else {
+                        // Not applied yet: interrupted until apply says otherwise.
+                        t.status = TableStatus::Interrupted;
+                    }
+                }
+            }
+        });
+        let done = plan_only || !p.changes_anything();
+        if done {
+            events.event(&Event::TableFinished {
+                report: &ledger.get(i),
+            });
+        }
+    }
+    planned
+}
+
+fn skip_error(reason: SkipReason, message: &str) -> ErrorReport {
+    let code = serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    ErrorReport {
+        code,
+        message: message.to_string(),
+        retryable: matches!(reason, SkipReason::SwitchLimit | SkipReason::NotActive),
+    }
+}
+
+/// Applies every plan that changes something, `concurrency` tables at a time. AWS calls: the
+/// plan's actions (UpdateTable, RegisterScalableTarget, PutScalingPolicy,
+/// DeleteScalingPolicy, DeregisterScalableTarget, DescribeTable while waiting), then a
+/// read-back of each changed table. Stops starting tables once `cancel` is requested.
+pub async fn apply_fleet(
+    factory: &ClientFactory,
+    planned: &[Planned],
+    opts: &RunOptions,
+    events: &dyn EventSink,
+    ledger: &Ledger,
+    cancel: &Cancel,
+) {
+    let work: Vec<usize> = (0..planned.len())
+        .filter(|&i| planned[i].changes_anything())
+        .collect();
+    events.event(&Event::ApplyStarted { tables: work.len() });
+    futures::stream::iter(work)
+        .map(|i| apply_table(factory, i, &planned[i], opts, events, ledger, cancel))
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect::<Vec<()>>()
+        .await;
+}
+
+async fn apply_table(
+    factory: &ClientFactory,
+    i: usize,
+    p: &Planned,
+    opts: &RunOptions,
+    events: &dyn EventSink,
+    ledger: &Ledger,
+    cancel: &Cancel,
+) {
+    if cancel.is_requested() {
+        // Never started: stays `interrupted` with every action `not_attempted`.
+        events.event(&Event::TableFinished {
+            report: &ledger.get(i),
+        });
+        return;
+    }
+    let started = Instant::now();
+    let d = &p.desired;
+    let finish = |f: &dyn Fn(&mut TableReport)| {
+        ledger.update(i, |t| {
+            f(t);
+            t.duration_ms += started.elapsed().as_millis() as u64;
+        });
+        events.event(&Event::TableFinished {
+            report: &ledger.get(i),
+        });
+    };
+    let clients = match factory
+        .account_region(&d.account_id, d.role.as_ref(), &d.region)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            finish(&|t| {
+                t.status = TableStatus::Failed;
+                t.error = Some((&e).into());
+            });
+            return;
+        }
+    };
+
+    let mut failure: Option<(AwsError, bool)> = None; // (error, anything changed before it)
+    let mut mutated = false;
+    let mut interrupted = false;
+    for (k, action) in p.plan.actions.iter().enumerate() {
+        if cancel.is_requested() {
+            interrupted = true;
+            break;
+        }
+        let at = now_rfc3339();
+        ledger.update(i, |t| {
+            t.actions[k].outcome = Outcome::Started;
+            t.actions[k].started_at = Some(at.clone());
+        });
+        events.event(&Event::ActionStarted {
+            table: d,
+            index: k,
+            action,
+        });
+        let t0 = Instant::now();
+        let r = ops::perform(
+            &clients,
+            &d.table,
+            action,
+            &opts.wait,
+            opts.max_attempts,
+            cancel,
+        )
+        .await;
+        let record = ledger.update(i, |t| {
+            let rec = &mut t.actions[k];
+            rec.attempts = r.attempts;
+            rec.duration_ms = Some(t0.elapsed().as_millis() as u64);
+            match &r.result {
+                Ok(Performed::Done) => rec.outcome = Outcome::Succeeded,
+                Ok(Performed::AlreadyAbsent) => rec.outcome = Outcome::AlreadyAbsent,
+                Err(e) => {
+                    rec.outcome = Outcome::Failed;
+                    rec.error = Some(e.into());
+                }
+            }
+            rec.clone()
+        });
+        events.event(&Event::ActionFinished {
+            table: d,
+            index: k,
+            record: &record,
+        });
+        match r.result {
+            Ok(_) => mutated |= action.is_mutating(),
+            Err(e) if e.code == "Interrupted" => {
+                interrupted = true;
+                break;
+            }
+            Err(e) => {
+                failure = Some((e, mutated));
+                break;
+            }
+        }
+    }
+
+    // Read back what AWS now has, whatever happened: the report must say the truth.
+    let after = if mutated {
+        ops::observe_one(&clients, &d.table).await
+    } else {
+        Ok(p.observed.as_ref().ok().cloned())
+    };
+
+    finish(&|t| {
+        match &after {
+            Ok(a) => t.after = a.clone(),
+            Err(_) => t.after = None,
+        }
+        if interrupted {
+            t.status = TableStatus::Interrupted;
+            return;
+        }
+        if let Some((e, changed_before)) = &failure {
+            match e.kind {
+                ErrorKind::SwitchLimit => {
+                    t.status = TableStatus::Skipped;
+                    t.skip_reason = Some(SkipReason::SwitchLimit);
+                    t.next_switch_allowed_at = e.next_switch_allowed_at();
+                }
+                _ if e.code == "WaitTimeout" && !changed_before => {
+                    t.status = TableStatus::Skipped;
+                    t.skip_reason = Some(SkipReason::NotActive);
+                }
+                _ => t.status = TableStatus::Failed,
+            }
+            t.error = Some(e.into());
+            return;
+        }
+        // Every action succeeded: verify by planning again against what AWS now reports.
+        match &after {
+            Ok(Some(a)) => {
+                let again = plan_table(d, a);
+                if again.changes_anything() {
+                    let remaining: Vec<String> = again
+                        .actions
+                        .iter()
+                        .filter(|x| x.is_mutating())
+                        .map(Action::describe)
+                        .collect();
+                    t.status = TableStatus::Failed;
+                    t.error = Some(ErrorReport {
+                        code: "VerificationFailed".into(),
+                        message: format!(
+                            "after apply the table still differs: {}",
+                            remaining.join("; ")
+                        ),
+                        retryable: true,
+                    });
+                } else {
+                    t.status = TableStatus::Changed;
+                }
+            }
+            Ok(None) => {
+                t.status = TableStatus::Failed;
+                t.error = Some((&table_not_found(d)).into());
+            }
+            Err(e) => {
+                t.status = TableStatus::Failed;
+                t.error = Some(ErrorReport {
+                    code: e.code.clone(),
+                    message: format!(
+                        "changes were made but reading the table back failed: {}",
+                        e.message
+                    ),
+                    retryable: true,
+                });
+            }
+        }
+    });
+}
