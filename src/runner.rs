@@ -165,27 +165,26 @@ pub async fn observe_and_plan(
     }
     let described = &described;
     let tables_ref = &tables;
-    let scaling: Vec<(Vec<usize>, Result<ops::Scaling, AwsError>)> =
-        futures::stream::iter(groups.into_iter())
-            .map(|((account, role, region), members)| async move {
-                let mut ids = Vec::new();
-                for &i in &members {
-                    if let Ok(o) = &described[i] {
-                        ids.extend(ops::resource_ids(&tables_ref[i].table, o));
-                    }
+    let scaling: Vec<(Vec<usize>, Result<ops::Scaling, AwsError>)> = futures::stream::iter(groups)
+        .map(|((account, role, region), members)| async move {
+            let mut ids = Vec::new();
+            for &i in &members {
+                if let Ok(o) = &described[i] {
+                    ids.extend(ops::resource_ids(&tables_ref[i].table, o));
                 }
-                let r = match factory
-                    .account_region(&account, role.as_ref(), &region)
-                    .await
-                {
-                    Ok(c) => ops::describe_scaling(&c, &ids).await,
-                    Err(e) => Err(e),
-                };
-                (members, r)
-            })
-            .buffer_unordered(opts.concurrency.max(1))
-            .collect()
-            .await;
+            }
+            let r = match factory
+                .account_region(&account, role.as_ref(), &region)
+                .await
+            {
+                Ok(c) => ops::describe_scaling(&c, &ids).await,
+                Err(e) => Err(e),
+            };
+            (members, r)
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect()
+        .await;
 
     let mut observed: Vec<Result<ObservedTable, AwsError>> = described.to_vec();
     for (members, result) in scaling {

@@ -107,13 +107,31 @@ struct Limiters {
     sts: DefaultKeyedRateLimiter<String>,
 }
 
+/// A value built once, by whichever task asks first; failures are kept too, so an account
+/// whose role cannot be assumed costs one STS call, not one per table.
+type Once<T> = Arc<tokio::sync::OnceCell<Result<T, AwsError>>>;
+
+/// (role, region); `None` is the caller's own credentials.
+type ClientKey = (Option<RoleSpec>, String);
+
 /// Builds and caches clients. One per run.
 pub struct ClientFactory {
     base: SdkConfig,
     settings: AwsSettings,
     limiters: Arc<Limiters>,
-    credentials: tokio::sync::Mutex<HashMap<RoleSpec, SharedCredentialsProvider>>,
-    clients: tokio::sync::Mutex<HashMap<(Option<RoleSpec>, String), Arc<AccountRegion>>>,
+    credentials: std::sync::Mutex<HashMap<RoleSpec, Once<SharedCredentialsProvider>>>,
+    clients: std::sync::Mutex<HashMap<ClientKey, Once<Arc<AccountRegion>>>>,
+}
+
+fn cell<K: std::hash::Hash + Eq, T>(
+    map: &std::sync::Mutex<HashMap<K, Once<T>>>,
+    key: K,
+) -> Once<T> {
+    map.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_default()
+        .clone()
 }
 
 impl ClientFactory {
@@ -177,110 +195,106 @@ impl ClientFactory {
 
     /// Credentials for a role (one AssumeRole, cached and refreshed before expiry), or the
     /// caller's own for `None`. Resolves them now, so an unassumable role fails early.
-    pub async fn credentials(
+    async fn credentials(
         &self,
         role: Option<&RoleSpec>,
         account_id: &str,
         region: &str,
     ) -> Result<Option<SharedCredentialsProvider>, AwsError> {
-        let provider = match role {
-            None => match self.base.credentials_provider() {
-                Some(p) => p,
-                None => {
-                    return Err(AwsError::new(
-                        "NoCredentials",
-                        "no AWS credentials found (environment, profile, SSO or instance role)",
-                        ErrorKind::Permanent,
-                    ))
-                }
-            },
-            Some(role) => {
-                let mut cache = self.credentials.lock().await;
-                match cache.get(role) {
-                    Some(p) => p.clone(),
-                    None => {
-                        let mut builder = AssumeRoleProvider::builder(role.role_arn.clone())
-                            .session_name(self.settings.role_session_name.clone())
-                            .region(Region::new(region.to_string()))
-                            .configure(&self.base);
-                        if let Some(ext) = &role.external_id {
-                            builder = builder.external_id(ext.clone());
-                        }
-                        let p = SharedCredentialsProvider::new(CachedCredentials {
-                            inner: builder.build().await,
-                            cache: Default::default(),
-                            limiters: self.limiters.clone(),
-                            account_id: account_id.to_string(),
-                        });
-                        cache.insert(role.clone(), p.clone());
-                        p
-                    }
-                }
-            }
-        };
-        match provider.provide_credentials().await {
-            Ok(_) => Ok(role.map(|_| provider)),
-            Err(e) => {
-                let what = match role {
-                    Some(r) => format!("cannot assume role {}", r.role_arn),
-                    None => "cannot load the caller's credentials".to_string(),
-                };
-                let context = aws_smithy_types::error::display::DisplayErrorContext(&e);
-                let code = if role.is_some() {
-                    "AssumeRoleFailed"
-                } else {
-                    "CredentialsError"
-                };
-                Err(AwsError::new(
-                    code,
-                    format!("{what}: {context}"),
+        let Some(role) = role else {
+            let Some(provider) = self.base.credentials_provider() else {
+                return Err(AwsError::new(
+                    "NoCredentials",
+                    "no AWS credentials found (environment, profile, SSO or instance role)",
                     ErrorKind::Permanent,
-                ))
-            }
-        }
+                ));
+            };
+            return match provider.provide_credentials().await {
+                Ok(_) => Ok(None),
+                Err(e) => Err(AwsError::new(
+                    "CredentialsError",
+                    format!(
+                        "cannot load the caller's credentials: {}",
+                        aws_smithy_types::error::display::DisplayErrorContext(&e)
+                    ),
+                    ErrorKind::Permanent,
+                )),
+            };
+        };
+        cell(&self.credentials, role.clone())
+            .get_or_init(|| async {
+                let mut builder = AssumeRoleProvider::builder(role.role_arn.clone())
+                    .session_name(self.settings.role_session_name.clone())
+                    .region(Region::new(region.to_string()))
+                    .configure(&self.base);
+                if let Some(ext) = &role.external_id {
+                    builder = builder.external_id(ext.clone());
+                }
+                let provider = SharedCredentialsProvider::new(CachedCredentials {
+                    inner: builder.build().await,
+                    cache: Default::default(),
+                    limiters: self.limiters.clone(),
+                    account_id: account_id.to_string(),
+                });
+                match provider.provide_credentials().await {
+                    Ok(_) => Ok(provider),
+                    Err(e) => Err(AwsError::new(
+                        "AssumeRoleFailed",
+                        format!(
+                            "cannot assume role {}: {}",
+                            role.role_arn,
+                            aws_smithy_types::error::display::DisplayErrorContext(&e)
+                        ),
+                        ErrorKind::Permanent,
+                    )),
+                }
+            })
+            .await
+            .clone()
+            .map(Some)
     }
 
-    /// Clients for one (role, region), built once.
+    /// Clients for one (role, region), built once; a failure to get credentials is kept and
+    /// returned to every table of that account and region.
     pub async fn account_region(
         &self,
         account_id: &str,
         role: Option<&RoleSpec>,
         region: &str,
     ) -> Result<Arc<AccountRegion>, AwsError> {
-        let key = (role.cloned(), region.to_string());
-        if let Some(c) = self.clients.lock().await.get(&key) {
-            return Ok(c.clone());
-        }
-        let creds = self.credentials(role, account_id, region).await?;
-        let mut builder = self
-            .base
-            .to_builder()
-            .region(Region::new(region.to_string()));
-        if let Some(p) = creds {
-            builder = builder.credentials_provider(p);
-        }
-        let conf = builder.build();
-        // Our own retry loop decides what to retry (see aws::error); the SDK's is off.
-        let ddb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&conf)
-                .retry_config(RetryConfig::disabled())
-                .build(),
-        );
-        let aas = aws_sdk_applicationautoscaling::Client::from_conf(
-            aws_sdk_applicationautoscaling::config::Builder::from(&conf)
-                .retry_config(RetryConfig::disabled())
-                .build(),
-        );
-        let clients = Arc::new(AccountRegion {
-            account_id: account_id.to_string(),
-            region: region.to_string(),
-            ddb,
-            aas,
-            limiters: self.limiters.clone(),
-            retry: self.settings.retry,
-        });
-        self.clients.lock().await.insert(key, clients.clone());
-        Ok(clients)
+        cell(&self.clients, (role.cloned(), region.to_string()))
+            .get_or_init(|| async {
+                let creds = self.credentials(role, account_id, region).await?;
+                let mut builder = self
+                    .base
+                    .to_builder()
+                    .region(Region::new(region.to_string()));
+                if let Some(p) = creds {
+                    builder = builder.credentials_provider(p);
+                }
+                let conf = builder.build();
+                // Our own retry loop decides what to retry (see aws::error); the SDK's is off.
+                let ddb = aws_sdk_dynamodb::Client::from_conf(
+                    aws_sdk_dynamodb::config::Builder::from(&conf)
+                        .retry_config(RetryConfig::disabled())
+                        .build(),
+                );
+                let aas = aws_sdk_applicationautoscaling::Client::from_conf(
+                    aws_sdk_applicationautoscaling::config::Builder::from(&conf)
+                        .retry_config(RetryConfig::disabled())
+                        .build(),
+                );
+                Ok(Arc::new(AccountRegion {
+                    account_id: account_id.to_string(),
+                    region: region.to_string(),
+                    ddb,
+                    aas,
+                    limiters: self.limiters.clone(),
+                    retry: self.settings.retry,
+                }))
+            })
+            .await
+            .clone()
     }
 }
 

@@ -1,0 +1,152 @@
+//! Bad input: every case exits 2 with a message naming the file, line and field, and no request
+//! reaches AWS (the endpoint is a listener of ours that must see no connection).
+
+use crate::support::*;
+use std::net::TcpListener;
+
+/// An endpoint that records whether anything connected to it.
+struct Silent {
+    listener: TcpListener,
+    endpoint: String,
+}
+
+impl Silent {
+    fn new() -> Silent {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        Silent { listener, endpoint }
+    }
+
+    fn assert_untouched(&self) {
+        match self.listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Ok(_) => panic!("a request reached AWS"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+const HEADER: &str = "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n";
+
+#[test]
+fn bad_inventories_exit_2_with_located_errors_and_no_aws_call() {
+    let aws = Silent::new();
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        // (file content after the header, expected location, expected words)
+        ("1111,r,us-east-1,t01,on_demand,,,,,,\n", "bad.csv:2: field `account_id`", "12-digit"),
+        ("111111111111,r,us-east-1,t01,on_demand,,,,,,\n111111111111,r,us-east-1,t01,on_demand,,,,,,\n", "bad.csv:3: field `table`", "duplicate"),
+        ("111111111111,r,us-east-1,t01,provisioned,1,10,70,1,,70\n", "bad.csv:2: field `max_write`", "missing"),
+        ("111111111111,r,us-east-1,t01,provisioned,10,1,70,1,5,70\n", "bad.csv:2: field `min_read`", "greater than"),
+        ("111111111111,r,us-east-1,t01,provisioned,1,10,10,1,5,70\n", "bad.csv:2: field `target_read`", "between 20 and 90"),
+        ("111111111111,r,us-east-1,t01,fast,,,,,,\n", "bad.csv:2: field `mode`", "unknown mode"),
+        ("111111111111,r,mars-1,t01,on_demand,,,,,,\n", "bad.csv:2: field `region`", "not an AWS region"),
+    ];
+    for (body, location, words) in cases {
+        let inv = write(dir.path(), "bad.csv", &format!("{HEADER}{body}"));
+        for command in ["validate", "plan", "apply"] {
+            let mut args = vec![command, inv.to_str().unwrap()];
+            if command == "apply" {
+                args.push("--yes");
+            }
+            let run = ddb_fleet(&aws.endpoint, dir.path(), &args);
+            assert_eq!(run.code, 2, "{command} {body}: {run:?}");
+            assert!(run.stderr.contains(location), "{command} {body}: {run:?}");
+            assert!(run.stderr.contains(words), "{command} {body}: {run:?}");
+            assert!(run.stderr.contains("nothing was changed"), "{run:?}");
+            assert!(
+                !dir.path().join("ddb-fleet-report.json").exists(),
+                "no report for invalid input"
+            );
+        }
+    }
+
+    let inv = write(
+        dir.path(),
+        "typo.csv",
+        "account_id,region,table,mode,targt_read\n",
+    );
+    let run = ddb_fleet(&aws.endpoint, dir.path(), &["plan", inv.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(
+            "typo.csv:1: field `targt_read`: unknown field (did you mean `target_read`?)"
+        ),
+        "{run:?}"
+    );
+
+    let run = ddb_fleet(
+        &aws.endpoint,
+        dir.path(),
+        &[
+            "plan",
+            "--tableName",
+            "t01",
+            "--region",
+            "us-east-1",
+            "--readMode",
+            "ondemand",
+            "--writeMode",
+            "provisioned",
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("field `--readMode`"), "{run:?}");
+    assert!(run.stderr.contains("billing mode is table-wide"), "{run:?}");
+
+    let good = write(
+        dir.path(),
+        "good.csv",
+        &format!("{HEADER}111111111111,r,us-east-1,t01,on_demand,,,,,,\n"),
+    );
+    let run = ddb_fleet(
+        &aws.endpoint,
+        dir.path(),
+        &["apply", good.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 2, "apply without a terminal needs --yes: {run:?}");
+    assert!(run.stderr.contains("pass --yes"), "{run:?}");
+
+    let run = ddb_fleet(
+        &aws.endpoint,
+        dir.path(),
+        &["plan", good.to_str().unwrap(), "--tableName", "x"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = ddb_fleet(&aws.endpoint, dir.path(), &["plan"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("missing inventory"), "{run:?}");
+    let run = ddb_fleet(
+        &aws.endpoint,
+        dir.path(),
+        &[
+            "plan",
+            good.to_str().unwrap(),
+            "--report",
+            "no/such/dir/r.json",
+        ],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("directory does not exist"), "{run:?}");
+    let run = ddb_fleet(&aws.endpoint, dir.path(), &["plan", "nonexistent.csv"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("nonexistent.csv: cannot read inventory"),
+        "{run:?}"
+    );
+
+    let run = ddb_fleet(
+        &aws.endpoint,
+        dir.path(),
+        &["validate", good.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("valid, 1 table in 1 account"),
+        "{run:?}"
+    );
+
+    aws.assert_untouched();
+}

@@ -1,0 +1,432 @@
+//! A fleet of 3 accounts (reached by AssumeRole) in 2 regions with mixed starting states:
+//! plan changes nothing, apply converges, AWS (read directly) has exactly what the inventory
+//! says, and planning again finds nothing to do.
+
+use crate::support::*;
+use sha2::{Digest, Sha256};
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+const C: &str = "333333333333";
+
+const INVENTORY: &str = "\
+# account, role, region, table, mode and thresholds
+account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write,indexes
+111111111111,fleet-admin,us-east-1,orders,provisioned,5,100,70,2,50,60,all
+111111111111,fleet-admin,us-east-1,sessions,on_demand,,,,,,,
+222222222222,fleet-admin,eu-west-1,events,provisioned,3,30,50,3,30,50,none
+222222222222,fleet-admin,eu-west-1,users,ondemand,,,,,,,
+333333333333,fleet-admin,us-east-1,carts,provisioned,1,10,70,1,10,70,
+333333333333,fleet-admin,eu-west-1,ledger,provisioned,1,10,45,1,10,70,
+";
+
+struct Fleet {
+    a: Aws,
+    b: Aws,
+    c_use1: Aws,
+    c_euw1: Aws,
+}
+
+async fn seed(endpoint: &str) -> Fleet {
+    let f = Fleet {
+        a: Aws::new(endpoint, Some(A), "us-east-1").await,
+        b: Aws::new(endpoint, Some(B), "eu-west-1").await,
+        c_use1: Aws::new(endpoint, Some(C), "us-east-1").await,
+        c_euw1: Aws::new(endpoint, Some(C), "eu-west-1").await,
+    };
+    // A: on-demand with a GSI -> provisioned with scaling on table and GSI.
+    f.a.create_table("orders", None, &["by-customer"]).await;
+    // A: provisioned with auto scaling -> on-demand (scaling must go).
+    f.a.create_table("sessions", Some((5, 5)), &[]).await;
+    f.a.scale_table("sessions", 1, 20, 70.0).await;
+    // B: provisioned, no scaling, a GSI left alone (indexes = none).
+    f.b.create_table("events", Some((3, 3)), &["by-type"]).await;
+    // B: already on-demand.
+    f.b.create_table("users", None, &[]).await;
+    // C us-east-1: already converged.
+    f.c_use1.create_table("carts", Some((1, 1)), &[]).await;
+    f.c_use1.scale_table("carts", 1, 10, 70.0).await;
+    // C eu-west-1: a read policy with another target and a custom name -> updated in place.
+    f.c_euw1.create_table("ledger", Some((1, 1)), &[]).await;
+    f.c_euw1.scale_table("ledger", 1, 10, 70.0).await;
+    f.c_euw1
+        .put_policy(
+            "DynamoDBReadCapacityUtilization:table/ledger",
+            "table/ledger",
+            "dynamodb:table:ReadCapacityUnits",
+            "DynamoDBReadCapacityUtilization",
+            80.0,
+        )
+        .await;
+    f
+}
+
+fn statuses(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap().to_string(),
+                t["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn plan_apply_converge_across_accounts_and_regions() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let fleet = rt.block_on(seed(&moto.endpoint));
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(dir.path(), "fleet.csv", INVENTORY);
+    let inv = inv.to_str().unwrap();
+
+    // --- plan: shows changes, changes nothing.
+    let before_a = rt.block_on(fleet.a.targets());
+    let plan = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &["plan", inv, "--report", "plan.json", "--detailed-exitcode"],
+    );
+    assert_eq!(plan.code, 3, "drift must give exit 3: {plan:?}");
+    let report = plan.report(&dir.path().join("plan.json"));
+    assert_eq!(
+        statuses(&report),
+        [
+            ("orders", "would_change"),
+            ("sessions", "would_change"),
+            ("events", "would_change"),
+            ("users", "unchanged"),
+            ("carts", "unchanged"),
+            ("ledger", "would_change"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 4 to change, 2 unchanged, 0 failed, 0 skipped (of 6 tables)."),
+        "{plan:?}"
+    );
+    assert_eq!(
+        rt.block_on(fleet.a.billing_mode("orders")),
+        "PAY_PER_REQUEST",
+        "plan must not change anything"
+    );
+    assert_eq!(rt.block_on(fleet.a.targets()), before_a);
+    let orders = entry(&report, A, "us-east-1", "orders");
+    assert!(orders["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["outcome"] == "planned" && a["attempts"] == 0));
+    assert_eq!(orders["before"]["billing_mode"], "PAY_PER_REQUEST");
+    assert!(orders["after"].is_null());
+
+    // Without --detailed-exitcode, drift is success.
+    let plan = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &["plan", inv, "--report", "plan.json"],
+    );
+    assert_eq!(plan.code, 0, "{plan:?}");
+
+    // --- apply.
+    let apply = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &["apply", inv, "--yes", "--report", "apply.json"],
+    );
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let report = apply.report(&dir.path().join("apply.json"));
+    assert_eq!(
+        statuses(&report),
+        [
+            ("orders", "changed"),
+            ("sessions", "changed"),
+            ("events", "changed"),
+            ("users", "unchanged"),
+            ("carts", "unchanged"),
+            ("ledger", "changed"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+
+    // --- AWS, read directly, has exactly what the inventory says.
+    rt.block_on(async {
+        // orders: provisioned; table and GSI scaled read 5-100@70, write 2-50@60.
+        assert_eq!(fleet.a.billing_mode("orders").await, "PROVISIONED");
+        let t = fleet
+            .a
+            .ddb
+            .describe_table()
+            .table_name("orders")
+            .send()
+            .await
+            .unwrap();
+        let gsi = &t.table().unwrap().global_secondary_indexes()[0];
+        assert_eq!(
+            gsi.provisioned_throughput().unwrap().read_capacity_units(),
+            Some(5),
+            "GSI got throughput with the switch"
+        );
+        // sessions: on-demand; its scaling is gone.
+        assert_eq!(fleet.a.billing_mode("sessions").await, "PAY_PER_REQUEST");
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            fleet.a.targets().await,
+            vec![
+                (
+                    s("table/orders"),
+                    s("dynamodb:table:ReadCapacityUnits"),
+                    5,
+                    100
+                ),
+                (
+                    s("table/orders"),
+                    s("dynamodb:table:WriteCapacityUnits"),
+                    2,
+                    50
+                ),
+                (
+                    s("table/orders/index/by-customer"),
+                    s("dynamodb:index:ReadCapacityUnits"),
+                    5,
+                    100
+                ),
+                (
+                    s("table/orders/index/by-customer"),
+                    s("dynamodb:index:WriteCapacityUnits"),
+                    2,
+                    50
+                ),
+            ]
+        );
+        let policies: Vec<(String, String, f64)> = fleet
+            .a
+            .policies()
+            .await
+            .into_iter()
+            .map(|(r, d, _, v)| (r, d, v))
+            .collect();
+        assert_eq!(
+            policies,
+            vec![
+                (
+                    s("table/orders"),
+                    s("dynamodb:table:ReadCapacityUnits"),
+                    70.0
+                ),
+                (
+                    s("table/orders"),
+                    s("dynamodb:table:WriteCapacityUnits"),
+                    60.0
+                ),
+                (
+                    s("table/orders/index/by-customer"),
+                    s("dynamodb:index:ReadCapacityUnits"),
+                    70.0
+                ),
+                (
+                    s("table/orders/index/by-customer"),
+                    s("dynamodb:index:WriteCapacityUnits"),
+                    60.0
+                ),
+            ]
+        );
+        // events: table scaled, GSI left alone (indexes = none).
+        assert_eq!(
+            fleet.b.targets().await,
+            vec![
+                (
+                    s("table/events"),
+                    s("dynamodb:table:ReadCapacityUnits"),
+                    3,
+                    30
+                ),
+                (
+                    s("table/events"),
+                    s("dynamodb:table:WriteCapacityUnits"),
+                    3,
+                    30
+                ),
+            ]
+        );
+        assert_eq!(fleet.b.billing_mode("users").await, "PAY_PER_REQUEST");
+        // ledger: the read policy was updated in place (same name, one policy), write untouched.
+        assert_eq!(
+            fleet.c_euw1.policies().await,
+            vec![
+                (
+                    s("table/ledger"),
+                    s("dynamodb:table:ReadCapacityUnits"),
+                    s("DynamoDBReadCapacityUtilization:table/ledger"),
+                    45.0
+                ),
+                (
+                    s("table/ledger"),
+                    s("dynamodb:table:WriteCapacityUnits"),
+                    s("DynamoDBWriteCapacityUtilization:table/ledger"),
+                    70.0
+                ),
+            ]
+        );
+        // The other region of account C is separate: carts untouched.
+        assert_eq!(fleet.c_use1.targets().await.len(), 2);
+    });
+
+    // --- the report's fields.
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["command"], "apply");
+    assert_eq!(report["interrupted"], false);
+    assert_eq!(report["inventory"]["path"], inv);
+    let sha = Sha256::digest(INVENTORY.as_bytes());
+    let sha: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(report["inventory"]["sha256"], sha);
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"total": 6, "changed": 4, "unchanged": 2, "would_change": 0, "failed": 0, "skipped": 0, "interrupted": 0})
+    );
+    let sessions = entry(&report, A, "us-east-1", "sessions");
+    let ops: Vec<&str> = sessions["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "UpdateTable",
+            "WaitForActive",
+            "DeleteScalingPolicy",
+            "DeregisterScalableTarget",
+            "DeleteScalingPolicy",
+            "DeregisterScalableTarget"
+        ],
+        "switch first, then remove auto scaling"
+    );
+    for a in sessions["actions"].as_array().unwrap() {
+        assert_eq!(a["outcome"], "succeeded", "{a}");
+        assert!(a["attempts"].as_u64().unwrap() >= 1);
+        assert!(a["started_at"].is_string());
+    }
+    assert_eq!(sessions["actions"][0]["billing_mode"], "PAY_PER_REQUEST");
+    assert_eq!(sessions["actions"][3]["target"], "table/sessions");
+    assert_eq!(sessions["before"]["billing_mode"], "PROVISIONED");
+    assert_eq!(
+        sessions["before"]["scalable_targets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(sessions["after"]["billing_mode"], "PAY_PER_REQUEST");
+    assert_eq!(sessions["after"]["scalable_targets"], serde_json::json!([]));
+    assert_eq!(sessions["after"]["scaling_policies"], serde_json::json!([]));
+    assert_eq!(sessions["desired"]["mode"], "on_demand");
+    assert_eq!(
+        sessions["desired"]["role_arn"],
+        format!("arn:aws:iam::{A}:role/fleet-admin")
+    );
+    assert_eq!(sessions["source"]["line"], 4);
+    assert!(sessions["error"].is_null());
+    let orders = entry(&report, A, "us-east-1", "orders");
+    assert_eq!(
+        orders["desired"]["read"],
+        serde_json::json!({"min": 5, "max": 100, "target": 70.0})
+    );
+    assert_eq!(orders["after"]["billing_mode"], "PROVISIONED");
+    assert_eq!(
+        orders["after"]["scalable_targets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let carts = entry(&report, C, "us-east-1", "carts");
+    assert_eq!(carts["actions"], serde_json::json!([]));
+    assert_eq!(carts["before"], carts["after"]);
+
+    // No secret in the report or the logs.
+    let text = std::fs::read_to_string(dir.path().join("apply.json")).unwrap();
+    for out in [&text, &apply.stderr, &apply.stdout] {
+        assert!(!out.contains(BASE_SECRET));
+        assert!(!out.to_ascii_lowercase().contains("session_token"));
+        assert!(
+            !out.contains("FQoGZXIvYXdzE"),
+            "a moto session token leaked"
+        );
+    }
+    // Logs are JSON lines by default.
+    for line in apply.stderr.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string());
+    }
+
+    // --- converged: planning again finds nothing.
+    let again = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &["plan", inv, "--report", "again.json", "--detailed-exitcode"],
+    );
+    assert_eq!(again.code, 0, "second plan must be empty: {again:?}");
+    let report = again.report(&dir.path().join("again.json"));
+    assert_eq!(report["summary"]["unchanged"], 6);
+}
+
+#[test]
+fn one_failed_table_does_not_stop_the_others() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let a = rt.block_on(async {
+        let a = Aws::new(&moto.endpoint, Some(A), "us-east-1").await;
+        a.create_table("present", Some((1, 1)), &[]).await;
+        a
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "inv.toml",
+        r#"
+[defaults]
+role_name = "fleet-admin"
+region = "us-east-1"
+mode = "on_demand"
+
+[[tables]]
+account_id = "111111111111"
+table = "missing"
+
+[[tables]]
+account_id = "111111111111"
+table = "present"
+"#,
+    );
+    let run = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            inv.to_str().unwrap(),
+            "--yes",
+            "--log-format",
+            "text",
+        ],
+    );
+    assert_eq!(run.code, 1, "a failed table must give exit 1: {run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let missing = entry(&report, A, "us-east-1", "missing");
+    assert_eq!(missing["status"], "failed");
+    assert_eq!(missing["error"]["code"], "ResourceNotFoundException");
+    assert_eq!(missing["error"]["retryable"], false);
+    assert_eq!(
+        entry(&report, A, "us-east-1", "present")["status"],
+        "changed"
+    );
+    assert_eq!(rt.block_on(a.billing_mode("present")), "PAY_PER_REQUEST");
+    assert!(run.stdout.contains("ResourceNotFoundException"), "{run:?}");
+}

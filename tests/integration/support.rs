@@ -1,0 +1,409 @@
+//! Test support: a moto server per test, SDK clients acting in moto accounts, and a runner
+//! for the `ddb-fleet` binary.
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_sdk_applicationautoscaling::types as aas;
+use aws_sdk_dynamodb::types as ddb;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The secret key the tests give as base credentials: it must never appear in output.
+pub const BASE_SECRET: &str = "base-secret-never-logged-7f3a";
+
+/// A `moto_server` on 127.0.0.1, killed when dropped.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let exe = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        for _ in 0..3 {
+            let port = free_port();
+            let child = Command::new(&exe)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot start {exe}: {e}. Install it with: pip install 'moto[server]'")
+                });
+            let mut moto = Moto {
+                child,
+                endpoint: format!("http://127.0.0.1:{port}"),
+            };
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = moto.child.try_wait() {
+                    break; // exited: port taken, try another
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return moto;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("moto_server did not start");
+    }
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Clients acting in one moto account and region (through AssumeRole, as the tool does).
+pub struct Aws {
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub aas: aws_sdk_applicationautoscaling::Client,
+}
+
+async fn base_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(
+            "AKIDBASE",
+            BASE_SECRET,
+            None,
+            None,
+            "test",
+        ))
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .build_https(),
+        )
+        .load()
+        .await
+}
+
+impl Aws {
+    /// `account`: `None` for moto's default account (the caller's own).
+    pub async fn new(endpoint: &str, account: Option<&str>, region: &str) -> Aws {
+        let base = base_config(endpoint, region).await;
+        let conf = match account {
+            None => base,
+            Some(acct) => {
+                let sts = aws_sdk_sts::Client::new(&base);
+                let c = sts
+                    .assume_role()
+                    .role_arn(format!("arn:aws:iam::{acct}:role/fleet-admin"))
+                    .role_session_name("test-setup")
+                    .send()
+                    .await
+                    .unwrap();
+                let c = c.credentials().unwrap();
+                base.to_builder()
+                    .credentials_provider(
+                        aws_credential_types::provider::SharedCredentialsProvider::new(
+                            Credentials::new(
+                                c.access_key_id(),
+                                c.secret_access_key(),
+                                Some(c.session_token().to_string()),
+                                None,
+                                "test",
+                            ),
+                        ),
+                    )
+                    .build()
+            }
+        };
+        Aws {
+            ddb: aws_sdk_dynamodb::Client::new(&conf),
+            aas: aws_sdk_applicationautoscaling::Client::new(&conf),
+        }
+    }
+
+    /// Creates a table (hash key `pk`), with GSIs `gsis` (hash key `gk`).
+    pub async fn create_table(&self, name: &str, provisioned: Option<(i64, i64)>, gsis: &[&str]) {
+        let mut req = self
+            .ddb
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(attr("pk"))
+            .key_schema(key("pk"));
+        if !gsis.is_empty() {
+            req = req.attribute_definitions(attr("gk"));
+        }
+        for g in gsis {
+            let mut gsi = ddb::GlobalSecondaryIndex::builder()
+                .index_name(*g)
+                .key_schema(key("gk"))
+                .projection(
+                    ddb::Projection::builder()
+                        .projection_type(ddb::ProjectionType::All)
+                        .build(),
+                );
+            if let Some((r, w)) = provisioned {
+                gsi = gsi.provisioned_throughput(throughput(r, w));
+            }
+            req = req.global_secondary_indexes(gsi.build().unwrap());
+        }
+        req = match provisioned {
+            Some((r, w)) => req
+                .billing_mode(ddb::BillingMode::Provisioned)
+                .provisioned_throughput(throughput(r, w)),
+            None => req.billing_mode(ddb::BillingMode::PayPerRequest),
+        };
+        req.send().await.unwrap();
+    }
+
+    pub async fn register(&self, resource_id: &str, dimension: &str, min: i32, max: i32) {
+        self.aas
+            .register_scalable_target()
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .resource_id(resource_id)
+            .scalable_dimension(aas::ScalableDimension::from(dimension))
+            .min_capacity(min)
+            .max_capacity(max)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn put_policy(
+        &self,
+        name: &str,
+        resource_id: &str,
+        dimension: &str,
+        metric: &str,
+        target: f64,
+    ) {
+        self.aas
+            .put_scaling_policy()
+            .policy_name(name)
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .resource_id(resource_id)
+            .scalable_dimension(aas::ScalableDimension::from(dimension))
+            .policy_type(aas::PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(
+                aas::TargetTrackingScalingPolicyConfiguration::builder()
+                    .target_value(target)
+                    .predefined_metric_specification(
+                        aas::PredefinedMetricSpecification::builder()
+                            .predefined_metric_type(aas::MetricType::from(metric))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Table-level read/write scaling as the console would set it up.
+    pub async fn scale_table(&self, table: &str, min: i32, max: i32, target: f64) {
+        let rid = format!("table/{table}");
+        for (dim, metric) in [
+            (
+                "dynamodb:table:ReadCapacityUnits",
+                "DynamoDBReadCapacityUtilization",
+            ),
+            (
+                "dynamodb:table:WriteCapacityUnits",
+                "DynamoDBWriteCapacityUtilization",
+            ),
+        ] {
+            self.register(&rid, dim, min, max).await;
+            self.put_policy(&format!("{metric}:{rid}"), &rid, dim, metric, target)
+                .await;
+        }
+    }
+
+    pub async fn billing_mode(&self, table: &str) -> String {
+        let t = self
+            .ddb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap();
+        let t = t.table().unwrap();
+        t.billing_mode_summary()
+            .and_then(|s| s.billing_mode())
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_else(|| "PROVISIONED".into())
+    }
+
+    /// (ResourceId, dimension, min, max) of every DynamoDB scalable target, sorted.
+    pub async fn targets(&self) -> Vec<(String, String, i32, i32)> {
+        let out = self
+            .aas
+            .describe_scalable_targets()
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .send()
+            .await
+            .unwrap();
+        let mut v: Vec<_> = out
+            .scalable_targets()
+            .iter()
+            .map(|t| {
+                (
+                    t.resource_id().to_string(),
+                    t.scalable_dimension().as_str().to_string(),
+                    t.min_capacity(),
+                    t.max_capacity(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// (ResourceId, dimension, policy name, target value) of every DynamoDB policy, sorted.
+    pub async fn policies(&self) -> Vec<(String, String, String, f64)> {
+        let out = self
+            .aas
+            .describe_scaling_policies()
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .send()
+            .await
+            .unwrap();
+        let mut v: Vec<_> = out
+            .scaling_policies()
+            .iter()
+            .map(|p| {
+                (
+                    p.resource_id().to_string(),
+                    p.scalable_dimension().as_str().to_string(),
+                    p.policy_name().to_string(),
+                    p.target_tracking_scaling_policy_configuration()
+                        .map(|c| c.target_value())
+                        .unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+        v
+    }
+}
+
+fn attr(name: &str) -> ddb::AttributeDefinition {
+    ddb::AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ddb::ScalarAttributeType::S)
+        .build()
+        .unwrap()
+}
+
+fn key(name: &str) -> ddb::KeySchemaElement {
+    ddb::KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(ddb::KeyType::Hash)
+        .build()
+        .unwrap()
+}
+
+fn throughput(r: i64, w: i64) -> ddb::ProvisionedThroughput {
+    ddb::ProvisionedThroughput::builder()
+        .read_capacity_units(r)
+        .write_capacity_units(w)
+        .build()
+        .unwrap()
+}
+
+/// The result of one `ddb-fleet` run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn report(&self, path: &Path) -> serde_json::Value {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+            panic!(
+                "no report at {}: {e}\nstderr:\n{}",
+                path.display(),
+                self.stderr
+            )
+        });
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `ddb-fleet` with `args` against `endpoint`, with base credentials in the environment
+/// and nothing from the developer's own AWS configuration.
+pub fn ddb_fleet(endpoint: &str, dir: &Path, args: &[&str]) -> Run {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_ddb-fleet"))
+        .args(args)
+        .args(["--no-progress", "--retry-base-ms", "10", "--poll-ms", "20"])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDBASE")
+        .env("AWS_SECRET_ACCESS_KEY", BASE_SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The report's entry for `table` in `account`/`region`.
+pub fn entry<'a>(
+    report: &'a serde_json::Value,
+    account: &str,
+    region: &str,
+    table: &str,
+) -> &'a serde_json::Value {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["account_id"] == account && t["region"] == region && t["table"] == table)
+        .unwrap_or_else(|| panic!("no report entry for {account} {region} {table}"))
+}
