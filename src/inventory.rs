@@ -404,7 +404,13 @@ fn read_toml(label: &str, text: &str) -> Result<Vec<RawRow>, InventoryErrors> {
     for entry in &doc.tables {
         let mut row = defaults.clone();
         row.line = line_of(text, entry.span().start);
-        convert(entry.get_ref(), true, &mut row);
+        // An entry's own choice of role replaces the default's, whichever form each uses.
+        let entry = entry.get_ref();
+        if entry.contains_key("role_arn") || entry.contains_key("role_name") {
+            row.fields.remove("role_arn");
+            row.fields.remove("role_name");
+        }
+        convert(entry, true, &mut row);
         rows.push(row);
     }
     if errors.is_empty() {
@@ -1187,6 +1193,30 @@ mode = "on_demand"
     }
 
     #[test]
+    fn an_entry_role_arn_overrides_a_default_role_name() {
+        let text = TOML.replace(
+            "table = \"orders\"",
+            "table = \"orders\"\nrole_arn = \"arn:aws:iam::111111111111:role/platform/admin\"",
+        );
+        let t = toml(&text).unwrap();
+        assert_eq!(
+            t[0].role.as_ref().unwrap().role_arn,
+            "arn:aws:iam::111111111111:role/platform/admin"
+        );
+        assert_eq!(
+            t[1].role.as_ref().unwrap().role_arn,
+            "arn:aws:iam::222222222222:role/fleet-admin"
+        );
+        // Both on the same entry is still an error.
+        let text = text.replace(
+            "table = \"orders\"",
+            "table = \"orders\"\nrole_name = \"x\"",
+        );
+        let e = only_error(toml(&text));
+        assert!(e.message.contains("both role_arn and role_name"), "{e}");
+    }
+
+    #[test]
     fn toml_errors_name_the_line_of_the_field() {
         let e = only_error(toml(
             &TOML.replace("table = \"sessions\"", "tabel = \"sessions\""),
@@ -1226,6 +1256,16 @@ mode = "on_demand"
 
         let e = only_error(toml("[extra]\n"));
         assert!(e.message.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn shipped_example_inventories_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("inventories");
+        let toml = load(&dir.join("example.toml"), &Limits::default()).unwrap();
+        assert_eq!(toml.tables.len(), 6);
+        let csv = load(&dir.join("example.csv"), &Limits::default()).unwrap();
+        assert_eq!(csv.tables.len(), 5);
+        assert_eq!(toml.sha256.len(), 64);
     }
 
     #[test]

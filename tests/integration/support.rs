@@ -35,11 +35,28 @@ pub fn free_port() -> u16 {
 }
 
 impl Moto {
+    /// Starts `$MOTO_SERVER` (a command line), else `moto_server`, else `python3 -m moto.server`.
     pub fn start() -> Moto {
-        let exe = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let command = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
+            let on_path = Command::new("moto_server")
+                .arg("--help")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if on_path {
+                "moto_server".into()
+            } else {
+                "python3 -m moto.server".into()
+            }
+        });
+        let mut words = command.split_whitespace();
+        let exe = words.next().expect("MOTO_SERVER is empty").to_string();
+        let pre: Vec<String> = words.map(str::to_string).collect();
         for _ in 0..3 {
             let port = free_port();
             let child = Command::new(&exe)
+                .args(&pre)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
