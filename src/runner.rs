@@ -11,7 +11,7 @@ use crate::events::{Event, EventSink};
 use crate::model::*;
 use crate::planner::{plan_table, Action, SkipReason, TablePlan};
 use crate::report::*;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -91,6 +91,31 @@ impl Ledger {
     }
 }
 
+/// Indexes of `items` ordered round-robin across (account, region): the first table of every
+/// group, then the second of every group, and so on. Work taken from the front of this order
+/// spreads over every account's rate limit instead of queueing on one.
+fn interleave<'a, T>(items: &[T], desired: impl Fn(usize) -> &'a DesiredTable) -> Vec<usize> {
+    let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for i in 0..items.len() {
+        let d = desired(i);
+        groups
+            .entry((d.account_id.as_str(), d.region.as_str()))
+            .or_default()
+            .push(i);
+    }
+    let mut queues: Vec<std::collections::VecDeque<usize>> =
+        groups.into_values().map(Into::into).collect();
+    let mut order = Vec::with_capacity(items.len());
+    while order.len() < items.len() {
+        for q in &mut queues {
+            if let Some(i) = q.pop_front() {
+                order.push(i);
+            }
+        }
+    }
+    order
+}
+
 fn table_not_found(d: &DesiredTable) -> AwsError {
     AwsError::new(
         "ResourceNotFoundException",
@@ -132,9 +157,11 @@ pub async fn observe_and_plan(
         }
     }
 
-    // DescribeTable for every table, `concurrency` at a time.
-    let described: Vec<Result<ObservedTable, AwsError>> = futures::stream::iter(tables.iter())
-        .map(|d| {
+    // DescribeTable for every table, `concurrency` at a time, spread across accounts.
+    let order = interleave(&tables, |i| &tables[i]);
+    let mut described: Vec<(usize, Result<ObservedTable, AwsError>)> = futures::stream::iter(order)
+        .map(|i| {
+            let d = &tables[i];
             let caller = caller_accounts.get(&d.region).cloned();
             async move {
                 if let Some(Err(e)) = caller {
@@ -148,10 +175,14 @@ pub async fn observe_and_plan(
                     .result?
                     .ok_or_else(|| table_not_found(d))
             }
+            .map(move |r: Result<ObservedTable, AwsError>| (i, r))
         })
-        .buffered(opts.concurrency.max(1))
+        .buffer_unordered(opts.concurrency.max(1))
         .collect()
         .await;
+    described.sort_by_key(|(i, _)| *i);
+    let described: Vec<Result<ObservedTable, AwsError>> =
+        described.into_iter().map(|(_, r)| r).collect();
 
     // Auto scaling for every (account, role, region) group, in batches.
     let mut groups: BTreeMap<(String, Option<RoleSpec>, String), Vec<usize>> = BTreeMap::new();
@@ -303,9 +334,13 @@ pub async fn apply_fleet(
     ledger: &Ledger,
     cancel: &Cancel,
 ) {
-    let work: Vec<usize> = (0..planned.len())
-        .filter(|&i| planned[i].changes_anything())
-        .collect();
+    let work: Vec<usize> = interleave(
+        &planned.iter().map(|p| &p.desired).collect::<Vec<_>>(),
+        |i| &planned[i].desired,
+    )
+    .into_iter()
+    .filter(|&i| planned[i].changes_anything())
+    .collect();
     events.event(&Event::ApplyStarted { tables: work.len() });
     futures::stream::iter(work)
         .map(|i| apply_table(factory, i, &planned[i], opts, events, ledger, cancel))
@@ -488,4 +523,36 @@ async fn apply_table(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleave_round_robins_across_account_regions() {
+        let row = |account: &str, region: &str, table: &str| DesiredTable {
+            source: Source {
+                file: "f".into(),
+                line: 1,
+            },
+            account_id: account.into(),
+            role: None,
+            region: region.into(),
+            table: table.into(),
+            mode: DesiredMode::OnDemand,
+            indexes: IndexScope::All,
+        };
+        let rows = vec![
+            row("1", "r1", "a"),
+            row("1", "r1", "b"),
+            row("1", "r1", "c"),
+            row("2", "r1", "d"),
+            row("1", "r2", "e"),
+            row("2", "r1", "f"),
+        ];
+        let order = interleave(&rows, |i| &rows[i]);
+        let names: Vec<&str> = order.iter().map(|&i| rows[i].table.as_str()).collect();
+        assert_eq!(names, ["a", "e", "d", "b", "f", "c"]);
+    }
 }

@@ -101,6 +101,13 @@ pub enum Service {
 
 type Limiter = DefaultKeyedRateLimiter<(String, String)>;
 
+/// `rate` requests per second, evenly spaced. A burst as large as the rate (governor's
+/// default) lets nearly twice the rate through in the first second, which a quota counted over
+/// any one-second window would throttle.
+fn paced(rate: NonZeroU32) -> Quota {
+    Quota::per_second(rate).allow_burst(NonZeroU32::MIN)
+}
+
 struct Limiters {
     dynamodb: Limiter,
     autoscaling: Limiter,
@@ -158,9 +165,9 @@ impl ClientFactory {
         }
         let base = loader.load().await;
         let limiters = Arc::new(Limiters {
-            dynamodb: RateLimiter::keyed(Quota::per_second(settings.rates.dynamodb)),
-            autoscaling: RateLimiter::keyed(Quota::per_second(settings.rates.autoscaling)),
-            sts: RateLimiter::keyed(Quota::per_second(settings.rates.sts)),
+            dynamodb: RateLimiter::keyed(paced(settings.rates.dynamodb)),
+            autoscaling: RateLimiter::keyed(paced(settings.rates.autoscaling)),
+            sts: RateLimiter::keyed(paced(settings.rates.sts)),
         });
         ClientFactory {
             base,

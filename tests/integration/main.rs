@@ -1,9 +1,13 @@
 //! The one integration-test binary (the AWS SDK makes each extra test binary costly to link).
 //! Tests run the real `ddb-fleet` binary against a real `moto_server` each test starts on a
-//! free loopback port, and check results by reading AWS directly, not through our report.
+//! free loopback port, or against the AWS-rules simulator (`tests/sim`) for what moto cannot
+//! show, and check results by reading AWS directly, not through our report.
 
+#[path = "../sim/mod.rs"]
+mod sim;
 mod support;
 
 mod bad_input;
+mod faults;
 mod fleet;
 mod single_table;

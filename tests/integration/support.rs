@@ -7,7 +7,7 @@ use aws_sdk_applicationautoscaling::types as aas;
 use aws_sdk_dynamodb::types as ddb;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The secret key the tests give as base credentials: it must never appear in output.
@@ -378,30 +378,7 @@ impl std::fmt::Debug for Run {
 /// Runs `ddb-fleet` with `args` against `endpoint`, with base credentials in the environment
 /// and nothing from the developer's own AWS configuration.
 pub fn ddb_fleet(endpoint: &str, dir: &Path, args: &[&str]) -> Run {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_ddb-fleet"))
-        .args(args)
-        .args(["--no-progress", "--retry-base-ms", "10", "--poll-ms", "20"])
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIDBASE")
-        .env("AWS_SECRET_ACCESS_KEY", BASE_SECRET)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    finish(spawn_ddb_fleet(endpoint, dir, args))
 }
 
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -423,4 +400,39 @@ pub fn entry<'a>(
         .iter()
         .find(|t| t["account_id"] == account && t["region"] == region && t["table"] == table)
         .unwrap_or_else(|| panic!("no report entry for {account} {region} {table}"))
+}
+
+/// Starts `ddb-fleet` without waiting for it (for interruption tests).
+pub fn spawn_ddb_fleet(endpoint: &str, dir: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ddb-fleet"))
+        .args(args)
+        .args(["--no-progress", "--retry-base-ms", "10", "--poll-ms", "20"])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDBASE")
+        .env("AWS_SECRET_ACCESS_KEY", BASE_SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a spawned run to end, with its output.
+pub fn finish(child: Child) -> Run {
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }

@@ -1,0 +1,607 @@
+//! Fault tests on the simulator (tests/sim): what moto cannot show. Throttling storms, tables
+//! that stay UPDATING, injected 500s and dropped connections, the on-demand switch limit,
+//! accounts that deny everything, roles that cannot be assumed, global tables, interruption.
+
+use crate::sim::*;
+use crate::support::*;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+const PROVISIONED: &str = "provisioned,2,20,70,1,10,60";
+const ON_DEMAND: &str = "on_demand,,,,,,";
+
+/// An inventory of every table in `fleet` with the same desired `mode` columns.
+fn inventory(dir: &Path, fleet: &[(String, String, String, SimTable)], mode: &str) -> String {
+    let mut text = String::from(
+        "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n",
+    );
+    for (account, region, table, _) in fleet {
+        text.push_str(&format!("{account},fleet,{region},{table},{mode}\n"));
+    }
+    write(dir, "fleet.csv", &text).to_str().unwrap().to_string()
+}
+
+fn statuses(report: &Value) -> Vec<String> {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The simulator's table is provisioned with the inventory's auto scaling on table and GSIs.
+fn assert_converged_provisioned(sim: &Sim, account: &str, region: &str, table: &str) {
+    let r = sim.region(account, region);
+    let t = &r.tables[table];
+    assert!(!t.on_demand, "{table} still on-demand");
+    let mut want: HashSet<(String, String, i64, i64)> = HashSet::new();
+    let mut resources = vec![format!("table/{table}")];
+    resources.extend(t.gsis.keys().map(|g| format!("table/{table}/index/{g}")));
+    for rid in &resources {
+        let kind = if rid.contains("/index/") {
+            "index"
+        } else {
+            "table"
+        };
+        want.insert((
+            rid.clone(),
+            format!("dynamodb:{kind}:ReadCapacityUnits"),
+            2,
+            20,
+        ));
+        want.insert((
+            rid.clone(),
+            format!("dynamodb:{kind}:WriteCapacityUnits"),
+            1,
+            10,
+        ));
+    }
+    let have: HashSet<(String, String, i64, i64)> = r
+        .targets
+        .iter()
+        .filter(|x| resources.contains(&x.resource_id))
+        .map(|x| (x.resource_id.clone(), x.dimension.clone(), x.min, x.max))
+        .collect();
+    assert_eq!(have, want, "{table}");
+    let policies = r
+        .policies
+        .iter()
+        .filter(|p| resources.contains(&p.resource_id))
+        .count();
+    assert_eq!(
+        policies,
+        resources.len() * 2,
+        "{table}: one policy per dimension"
+    );
+}
+
+#[test]
+fn throttling_storm_ends_with_every_table_done_and_the_quota_never_exceeded() {
+    let quota = 10;
+    let fleet = grid(2, &["us-east-1"], 6, |i| {
+        SimTable::on_demand(if i % 2 == 0 { &["g1"] } else { &[] })
+    });
+    let sim = Sim::start(
+        SimConfig {
+            quota_per_sec: Some(quota),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    // Our limits far above the simulator's quota: a storm of ThrottlingException.
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--dynamodb-rps",
+            "200",
+            "--autoscaling-rps",
+            "200",
+            "--max-attempts",
+            "30",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    assert!(
+        statuses(&report).iter().all(|s| s == "changed"),
+        "{:?}",
+        statuses(&report)
+    );
+    let stats = sim.stats();
+    assert!(stats.throttled > 10, "the storm happened: {stats:?}");
+    for (key, max) in &stats.max_accepted_per_window {
+        assert!(
+            *max <= quota as usize,
+            "{key:?} accepted {max} in one second"
+        );
+    }
+    // Retries are recorded per action.
+    let retried = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["actions"].as_array().unwrap())
+        .filter(|a| a["attempts"].as_u64().unwrap() > 1)
+        .count();
+    assert!(retried > 0);
+    for (account, region, table, _) in &fleet {
+        assert_converged_provisioned(&sim, account, region, table);
+    }
+}
+
+#[test]
+fn our_rate_limits_hold_per_account_region_and_service() {
+    let fleet = grid(2, &["us-east-1", "eu-west-1"], 5, |_| {
+        SimTable::on_demand(&["g1"])
+    });
+    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--dynamodb-rps",
+            "8",
+            "--autoscaling-rps",
+            "6",
+            "--concurrency",
+            "64",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let stats = sim.stats();
+    assert_eq!(stats.throttled, 0);
+    let mut seen = HashSet::new();
+    for ((account, region, service), max) in &stats.max_accepted_per_window {
+        let limit = match service.as_str() {
+            "dynamodb" => 8,
+            "autoscaling" => 6,
+            _ => continue,
+        };
+        // Evenly paced: at most one more than the rate fits in a one-second window.
+        assert!(
+            *max <= limit + 1,
+            "{account} {region} {service}: {max} in one second"
+        );
+        seen.insert((account.clone(), region.clone()));
+    }
+    assert_eq!(
+        seen.len(),
+        4,
+        "every account and region was limited separately"
+    );
+}
+
+#[test]
+fn updating_tables_are_waited_for() {
+    let fleet = grid(1, &["us-east-1"], 3, |i| {
+        SimTable::on_demand(if i == 0 { &["g1", "g2"] } else { &[] })
+    });
+    let sim = Sim::start(
+        SimConfig {
+            update_duration: Duration::from_millis(400),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let account = &fleet[0].0;
+    // One table is mid-update when the run starts.
+    sim.with_table(account, "us-east-1", "table-00001", |t| {
+        t.updating_until = Some(std::time::Instant::now() + Duration::from_secs(3))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    assert!(statuses(&report).iter().all(|s| s == "changed"));
+    let busy = entry(&report, account, "us-east-1", "table-00001");
+    assert_eq!(
+        busy["actions"][0]["operation"], "WaitForActive",
+        "planned a wait before the switch"
+    );
+    assert!(
+        busy["actions"][0]["attempts"].as_u64().unwrap() > 1,
+        "polled until ACTIVE"
+    );
+    let t0 = entry(&report, account, "us-east-1", "table-00000");
+    assert_eq!(t0["actions"][1]["operation"], "WaitForActive");
+    assert!(
+        t0["actions"][1]["attempts"].as_u64().unwrap() > 1,
+        "waited for the switch to finish"
+    );
+    for (account, region, table, _) in &fleet {
+        assert_converged_provisioned(&sim, account, region, table);
+    }
+
+    // A table that never becomes ACTIVE is skipped after --wait-timeout, untouched.
+    let fleet = grid(1, &["us-east-1"], 1, |_| SimTable {
+        status_override: Some("CREATING".into()),
+        ..SimTable::on_demand(&[])
+    });
+    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--wait-timeout", "1s"],
+    );
+    assert_eq!(run.code, 0, "a skip is not a failure: {run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let t = &report["tables"][0];
+    assert_eq!(t["status"], "skipped");
+    assert_eq!(t["skip_reason"], "not_active");
+    assert_eq!(t["error"]["code"], "WaitTimeout");
+    assert!(sim.table(&fleet[0].0, "us-east-1", "table-00000").on_demand);
+}
+
+#[test]
+fn injected_errors_and_dropped_connections_are_retried() {
+    let fleet = grid(2, &["us-east-1"], 8, |i| {
+        SimTable::on_demand(if i % 3 == 0 { &["g1"] } else { &[] })
+    });
+    let sim = Sim::start(
+        SimConfig {
+            error_rate: 0.08,
+            drop_rate: 0.04,
+            seed: 42,
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--max-attempts", "12"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let stats = sim.stats();
+    assert!(stats.injected_errors > 0 && stats.dropped > 0, "{stats:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    assert!(statuses(&report).iter().all(|s| s == "changed"));
+    for (account, region, table, _) in &fleet {
+        assert_converged_provisioned(&sim, account, region, table);
+    }
+}
+
+#[test]
+fn switch_limit_skips_the_table_and_leaves_it_whole() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let fleet = grid(1, &["us-east-1"], 2, |i| SimTable {
+        switches_to_on_demand: if i == 0 {
+            vec![now - 7200.0, now - 5400.0, now - 3600.0, now - 1800.0]
+        } else {
+            vec![]
+        },
+        ..SimTable::provisioned(5, &["g1"])
+    });
+    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    let account = fleet[0].0.clone();
+    for t in ["table-00000", "table-00001"] {
+        for (rid, kind) in [
+            (format!("table/{t}"), "table"),
+            (format!("table/{t}/index/g1"), "index"),
+        ] {
+            for side in ["Read", "Write"] {
+                let target = SimTarget {
+                    resource_id: rid.clone(),
+                    dimension: format!("dynamodb:{kind}:{side}CapacityUnits"),
+                    min: 1,
+                    max: 10,
+                };
+                sim.add_scaling(&account, "us-east-1", target, 70.0);
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, ON_DEMAND);
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let limited = entry(&report, &account, "us-east-1", "table-00000");
+    assert_eq!(limited["status"], "skipped");
+    assert_eq!(limited["skip_reason"], "switch_limit");
+    assert_eq!(limited["error"]["code"], "LimitExceededException");
+    assert!(limited["next_switch_allowed_at"].is_string(), "{limited}");
+    assert_eq!(
+        limited["actions"][0]["attempts"], 1,
+        "the switch limit is never retried"
+    );
+    assert_eq!(limited["actions"][1]["outcome"], "not_attempted");
+    // Never half-configured: still provisioned, every target and policy still there.
+    let r = sim.region(&account, "us-east-1");
+    assert!(!r.tables["table-00000"].on_demand);
+    assert_eq!(
+        r.targets
+            .iter()
+            .filter(|t| t.resource_id.contains("table-00000"))
+            .count(),
+        4
+    );
+    assert_eq!(
+        r.policies
+            .iter()
+            .filter(|p| p.resource_id.contains("table-00000"))
+            .count(),
+        4
+    );
+    // The other table went on-demand and lost its auto scaling.
+    assert_eq!(
+        entry(&report, &account, "us-east-1", "table-00001")["status"],
+        "changed"
+    );
+    assert!(r.tables["table-00001"].on_demand);
+    assert!(!r
+        .targets
+        .iter()
+        .any(|t| t.resource_id.contains("table-00001")));
+    assert!(!r
+        .policies
+        .iter()
+        .any(|p| p.resource_id.contains("table-00001")));
+}
+
+#[test]
+fn denied_accounts_and_unassumable_roles_fail_alone() {
+    let fleet = grid(3, &["us-east-1"], 2, |_| SimTable::on_demand(&[]));
+    let (denied, unassumable, fine) = (fleet[0].0.clone(), fleet[2].0.clone(), fleet[4].0.clone());
+    let sim = Sim::start(
+        SimConfig {
+            denied_accounts: [denied.clone()].into(),
+            unassumable_roles: [format!("arn:aws:iam::{unassumable}:role/fleet")].into(),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    for t in ["table-00000", "table-00001"] {
+        let d = entry(&report, &denied, "us-east-1", t);
+        assert_eq!(d["status"], "failed");
+        assert_eq!(d["error"]["code"], "AccessDeniedException");
+        let u = entry(&report, &unassumable, "us-east-1", t);
+        assert_eq!(u["status"], "failed");
+        assert_eq!(u["error"]["code"], "AssumeRoleFailed");
+        assert!(
+            u["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("AccessDenied"),
+            "{u}"
+        );
+        assert_eq!(entry(&report, &fine, "us-east-1", t)["status"], "changed");
+        assert_converged_provisioned(&sim, &fine, "us-east-1", t);
+    }
+    assert_eq!(
+        sim.stats().by_operation.get("AssumeRole").copied(),
+        Some(3),
+        "one AssumeRole per role, failures included"
+    );
+}
+
+#[test]
+fn global_tables_are_skipped_untouched() {
+    let fleet = grid(1, &["us-east-1"], 2, |i| SimTable {
+        replicas: if i == 0 {
+            vec!["eu-west-1".into()]
+        } else {
+            vec![]
+        },
+        ..SimTable::on_demand(&[])
+    });
+    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let g = &report["tables"][0];
+    assert_eq!(g["status"], "skipped");
+    assert_eq!(g["skip_reason"], "global_table");
+    assert_eq!(g["actions"], serde_json::json!([]));
+    assert!(sim.table(&fleet[0].0, "us-east-1", "table-00000").on_demand);
+    assert_eq!(report["tables"][1]["status"], "changed");
+}
+
+/// Every table's report entry agrees with the simulator: billing mode and auto scaling.
+fn assert_report_matches_sim(report: &Value, sim: &Sim) {
+    for t in report["tables"].as_array().unwrap() {
+        let (account, region, name) = (
+            t["account_id"].as_str().unwrap(),
+            t["region"].as_str().unwrap(),
+            t["table"].as_str().unwrap(),
+        );
+        let r = sim.region(account, region);
+        let state = if t["after"].is_object() {
+            &t["after"]
+        } else {
+            &t["before"]
+        };
+        let mode = if r.tables[name].on_demand {
+            "PAY_PER_REQUEST"
+        } else {
+            "PROVISIONED"
+        };
+        assert_eq!(state["billing_mode"], mode, "{name}: {}", t["status"]);
+        let targets = r
+            .targets
+            .iter()
+            .filter(|x| {
+                x.resource_id == format!("table/{name}")
+                    || x.resource_id.starts_with(&format!("table/{name}/"))
+            })
+            .count();
+        assert_eq!(
+            state["scalable_targets"].as_array().unwrap().len(),
+            targets,
+            "{name}: {}",
+            t["status"]
+        );
+        let done = t["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["outcome"] == "succeeded");
+        match t["status"].as_str().unwrap() {
+            "changed" => assert_converged_provisioned(sim, account, region, name),
+            "interrupted" if !done => assert!(r.tables[name].on_demand, "{name} untouched"),
+            "interrupted" => assert!(t["after"].is_object(), "{name}: what was done is read back"),
+            other => panic!("{name}: unexpected status {other}"),
+        }
+    }
+}
+
+fn interrupt(pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn interruption_stops_at_a_consistent_point_and_the_report_matches_aws() {
+    let fleet = grid(2, &["us-east-1"], 15, |i| {
+        SimTable::on_demand(if i % 2 == 0 { &["g1"] } else { &[] })
+    });
+    let sim = Sim::start(
+        SimConfig {
+            latency: Duration::from_millis(40),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let child = spawn_ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--concurrency", "3"],
+    );
+    // Wait until at least two tables are fully converged in AWS, then interrupt once.
+    let converged = || {
+        fleet
+            .iter()
+            .filter(|(a, r, t, _)| {
+                let region = sim.region(a, r);
+                let table = &region.tables[t];
+                let mine = |rid: &str| {
+                    rid == format!("table/{t}") || rid.starts_with(&format!("table/{t}/"))
+                };
+                let policies = region
+                    .policies
+                    .iter()
+                    .filter(|p| mine(&p.resource_id))
+                    .count();
+                !table.on_demand && policies == 2 * (1 + table.gsis.len())
+            })
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while converged() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    interrupt(child.id());
+    let run = finish(child);
+    assert_eq!(run.code, 130, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    assert_eq!(report["interrupted"], true);
+    let s = statuses(&report);
+    assert!(s.iter().any(|x| x == "changed"), "{s:?}");
+    assert!(s.iter().any(|x| x == "interrupted"), "{s:?}");
+    assert_eq!(report["summary"]["total"], 30);
+    assert_report_matches_sim(&report, &sim);
+
+    // A second run resumes: already-converged tables are unchanged, the rest are changed.
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--report", "second.json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    for (account, region, table, _) in &fleet {
+        assert_converged_provisioned(&sim, account, region, table);
+    }
+}
+
+#[test]
+fn a_second_interrupt_exits_at_once_and_still_writes_the_report() {
+    let fleet = grid(1, &["us-east-1"], 20, |_| SimTable::on_demand(&[]));
+    let sim = Sim::start(
+        SimConfig {
+            latency: Duration::from_millis(150),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let child = spawn_ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--concurrency", "2"],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sim
+        .stats()
+        .by_operation
+        .get("UpdateTable")
+        .copied()
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    interrupt(child.id());
+    std::thread::sleep(Duration::from_millis(30));
+    interrupt(child.id());
+    let run = finish(child);
+    assert_eq!(run.code, 130, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["summary"]["total"], 20);
+    // Every write that reached AWS is in the report, as done or as started.
+    let recorded = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["actions"].as_array().unwrap())
+        .filter(|a| {
+            a["operation"] == "UpdateTable"
+                && (a["outcome"] == "succeeded" || a["outcome"] == "started")
+        })
+        .count() as u64;
+    assert!(
+        recorded >= sim.stats().by_operation["UpdateTable"],
+        "{recorded} recorded"
+    );
+}

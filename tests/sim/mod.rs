@@ -1,0 +1,938 @@
+//! A small, fast AWS simulator for fault tests and benchmarks ([`Sim`]).
+//!
+//! It speaks the wire protocols of the operations ddb-fleet calls (STS Query/XML, DynamoDB
+//! JSON 1.0, Application Auto Scaling JSON 1.1) on 127.0.0.1 only, and enforces the AWS rules
+//! moto does not: tables stay UPDATING for a while after UpdateTable and refuse a second update
+//! meanwhile (`ResourceInUseException`); a switch to PROVISIONED must carry throughput for every
+//! GSI and a switch to PAY_PER_REQUEST must not; at most four switches to on-demand per table per
+//! 24 hours (`LimitExceededException` naming the next allowed time); per-(account, region,
+//! service) request quotas (`ThrottlingException`), counted; deregistering a target deletes its
+//! policies; missing targets answer `ObjectNotFoundException`. It adds latency, 500s and dropped
+//! connections at configured rates, and answers AccessDenied for configured accounts and roles.
+//!
+//! The account of a request is read from its SigV4 access key (keys issued by the simulator's
+//! AssumeRole encode the account); its region from the credential scope.
+
+#![allow(dead_code)] // each user (tests, benches) uses a different part
+
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The account of unsigned-by-role requests (the caller's own credentials).
+pub const CALLER_ACCOUNT: &str = "999999999999";
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Added before every answer.
+    pub latency: Duration,
+    /// How long a table stays UPDATING after an UpdateTable.
+    pub update_duration: Duration,
+    /// Requests accepted per second per (account, region, service); `None`: unlimited.
+    pub quota_per_sec: Option<u32>,
+    /// Fraction of requests answered with HTTP 500.
+    pub error_rate: f64,
+    /// Fraction of requests whose connection is closed without an answer.
+    pub drop_rate: f64,
+    /// Every request in these accounts is refused with AccessDenied.
+    pub denied_accounts: HashSet<String>,
+    /// AssumeRole on these role ARNs is refused.
+    pub unassumable_roles: HashSet<String>,
+    pub seed: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            latency: Duration::ZERO,
+            update_duration: Duration::ZERO,
+            quota_per_sec: None,
+            error_rate: 0.0,
+            drop_rate: 0.0,
+            denied_accounts: HashSet::new(),
+            unassumable_roles: HashSet::new(),
+            seed: 7,
+        }
+    }
+}
+
+/// A table as the simulator holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimTable {
+    pub on_demand: bool,
+    pub read: i64,
+    pub write: i64,
+    /// GSI name -> (read, write) capacity.
+    pub gsis: BTreeMap<String, (i64, i64)>,
+    pub replicas: Vec<String>,
+    /// While `Some(t)` and `t` is in the future, the table is UPDATING.
+    pub updating_until: Option<Instant>,
+    /// Forced status (e.g. "CREATING", "DELETING") regardless of updates.
+    pub status_override: Option<String>,
+    /// Times of switches to on-demand (seconds since the epoch).
+    pub switches_to_on_demand: Vec<f64>,
+}
+
+impl SimTable {
+    pub fn on_demand(gsis: &[&str]) -> SimTable {
+        SimTable {
+            on_demand: true,
+            read: 0,
+            write: 0,
+            gsis: gsis.iter().map(|g| (g.to_string(), (0, 0))).collect(),
+            replicas: vec![],
+            updating_until: None,
+            status_override: None,
+            switches_to_on_demand: vec![],
+        }
+    }
+
+    pub fn provisioned(capacity: i64, gsis: &[&str]) -> SimTable {
+        SimTable {
+            on_demand: false,
+            read: capacity,
+            write: capacity,
+            gsis: gsis
+                .iter()
+                .map(|g| (g.to_string(), (capacity, capacity)))
+                .collect(),
+            ..SimTable::on_demand(&[])
+        }
+    }
+
+    fn status(&self) -> String {
+        if let Some(s) = &self.status_override {
+            return s.clone();
+        }
+        match self.updating_until {
+            Some(t) if t > Instant::now() => "UPDATING".into(),
+            _ => "ACTIVE".into(),
+        }
+    }
+}
+
+/// A registered scalable target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimTarget {
+    pub resource_id: String,
+    pub dimension: String,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// A target-tracking scaling policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimPolicy {
+    pub name: String,
+    pub resource_id: String,
+    pub dimension: String,
+    pub metric: String,
+    pub target_value: f64,
+}
+
+/// Everything in one (account, region).
+#[derive(Debug, Clone, Default)]
+pub struct SimRegion {
+    pub tables: BTreeMap<String, SimTable>,
+    pub targets: Vec<SimTarget>,
+    pub policies: Vec<SimPolicy>,
+}
+
+/// Counters, for assertions and benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct SimStats {
+    pub requests: u64,
+    pub throttled: u64,
+    pub injected_errors: u64,
+    pub dropped: u64,
+    /// Requests by operation name.
+    pub by_operation: BTreeMap<String, u64>,
+    /// The most requests accepted in any one-second window, per (account, region, service).
+    pub max_accepted_per_window: BTreeMap<(String, String, String), usize>,
+}
+
+#[derive(Default)]
+struct World {
+    regions: BTreeMap<(String, String), SimRegion>,
+    /// Accepted request times per (account, region, service), for the quota.
+    windows: HashMap<(String, String, String), VecDeque<Instant>>,
+    stats: SimStats,
+    keys: HashMap<String, String>, // access key -> account
+    next_key: u64,
+}
+
+/// A running simulator. Dropping it stops it.
+pub struct Sim {
+    pub endpoint: String,
+    world: Arc<Mutex<World>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+type Fleet = Vec<(String, String, String, SimTable)>;
+
+impl Sim {
+    /// Starts a simulator on a free loopback port holding `fleet`
+    /// (account, region, table name, table).
+    pub fn start(config: SimConfig, fleet: Fleet) -> Sim {
+        let mut world = World::default();
+        for (account, region, name, table) in fleet {
+            world
+                .regions
+                .entry((account, region))
+                .or_default()
+                .tables
+                .insert(name, table);
+        }
+        let world = Arc::new(Mutex::new(world));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let config = Arc::new(config);
+        let w = world.clone();
+        runtime.spawn(async move {
+            let mut conn_seed = config.seed;
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                conn_seed = conn_seed.wrapping_add(1);
+                let (w, config) = (w.clone(), config.clone());
+                tokio::spawn(serve(stream, w, config, conn_seed));
+            }
+        });
+        Sim {
+            endpoint,
+            world,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// A copy of one (account, region).
+    pub fn region(&self, account: &str, region: &str) -> SimRegion {
+        self.world
+            .lock()
+            .unwrap()
+            .regions
+            .get(&(account.to_string(), region.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn table(&self, account: &str, region: &str, name: &str) -> SimTable {
+        self.region(account, region).tables[name].clone()
+    }
+
+    /// Changes a table in place (e.g. to force a status).
+    pub fn with_table(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        f: impl FnOnce(&mut SimTable),
+    ) {
+        let mut w = self.world.lock().unwrap();
+        let r = w
+            .regions
+            .get_mut(&(account.to_string(), region.to_string()))
+            .unwrap();
+        f(r.tables.get_mut(name).unwrap());
+    }
+
+    /// Adds a target and a target-tracking policy on it, named as the console would.
+    pub fn add_scaling(&self, account: &str, region: &str, target: SimTarget, target_value: f64) {
+        let mut w = self.world.lock().unwrap();
+        let r = w
+            .regions
+            .entry((account.to_string(), region.to_string()))
+            .or_default();
+        let metric = if target.dimension.contains("Read") {
+            "DynamoDBReadCapacityUtilization"
+        } else {
+            "DynamoDBWriteCapacityUtilization"
+        };
+        r.policies.push(SimPolicy {
+            name: format!("{metric}:{}", target.resource_id),
+            resource_id: target.resource_id.clone(),
+            dimension: target.dimension.clone(),
+            metric: metric.into(),
+            target_value,
+        });
+        r.targets.push(target);
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.world.lock().unwrap().stats.clone()
+    }
+}
+
+/// A fleet of `accounts` x `regions` x `tables_per_region`, accounts numbered from
+/// 100000000000; `make(i)` gives the i-th table of each region.
+pub fn grid(
+    accounts: usize,
+    regions: &[&str],
+    tables_per_region: usize,
+    make: impl Fn(usize) -> SimTable,
+) -> Fleet {
+    let mut fleet = Vec::new();
+    for a in 0..accounts {
+        let account = format!("{}", 100_000_000_000u64 + a as u64);
+        for region in regions {
+            for t in 0..tables_per_region {
+                fleet.push((
+                    account.clone(),
+                    region.to_string(),
+                    format!("table-{t:05}"),
+                    make(t),
+                ));
+            }
+        }
+    }
+    fleet
+}
+
+// ---------------------------------------------------------------- HTTP
+
+struct Request {
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Request> {
+    loop {
+        if let Some(end) = find(buf, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let mut headers = HashMap::new();
+            for line in head.lines().skip(1) {
+                if let Some((k, v)) = line.split_once(':') {
+                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                }
+            }
+            let len: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let mut chunk = [0u8; 8192];
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = buf[end + 4..end + 4 + len].to_vec();
+            buf.drain(..end + 4 + len);
+            return Some(Request { headers, body });
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+struct Response {
+    status: u16,
+    content_type: &'static str,
+    body: String,
+}
+
+async fn serve(mut stream: TcpStream, world: Arc<Mutex<World>>, config: Arc<SimConfig>, seed: u64) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut buf = Vec::new();
+    while let Some(req) = read_request(&mut stream, &mut buf).await {
+        if !config.latency.is_zero() {
+            tokio::time::sleep(config.latency).await;
+        }
+        if config.drop_rate > 0.0 && rng.random_bool(config.drop_rate) {
+            world.lock().unwrap().stats.dropped += 1;
+            return; // close without answering
+        }
+        let resp = if config.error_rate > 0.0 && rng.random_bool(config.error_rate) {
+            world.lock().unwrap().stats.injected_errors += 1;
+            Response {
+                status: 500,
+                content_type: "application/x-amz-json-1.0",
+                body: json!({"__type": "InternalServerError", "message": "injected"}).to_string(),
+            }
+        } else {
+            handle(&req, &world, &config)
+        };
+        let head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nx-amzn-RequestId: sim\r\n\r\n",
+            resp.status,
+            if resp.status == 200 { "OK" } else { "Error" },
+            resp.content_type,
+            resp.body.len()
+        );
+        if stream.write_all(head.as_bytes()).await.is_err()
+            || stream.write_all(resp.body.as_bytes()).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- dispatch
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// (access key, region) from `Authorization: AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SVC/aws4_request, ...`
+fn credential(req: &Request) -> (String, String) {
+    let auth = req
+        .headers
+        .get("authorization")
+        .cloned()
+        .unwrap_or_default();
+    let cred = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split(',').next())
+        .unwrap_or("");
+    let parts: Vec<&str> = cred.split('/').collect();
+    (
+        parts.first().unwrap_or(&"").to_string(),
+        parts.get(2).unwrap_or(&"us-east-1").to_string(),
+    )
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let h = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("00");
+                out.push(u8::from_str_radix(h, 16).unwrap_or(b'?'));
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn json_error(status: u16, kind: &'static str, code: &str, message: &str) -> Response {
+    Response {
+        status,
+        content_type: kind,
+        body: json!({"__type": code, "message": message, "Message": message}).to_string(),
+    }
+}
+
+const DDB: &str = "application/x-amz-json-1.0";
+const AAS: &str = "application/x-amz-json-1.1";
+
+fn sts_error(status: u16, code: &str, message: &str) -> Response {
+    Response {
+        status,
+        content_type: "text/xml",
+        body: format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>sim</RequestId></ErrorResponse>"
+        ),
+    }
+}
+
+fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
+    let (key, region) = credential(req);
+    let target = req.headers.get("x-amz-target").cloned().unwrap_or_default();
+    let mut w = world.lock().unwrap();
+    w.stats.requests += 1;
+    let account = w
+        .keys
+        .get(&key)
+        .cloned()
+        .unwrap_or_else(|| CALLER_ACCOUNT.to_string());
+
+    let (service, op, kind) = if let Some(op) = target.strip_prefix("DynamoDB_20120810.") {
+        ("dynamodb", op.to_string(), DDB)
+    } else if let Some(op) = target.strip_prefix("AnyScaleFrontendService.") {
+        ("autoscaling", op.to_string(), AAS)
+    } else {
+        let f = form(&req.body);
+        (
+            "sts",
+            f.get("Action").cloned().unwrap_or_default(),
+            "text/xml",
+        )
+    };
+    *w.stats.by_operation.entry(op.clone()).or_default() += 1;
+
+    // Quota: at most `q` accepted requests in any one-second window. The window is kept (and
+    // its maximum recorded) even without a quota, to measure the client's own rate limiting.
+    let wkey = (account.clone(), region.clone(), service.to_string());
+    let now = Instant::now();
+    let window = w.windows.entry(wkey.clone()).or_default();
+    while window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+    {
+        window.pop_front();
+    }
+    if config
+        .quota_per_sec
+        .is_some_and(|q| window.len() >= q as usize)
+    {
+        w.stats.throttled += 1;
+        return match service {
+            "sts" => sts_error(400, "Throttling", "Rate exceeded"),
+            _ => json_error(400, kind, "ThrottlingException", "Rate exceeded"),
+        };
+    }
+    window.push_back(now);
+    let n = window.len();
+    let max = w.stats.max_accepted_per_window.entry(wkey).or_default();
+    *max = (*max).max(n);
+
+    if service == "sts" {
+        return sts(&mut w, &account, &form(&req.body), config);
+    }
+    if config.denied_accounts.contains(&account) {
+        return json_error(
+            400,
+            kind,
+            "AccessDeniedException",
+            &format!("User is not authorized to perform {op} in account {account}"),
+        );
+    }
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
+    let r = w
+        .regions
+        .entry((account.clone(), region.clone()))
+        .or_default();
+    let result = if service == "dynamodb" {
+        dynamodb(r, &op, &body, config, &account, &region)
+    } else {
+        autoscaling(r, &op, &body, &account, &region)
+    };
+    match result {
+        Ok(v) => Response {
+            status: 200,
+            content_type: kind,
+            body: v.to_string(),
+        },
+        Err((code, message)) => json_error(400, kind, code, &message),
+    }
+}
+
+fn sts(w: &mut World, account: &str, f: &HashMap<String, String>, config: &SimConfig) -> Response {
+    match f.get("Action").map(String::as_str) {
+        Some("AssumeRole") => {
+            let arn = f.get("RoleArn").cloned().unwrap_or_default();
+            if config.unassumable_roles.contains(&arn) {
+                return sts_error(403, "AccessDenied", &format!("User is not authorized to perform: sts:AssumeRole on resource: {arn}"));
+            }
+            let role_account = arn.split(':').nth(4).unwrap_or("").to_string();
+            w.next_key += 1;
+            let key = format!("ASIASIM{:013}", w.next_key);
+            w.keys.insert(key.clone(), role_account.clone());
+            let exp = aws_smithy_types::DateTime::from_secs(now_secs() as i64 + 3600)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap();
+            let session = f.get("RoleSessionName").cloned().unwrap_or_default();
+            Response {
+                status: 200,
+                content_type: "text/xml",
+                body: format!(
+                    "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>simsecret{key}</SecretAccessKey><SessionToken>simtoken{key}</SessionToken><Expiration>{exp}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROASIM:{session}</AssumedRoleId><Arn>arn:aws:sts::{role_account}:assumed-role/r/{session}</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></AssumeRoleResponse>"
+                ),
+            }
+        }
+        Some("GetCallerIdentity") => Response {
+            status: 200,
+            content_type: "text/xml",
+            body: format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::{account}:user/sim</Arn><UserId>SIM</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+            ),
+        },
+        other => sts_error(400, "InvalidAction", &format!("unsupported action {other:?}")),
+    }
+}
+
+type OpResult = Result<Value, (&'static str, String)>;
+
+fn describe(name: &str, t: &SimTable, account: &str, region: &str) -> Value {
+    let pt = |r: i64, w: i64| json!({"ReadCapacityUnits": r, "WriteCapacityUnits": w, "NumberOfDecreasesToday": 0});
+    let mut v = json!({
+        "TableName": name,
+        "TableArn": format!("arn:aws:dynamodb:{region}:{account}:table/{name}"),
+        "TableStatus": t.status(),
+        "ProvisionedThroughput": pt(t.read, t.write),
+        "BillingModeSummary": {"BillingMode": if t.on_demand { "PAY_PER_REQUEST" } else { "PROVISIONED" }},
+    });
+    if let Some(last) = t.switches_to_on_demand.last() {
+        v["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = json!(last);
+    }
+    if !t.gsis.is_empty() {
+        let status = if t.status() == "UPDATING" {
+            "UPDATING"
+        } else {
+            "ACTIVE"
+        };
+        v["GlobalSecondaryIndexes"] = t
+            .gsis
+            .iter()
+            .map(|(g, (r, w))| json!({"IndexName": g, "IndexStatus": status, "ProvisionedThroughput": pt(*r, *w)}))
+            .collect();
+    }
+    if !t.replicas.is_empty() {
+        v["Replicas"] = t
+            .replicas
+            .iter()
+            .map(|r| json!({"RegionName": r}))
+            .collect();
+    }
+    v
+}
+
+fn dynamodb(
+    r: &mut SimRegion,
+    op: &str,
+    body: &Value,
+    config: &SimConfig,
+    account: &str,
+    region: &str,
+) -> OpResult {
+    let name = body["TableName"].as_str().unwrap_or_default().to_string();
+    let not_found = || {
+        (
+            "ResourceNotFoundException",
+            format!("Requested resource not found: Table: {name} not found"),
+        )
+    };
+    match op {
+        "DescribeTable" => {
+            let t = r.tables.get(&name).ok_or_else(not_found)?;
+            Ok(json!({"Table": describe(&name, t, account, region)}))
+        }
+        "ListTables" => {
+            let start = body["ExclusiveStartTableName"].as_str();
+            let limit = body["Limit"].as_u64().unwrap_or(100) as usize;
+            let names: Vec<&String> = r
+                .tables
+                .keys()
+                .filter(|n| start.is_none_or(|s| n.as_str() > s))
+                .take(limit)
+                .collect();
+            let mut v = json!({"TableNames": names});
+            if names.len() == limit {
+                v["LastEvaluatedTableName"] = json!(names.last());
+            }
+            Ok(v)
+        }
+        "UpdateTable" => {
+            let t = r.tables.get_mut(&name).ok_or_else(not_found)?;
+            if t.status() != "ACTIVE" {
+                return Err(("ResourceInUseException", format!("Attempt to change a resource which is still in use: Table is being updated: {name}")));
+            }
+            let mode = body["BillingMode"].as_str().unwrap_or("");
+            let updates = body["GlobalSecondaryIndexUpdates"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let gsi_pt: BTreeMap<String, (i64, i64)> = updates
+                .iter()
+                .filter_map(|u| {
+                    let u = &u["Update"];
+                    Some((
+                        u["IndexName"].as_str()?.to_string(),
+                        (
+                            u["ProvisionedThroughput"]["ReadCapacityUnits"].as_i64()?,
+                            u["ProvisionedThroughput"]["WriteCapacityUnits"].as_i64()?,
+                        ),
+                    ))
+                })
+                .collect();
+            match mode {
+                "PAY_PER_REQUEST" => {
+                    if let Some(g) = gsi_pt.keys().next() {
+                        return Err(("ValidationException", format!("One or more parameter values were invalid: ProvisionedThroughput should not be specified for index: {g} when BillingMode is PAY_PER_REQUEST")));
+                    }
+                    if t.on_demand {
+                        return Err((
+                            "ValidationException",
+                            "Table is already PAY_PER_REQUEST".into(),
+                        ));
+                    }
+                    let now = now_secs();
+                    let recent: Vec<f64> = t
+                        .switches_to_on_demand
+                        .iter()
+                        .copied()
+                        .filter(|s| now - s < 86_400.0)
+                        .collect();
+                    if recent.len() >= 4 {
+                        let first = recent[0];
+                        let fmt = |s: f64| {
+                            aws_smithy_types::DateTime::from_secs(s as i64)
+                                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                                .unwrap()
+                        };
+                        return Err(("LimitExceededException", format!(
+                            "Subscriber limit exceeded: Update to PayPerRequest mode are limited to 4 times in 1 day(s). Last update at {}. Next update can be made at {}",
+                            fmt(*recent.last().unwrap()), fmt(first + 86_400.0)
+                        )));
+                    }
+                    t.on_demand = true;
+                    t.read = 0;
+                    t.write = 0;
+                    for c in t.gsis.values_mut() {
+                        *c = (0, 0);
+                    }
+                    t.switches_to_on_demand.push(now);
+                }
+                "PROVISIONED" => {
+                    let pt = &body["ProvisionedThroughput"];
+                    let (Some(rc), Some(wc)) = (
+                        pt["ReadCapacityUnits"].as_i64(),
+                        pt["WriteCapacityUnits"].as_i64(),
+                    ) else {
+                        return Err(("ValidationException", "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED".into()));
+                    };
+                    if t.on_demand {
+                        for g in t.gsis.keys() {
+                            if !gsi_pt.contains_key(g) {
+                                return Err(("ValidationException", format!("One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {g}")));
+                            }
+                        }
+                    }
+                    if !t.replicas.is_empty() {
+                        // A provisioned global table needs write auto scaling first; the
+                        // simulator refuses the switch as AWS does without it.
+                        return Err((
+                            "ValidationException",
+                            "Table write capacity should either be Pay-Per-Request or AutoScaled."
+                                .into(),
+                        ));
+                    }
+                    t.on_demand = false;
+                    t.read = rc;
+                    t.write = wc;
+                    for (g, c) in gsi_pt {
+                        if let Some(slot) = t.gsis.get_mut(&g) {
+                            *slot = c;
+                        }
+                    }
+                }
+                _ => {
+                    return Err((
+                        "ValidationException",
+                        "unsupported UpdateTable in the simulator".into(),
+                    ))
+                }
+            }
+            if !config.update_duration.is_zero() {
+                t.updating_until = Some(Instant::now() + config.update_duration);
+            }
+            let t = t.clone();
+            Ok(json!({"TableDescription": describe(&name, &t, account, region)}))
+        }
+        _ => Err((
+            "UnknownOperationException",
+            format!("unsupported operation {op}"),
+        )),
+    }
+}
+
+fn target_json(t: &SimTarget, account: &str) -> Value {
+    json!({
+        "ServiceNamespace": "dynamodb", "ResourceId": t.resource_id, "ScalableDimension": t.dimension,
+        "MinCapacity": t.min, "MaxCapacity": t.max, "CreationTime": 1.7e9,
+        "RoleARN": format!("arn:aws:iam::{account}:role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"),
+    })
+}
+
+fn policy_json(p: &SimPolicy, account: &str, region: &str) -> Value {
+    json!({
+        "PolicyARN": format!("arn:aws:autoscaling:{region}:{account}:scalingPolicy:sim:resource/dynamodb/{}:policyName/{}", p.resource_id, p.name),
+        "PolicyName": p.name, "ServiceNamespace": "dynamodb", "ResourceId": p.resource_id,
+        "ScalableDimension": p.dimension, "PolicyType": "TargetTrackingScaling",
+        "TargetTrackingScalingPolicyConfiguration": {
+            "TargetValue": p.target_value,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": p.metric},
+        },
+        "Alarms": [], "CreationTime": 1.7e9,
+    })
+}
+
+fn page<T: Clone>(items: &[T], body: &Value) -> (Vec<T>, Option<String>) {
+    let start: usize = body["NextToken"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let max = body["MaxResults"].as_u64().unwrap_or(50) as usize;
+    let end = (start + max).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    (items[start.min(end)..end].to_vec(), next)
+}
+
+fn autoscaling(r: &mut SimRegion, op: &str, body: &Value, account: &str, region: &str) -> OpResult {
+    let rid = body["ResourceId"].as_str().unwrap_or_default().to_string();
+    let dim = body["ScalableDimension"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let missing_target = || {
+        ("ObjectNotFoundException", format!("No scalable target registered for service namespace: dynamodb, resource ID: {rid}, scalable dimension: {dim}"))
+    };
+    match op {
+        "DescribeScalableTargets" => {
+            let ids: Option<HashSet<&str>> = body["ResourceIds"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect());
+            if ids.as_ref().is_some_and(|i| i.len() > 50) {
+                return Err(("ValidationException", "ResourceIds: at most 50".into()));
+            }
+            let all: Vec<SimTarget> = r
+                .targets
+                .iter()
+                .filter(|t| {
+                    ids.as_ref()
+                        .is_none_or(|i| i.contains(t.resource_id.as_str()))
+                })
+                .cloned()
+                .collect();
+            let (items, next) = page(&all, body);
+            let mut v = json!({"ScalableTargets": items.iter().map(|t| target_json(t, account)).collect::<Vec<_>>()});
+            if let Some(n) = next {
+                v["NextToken"] = json!(n);
+            }
+            Ok(v)
+        }
+        "DescribeScalingPolicies" => {
+            let filter = body["ResourceId"].as_str();
+            let all: Vec<SimPolicy> = r
+                .policies
+                .iter()
+                .filter(|p| filter.is_none_or(|f| p.resource_id == f))
+                .cloned()
+                .collect();
+            let (items, next) = page(&all, body);
+            let mut v = json!({"ScalingPolicies": items.iter().map(|p| policy_json(p, account, region)).collect::<Vec<_>>()});
+            if let Some(n) = next {
+                v["NextToken"] = json!(n);
+            }
+            Ok(v)
+        }
+        "RegisterScalableTarget" => {
+            let (min, max) = (body["MinCapacity"].as_i64(), body["MaxCapacity"].as_i64());
+            match r
+                .targets
+                .iter_mut()
+                .find(|t| t.resource_id == rid && t.dimension == dim)
+            {
+                Some(t) => {
+                    t.min = min.unwrap_or(t.min);
+                    t.max = max.unwrap_or(t.max);
+                }
+                None => {
+                    let (Some(min), Some(max)) = (min, max) else {
+                        return Err((
+                            "ValidationException",
+                            "MinCapacity and MaxCapacity are required for a new target".into(),
+                        ));
+                    };
+                    r.targets.push(SimTarget {
+                        resource_id: rid.clone(),
+                        dimension: dim.clone(),
+                        min,
+                        max,
+                    });
+                }
+            }
+            Ok(
+                json!({"ScalableTargetARN": format!("arn:aws:application-autoscaling:{region}:{account}:scalable-target/sim")}),
+            )
+        }
+        "PutScalingPolicy" => {
+            if !r
+                .targets
+                .iter()
+                .any(|t| t.resource_id == rid && t.dimension == dim)
+            {
+                return Err(missing_target());
+            }
+            let name = body["PolicyName"].as_str().unwrap_or_default().to_string();
+            let c = &body["TargetTrackingScalingPolicyConfiguration"];
+            let p = SimPolicy {
+                name: name.clone(),
+                resource_id: rid.clone(),
+                dimension: dim.clone(),
+                metric: c["PredefinedMetricSpecification"]["PredefinedMetricType"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
+                target_value: c["TargetValue"].as_f64().unwrap_or_default(),
+            };
+            r.policies
+                .retain(|x| !(x.resource_id == rid && x.dimension == dim && x.name == name));
+            let v = policy_json(&p, account, region);
+            r.policies.push(p);
+            Ok(json!({"PolicyARN": v["PolicyARN"], "Alarms": []}))
+        }
+        "DeleteScalingPolicy" => {
+            let name = body["PolicyName"].as_str().unwrap_or_default();
+            let before = r.policies.len();
+            r.policies
+                .retain(|x| !(x.resource_id == rid && x.dimension == dim && x.name == name));
+            if r.policies.len() == before {
+                return Err(("ObjectNotFoundException", format!("No scaling policy found for service namespace: dynamodb, resource ID: {rid}, scalable dimension: {dim}, policy name: {name}")));
+            }
+            Ok(json!({}))
+        }
+        "DeregisterScalableTarget" => {
+            let before = r.targets.len();
+            r.targets
+                .retain(|t| !(t.resource_id == rid && t.dimension == dim));
+            if r.targets.len() == before {
+                return Err(missing_target());
+            }
+            // AWS deletes the target's policies with it.
+            r.policies
+                .retain(|p| !(p.resource_id == rid && p.dimension == dim));
+            Ok(json!({}))
+        }
+        _ => Err((
+            "UnknownOperationException",
+            format!("unsupported operation {op}"),
+        )),
+    }
+}
