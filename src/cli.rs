@@ -433,7 +433,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         },
         max_attempts: g.max_attempts,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: table tasks and HTTP connections wake each other without crossing threads,
+    // and a fleet run is bound by AWS's quotas and latency, not by CPU.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;

@@ -121,6 +121,20 @@ type Once<T> = Arc<tokio::sync::OnceCell<Result<T, AwsError>>>;
 /// (role, region); `None` is the caller's own credentials.
 type ClientKey = (Option<RoleSpec>, String);
 
+/// Waits until `limiter` lets one request for `key` through. Sleeps on tokio's timer:
+/// governor's own `until_key_ready` sleeps on a separate timer thread, and the cross-thread
+/// wake-up per request cost more CPU than everything else ddb-fleet does.
+async fn wait_for_token<K>(limiter: &DefaultKeyedRateLimiter<K>, key: &K)
+where
+    K: std::hash::Hash + Eq + Clone,
+{
+    use governor::clock::{Clock, DefaultClock};
+    let clock = DefaultClock::default();
+    while let Err(not_until) = limiter.check_key(key) {
+        tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
+    }
+}
+
 /// Builds and caches clients. One per run.
 pub struct ClientFactory {
     base: SdkConfig,
@@ -336,7 +350,7 @@ impl ProvideCredentials for CachedCredentials {
                     return Ok(c.clone());
                 }
             }
-            self.limiters.sts.until_key_ready(&self.account_id).await;
+            wait_for_token(&self.limiters.sts, &self.account_id).await;
             let c = self.inner.provide_credentials().await?;
             *cached = Some(c.clone());
             Ok(c)
@@ -372,10 +386,11 @@ impl AccountRegion {
     /// Waits for a token of `service`'s limiter for this (account, region).
     pub async fn throttle(&self, service: Service) {
         let key = (self.account_id.clone(), self.region.clone());
-        match service {
-            Service::DynamoDb => self.limiters.dynamodb.until_key_ready(&key).await,
-            Service::AutoScaling => self.limiters.autoscaling.until_key_ready(&key).await,
-        }
+        let limiter = match service {
+            Service::DynamoDb => &self.limiters.dynamodb,
+            Service::AutoScaling => &self.limiters.autoscaling,
+        };
+        wait_for_token(limiter, &key).await;
     }
 
     /// Sends one request through the rate limiter, retrying transient failures (and busy

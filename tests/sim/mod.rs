@@ -154,6 +154,8 @@ pub struct SimStats {
     pub by_operation: BTreeMap<String, u64>,
     /// The most requests accepted in any one-second window, per (account, region, service).
     pub max_accepted_per_window: BTreeMap<(String, String, String), usize>,
+    /// Requests accepted (not throttled), per (account, region, service).
+    pub accepted: BTreeMap<(String, String, String), u64>,
 }
 
 #[derive(Default)]
@@ -519,6 +521,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     }
     window.push_back(now);
     let n = window.len();
+    *w.stats.accepted.entry(wkey.clone()).or_default() += 1;
     let max = w.stats.max_accepted_per_window.entry(wkey).or_default();
     *max = (*max).max(n);
 

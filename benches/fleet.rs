@@ -1,0 +1,340 @@
+//! Fleet-scale benchmark: `ddb-fleet plan` and `apply` (on-demand -> provisioned with auto
+//! scaling, half the tables with 2 GSIs) against the AWS-rules simulator with per-call latency
+//! and a per-(account, region, service) quota.
+//!
+//! For each fleet size it prints the wall time against the lower bound the quotas and latency
+//! impose (computed from the calls the simulator accepted: a key's calls / quota, and the
+//! longest chain of sequential calls x latency), the sequential baseline (`--concurrency 1`,
+//! what the original one-table script does) and peak RSS and CPU time of the ddb-fleet process.
+//!
+//! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
+//!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency 512
+//!   --sequential-sample 100   (tables measured at --concurrency 1, scaled to the fleet size;
+//!                              0 measures the whole fleet sequentially)   --no-sequential
+//! `BENCH_WRAPPER="perf record -e cpu-clock -g -o perf.data --"` runs ddb-fleet under a profiler.
+
+#[path = "../tests/sim/mod.rs"]
+mod sim;
+
+use sim::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Options {
+    sizes: Vec<usize>,
+    latency: Duration,
+    quota: u32,
+    concurrency: u32,
+    sequential_sample: usize,
+    no_sequential: bool,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        sizes: vec![1000, 10_000],
+        latency: Duration::from_millis(20),
+        quota: 20,
+        concurrency: 512,
+        sequential_sample: 100,
+        no_sequential: false,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--sizes" => {
+                o.sizes = value
+                    .split(',')
+                    .map(|s| s.parse().expect("--sizes"))
+                    .collect()
+            }
+            "--latency-ms" => {
+                o.latency = Duration::from_millis(value.parse().expect("--latency-ms"))
+            }
+            "--quota" => o.quota = value.parse().expect("--quota"),
+            "--concurrency" => o.concurrency = value.parse().expect("--concurrency"),
+            "--sequential-sample" => {
+                o.sequential_sample = value.parse().expect("--sequential-sample")
+            }
+            "--bench" | "--no-sequential" => {
+                o.no_sequential |= args[i] == "--no-sequential";
+                i += 1;
+                continue;
+            }
+            other => panic!("unknown option {other}"),
+        }
+        i += 2;
+    }
+    o
+}
+
+/// 4 regions; accounts chosen so each (account, region) holds 25 (1,000) or 50 tables.
+fn shape(size: usize) -> (usize, usize) {
+    let per_region = if size >= 10_000 { 50 } else { 25 };
+    let accounts = size.div_ceil(4 * per_region);
+    (accounts, per_region)
+}
+
+const REGIONS: [&str; 4] = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"];
+
+fn fleet(size: usize) -> Vec<(String, String, String, SimTable)> {
+    let (accounts, per_region) = shape(size);
+    let mut f = grid(accounts, &REGIONS, per_region, |i| {
+        SimTable::on_demand(if i % 2 == 0 {
+            &["by-date", "by-owner"]
+        } else {
+            &[]
+        })
+    });
+    f.truncate(size);
+    f
+}
+
+fn inventory(dir: &Path, name: &str, tables: &[&(String, String, String, SimTable)]) -> String {
+    let mut text = String::from(
+        "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n",
+    );
+    for (account, region, table, _) in tables {
+        text.push_str(&format!(
+            "{account},ddb-fleet,{region},{table},provisioned,5,500,70,5,200,70\n"
+        ));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+struct Measured {
+    wall: Duration,
+    cpu: Duration,
+    max_rss_mb: f64,
+    exit: i32,
+}
+
+fn rusage_children() -> (Duration, i64) {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct we own.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_maxrss)
+}
+
+fn run(sim: &Sim, dir: &Path, args: &[&str]) -> Measured {
+    let (cpu0, _) = rusage_children();
+    let started = Instant::now();
+    let wrapper = std::env::var("BENCH_WRAPPER").unwrap_or_default();
+    let mut words: Vec<&str> = wrapper.split_whitespace().collect();
+    words.push(env!("CARGO_BIN_EXE_ddb-fleet"));
+    let status = Command::new(words[0])
+        .args(&words[1..])
+        .args(args)
+        .args(["--no-progress", "--log-format", "json"])
+        .current_dir(dir)
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", &sim.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .unwrap();
+    let wall = started.elapsed();
+    let (cpu1, max_rss_kb) = rusage_children();
+    Measured {
+        wall,
+        cpu: cpu1 - cpu0,
+        max_rss_mb: max_rss_kb as f64 / 1024.0,
+        exit: status.code().unwrap_or(-1),
+    }
+}
+
+type Counts = BTreeMap<(String, String, String), u64>;
+
+fn delta(after: &Counts, before: &Counts) -> Counts {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .collect()
+}
+
+/// The shortest time the quotas allow for these calls: the busiest (account, region,
+/// service) key's calls at `quota` per second (STS is per account and tiny here).
+fn quota_bound(calls: &Counts, quota: u32) -> Duration {
+    let worst = calls
+        .iter()
+        .filter(|((_, _, service), _)| service != "sts")
+        .map(|(_, n)| *n)
+        .max()
+        .unwrap_or(0);
+    Duration::from_secs_f64(worst.saturating_sub(1) as f64 / quota as f64)
+}
+
+struct Row {
+    label: String,
+    wall: Duration,
+    bound: Duration,
+    rss: f64,
+    cpu: Duration,
+    tables: usize,
+    throttled: u64,
+}
+
+fn main() {
+    let o = options();
+    println!(
+        "ddb-fleet fleet benchmark: latency {} ms per call, quota {} requests/s per (account, region, service), --concurrency {}",
+        o.latency.as_millis(),
+        o.quota,
+        o.concurrency
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    let mut sequential: Vec<(String, f64)> = Vec::new();
+    for &size in &o.sizes {
+        let fleet = fleet(size);
+        let (accounts, per_region) = shape(size);
+        println!(
+            "\n== {size} tables: {accounts} accounts x {} regions x {per_region} tables, half with 2 GSIs",
+            REGIONS.len()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let all: Vec<_> = fleet.iter().collect();
+        let inv = inventory(dir.path(), "fleet.csv", &all);
+        let config = SimConfig {
+            latency: o.latency,
+            quota_per_sec: Some(o.quota),
+            ..SimConfig::default()
+        };
+        let sim = Sim::start(config.clone(), fleet.clone());
+        let rate = o.quota.to_string();
+        let conc = o.concurrency.to_string();
+        let common = [
+            "--dynamodb-rps",
+            rate.as_str(),
+            "--autoscaling-rps",
+            rate.as_str(),
+            "--concurrency",
+            conc.as_str(),
+            "--max-attempts",
+            "20",
+        ];
+        // Longest sequential chain per table: plan reads (DescribeTable, targets, policies);
+        // apply adds UpdateTable, a wait poll, 6 dimensions x 2 writes, and the read-back.
+        let chain_plan = o.latency * 3;
+        let chain_apply = o.latency * (3 + 2 + 12 + 5);
+        for (command, report, chain) in [
+            ("plan", "plan.json", chain_plan),
+            ("apply", "apply.json", chain_apply),
+        ] {
+            let before = sim.stats();
+            let mut args = vec![command, inv.as_str(), "--report", report];
+            if command == "apply" {
+                args.push("--yes");
+            }
+            args.extend_from_slice(&common);
+            let m = run(&sim, dir.path(), &args);
+            assert_eq!(m.exit, 0, "{command} failed");
+            let after = sim.stats();
+            let calls = delta(&after.accepted, &before.accepted);
+            let bound = quota_bound(&calls, o.quota).max(chain);
+            println!(
+                "{command:>5}: {:>7.2} s wall, bound {:>7.2} s, ratio {:.2}; peak RSS {:.0} MB; CPU {:.2} s; throttled {}",
+                m.wall.as_secs_f64(),
+                bound.as_secs_f64(),
+                bound.as_secs_f64() / m.wall.as_secs_f64(),
+                m.max_rss_mb,
+                m.cpu.as_secs_f64(),
+                after.throttled - before.throttled
+            );
+            rows.push(Row {
+                label: format!("{command} {size}"),
+                wall: m.wall,
+                bound,
+                rss: m.max_rss_mb,
+                cpu: m.cpu,
+                tables: size,
+                throttled: after.throttled - before.throttled,
+            });
+        }
+
+        if o.no_sequential {
+            continue;
+        }
+        // Sequential baseline on a fresh fleet: a sample spread over the fleet, scaled up.
+        let sample_n = if o.sequential_sample == 0 {
+            size
+        } else {
+            o.sequential_sample.min(size)
+        };
+        let step = size / sample_n;
+        let sample: Vec<_> = fleet.iter().step_by(step.max(1)).take(sample_n).collect();
+        let seq_sim = Sim::start(config, fleet.clone());
+        let seq_inv = inventory(dir.path(), "sample.csv", &sample);
+        for command in ["plan", "apply"] {
+            let mut args = vec![
+                command,
+                seq_inv.as_str(),
+                "--report",
+                "seq.json",
+                "--concurrency",
+                "1",
+            ];
+            args.extend_from_slice(&common[..4]);
+            if command == "apply" {
+                args.push("--yes");
+            }
+            let m = run(&seq_sim, dir.path(), &args);
+            assert_eq!(m.exit, 0, "sequential {command} failed");
+            let scaled = m.wall.as_secs_f64() * size as f64 / sample.len() as f64;
+            let concurrent = rows
+                .iter()
+                .find(|r| r.label == format!("{command} {size}"))
+                .unwrap()
+                .wall
+                .as_secs_f64();
+            println!(
+                "{command:>5} at --concurrency 1: {:.2} s for {} tables -> {:.0} s for {size} ({}); speed-up {:.0}x",
+                m.wall.as_secs_f64(),
+                sample.len(),
+                scaled,
+                if sample.len() == size { "measured" } else { "scaled from the sample" },
+                scaled / concurrent
+            );
+            sequential.push((format!("{command} {size}"), scaled));
+        }
+    }
+
+    println!("\n| run | wall s | bound s | bound/wall | sequential s | speed-up | peak RSS MB | CPU s per 1,000 tables | CPU/wall | throttled |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let seq = sequential
+            .iter()
+            .find(|(l, _)| *l == r.label)
+            .map(|(_, s)| *s)
+            .unwrap_or(f64::NAN);
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0}x | {:.0} | {:.2} | {:.2} | {} |",
+            r.label,
+            r.wall.as_secs_f64(),
+            r.bound.as_secs_f64(),
+            r.bound.as_secs_f64() / r.wall.as_secs_f64(),
+            seq,
+            seq / r.wall.as_secs_f64(),
+            r.rss,
+            r.cpu.as_secs_f64() * 1000.0 / r.tables as f64,
+            r.cpu.as_secs_f64() / r.wall.as_secs_f64(),
+            r.throttled
+        );
+    }
+}
