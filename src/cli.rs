@@ -5,9 +5,10 @@
 use crate::aws::ops::WaitPolicy;
 use crate::aws::{AwsSettings, ClientFactory, Rates, RetryPolicy};
 use crate::cancel::Cancel;
-use crate::events::{LogSink, Sinks};
+use crate::events::{EventSink, LogSink, Sinks};
 use crate::exit_codes;
 use crate::inventory::{self, InventoryError, InventoryErrors, Limits, Raw, RawRow};
+use crate::journal::{self, JournalSink};
 use crate::model::DesiredTable;
 use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::render;
@@ -61,6 +62,8 @@ pub struct PlanArgs {
     pub inventory: Option<PathBuf>,
     #[command(flatten)]
     pub single: SingleTableArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Exit 3 when any table would change (and none failed), as `terraform plan -detailed-exitcode`.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -72,9 +75,37 @@ pub struct ApplyArgs {
     pub inventory: Option<PathBuf>,
     #[command(flatten)]
     pub single: SingleTableArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Refuse to start if the plan would change more than N tables.
+    #[arg(long, value_name = "N")]
+    pub max_changes: Option<usize>,
+    /// Apply to the first N tables that need a change (spread over accounts), verify them,
+    /// and stop; the next run carries on from there.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub canary: Option<u64>,
+    /// Once N tables have failed to apply, start no more (tables in flight finish).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_failures: u64,
+}
+
+/// Which rows of the inventory to act on, and what earlier runs recorded.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Selecting tables")]
+pub struct SelectArgs {
+    /// Only rows of this account (repeatable).
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// Only tables whose name matches this glob, e.g. 'orders-*' (repeatable).
+    #[arg(long = "table", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    /// An earlier report or journal: its switches to on-demand count against AWS's limit of
+    /// four per table per 24 hours (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub history: Vec<PathBuf>,
 }
 
 /// The original single-table script's flags, with their exact spellings.
@@ -83,9 +114,9 @@ pub struct ApplyArgs {
 pub struct SingleTableArgs {
     #[arg(long = "tableName", value_name = "TABLE")]
     pub table_name: Option<String>,
-    /// AWS region of the table.
+    /// The table's region. With an inventory: only rows in this region (repeatable).
     #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    pub region: Vec<String>,
     /// ondemand | provisioned (billing mode is table-wide: must equal --writeMode).
     #[arg(long = "readMode", value_name = "MODE")]
     pub read_mode: Option<String>,
@@ -109,21 +140,27 @@ pub struct SingleTableArgs {
 }
 
 impl SingleTableArgs {
+    /// True when none of the single-table flags is given (`--region` alone is a filter).
     fn is_empty(&self) -> bool {
-        self.flags().iter().all(|(_, _, v)| v.is_none())
+        self.read_mode.is_none()
+            && self.write_mode.is_none()
+            && self
+                .flags()
+                .iter()
+                .all(|(flag, _, v)| v.is_none() || *flag == "--region")
     }
 
     /// (flag, inventory field, value)
-    fn flags(&self) -> [(&'static str, &'static str, &Option<String>); 8] {
+    fn flags(&self) -> [(&'static str, &'static str, Option<&String>); 8] {
         [
-            ("--tableName", "table", &self.table_name),
-            ("--region", "region", &self.region),
-            ("--minRead", "min_read", &self.min_read),
-            ("--maxRead", "max_read", &self.max_read),
-            ("--targetRead", "target_read", &self.target_read),
-            ("--minWrite", "min_write", &self.min_write),
-            ("--maxWrite", "max_write", &self.max_write),
-            ("--targetWrite", "target_write", &self.target_write),
+            ("--tableName", "table", self.table_name.as_ref()),
+            ("--region", "region", self.region.first()),
+            ("--minRead", "min_read", self.min_read.as_ref()),
+            ("--maxRead", "max_read", self.max_read.as_ref()),
+            ("--targetRead", "target_read", self.target_read.as_ref()),
+            ("--minWrite", "min_write", self.min_write.as_ref()),
+            ("--maxWrite", "max_write", self.max_write.as_ref()),
+            ("--targetWrite", "target_write", self.target_write.as_ref()),
         ]
     }
 }
@@ -256,13 +293,52 @@ fn limits(g: &GlobalArgs) -> Limits {
     }
 }
 
-/// The inventory for `plan`/`apply`: a file, or one row built from the single-table flags.
+/// Keeps the rows the filters select. Filters are checked like inventory values.
+fn select(
+    tables: Vec<DesiredTable>,
+    regions: &[String],
+    s: &SelectArgs,
+) -> Result<Vec<DesiredTable>, CliError> {
+    for a in &s.accounts {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CliError::Usage(format!(
+                "--account {a}: not a 12-digit AWS account id"
+            )));
+        }
+    }
+    for r in regions {
+        if !inventory::valid_region(r) {
+            return Err(CliError::Usage(format!(
+                "--region {r}: not an AWS region name"
+            )));
+        }
+    }
+    let total = tables.len();
+    let selected: Vec<DesiredTable> = tables
+        .into_iter()
+        .filter(|t| s.accounts.is_empty() || s.accounts.contains(&t.account_id))
+        .filter(|t| regions.is_empty() || regions.contains(&t.region))
+        .filter(|t| {
+            s.tables.is_empty() || s.tables.iter().any(|g| inventory::glob_match(g, &t.table))
+        })
+        .collect();
+    if selected.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the filters (--account, --region, --table) match none of the inventory's {total} tables"
+        )));
+    }
+    Ok(selected)
+}
+
+/// The inventory for `plan`/`apply`: a file (filtered), or one row built from the
+/// single-table flags.
 fn load_tables(
     inventory: &Option<PathBuf>,
     single: &SingleTableArgs,
+    filters: &SelectArgs,
     limits: &Limits,
 ) -> Result<(InventoryRef, Vec<DesiredTable>), CliError> {
-    match (inventory, single.is_empty() && single.read_mode.is_none() && single.write_mode.is_none()) {
+    match (inventory, single.is_empty()) {
         (Some(_), false) => Err(CliError::Usage(
             "give either an inventory file or the single-table flags (--tableName ...), not both"
                 .into(),
@@ -273,21 +349,34 @@ fn load_tables(
         )),
         (Some(path), true) => {
             let inv = inventory::load(path, limits)?;
+            let tables = select(inv.tables, &single.region, filters)?;
             Ok((
                 InventoryRef {
                     path: inv.path,
                     sha256: inv.sha256,
                 },
-                inv.tables,
+                tables,
             ))
         }
-        (None, false) => Ok((
-            InventoryRef {
-                path: "(command line)".into(),
-                sha256: String::new(),
-            },
-            single_table(single, limits)?,
-        )),
+        (None, false) => {
+            if single.region.len() > 1 {
+                return Err(CliError::Usage(
+                    "--region: give one region for a single table".into(),
+                ));
+            }
+            if !filters.accounts.is_empty() || !filters.tables.is_empty() {
+                return Err(CliError::Usage(
+                    "--account and --table select rows of an inventory; the single-table form names its table with --tableName".into(),
+                ));
+            }
+            Ok((
+                InventoryRef {
+                    path: "(command line)".into(),
+                    sha256: String::new(),
+                },
+                single_table(single, limits)?,
+            ))
+        }
     }
 }
 
@@ -371,35 +460,41 @@ fn init_logging(format: LogFormat, writer: SuspendingWriter) {
 fn run(cli: Cli) -> Result<i32, CliError> {
     let g = &cli.global;
     let limits = limits(g);
-    let (command, inventory, single, detailed, yes) = match &cli.command {
+    let (command, inventory, single, filters, detailed, apply) = match &cli.command {
         Command::Validate { inventory } => {
             let inv = inventory::load(inventory, &limits)?;
+            let accounts = count_accounts(&inv.tables);
             println!(
                 "{}: valid, {} table{} in {} account{}",
                 inv.path,
                 inv.tables.len(),
                 if inv.tables.len() == 1 { "" } else { "s" },
-                count_accounts(&inv.tables),
-                if count_accounts(&inv.tables) == 1 {
-                    ""
-                } else {
-                    "s"
-                },
+                accounts,
+                if accounts == 1 { "" } else { "s" },
             );
             return Ok(exit_codes::SUCCESS);
         }
-        Command::Plan(p) => ("plan", &p.inventory, &p.single, p.detailed_exitcode, false),
-        Command::Apply(a) => ("apply", &a.inventory, &a.single, false, a.yes),
+        Command::Plan(p) => (
+            "plan",
+            &p.inventory,
+            &p.single,
+            &p.select,
+            p.detailed_exitcode,
+            None,
+        ),
+        Command::Apply(a) => ("apply", &a.inventory, &a.single, &a.select, false, Some(a)),
     };
+    let yes = apply.is_some_and(|a| a.yes);
     // Everything the user gave is validated before anything talks to AWS.
-    let (inventory_ref, tables) = load_tables(inventory, single, &limits)?;
+    let (inventory_ref, tables) = load_tables(inventory, single, filters, &limits)?;
     if !report_dir_exists(&g.report) {
         return Err(CliError::Usage(format!(
             "the report's directory does not exist: {}",
             g.report.display()
         )));
     }
-    if command == "apply" && !yes && !std::io::stdin().is_terminal() {
+    let history = journal::load_history(&filters.history).map_err(CliError::Usage)?;
+    if apply.is_some() && !yes && !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(
             "apply asks for confirmation and stdin is not a terminal: pass --yes to apply without asking"
                 .into(),
@@ -432,6 +527,24 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             ..WaitPolicy::default()
         },
         max_attempts: g.max_attempts,
+        max_failures: apply.map_or(usize::MAX, |a| a.max_failures as usize),
+        canary: apply.and_then(|a| a.canary).map(|n| n as usize),
+        history,
+    };
+    // The journal exists before the first AWS call of an apply.
+    let journal = match apply {
+        Some(_) => {
+            let path = journal::path_for(&g.report);
+            Some(Arc::new(
+                JournalSink::create(&path, command, &inventory_ref.path).map_err(|source| {
+                    CliError::Report {
+                        path: path.display().to_string(),
+                        source,
+                    }
+                })?,
+            ))
+        }
+        None => None,
     };
     // One thread: table tasks and HTTP connections wake each other without crossing threads,
     // and a fleet run is bound by AWS's quotas and latency, not by CPU.
@@ -482,38 +595,84 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             });
         }
         let factory = ClientFactory::new(settings).await;
-        let sinks = Sinks(vec![Box::new(LogSink), Box::new(ProgressSinkRef(progress.clone()))]);
-        let planned =
-            runner::observe_and_plan(&factory, tables, &opts, &sinks, &ledger, command == "plan")
-                .await;
-        if command == "apply" && !cancel.is_requested() {
-            let to_change = planned.iter().filter(|p| p.changes_anything()).count();
-            if to_change > 0 && !yes {
-                progress.bar().suspend(|| {
-                    print!("{}", render::render("plan", &ledger.snapshot()));
-                });
-                if !confirm(to_change) {
-                    return Outcome::Declined;
-                }
-            }
-            runner::apply_fleet(&factory, &planned, &opts, &sinks, &ledger, &cancel).await;
+        let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(LogSink), Box::new(progress.clone())];
+        if let Some(j) = &journal {
+            sinks.push(Box::new(j.clone()));
         }
+        let sinks = Sinks(sinks);
+        let planned =
+            runner::observe_and_plan(&factory, tables, &opts, &sinks, &ledger, apply.is_none())
+                .await;
+        let Some(apply) = apply else {
+            return Outcome::Ran;
+        };
+        if cancel.is_requested() {
+            return Outcome::Ran;
+        }
+        let to_change = planned.iter().filter(|p| p.changes_anything()).count();
+        if let Some(max) = apply.max_changes {
+            if to_change > max {
+                return Outcome::NotApplied(format!(
+                    "the plan would change {to_change} tables, more than --max-changes {max}: nothing was changed"
+                ));
+            }
+        }
+        if to_change > 0 && !yes {
+            let snapshot = ledger.snapshot();
+            let summary_tables: Vec<_> = snapshot
+                .into_iter()
+                .map(|mut t| {
+                    if t.status == crate::report::TableStatus::Interrupted {
+                        t.status = crate::report::TableStatus::WouldChange;
+                    }
+                    t
+                })
+                .collect();
+            let confirmed = progress.bar().suspend(|| {
+                print!("{}", render::render("plan", &summary_tables));
+                print!("\n{}", render::change_summary(&summary_tables));
+                confirm(to_change)
+            });
+            if !confirmed {
+                return Outcome::NotApplied("apply declined: nothing was changed".into());
+            }
+        }
+        runner::apply_fleet(&factory, &planned, &opts, &sinks, &ledger, &cancel).await;
         Outcome::Ran
     });
     progress.finish();
-    if matches!(outcome, Outcome::Declined) {
-        eprintln!("apply cancelled: nothing was changed");
-        return Ok(exit_codes::INVALID_INPUT);
-    }
+    let refusal = match outcome {
+        Outcome::NotApplied(why) => {
+            for i in 0..ledger.len() {
+                ledger.mark_not_applied(i);
+            }
+            Some(why)
+        }
+        Outcome::Ran => None,
+    };
 
     let report = make_report(cancel.is_requested());
     report::write_atomic(&report_path, &report).map_err(|source| CliError::Report {
         path: report_path.display().to_string(),
         source,
     })?;
+    // The report now holds everything the journal recorded.
+    if let Some(j) = &journal {
+        j.remove();
+    }
     print!("{}", render::render(command, &report.tables));
     println!("Report: {}", report_path.display());
     let s = &report.summary;
+    if let Some(why) = refusal {
+        eprintln!("{why}");
+        return Ok(exit_codes::INVALID_INPUT);
+    }
+    if apply.and_then(|a| a.canary).is_some() && s.would_change > 0 {
+        println!(
+            "Canary: {} table(s) applied; {} more would change. Run again to continue.",
+            s.changed, s.would_change
+        );
+    }
     Ok(if report.interrupted {
         exit_codes::INTERRUPTED
     } else if s.failed > 0 || s.interrupted > 0 {
@@ -527,16 +686,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
 
 enum Outcome {
     Ran,
-    Declined,
-}
-
-/// Lets the `Arc`'d progress sink sit in the sink list while the CLI keeps its handle.
-struct ProgressSinkRef(Arc<ProgressSink>);
-
-impl crate::events::EventSink for ProgressSinkRef {
-    fn event(&self, event: &crate::events::Event<'_>) {
-        self.0.event(event)
-    }
+    /// Nothing was applied, for this reason (declined, or refused by a guardrail).
+    NotApplied(String),
 }
 
 fn count_accounts(tables: &[DesiredTable]) -> usize {

@@ -4,7 +4,6 @@
 //! consuming the same stream.
 
 use crate::model::DesiredTable;
-use crate::planner::Action;
 use crate::report::{ActionRecord, TableReport};
 
 #[derive(Debug)]
@@ -17,7 +16,7 @@ pub enum Event<'a> {
     ActionStarted {
         table: &'a DesiredTable,
         index: usize,
-        action: &'a Action,
+        record: &'a ActionRecord,
     },
     /// It finished, successfully or not.
     ActionFinished {
@@ -31,6 +30,12 @@ pub enum Event<'a> {
 
 pub trait EventSink: Send + Sync {
     fn event(&self, event: &Event<'_>);
+}
+
+impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
+    fn event(&self, event: &Event<'_>) {
+        (**self).event(event)
+    }
 }
 
 /// Sends each event to several sinks in order.
@@ -56,15 +61,15 @@ impl EventSink for LogSink {
             Event::ActionStarted {
                 table,
                 index,
-                action,
+                record,
             } => tracing::info!(
                 account = %table.account_id,
                 region = %table.region,
                 table = %table.table,
                 step = index + 1,
-                operation = action.operation(),
-                target = %action.target(&table.table),
-                "starting {}", action.describe()
+                operation = record.action.operation(),
+                target = %record.target,
+                "starting {}", record.action.describe()
             ),
             Event::ActionFinished {
                 table,

@@ -919,6 +919,29 @@ pub fn valid_region(r: &str) -> bool {
         && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n >= 1)
 }
 
+/// Shell-style glob: `*` matches any run of characters, `?` any one character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None; // (pattern index after `*`, text index)
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            backtrack = Some((pi + 1, ti));
+            pi += 1;
+        } else if let Some((bp, bt)) = backtrack {
+            pi = bp;
+            ti = bt + 1;
+            backtrack = Some((bp, bt + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 fn valid_table_name(t: &str) -> bool {
     (3..=255).contains(&t.len())
         && t.chars()
@@ -1266,6 +1289,29 @@ mode = "on_demand"
         let csv = load(&dir.join("example.csv"), &Limits::default()).unwrap();
         assert_eq!(csv.tables.len(), 5);
         assert_eq!(toml.sha256.len(), 64);
+    }
+
+    #[test]
+    fn globs() {
+        for (p, t) in [
+            ("*", "orders"),
+            ("orders-*", "orders-eu"),
+            ("o?ders", "orders"),
+            ("*-prod", "a-b-prod"),
+            ("a*b*c", "aXbYc"),
+            ("exact", "exact"),
+        ] {
+            assert!(glob_match(p, t), "{p} {t}");
+        }
+        for (p, t) in [
+            ("orders-*", "orders"),
+            ("o?ders", "oders"),
+            ("*-prod", "prod-x"),
+            ("a*b*c", "aXbY"),
+            ("exact", "exact2"),
+        ] {
+            assert!(!glob_match(p, t), "{p} {t}");
+        }
     }
 
     #[test]

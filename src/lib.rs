@@ -12,6 +12,7 @@ pub mod cli;
 pub mod events;
 pub mod exit_codes;
 pub mod inventory;
+pub mod journal;
 pub mod model;
 pub mod planner;
 pub mod progress;

@@ -269,6 +269,11 @@ pub struct ObservedTable {
     /// `BillingModeSummary.LastUpdateToPayPerRequestDateTime`, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub last_switch_to_on_demand: Option<String>,
+    /// Switches to on-demand known to have happened in the last 24 hours (RFC 3339, oldest
+    /// first): the DescribeTable timestamp above plus those recorded in earlier reports and
+    /// journals given with `--history`. AWS allows four per rolling 24 hours.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub recent_switches_to_on_demand: Vec<String>,
     pub scalable_targets: Vec<ScalableTarget>,
     pub scaling_policies: Vec<ScalingPolicy>,
 }

@@ -161,6 +161,8 @@ pub enum SkipReason {
     SwitchLimit,
     /// The table did not become ACTIVE within `--wait-timeout`.
     NotActive,
+    /// Not started: `--max-failures` tables had already failed.
+    MaxFailures,
 }
 
 /// The plan for one table.
@@ -220,6 +222,22 @@ pub fn plan_table(desired: &DesiredTable, observed: &ObservedTable) -> TablePlan
         return plan;
     }
 
+    if mode_change && desired.mode == DesiredMode::OnDemand {
+        let recent = &observed.recent_switches_to_on_demand;
+        if recent.len() >= SWITCHES_TO_ON_DEMAND_PER_DAY {
+            let next = recent.first().and_then(|t| add_day(t));
+            plan.skip = Some((
+                SkipReason::SwitchLimit,
+                format!(
+                    "{} switches to on-demand in the last 24 hours (AWS allows {SWITCHES_TO_ON_DEMAND_PER_DAY}); next allowed at {}",
+                    recent.len(),
+                    next.as_deref().unwrap_or("an unknown time")
+                ),
+            ));
+            return plan;
+        }
+    }
+
     if mode_change {
         if !observed.is_active() {
             plan.actions.push(Action::WaitForActive);
@@ -229,6 +247,18 @@ pub fn plan_table(desired: &DesiredTable, observed: &ObservedTable) -> TablePlan
     }
     plan.actions.extend(scaling_actions(desired, observed));
     plan
+}
+
+/// AWS's limit on switches from provisioned to on-demand per table per rolling 24 hours.
+pub const SWITCHES_TO_ON_DEMAND_PER_DAY: usize = 4;
+
+/// `t` (RFC 3339) plus 24 hours, RFC 3339.
+pub fn add_day(t: &str) -> Option<String> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let d = DateTime::from_str(t, Format::DateTime).ok()?;
+    DateTime::from_secs(d.secs() + 86_400)
+        .fmt(Format::DateTime)
+        .ok()
 }
 
 fn switch_action(desired: &DesiredTable, observed: &ObservedTable) -> Action {
@@ -463,6 +493,7 @@ mod tests {
                 .collect(),
             replicas: vec![],
             last_switch_to_on_demand: None,
+            recent_switches_to_on_demand: vec![],
             scalable_targets: vec![],
             scaling_policies: vec![],
         }
@@ -725,6 +756,33 @@ mod tests {
 
         o.billing_mode = BillingMode::OnDemand;
         assert_eq!(plan_table(&d, &o), TablePlan::default());
+    }
+
+    #[test]
+    fn four_known_recent_switches_skip_the_table_up_front() {
+        let d = desired(DesiredMode::OnDemand, IndexScope::All);
+        let mut o = observed(BillingMode::Provisioned, &[]);
+        o.recent_switches_to_on_demand = vec![
+            "2026-11-24T01:00:00Z".into(),
+            "2026-11-24T02:00:00Z".into(),
+            "2026-11-24T03:00:00Z".into(),
+        ];
+        assert_eq!(plan_table(&d, &o).actions[0].operation(), "UpdateTable");
+        o.recent_switches_to_on_demand
+            .push("2026-11-24T04:00:00Z".into());
+        let plan = plan_table(&d, &o);
+        assert!(plan.actions.is_empty());
+        let (reason, message) = plan.skip.unwrap();
+        assert_eq!(reason, SkipReason::SwitchLimit);
+        assert!(
+            message.contains("next allowed at 2026-11-25T01:00:00Z"),
+            "{message}"
+        );
+        // Switching to provisioned is never limited.
+        let d = desired(provisioned(th(1, 2, 70.0), th(1, 2, 70.0)), IndexScope::All);
+        let mut o2 = observed(BillingMode::OnDemand, &[]);
+        o2.recent_switches_to_on_demand = o.recent_switches_to_on_demand.clone();
+        assert!(plan_table(&d, &o2).skip.is_none());
     }
 
     #[test]

@@ -137,6 +137,45 @@ pub fn render(command: &str, tables: &[TableReport]) -> String {
     out
 }
 
+/// What `apply` is about to do, by account and operation, for the confirmation prompt.
+pub fn change_summary(tables: &[TableReport]) -> String {
+    use std::collections::BTreeMap;
+    let mut by_account: BTreeMap<&str, (usize, BTreeMap<&str, usize>)> = BTreeMap::new();
+    for t in tables {
+        let writes: Vec<&str> = t
+            .actions
+            .iter()
+            .filter(|a| a.action.is_mutating())
+            .map(|a| a.action.operation())
+            .collect();
+        if writes.is_empty() || t.status != TableStatus::WouldChange {
+            continue;
+        }
+        let entry = by_account.entry(t.account_id.as_str()).or_default();
+        entry.0 += 1;
+        for op in writes {
+            *entry.1.entry(op).or_default() += 1;
+        }
+    }
+    let total: usize = by_account.values().map(|(n, _)| n).sum();
+    let mut out = format!(
+        "{total} table{} to change in {} account{}:\n",
+        if total == 1 { "" } else { "s" },
+        by_account.len(),
+        if by_account.len() == 1 { "" } else { "s" }
+    );
+    for (account, (n, ops)) in &by_account {
+        let ops: Vec<String> = ops.iter().map(|(op, k)| format!("{op} {k}")).collect();
+        let _ = writeln!(
+            out,
+            "  {account}: {n} table{}: {}",
+            if *n == 1 { "" } else { "s" },
+            ops.join(", ")
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +251,7 @@ mod tests {
                 .collect(),
             replicas: vec![],
             last_switch_to_on_demand: None,
+            recent_switches_to_on_demand: vec![],
             scalable_targets: vec![],
             scaling_policies: vec![],
         };
@@ -248,5 +288,9 @@ mod tests {
             missing,
         ];
         insta::assert_snapshot!(render("plan", &tables));
+        assert_eq!(
+            change_summary(&tables),
+            "1 table to change in 1 account:\n  111111111111: 1 table: PutScalingPolicy 4, RegisterScalableTarget 4, UpdateTable 1\n"
+        );
     }
 }

@@ -13,6 +13,7 @@ use crate::planner::{plan_table, Action, SkipReason, TablePlan};
 use crate::report::*;
 use futures::{FutureExt, StreamExt};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -24,6 +25,35 @@ pub struct RunOptions {
     pub wait: WaitPolicy,
     /// Attempts per AWS call (UpdateTable on a busy table counts its waits too).
     pub max_attempts: u32,
+    /// Once this many tables have failed to apply, start no more.
+    pub max_failures: usize,
+    /// Apply only this many tables (spread over accounts), then stop.
+    pub canary: Option<usize>,
+    /// Switches to on-demand recorded by earlier runs (`--history`).
+    pub history: History,
+}
+
+/// Switch-to-on-demand times (RFC 3339) recorded by earlier runs, per (account, region, table).
+pub type History = HashMap<(String, String, String), Vec<String>>;
+
+/// The switches to on-demand of the last 24 hours before `now` (epoch seconds): the table's
+/// own `LastUpdateToPayPerRequestDateTime` and recorded ones, oldest first; times within a
+/// minute of each other are the same switch seen twice.
+pub fn recent_switches(observed: Option<&str>, recorded: &[String], now: i64) -> Vec<String> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let mut times: Vec<i64> = observed
+        .into_iter()
+        .chain(recorded.iter().map(String::as_str))
+        .filter_map(|t| DateTime::from_str(t, Format::DateTime).ok())
+        .map(|d| d.secs())
+        .filter(|&t| now - t < 86_400 && t <= now + 60)
+        .collect();
+    times.sort_unstable();
+    times.dedup_by(|later, earlier| *later - *earlier < 60);
+    times
+        .into_iter()
+        .filter_map(|t| DateTime::from_secs(t).fmt(Format::DateTime).ok())
+        .collect()
 }
 
 /// A table's state and plan.
@@ -83,6 +113,29 @@ impl Ledger {
         self.update(i, |t| t.clone())
     }
 
+    /// Marks a planned table as not applied (declined, refused, or outside the canary):
+    /// `would_change`, its actions `planned`.
+    pub fn mark_not_applied(&self, i: usize) {
+        self.update(i, |t| {
+            if t.status == TableStatus::Interrupted {
+                t.status = TableStatus::WouldChange;
+                for a in &mut t.actions {
+                    if a.outcome == Outcome::NotAttempted {
+                        a.outcome = Outcome::Planned;
+                    }
+                }
+            }
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn snapshot(&self) -> Vec<TableReport> {
         self.tables
             .lock()
@@ -91,15 +144,16 @@ impl Ledger {
     }
 }
 
-/// Indexes of `items` ordered round-robin across (account, region): the first table of every
-/// group, then the second of every group, and so on. Work taken from the front of this order
-/// spreads over every account's rate limit instead of queueing on one.
+/// Indexes of `items` ordered round-robin across (region, account) groups: the first table of
+/// every group, then the second of every group, and so on. Work taken from the front of this
+/// order spreads over every account's rate limit instead of queueing on one, and a canary
+/// taken from the front lands in as many accounts as it can.
 fn interleave<'a, T>(items: &[T], desired: impl Fn(usize) -> &'a DesiredTable) -> Vec<usize> {
     let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for i in 0..items.len() {
         let d = desired(i);
         groups
-            .entry((d.account_id.as_str(), d.region.as_str()))
+            .entry((d.region.as_str(), d.account_id.as_str()))
             .or_default()
             .push(i);
     }
@@ -235,6 +289,24 @@ pub async fn observe_and_plan(
         }
     }
 
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    for (i, o) in observed.iter_mut().enumerate() {
+        if let Ok(o) = o {
+            let d = &tables[i];
+            let key = (d.account_id.clone(), d.region.clone(), d.table.clone());
+            let recorded = opts
+                .history
+                .get(&key)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            o.recent_switches_to_on_demand =
+                recent_switches(o.last_switch_to_on_demand.as_deref(), recorded, now);
+        }
+    }
+
     let read_ms = started.elapsed().as_millis() as u64;
     let planned: Vec<Planned> = tables
         .into_iter()
@@ -286,6 +358,12 @@ pub async fn observe_and_plan(
                         t.status = TableStatus::Skipped;
                         t.skip_reason = Some(*reason);
                         t.error = Some(skip_error(*reason, message));
+                        if *reason == SkipReason::SwitchLimit {
+                            t.next_switch_allowed_at = o
+                                .recent_switches_to_on_demand
+                                .first()
+                                .and_then(|first| crate::planner::add_day(first));
+                        }
                     } else if !p.plan.changes_anything() {
                         t.status = TableStatus::Unchanged;
                         if !plan_only {
@@ -318,7 +396,10 @@ fn skip_error(reason: SkipReason, message: &str) -> ErrorReport {
     ErrorReport {
         code,
         message: message.to_string(),
-        retryable: matches!(reason, SkipReason::SwitchLimit | SkipReason::NotActive),
+        retryable: matches!(
+            reason,
+            SkipReason::SwitchLimit | SkipReason::NotActive | SkipReason::MaxFailures
+        ),
     }
 }
 
@@ -334,16 +415,48 @@ pub async fn apply_fleet(
     ledger: &Ledger,
     cancel: &Cancel,
 ) {
-    let work: Vec<usize> = interleave(
-        &planned.iter().map(|p| &p.desired).collect::<Vec<_>>(),
-        |i| &planned[i].desired,
-    )
-    .into_iter()
-    .filter(|&i| planned[i].changes_anything())
-    .collect();
+    let mut work: Vec<usize> = interleave(planned, |i| &planned[i].desired)
+        .into_iter()
+        .filter(|&i| planned[i].changes_anything())
+        .collect();
+    if let Some(n) = opts.canary {
+        // The canary is the first `n` of the interleaved order: spread over accounts. The rest
+        // stays as planned, for the next run.
+        for &i in &work[n.min(work.len())..] {
+            ledger.mark_not_applied(i);
+            events.event(&Event::TableFinished {
+                report: &ledger.get(i),
+            });
+        }
+        work.truncate(n);
+    }
     events.event(&Event::ApplyStarted { tables: work.len() });
+    let failures = AtomicUsize::new(0);
+    let failures = &failures;
     futures::stream::iter(work)
-        .map(|i| apply_table(factory, i, &planned[i], opts, events, ledger, cancel))
+        .map(|i| async move {
+            if failures.load(Ordering::SeqCst) >= opts.max_failures {
+                ledger.update(i, |t| {
+                    t.status = TableStatus::Skipped;
+                    t.skip_reason = Some(SkipReason::MaxFailures);
+                    t.error = Some(skip_error(
+                        SkipReason::MaxFailures,
+                        &format!(
+                            "not started: {} tables had failed (--max-failures)",
+                            opts.max_failures
+                        ),
+                    ));
+                });
+                events.event(&Event::TableFinished {
+                    report: &ledger.get(i),
+                });
+                return;
+            }
+            apply_table(factory, i, &planned[i], opts, events, ledger, cancel).await;
+            if ledger.update(i, |t| t.status == TableStatus::Failed) {
+                failures.fetch_add(1, Ordering::SeqCst);
+            }
+        })
         .buffer_unordered(opts.concurrency.max(1))
         .collect::<Vec<()>>()
         .await;
@@ -399,14 +512,16 @@ async fn apply_table(
             break;
         }
         let at = now_rfc3339();
-        ledger.update(i, |t| {
+        let intent = ledger.update(i, |t| {
             t.actions[k].outcome = Outcome::Started;
             t.actions[k].started_at = Some(at.clone());
+            t.actions[k].clone()
         });
+        // Recorded (journal included) before the request is sent.
         events.event(&Event::ActionStarted {
             table: d,
             index: k,
-            action,
+            record: &intent,
         });
         let t0 = Instant::now();
         let r = ops::perform(
@@ -553,6 +668,32 @@ mod tests {
         ];
         let order = interleave(&rows, |i| &rows[i]);
         let names: Vec<&str> = order.iter().map(|&i| rows[i].table.as_str()).collect();
-        assert_eq!(names, ["a", "e", "d", "b", "f", "c"]);
+        // Groups in (region, account) order: (r1, 1), (r1, 2), (r2, 1).
+        assert_eq!(names, ["a", "d", "e", "b", "f", "c"]);
+    }
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::recent_switches;
+
+    #[test]
+    fn recent_switches_merge_dedupe_and_window() {
+        let now = 1_795_000_000; // some time in 2026
+        let at = |secs: i64| {
+            aws_smithy_types::DateTime::from_secs(secs)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap()
+        };
+        let observed = at(now - 100);
+        let recorded = vec![
+            at(now - 100 + 2), // the same switch, seen by DescribeTable and recorded
+            at(now - 3_600),
+            at(now - 90_000), // older than 24 hours
+            "not a time".to_string(),
+        ];
+        let r = recent_switches(Some(&observed), &recorded, now);
+        assert_eq!(r, vec![at(now - 3_600), at(now - 100)]);
+        assert!(recent_switches(None, &[], now).is_empty());
     }
 }

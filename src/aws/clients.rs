@@ -25,8 +25,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// Requests per second allowed per (account, region) for each control plane, and per account
-/// for STS. Defaults are a small fraction of AWS's published quotas (DynamoDB: 2,500/s for
+/// Requests per second allowed per (account, region) for each control plane, and for STS for
+/// the whole run (AWS counts AssumeRole calls against the calling account, not the role's). Defaults are a small fraction of AWS's published quotas (DynamoDB: 2,500/s for
 /// control-plane reads and writes each), leaving room for everything else in the account.
 #[derive(Debug, Clone, Copy)]
 pub struct Rates {
@@ -40,7 +40,7 @@ impl Default for Rates {
         Rates {
             dynamodb: NonZeroU32::new(20).unwrap(),
             autoscaling: NonZeroU32::new(10).unwrap(),
-            sts: NonZeroU32::new(2).unwrap(),
+            sts: NonZeroU32::new(10).unwrap(),
         }
     }
 }
@@ -111,7 +111,7 @@ fn paced(rate: NonZeroU32) -> Quota {
 struct Limiters {
     dynamodb: Limiter,
     autoscaling: Limiter,
-    sts: DefaultKeyedRateLimiter<String>,
+    sts: governor::DefaultDirectRateLimiter,
 }
 
 /// A value built once, by whichever task asks first; failures are kept too, so an account
@@ -181,7 +181,7 @@ impl ClientFactory {
         let limiters = Arc::new(Limiters {
             dynamodb: RateLimiter::keyed(paced(settings.rates.dynamodb)),
             autoscaling: RateLimiter::keyed(paced(settings.rates.autoscaling)),
-            sts: RateLimiter::keyed(paced(settings.rates.sts)),
+            sts: RateLimiter::direct(paced(settings.rates.sts)),
         });
         ClientFactory {
             base,
@@ -255,6 +255,7 @@ impl ClientFactory {
                     inner: builder.build().await,
                     cache: Default::default(),
                     limiters: self.limiters.clone(),
+                    retry: self.settings.retry,
                     account_id: account_id.to_string(),
                 });
                 match provider.provide_credentials().await {
@@ -325,7 +326,26 @@ struct CachedCredentials {
     inner: AssumeRoleProvider,
     cache: tokio::sync::Mutex<Option<Credentials>>,
     limiters: Arc<Limiters>,
+    retry: RetryPolicy,
     account_id: String,
+}
+
+/// Whether a failure to assume a role is worth retrying (STS throttling, 5xx, timeouts,
+/// connection errors), by finding the STS error in the chain of causes.
+fn is_transient(e: &aws_credential_types::provider::error::CredentialsError) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    if matches!(e, CredentialsError::ProviderTimedOut(_)) {
+        return true;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(sdk) = c.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+            return AwsError::from_sdk(sdk).kind == ErrorKind::Transient;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 impl std::fmt::Debug for CachedCredentials {
@@ -350,10 +370,26 @@ impl ProvideCredentials for CachedCredentials {
                     return Ok(c.clone());
                 }
             }
-            wait_for_token(&self.limiters.sts, &self.account_id).await;
-            let c = self.inner.provide_credentials().await?;
-            *cached = Some(c.clone());
-            Ok(c)
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                while let Err(not_until) = self.limiters.sts.check() {
+                    use governor::clock::{Clock, DefaultClock};
+                    tokio::time::sleep(not_until.wait_time_from(DefaultClock::default().now()))
+                        .await;
+                }
+                match self.inner.provide_credentials().await {
+                    Ok(c) => {
+                        *cached = Some(c.clone());
+                        return Ok(c);
+                    }
+                    Err(e) if attempts < self.retry.max_attempts && is_transient(&e) => {
+                        tracing::debug!(account = %self.account_id, attempts, "AssumeRole throttled or failed transiently; retrying");
+                        tokio::time::sleep(self.retry.backoff(attempts)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         })
     }
 }

@@ -53,6 +53,7 @@ pub fn table(t: &ddb::TableDescription) -> ObservedTable {
             .billing_mode_summary()
             .and_then(|s| s.last_update_to_pay_per_request_date_time())
             .and_then(|d| d.fmt(Format::DateTime).ok()),
+        recent_switches_to_on_demand: vec![],
         scalable_targets: vec![],
         scaling_policies: vec![],
     };

@@ -211,6 +211,14 @@ pub enum Performed {
     AlreadyAbsent,
 }
 
+/// Table states that do not end in ACTIVE: waiting for them is pointless.
+const NEVER_ACTIVE: &[&str] = &[
+    "DELETING",
+    "ARCHIVING",
+    "ARCHIVED",
+    "INACCESSIBLE_ENCRYPTION_CREDENTIALS",
+];
+
 /// Polls DescribeTable (through the rate limiter, with growing intervals) until the table and
 /// every GSI are ACTIVE. Fails with `WaitTimeout` after the policy's timeout and with
 /// `Interrupted` when the run is cancelled.
@@ -246,6 +254,16 @@ pub async fn wait_active(
             Ok(Some(o)) if o.is_active() => {
                 return Attempted {
                     result: Ok(()),
+                    attempts,
+                }
+            }
+            Ok(Some(o)) if NEVER_ACTIVE.contains(&o.status.as_str()) => {
+                return Attempted {
+                    result: Err(AwsError::new(
+                        "TableNotUsable",
+                        format!("table is {}: it will not become ACTIVE", o.status),
+                        ErrorKind::Permanent,
+                    )),
                     attempts,
                 }
             }

@@ -605,3 +605,57 @@ fn a_second_interrupt_exits_at_once_and_still_writes_the_report() {
         "{recorded} recorded"
     );
 }
+
+/// Regression: AWS counts AssumeRole against the calling account, and a throttled AssumeRole
+/// used to fail every table of that account for the whole run.
+#[test]
+fn throttled_assume_role_is_retried_and_sts_is_limited_per_caller() {
+    let fleet = grid(12, &["us-east-1"], 1, |_| SimTable::on_demand(&[]));
+    let sim = Sim::start(
+        SimConfig {
+            quota_per_sec: Some(3),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = inventory(dir.path(), &fleet, ON_DEMAND);
+    // STS allowed far above the simulator's quota: AssumeRole gets throttled.
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "plan",
+            &inv,
+            "--sts-rps",
+            "100",
+            "--max-attempts",
+            "20",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(
+        run.code, 0,
+        "every account's role was assumed in the end: {run:?}"
+    );
+    let stats = sim.stats();
+    assert!(
+        stats.by_operation["AssumeRole"] > 12,
+        "throttled AssumeRole calls were retried: {stats:?}"
+    );
+
+    // Our own STS limit holds for the whole run, across accounts.
+    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["plan", &inv, "--sts-rps", "4"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let stats = sim.stats();
+    assert_eq!(stats.by_operation["AssumeRole"], 12);
+    let sts_max = stats
+        .max_accepted_per_window
+        .iter()
+        .filter(|((_, _, service), _)| service == "sts")
+        .map(|(_, n)| *n)
+        .max()
+        .unwrap();
+    assert!(sts_max <= 5, "{sts_max} AssumeRole calls in one second");
+}

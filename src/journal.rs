@@ -1,0 +1,370 @@
+//! The journal: a JSON-lines record written while `apply` runs ([`JournalSink`]), so that a
+//! crash or `kill -9` still leaves a readable record of what may have been done.
+//!
+//! Every AWS write appears twice: an `action_started` line written (to the operating system,
+//! with one `write` call) before the request is sent, and an `action_finished` line with its
+//! outcome. An `action_started` without its `action_finished` means the call may or may not
+//! have reached AWS. `table_finished` lines carry the table's whole report entry. The journal
+//! sits beside the report (`REPORT.journal`) and is removed once the final report is written.
+//!
+//! [`load_history`] reads switches to on-demand back out of journals and reports, for
+//! `--history`.
+
+use crate::events::{Event, EventSink};
+use crate::model::BillingMode;
+use crate::planner::Action;
+use crate::report::{now_rfc3339, ActionRecord, Outcome, Report, TableReport};
+use crate::runner::History;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum JournalLine {
+    RunStarted {
+        at: String,
+        command: String,
+        tool_version: String,
+        inventory: String,
+    },
+    ActionStarted {
+        at: String,
+        account_id: String,
+        region: String,
+        table: String,
+        /// 1-based position in the table's plan.
+        step: usize,
+        #[serde(flatten)]
+        record: ActionRecord,
+    },
+    ActionFinished {
+        at: String,
+        account_id: String,
+        region: String,
+        table: String,
+        step: usize,
+        #[serde(flatten)]
+        record: ActionRecord,
+    },
+    TableFinished {
+        at: String,
+        report: Box<TableReport>,
+    },
+}
+
+/// Where the journal of a report lives.
+pub fn path_for(report: &Path) -> PathBuf {
+    let mut p = report.as_os_str().to_owned();
+    p.push(".journal");
+    PathBuf::from(p)
+}
+
+/// Appends journal lines to a file, one `write` per line.
+pub struct JournalSink {
+    file: Mutex<std::fs::File>,
+    path: PathBuf,
+}
+
+impl JournalSink {
+    pub fn create(path: &Path, command: &str, inventory: &str) -> std::io::Result<JournalSink> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(path)?;
+        let sink = JournalSink {
+            file: Mutex::new(file),
+            path: path.to_path_buf(),
+        };
+        sink.write(&JournalLine::RunStarted {
+            at: now_rfc3339(),
+            command: command.into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            inventory: inventory.into(),
+        });
+        Ok(sink)
+    }
+
+    fn write(&self, line: &JournalLine) {
+        let Ok(mut text) = serde_json::to_vec(line) else {
+            return;
+        };
+        text.push(b'\n');
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        // One write call per line: lines never interleave and each is complete or absent.
+        if let Err(e) = f.write_all(&text) {
+            tracing::error!(path = %self.path.display(), error = %e, "cannot write the journal");
+        }
+    }
+
+    /// The run ended and its report is written: the journal is no longer needed.
+    pub fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl EventSink for JournalSink {
+    fn event(&self, event: &Event<'_>) {
+        let line = match event {
+            Event::ActionStarted {
+                table,
+                index,
+                record,
+            } => JournalLine::ActionStarted {
+                at: now_rfc3339(),
+                account_id: table.account_id.clone(),
+                region: table.region.clone(),
+                table: table.table.clone(),
+                step: index + 1,
+                record: (*record).clone(),
+            },
+            Event::ActionFinished {
+                table,
+                index,
+                record,
+            } => JournalLine::ActionFinished {
+                at: now_rfc3339(),
+                account_id: table.account_id.clone(),
+                region: table.region.clone(),
+                table: table.table.clone(),
+                step: index + 1,
+                record: (*record).clone(),
+            },
+            Event::TableFinished { report } => JournalLine::TableFinished {
+                at: now_rfc3339(),
+                report: Box::new((*report).clone()),
+            },
+            _ => return,
+        };
+        self.write(&line);
+    }
+}
+
+fn is_switch_to_on_demand(r: &ActionRecord) -> bool {
+    matches!(
+        r.action,
+        Action::UpdateTable {
+            billing_mode: BillingMode::OnDemand,
+            ..
+        }
+    )
+}
+
+/// Switches to on-demand recorded in reports (`.json`) and journals (JSON lines): succeeded
+/// ones, and ones started without a recorded outcome (they may have happened). Errors name
+/// the file and line.
+pub fn load_history(paths: &[PathBuf]) -> Result<History, String> {
+    let mut history = History::new();
+    let mut add = |account: &str, region: &str, table: &str, r: &ActionRecord, at: &str| {
+        if is_switch_to_on_demand(r) {
+            let when = r.started_at.clone().unwrap_or_else(|| at.to_string());
+            history
+                .entry((account.into(), region.into(), table.into()))
+                .or_default()
+                .push(when);
+        }
+    };
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read history: {e}", path.display()))?;
+        if let Ok(report) = serde_json::from_str::<Report>(&text) {
+            for t in &report.tables {
+                for a in &t.actions {
+                    if matches!(a.outcome, Outcome::Succeeded | Outcome::Started) {
+                        add(&t.account_id, &t.region, &t.table, a, "");
+                    }
+                }
+            }
+            continue;
+        }
+        // A journal: an action_started whose action_finished never came may have happened.
+        let mut open: Vec<(String, String, String, usize, ActionRecord, String)> = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed: JournalLine = match serde_json::from_str(line) {
+                Ok(l) => l,
+                // The last line of a journal cut by a crash can be partial: ignore only that.
+                Err(_) if n + 1 == text.lines().count() => continue,
+                Err(e) => {
+                    return Err(format!(
+                        "{}:{}: neither a ddb-fleet report nor a journal line: {e}",
+                        path.display(),
+                        n + 1
+                    ))
+                }
+            };
+            match parsed {
+                JournalLine::ActionStarted {
+                    at,
+                    account_id,
+                    region,
+                    table,
+                    step,
+                    record,
+                } => open.push((account_id, region, table, step, record, at)),
+                JournalLine::ActionFinished {
+                    at,
+                    account_id,
+                    region,
+                    table,
+                    step,
+                    record,
+                } => {
+                    open.retain(|(a, r, t, s, _, _)| {
+                        !(a == &account_id && r == &region && t == &table && *s == step)
+                    });
+                    if record.outcome == Outcome::Succeeded {
+                        add(&account_id, &region, &table, &record, &at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (a, r, t, _, record, at) in &open {
+            add(a, r, t, record, at);
+        }
+    }
+    Ok(history)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn record(mode: BillingMode, outcome: Outcome, at: &str) -> ActionRecord {
+        ActionRecord {
+            action: Action::UpdateTable {
+                billing_mode: mode,
+                provisioned_throughput: None,
+                index_updates: vec![],
+            },
+            target: "t".into(),
+            outcome,
+            attempts: 1,
+            started_at: Some(at.into()),
+            duration_ms: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn journal_lines_round_trip_and_history_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json.journal");
+        let started = |step, r: ActionRecord| JournalLine::ActionStarted {
+            at: "x".into(),
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            table: "t".into(),
+            step,
+            record: r,
+        };
+        let finished = |step, r: ActionRecord| JournalLine::ActionFinished {
+            at: "x".into(),
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            table: "t".into(),
+            step,
+            record: r,
+        };
+        let lines = [
+            started(
+                1,
+                record(
+                    BillingMode::OnDemand,
+                    Outcome::Started,
+                    "2026-11-24T01:00:00Z",
+                ),
+            ),
+            finished(
+                1,
+                record(
+                    BillingMode::OnDemand,
+                    Outcome::Succeeded,
+                    "2026-11-24T01:00:00Z",
+                ),
+            ),
+            started(
+                1,
+                record(
+                    BillingMode::Provisioned,
+                    Outcome::Started,
+                    "2026-11-24T02:00:00Z",
+                ),
+            ),
+            finished(
+                1,
+                record(
+                    BillingMode::Provisioned,
+                    Outcome::Succeeded,
+                    "2026-11-24T02:00:00Z",
+                ),
+            ),
+            finished(
+                1,
+                record(
+                    BillingMode::OnDemand,
+                    Outcome::Failed,
+                    "2026-11-24T03:00:00Z",
+                ),
+            ),
+            // Started, never finished: may have happened.
+            started(
+                1,
+                record(
+                    BillingMode::OnDemand,
+                    Outcome::Started,
+                    "2026-11-24T04:00:00Z",
+                ),
+            ),
+        ];
+        let mut text = String::new();
+        for l in &lines {
+            let json = serde_json::to_string(l).unwrap();
+            assert_eq!(&serde_json::from_str::<JournalLine>(&json).unwrap(), l);
+            text.push_str(&json);
+            text.push('\n');
+        }
+        text.push_str("{\"event\":\"action_sta"); // cut by a crash
+        std::fs::write(&path, text).unwrap();
+        let h = load_history(&[path]).unwrap();
+        let key = (
+            "111111111111".to_string(),
+            "us-east-1".to_string(),
+            "t".to_string(),
+        );
+        assert_eq!(
+            h[&key],
+            vec![
+                "2026-11-24T01:00:00Z".to_string(),
+                "2026-11-24T04:00:00Z".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn history_rejects_other_files_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.txt");
+        std::fs::write(&path, "hello\nworld\n").unwrap();
+        let e = load_history(&[path]).unwrap_err();
+        assert!(
+            e.contains("x.txt:1: neither a ddb-fleet report nor a journal line"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn journal_path_is_beside_the_report() {
+        assert_eq!(
+            path_for(Path::new("out/run.json")),
+            PathBuf::from("out/run.json.journal")
+        );
+    }
+}
