@@ -1291,6 +1291,146 @@ mode = "on_demand"
         assert_eq!(toml.sha256.len(), 64);
     }
 
+    // ---- fuzzing: no input may panic ----
+
+    fn corpus() -> Vec<(Format, Vec<u8>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/inventory");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("tests/corpus/inventory")
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| {
+                let format = if p.extension().is_some_and(|e| e == "toml") {
+                    Format::Toml
+                } else {
+                    Format::Csv
+                };
+                (format, std::fs::read(p).unwrap())
+            })
+            .collect()
+    }
+
+    fn parse_without_panic(bytes: &[u8], format: Format) {
+        if let Err(InventoryErrors(errors)) = parse_bytes("f", bytes, format, &Limits::default()) {
+            assert!(!errors.is_empty());
+            for e in errors {
+                assert_eq!(e.file, "f");
+                let _ = e.to_string();
+            }
+        }
+    }
+
+    const TOKENS: &[&str] = &[
+        "",
+        "0",
+        "-1",
+        "1",
+        "40001",
+        "99999999999999999999",
+        "1e9",
+        "NaN",
+        "inf",
+        "70.5",
+        "20",
+        "91",
+        "on_demand",
+        "provisioned",
+        "PAY_PER_REQUEST",
+        "all",
+        "none",
+        "us-east-1",
+        "mars-1",
+        "111111111111",
+        "011111111111",
+        "arn:aws:iam::111111111111:role/a/b",
+        "arn:",
+        "t01",
+        "\"",
+        ",",
+        "#",
+        "\u{feff}",
+        "\n",
+        "\r\n",
+        "é",
+        "[[tables]]",
+        "=",
+        "\"x\"",
+    ];
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400), toml in any::<bool>()) {
+            parse_without_panic(&bytes, if toml { Format::Toml } else { Format::Csv });
+        }
+
+        #[test]
+        fn mutated_corpus_never_panics(
+            pick in 0usize..64,
+            edits in prop::collection::vec((0usize..8192, any::<u8>(), 0u8..3), 1..10),
+        ) {
+            let corpus = corpus();
+            let (format, mut bytes) = corpus[pick % corpus.len()].clone();
+            for (at, byte, kind) in edits {
+                let at = if bytes.is_empty() { 0 } else { at % bytes.len() };
+                match kind {
+                    0 if !bytes.is_empty() => bytes[at] = byte,
+                    1 => bytes.insert(at, byte),
+                    _ if !bytes.is_empty() => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.push(byte),
+                }
+            }
+            parse_without_panic(&bytes, format);
+            let other = if format == Format::Csv { Format::Toml } else { Format::Csv };
+            parse_without_panic(&bytes, other);
+        }
+
+        #[test]
+        fn token_soup_csv_never_panics(rows in prop::collection::vec(prop::collection::vec(0usize..TOKENS.len(), 0..15), 0..6)) {
+            let mut text = String::from("account_id,role_arn,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write,indexes,external_id\n");
+            for row in rows {
+                let cells: Vec<&str> = row.iter().map(|i| TOKENS[*i]).collect();
+                text.push_str(&cells.join(","));
+                text.push('\n');
+            }
+            parse_without_panic(text.as_bytes(), Format::Csv);
+        }
+
+        #[test]
+        fn token_soup_toml_never_panics(entries in prop::collection::vec(prop::collection::vec((0usize..FIELDS.len(), 0usize..TOKENS.len(), any::<bool>()), 0..8), 0..4)) {
+            let mut text = String::new();
+            for entry in entries {
+                text.push_str("[[tables]]\n");
+                for (f, t, quoted) in entry {
+                    let v = TOKENS[t].replace('"', "");
+                    if quoted {
+                        text.push_str(&format!("{} = \"{}\"\n", FIELDS[f], v.replace(['\n', '\r'], "")));
+                    } else {
+                        text.push_str(&format!("{} = {}\n", FIELDS[f], v));
+                    }
+                }
+            }
+            parse_without_panic(text.as_bytes(), Format::Toml);
+        }
+    }
+
+    #[test]
+    fn corpus_seeds_parse_without_panic() {
+        let corpus = corpus();
+        assert!(corpus.len() >= 5);
+        for (format, bytes) in corpus {
+            parse_without_panic(&bytes, format);
+        }
+    }
+
     #[test]
     fn globs() {
         for (p, t) in [

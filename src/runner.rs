@@ -36,22 +36,29 @@ pub struct RunOptions {
 /// Switch-to-on-demand times (RFC 3339) recorded by earlier runs, per (account, region, table).
 pub type History = HashMap<(String, String, String), Vec<String>>;
 
-/// The switches to on-demand of the last 24 hours before `now` (epoch seconds): the table's
-/// own `LastUpdateToPayPerRequestDateTime` and recorded ones, oldest first; times within a
-/// minute of each other are the same switch seen twice.
+/// The switches to on-demand of the last 24 hours before `now` (epoch seconds), oldest first:
+/// the recorded ones (the same record read twice counts once) and the table's own
+/// `LastUpdateToPayPerRequestDateTime`, unless a recorded switch is that same switch (AWS's
+/// time follows the request by at most seconds).
 pub fn recent_switches(observed: Option<&str>, recorded: &[String], now: i64) -> Vec<String> {
     use aws_smithy_types::date_time::{DateTime, Format};
-    let mut times: Vec<i64> = observed
-        .into_iter()
-        .chain(recorded.iter().map(String::as_str))
-        .filter_map(|t| DateTime::from_str(t, Format::DateTime).ok())
-        .map(|d| d.secs())
-        .filter(|&t| now - t < 86_400 && t <= now + 60)
-        .collect();
+    let secs = |t: &str| {
+        DateTime::from_str(t, Format::DateTime)
+            .ok()
+            .map(|d| d.secs())
+    };
+    let mut times: Vec<i64> = recorded.iter().filter_map(|t| secs(t)).collect();
     times.sort_unstable();
-    times.dedup_by(|later, earlier| *later - *earlier < 60);
+    times.dedup();
+    if let Some(o) = observed.and_then(secs) {
+        if !times.iter().any(|r| (o - r).abs() <= 60) {
+            times.push(o);
+        }
+    }
+    times.sort_unstable();
     times
         .into_iter()
+        .filter(|&t| now - t < 86_400 && t <= now + 60)
         .filter_map(|t| DateTime::from_secs(t).fmt(Format::DateTime).ok())
         .collect()
 }
@@ -687,13 +694,20 @@ mod history_tests {
         };
         let observed = at(now - 100);
         let recorded = vec![
-            at(now - 100 + 2), // the same switch, seen by DescribeTable and recorded
+            at(now - 100 - 2), // the same switch: recorded when sent, seen by DescribeTable
             at(now - 3_600),
+            at(now - 3_590),  // a real switch ten seconds after another
+            at(now - 3_600),  // the same record read twice
             at(now - 90_000), // older than 24 hours
             "not a time".to_string(),
         ];
         let r = recent_switches(Some(&observed), &recorded, now);
-        assert_eq!(r, vec![at(now - 3_600), at(now - 100)]);
+        assert_eq!(r, vec![at(now - 3_600), at(now - 3_590), at(now - 102)]);
+        // A switch seen only by DescribeTable counts.
+        assert_eq!(
+            recent_switches(Some(&observed), &[], now),
+            vec![at(now - 100)]
+        );
         assert!(recent_switches(None, &[], now).is_empty());
     }
 }

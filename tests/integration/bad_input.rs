@@ -62,6 +62,47 @@ fn bad_inventories_exit_2_with_located_errors_and_no_aws_call() {
         }
     }
 
+    // Whole files: (name, bytes, expected location, expected words).
+    let files: &[(&str, &[u8], &str, &str)] = &[
+        ("arn.csv", b"account_id,role_arn,region,table,mode\n111111111111,arn:aws:iam::222222222222:role/x,us-east-1,t01,on_demand\n", "arn.csv:2: field `role_arn`", "account 222222222222 but account_id is 111111111111"),
+        ("badarn.csv", b"account_id,role_arn,region,table,mode\n111111111111,arn:aws:s3:::bucket,us-east-1,t01,on_demand\n", "badarn.csv:2: field `role_arn`", "not an IAM role ARN"),
+        ("empty.csv", b"", "empty.csv", "lists no tables"),
+        ("header.csv", HEADER.as_bytes(), "header.csv", "lists no tables"),
+        ("ragged.csv", b"account_id,region,table,mode\n111111111111,us-east-1,t01\n", "ragged.csv:2", "row has 3 fields but the header has 4"),
+        ("utf8.csv", b"account_id,region,table,mode\n111111111111,us-east-1,t\xff1,on_demand\n", "utf8.csv:2", "not valid UTF-8"),
+        ("types.toml", b"[[tables]]\naccount_id = \"111111111111\"\nregion = \"us-east-1\"\ntable = \"t01\"\nmode = \"provisioned\"\nmin_read = \"five\"\nmax_read = 5\ntarget_read = 70\nmin_write = 1\nmax_write = 5\ntarget_write = 70\n", "types.toml:6: field `min_read`", "expected a whole number"),
+        ("syntax.toml", b"[defaults\n", "syntax.toml:1", "invalid TOML"),
+        ("thresholds.csv", b"account_id,region,table,mode,min_read\n111111111111,us-east-1,t01,on_demand,5\n", "thresholds.csv:2: field `min_read`", "on_demand row"),
+        ("range.csv", b"account_id,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n111111111111,us-east-1,t01,provisioned,1,50000,70,1,5,70\n", "range.csv:2: field `max_read`", "between 1 and 40000"),
+    ];
+    for (name, bytes, location, words) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        for command in ["validate", "plan"] {
+            let run = ddb_fleet(
+                &aws.endpoint,
+                dir.path(),
+                &[command, path.to_str().unwrap()],
+            );
+            assert_eq!(run.code, 2, "{name}: {run:?}");
+            assert!(run.stderr.contains(location), "{name}: {run:?}");
+            assert!(run.stderr.contains(words), "{name}: {run:?}");
+        }
+    }
+    // A UTF-8 byte order mark (spreadsheet exports) is accepted.
+    let bom = dir.path().join("bom.csv");
+    std::fs::write(
+        &bom,
+        b"\xef\xbb\xbfaccount_id,region,table,mode\n111111111111,us-east-1,t01,on_demand\n",
+    )
+    .unwrap();
+    let run = ddb_fleet(
+        &aws.endpoint,
+        dir.path(),
+        &["validate", bom.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+
     let inv = write(
         dir.path(),
         "typo.csv",
