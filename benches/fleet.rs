@@ -170,14 +170,9 @@ fn delta(after: &Counts, before: &Counts) -> Counts {
 }
 
 /// The shortest time the quotas allow for these calls: the busiest (account, region,
-/// service) key's calls at `quota` per second (STS is per account and tiny here).
+/// service) key's calls at `quota` per second. STS counts too: its key is the calling account.
 fn quota_bound(calls: &Counts, quota: u32) -> Duration {
-    let worst = calls
-        .iter()
-        .filter(|((_, _, service), _)| service != "sts")
-        .map(|(_, n)| *n)
-        .max()
-        .unwrap_or(0);
+    let worst = calls.values().copied().max().unwrap_or(0);
     Duration::from_secs_f64(worst.saturating_sub(1) as f64 / quota as f64)
 }
 

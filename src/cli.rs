@@ -203,13 +203,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value = "15m", value_parser = parse_duration)]
     pub wait_timeout: Duration,
     /// DynamoDB control-plane requests per second, per account and region.
-    #[arg(long, global = true, default_value = "20")]
+    #[arg(long, global = true, default_value_t = Rates::default().dynamodb)]
     pub dynamodb_rps: NonZeroU32,
     /// Application Auto Scaling requests per second, per account and region.
-    #[arg(long, global = true, default_value = "10")]
+    #[arg(long, global = true, default_value_t = Rates::default().autoscaling)]
     pub autoscaling_rps: NonZeroU32,
-    /// STS AssumeRole requests per second, per account.
-    #[arg(long, global = true, default_value = "2")]
+    /// STS AssumeRole requests per second for the whole run (AWS counts them against the
+    /// calling account).
+    #[arg(long, global = true, default_value_t = Rates::default().sts)]
     pub sts_rps: NonZeroU32,
     /// Largest capacity units accepted in an inventory (AWS's default per-table quota).
     #[arg(long, global = true, default_value_t = 40_000)]

@@ -40,7 +40,7 @@ impl Default for Rates {
         Rates {
             dynamodb: NonZeroU32::new(20).unwrap(),
             autoscaling: NonZeroU32::new(10).unwrap(),
-            sts: NonZeroU32::new(10).unwrap(),
+            sts: NonZeroU32::new(20).unwrap(),
         }
     }
 }
@@ -128,10 +128,9 @@ async fn wait_for_token<K>(limiter: &DefaultKeyedRateLimiter<K>, key: &K)
 where
     K: std::hash::Hash + Eq + Clone,
 {
-    use governor::clock::{Clock, DefaultClock};
-    let clock = DefaultClock::default();
+    use governor::clock::Clock;
     while let Err(not_until) = limiter.check_key(key) {
-        tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
+        tokio::time::sleep(not_until.wait_time_from(limiter.clock().now())).await;
     }
 }
 
@@ -374,9 +373,9 @@ impl ProvideCredentials for CachedCredentials {
             loop {
                 attempts += 1;
                 while let Err(not_until) = self.limiters.sts.check() {
-                    use governor::clock::{Clock, DefaultClock};
-                    tokio::time::sleep(not_until.wait_time_from(DefaultClock::default().now()))
-                        .await;
+                    use governor::clock::Clock;
+                    let wait = not_until.wait_time_from(self.limiters.sts.clock().now());
+                    tokio::time::sleep(wait).await;
                 }
                 match self.inner.provide_credentials().await {
                     Ok(c) => {
