@@ -14,6 +14,7 @@ use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::render;
 use crate::report::{self, InventoryRef, Report, Summary, SCHEMA_VERSION};
 use crate::runner::{self, Ledger, RunOptions};
+use crate::select::{self, Selection, Shard};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
 use std::num::NonZeroU32;
@@ -54,6 +55,35 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, then make the changes, read every changed table back and verify it.
     Apply(ApplyArgs),
+    /// Work with reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+    /// Print the IAM policies ddb-fleet needs, as JSON: the target role's for plan and for
+    /// apply, and the caller's (sts:AssumeRole on the inventory's roles).
+    IamPolicy {
+        /// Inventory whose roles the caller must be able to assume.
+        inventory: Option<PathBuf>,
+    },
+    /// Print a shell completion script: `ddb-fleet completions bash > /etc/bash_completion.d/ddb-fleet`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Combine the reports of a sharded run (`--shard K/N`) into one, summary recomputed.
+    Merge {
+        /// The shards' reports.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Where to write the merged report.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +120,10 @@ pub struct ApplyArgs {
     /// Once N tables have failed to apply, start no more (tables in flight finish).
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_failures: u64,
+    /// Act only on the tables this earlier report left undone: failed, interrupted, not
+    /// applied, or skipped for a reason that may pass.
+    #[arg(long, value_name = "REPORT")]
+    pub resume: Option<PathBuf>,
 }
 
 /// Which rows of the inventory to act on, and what earlier runs recorded.
@@ -106,6 +140,10 @@ pub struct SelectArgs {
     /// four per table per 24 hours (repeatable).
     #[arg(long, value_name = "FILE")]
     pub history: Vec<PathBuf>,
+    /// Act on shard K of N (K from 0): a stable share of the tables, by a hash of
+    /// account/region/table, for N machines or jobs running side by side.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
 /// The original single-table script's flags, with their exact spellings.
@@ -294,41 +332,57 @@ fn limits(g: &GlobalArgs) -> Limits {
     }
 }
 
-/// Keeps the rows the filters select. Filters are checked like inventory values.
-fn select(
-    tables: Vec<DesiredTable>,
+/// The selection the flags describe; `--resume` reads its report.
+fn selection(
     regions: &[String],
     s: &SelectArgs,
-) -> Result<Vec<DesiredTable>, CliError> {
-    for a in &s.accounts {
-        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(CliError::Usage(format!(
-                "--account {a}: not a 12-digit AWS account id"
-            )));
+    resume: Option<&Path>,
+) -> Result<Selection, CliError> {
+    let resume = match resume {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                CliError::Usage(format!("--resume {}: cannot read: {e}", path.display()))
+            })?;
+            let report: Report = serde_json::from_str(&text).map_err(|e| {
+                CliError::Usage(format!(
+                    "--resume {}: not a ddb-fleet report: {e}",
+                    path.display()
+                ))
+            })?;
+            Some(select::unfinished(&report))
         }
-    }
-    for r in regions {
-        if !inventory::valid_region(r) {
-            return Err(CliError::Usage(format!(
-                "--region {r}: not an AWS region name"
-            )));
-        }
-    }
+    };
+    let sel = Selection {
+        accounts: s.accounts.clone(),
+        regions: regions.to_vec(),
+        tables: s.tables.clone(),
+        shard: s.shard,
+        resume,
+    };
+    sel.validate().map_err(CliError::Usage)?;
+    Ok(sel)
+}
+
+/// Keeps the rows `sel` may select, before patterns are expanded (nothing is read from AWS).
+fn preselect(tables: Vec<DesiredTable>, sel: &Selection) -> Result<Vec<DesiredTable>, CliError> {
     let total = tables.len();
-    let selected: Vec<DesiredTable> = tables
+    let kept: Vec<DesiredTable> = tables
         .into_iter()
-        .filter(|t| s.accounts.is_empty() || s.accounts.contains(&t.account_id))
-        .filter(|t| regions.is_empty() || regions.contains(&t.region))
         .filter(|t| {
-            s.tables.is_empty() || s.tables.iter().any(|g| inventory::glob_match(g, &t.table))
+            if inventory::is_pattern(&t.table) {
+                sel.keeps_location(t)
+            } else {
+                sel.keeps(t)
+            }
         })
         .collect();
-    if selected.is_empty() {
+    if kept.is_empty() {
         return Err(CliError::Usage(format!(
-            "the filters (--account, --region, --table) match none of the inventory's {total} tables"
+            "the selection (--account, --region, --table, --shard, --resume) matches none of the inventory's {total} tables"
         )));
     }
-    Ok(selected)
+    Ok(kept)
 }
 
 /// The inventory for `plan`/`apply`: a file (filtered), or one row built from the
@@ -337,6 +391,7 @@ fn load_tables(
     inventory: &Option<PathBuf>,
     single: &SingleTableArgs,
     filters: &SelectArgs,
+    sel: &Selection,
     limits: &Limits,
 ) -> Result<(InventoryRef, Vec<DesiredTable>), CliError> {
     match (inventory, single.is_empty()) {
@@ -350,7 +405,7 @@ fn load_tables(
         )),
         (Some(path), true) => {
             let inv = inventory::load(path, limits)?;
-            let tables = select(inv.tables, &single.region, filters)?;
+            let tables = preselect(inv.tables, sel)?;
             Ok((
                 InventoryRef {
                     path: inv.path,
@@ -365,9 +420,9 @@ fn load_tables(
                     "--region: give one region for a single table".into(),
                 ));
             }
-            if !filters.accounts.is_empty() || !filters.tables.is_empty() {
+            if !filters.accounts.is_empty() || !filters.tables.is_empty() || filters.shard.is_some() {
                 return Err(CliError::Usage(
-                    "--account and --table select rows of an inventory; the single-table form names its table with --tableName".into(),
+                    "--account, --table and --shard select rows of an inventory; the single-table form names its table with --tableName".into(),
                 ));
             }
             Ok((
@@ -475,6 +530,35 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             );
             return Ok(exit_codes::SUCCESS);
         }
+        Command::Report {
+            command: ReportCommand::Merge { reports, output },
+        } => return merge_reports(reports, output),
+        Command::IamPolicy { inventory } => {
+            let mut roles: Vec<String> = match inventory {
+                Some(path) => inventory::load(path, &limits)?
+                    .tables
+                    .into_iter()
+                    .filter_map(|t| t.role.map(|r| r.role_arn))
+                    .collect(),
+                None => vec![],
+            };
+            roles.sort();
+            roles.dedup();
+            let text = serde_json::to_string_pretty(&crate::iam::policies(&roles))
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            println!("{text}");
+            return Ok(exit_codes::SUCCESS);
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "ddb-fleet",
+                &mut std::io::stdout(),
+            );
+            return Ok(exit_codes::SUCCESS);
+        }
         Command::Plan(p) => (
             "plan",
             &p.inventory,
@@ -487,7 +571,12 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     };
     let yes = apply.is_some_and(|a| a.yes);
     // Everything the user gave is validated before anything talks to AWS.
-    let (inventory_ref, tables) = load_tables(inventory, single, filters, &limits)?;
+    let sel = selection(
+        &single.region,
+        filters,
+        apply.and_then(|a| a.resume.as_deref()),
+    )?;
+    let (inventory_ref, tables) = load_tables(inventory, single, filters, &sel, &limits)?;
     if !report_dir_exists(&g.report) {
         return Err(CliError::Usage(format!(
             "the report's directory does not exist: {}",
@@ -555,7 +644,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
 
     let started_at = report::now_rfc3339();
-    let ledger = Arc::new(Ledger::new(&tables));
+    let ledger = Arc::new(Ledger::default());
     let cancel = Arc::new(Cancel::default());
     let report_path = g.report.clone();
     let make_report = {
@@ -601,8 +690,24 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             sinks.push(Box::new(j.clone()));
         }
         let sinks = Sinks(sinks);
+        // Pattern rows become tables; the selection then applies to the tables themselves.
+        let rows: Vec<_> = runner::expand_patterns(&factory, tables, opts.concurrency)
+            .await
+            .into_iter()
+            .filter(|(t, failed)| {
+                if failed.is_some() {
+                    sel.keeps_location(t)
+                } else {
+                    sel.keeps(t)
+                }
+            })
+            .collect();
+        if rows.is_empty() {
+            return Outcome::NothingSelected;
+        }
+        ledger.init(&rows.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>());
         let planned =
-            runner::observe_and_plan(&factory, tables, &opts, &sinks, &ledger, apply.is_none())
+            runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, apply.is_none())
                 .await;
         let Some(apply) = apply else {
             return Outcome::Ran;
@@ -649,6 +754,14 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             }
             Some(why)
         }
+        Outcome::NothingSelected => {
+            if let Some(j) = &journal {
+                j.remove();
+            }
+            return Err(CliError::Usage(
+                "no table is selected: the patterns and filters match no existing table".into(),
+            ));
+        }
         Outcome::Ran => None,
     };
 
@@ -687,8 +800,37 @@ fn run(cli: Cli) -> Result<i32, CliError> {
 
 enum Outcome {
     Ran,
+    /// Once patterns were expanded, the selection held no table.
+    NothingSelected,
     /// Nothing was applied, for this reason (declined, or refused by a guardrail).
     NotApplied(String),
+}
+
+fn merge_reports(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
+    let mut reports = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| CliError::Usage(format!("{}: cannot read: {e}", p.display())))?;
+        let r: Report = serde_json::from_str(&text).map_err(|e| {
+            CliError::Usage(format!("{}: not a ddb-fleet report: {e}", p.display()))
+        })?;
+        reports.push(r);
+    }
+    let merged = report::merge(reports).map_err(CliError::Usage)?;
+    report::write_atomic(output, &merged).map_err(|source| CliError::Report {
+        path: output.display().to_string(),
+        source,
+    })?;
+    let s = &merged.summary;
+    println!(
+        "{}: {} tables from {} reports: {} changed, {} unchanged, {} would change, {} failed, {} skipped, {} interrupted",
+        output.display(), s.total, paths.len(), s.changed, s.unchanged, s.would_change, s.failed, s.skipped, s.interrupted
+    );
+    Ok(if s.failed > 0 || s.interrupted > 0 {
+        exit_codes::FAILURES
+    } else {
+        exit_codes::SUCCESS
+    })
 }
 
 fn count_accounts(tables: &[DesiredTable]) -> usize {
@@ -749,6 +891,21 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    /// Regression: the CLI's STS default once said 2/s while `Rates::default` said more; with
+    /// one STS limiter for the whole run, 50 accounts then took 25 s just to assume roles.
+    #[test]
+    fn rate_defaults_are_the_library_defaults() {
+        let cli = Cli::try_parse_from(["ddb-fleet", "plan", "x.csv"]).unwrap();
+        let d = Rates::default();
+        assert_eq!(cli.global.dynamodb_rps, d.dynamodb);
+        assert_eq!(cli.global.autoscaling_rps, d.autoscaling);
+        assert_eq!(cli.global.sts_rps, d.sts);
+        assert!(
+            d.sts.get() >= 20,
+            "a fleet of hundreds of accounts must not wait minutes on STS"
+        );
     }
 
     #[test]

@@ -740,7 +740,24 @@ impl RowValidator<'_> {
         }
         let table = self.required_text("table", "table name");
         if let Some(t) = &table {
-            if !valid_table_name(t) {
+            if is_pattern(t) {
+                if !require_account {
+                    self.error(
+                        "table",
+                        format!("`{t}` is a pattern; patterns are for inventories"),
+                        Some("name one table".into()),
+                    );
+                } else if !t
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.*?".contains(c))
+                {
+                    self.error(
+                        "table",
+                        format!("`{t}` is not a valid table name pattern"),
+                        Some("letters, digits, _ - . and the wildcards * and ?".into()),
+                    );
+                }
+            } else if !valid_table_name(t) {
                 self.error(
                     "table",
                     format!("`{t}` is not a valid DynamoDB table name"),
@@ -917,6 +934,11 @@ pub fn valid_region(r: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].len() <= 2
         && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n >= 1)
+}
+
+/// Whether a `table` value is a pattern (`orders-*`, `*`) to expand through ListTables.
+pub fn is_pattern(table: &str) -> bool {
+    table.contains(['*', '?'])
 }
 
 /// Shell-style glob: `*` matches any run of characters, `?` any one character.

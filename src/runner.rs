@@ -33,6 +33,9 @@ pub struct RunOptions {
     pub history: History,
 }
 
+/// (account, role, region): the tables that share clients, credentials and rate limits.
+type Group = (String, Option<RoleSpec>, String);
+
 /// Switch-to-on-demand times (RFC 3339) recorded by earlier runs, per (account, region, table).
 pub type History = HashMap<(String, String, String), Vec<String>>;
 
@@ -80,6 +83,7 @@ impl Planned {
 
 /// Every table's report entry, kept current as the run goes, so that a report can be written
 /// at any moment (a second Ctrl-C included) and always says what was done.
+#[derive(Default)]
 pub struct Ledger {
     tables: Mutex<Vec<TableReport>>,
 }
@@ -87,28 +91,31 @@ pub struct Ledger {
 impl Ledger {
     /// One entry per desired table, `interrupted` until the run says otherwise.
     pub fn new(tables: &[DesiredTable]) -> Self {
-        Ledger {
-            tables: Mutex::new(
-                tables
-                    .iter()
-                    .map(|d| TableReport {
-                        account_id: d.account_id.clone(),
-                        region: d.region.clone(),
-                        table: d.table.clone(),
-                        source: d.source.clone(),
-                        desired: d.into(),
-                        status: TableStatus::Interrupted,
-                        skip_reason: None,
-                        next_switch_allowed_at: None,
-                        actions: vec![],
-                        before: None,
-                        after: None,
-                        error: None,
-                        duration_ms: 0,
-                    })
-                    .collect(),
-            ),
-        }
+        let ledger = Ledger::default();
+        ledger.init(tables);
+        ledger
+    }
+
+    /// Starts the ledger over with these tables (once patterns are expanded).
+    pub fn init(&self, tables: &[DesiredTable]) {
+        *self.tables.lock().unwrap_or_else(|e| e.into_inner()) = tables
+            .iter()
+            .map(|d| TableReport {
+                account_id: d.account_id.clone(),
+                region: d.region.clone(),
+                table: d.table.clone(),
+                source: d.source.clone(),
+                desired: d.into(),
+                status: TableStatus::Interrupted,
+                skip_reason: None,
+                next_switch_allowed_at: None,
+                actions: vec![],
+                before: None,
+                after: None,
+                error: None,
+                duration_ms: 0,
+            })
+            .collect();
     }
 
     fn update<R>(&self, i: usize, f: impl FnOnce(&mut TableReport) -> R) -> R {
@@ -188,18 +195,91 @@ fn table_not_found(d: &DesiredTable) -> AwsError {
     )
 }
 
+/// Expands pattern rows (`table = "orders-*"`) into one row per matching table, through
+/// DynamoDB ListTables (once per account, role and region). Explicit rows win over pattern
+/// rows for the same table, and an earlier pattern row over a later one. A pattern row whose
+/// listing fails stays, with the error. Inventory order is kept.
+pub async fn expand_patterns(
+    factory: &ClientFactory,
+    tables: Vec<DesiredTable>,
+    concurrency: usize,
+) -> Vec<(DesiredTable, Option<AwsError>)> {
+    use crate::inventory::{glob_match, is_pattern};
+    let explicit: std::collections::HashSet<(String, String, String)> = tables
+        .iter()
+        .filter(|t| !is_pattern(&t.table))
+        .map(|t| (t.account_id.clone(), t.region.clone(), t.table.clone()))
+        .collect();
+    let groups: std::collections::BTreeSet<Group> = tables
+        .iter()
+        .filter(|t| is_pattern(&t.table))
+        .map(|t| (t.account_id.clone(), t.role.clone(), t.region.clone()))
+        .collect();
+    let listings: HashMap<Group, Result<Vec<String>, AwsError>> = futures::stream::iter(groups)
+        .map(|(account, role, region)| async move {
+            let r = match factory
+                .account_region(&account, role.as_ref(), &region)
+                .await
+            {
+                Ok(c) => ops::list_tables(&c).await,
+                Err(e) => Err(e),
+            };
+            ((account, role, region), r)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut claimed = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(tables.len());
+    for t in tables {
+        if !is_pattern(&t.table) {
+            out.push((t, None));
+            continue;
+        }
+        let key = (t.account_id.clone(), t.role.clone(), t.region.clone());
+        match &listings[&key] {
+            Err(e) => out.push((t, Some(e.clone()))),
+            Ok(names) => {
+                let mut names: Vec<&String> =
+                    names.iter().filter(|n| glob_match(&t.table, n)).collect();
+                names.sort();
+                if names.is_empty() {
+                    tracing::warn!(account = %t.account_id, region = %t.region, pattern = %t.table, source = %t.source, "the pattern matches no table");
+                }
+                for name in names {
+                    let id = (t.account_id.clone(), t.region.clone(), name.clone());
+                    if explicit.contains(&id) || !claimed.insert(id) {
+                        continue;
+                    }
+                    out.push((
+                        DesiredTable {
+                            table: name.clone(),
+                            ..t.clone()
+                        },
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Reads every table's state and plans it. AWS calls: STS GetCallerIdentity (only for rows
 /// without an account id), AssumeRole once per role, DescribeTable per table, and
 /// DescribeScalableTargets / DescribeScalingPolicies in batches per (account, region).
+/// Rows that come with an error (a failed pattern expansion) are failed as they are.
 /// Fills the ledger's `before`, `actions` (as planned) and status.
 pub async fn observe_and_plan(
     factory: &ClientFactory,
-    tables: Vec<DesiredTable>,
+    rows: Vec<(DesiredTable, Option<AwsError>)>,
     opts: &RunOptions,
     events: &dyn EventSink,
     ledger: &Ledger,
     plan_only: bool,
 ) -> Vec<Planned> {
+    let (tables, known_errors): (Vec<DesiredTable>, Vec<Option<AwsError>>) =
+        rows.into_iter().unzip();
     events.event(&Event::ReadStarted {
         tables: tables.len(),
     });
@@ -224,7 +304,11 @@ pub async fn observe_and_plan(
         .map(|i| {
             let d = &tables[i];
             let caller = caller_accounts.get(&d.region).cloned();
+            let known = known_errors[i].clone();
             async move {
+                if let Some(e) = known {
+                    return Err(e);
+                }
                 if let Some(Err(e)) = caller {
                     return Err(e);
                 }
@@ -246,7 +330,7 @@ pub async fn observe_and_plan(
         described.into_iter().map(|(_, r)| r).collect();
 
     // Auto scaling for every (account, role, region) group, in batches.
-    let mut groups: BTreeMap<(String, Option<RoleSpec>, String), Vec<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<Group, Vec<usize>> = BTreeMap::new();
     for (i, d) in tables.iter().enumerate() {
         if described[i].is_ok() {
             groups

@@ -62,6 +62,30 @@ pub async fn describe_table(c: &AccountRegion, table: &str) -> Attempted<Option<
     }
 }
 
+/// DynamoDB ListTables, every page: the names of all tables in this account and region.
+pub async fn list_tables(c: &AccountRegion) -> Result<Vec<String>, AwsError> {
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let out = c
+            .call(Service::DynamoDb, OnBusy::Retry, || {
+                c.ddb
+                    .list_tables()
+                    .set_exclusive_start_table_name(start.clone())
+                    .limit(100)
+                    .send()
+            })
+            .await
+            .result?;
+        names.extend(out.table_names().iter().cloned());
+        match out.last_evaluated_table_name() {
+            Some(last) if start.as_deref() != Some(last) => start = Some(last.to_string()),
+            _ => break,
+        }
+    }
+    Ok(names)
+}
+
 /// Auto scaling of a set of tables, keyed by table name.
 #[derive(Debug, Default)]
 pub struct Scaling {

@@ -11,4 +11,5 @@ mod bad_input;
 mod faults;
 mod fleet;
 mod guardrails;
+mod operations;
 mod single_table;

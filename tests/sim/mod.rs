@@ -166,6 +166,7 @@ struct World {
     stats: SimStats,
     keys: HashMap<String, String>, // access key -> account
     next_key: u64,
+    denied: HashSet<String>,
 }
 
 /// A running simulator. Dropping it stops it.
@@ -189,7 +190,10 @@ impl Sim {
     /// Starts a simulator on a free loopback port holding `fleet`
     /// (account, region, table name, table).
     pub fn start(config: SimConfig, fleet: Fleet) -> Sim {
-        let mut world = World::default();
+        let mut world = World {
+            denied: config.denied_accounts.clone(),
+            ..World::default()
+        };
         for (account, region, name, table) in fleet {
             world
                 .regions
@@ -277,6 +281,11 @@ impl Sim {
             target_value,
         });
         r.targets.push(target);
+    }
+
+    /// Stops denying an account (its permissions were fixed).
+    pub fn allow_account(&self, account: &str) {
+        self.world.lock().unwrap().denied.remove(account);
     }
 
     pub fn stats(&self) -> SimStats {
@@ -528,7 +537,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     if service == "sts" {
         return sts(&mut w, &account, &form(&req.body), config);
     }
-    if config.denied_accounts.contains(&account) {
+    if w.denied.contains(&account) {
         return json_error(
             400,
             kind,
