@@ -225,6 +225,54 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Combines the reports of a sharded run into one: tables concatenated (a table in two reports
+/// is an error), summary recomputed, earliest start and latest finish. All must come from the
+/// same command and inventory.
+pub fn merge(reports: Vec<Report>) -> Result<Report, String> {
+    let mut iter = reports.into_iter();
+    let mut merged = iter.next().ok_or("no report to merge")?;
+    let mut seen: std::collections::HashSet<(String, String, String)> = merged
+        .tables
+        .iter()
+        .map(|t| (t.account_id.clone(), t.region.clone(), t.table.clone()))
+        .collect();
+    for r in iter {
+        if r.schema_version != merged.schema_version {
+            return Err(format!(
+                "schema versions differ ({} and {})",
+                merged.schema_version, r.schema_version
+            ));
+        }
+        if r.command != merged.command {
+            return Err(format!(
+                "the reports are of different commands ({} and {})",
+                merged.command, r.command
+            ));
+        }
+        if r.inventory != merged.inventory {
+            return Err(format!(
+                "the reports are of different inventories ({} and {})",
+                merged.inventory.path, r.inventory.path
+            ));
+        }
+        for t in r.tables {
+            let key = (t.account_id.clone(), t.region.clone(), t.table.clone());
+            if !seen.insert(key) {
+                return Err(format!(
+                    "table {} in {} {} is in more than one report: were the shards overlapping?",
+                    t.table, t.account_id, t.region
+                ));
+            }
+            merged.tables.push(t);
+        }
+        merged.started_at = merged.started_at.min(r.started_at);
+        merged.finished_at = merged.finished_at.max(r.finished_at);
+        merged.interrupted |= r.interrupted;
+    }
+    merged.summary = Summary::of(&merged.tables);
+    Ok(merged)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,52 +361,4 @@ mod tests {
         let back: ActionRecord = serde_json::from_value(v).unwrap();
         assert_eq!(back, r);
     }
-}
-
-/// Combines the reports of a sharded run into one: tables concatenated (a table in two reports
-/// is an error), summary recomputed, earliest start and latest finish. All must come from the
-/// same command and inventory.
-pub fn merge(reports: Vec<Report>) -> Result<Report, String> {
-    let mut iter = reports.into_iter();
-    let mut merged = iter.next().ok_or("no report to merge")?;
-    let mut seen: std::collections::HashSet<(String, String, String)> = merged
-        .tables
-        .iter()
-        .map(|t| (t.account_id.clone(), t.region.clone(), t.table.clone()))
-        .collect();
-    for r in iter {
-        if r.schema_version != merged.schema_version {
-            return Err(format!(
-                "schema versions differ ({} and {})",
-                merged.schema_version, r.schema_version
-            ));
-        }
-        if r.command != merged.command {
-            return Err(format!(
-                "the reports are of different commands ({} and {})",
-                merged.command, r.command
-            ));
-        }
-        if r.inventory != merged.inventory {
-            return Err(format!(
-                "the reports are of different inventories ({} and {})",
-                merged.inventory.path, r.inventory.path
-            ));
-        }
-        for t in r.tables {
-            let key = (t.account_id.clone(), t.region.clone(), t.table.clone());
-            if !seen.insert(key) {
-                return Err(format!(
-                    "table {} in {} {} is in more than one report: were the shards overlapping?",
-                    t.table, t.account_id, t.region
-                ));
-            }
-            merged.tables.push(t);
-        }
-        merged.started_at = merged.started_at.min(r.started_at);
-        merged.finished_at = merged.finished_at.max(r.finished_at);
-        merged.interrupted |= r.interrupted;
-    }
-    merged.summary = Summary::of(&merged.tables);
-    Ok(merged)
 }
