@@ -651,8 +651,13 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         let ledger = ledger.clone();
         let inventory_ref = inventory_ref.clone();
         let started_at = started_at.clone();
-        move |interrupted: bool| {
-            let tables = ledger.snapshot();
+        move |interrupted: bool, last: bool| {
+            // The final report takes the ledger's entries; an early one (second Ctrl-C) copies.
+            let tables = if last {
+                ledger.take()
+            } else {
+                ledger.snapshot()
+            };
             Report {
                 schema_version: SCHEMA_VERSION,
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -673,12 +678,17 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             let cancel = cancel.clone();
             let make_report = make_report.clone();
             let report_path = report_path.clone();
+            let ledger = ledger.clone();
             tokio::spawn(async move {
                 wait_for_signal().await;
                 tracing::warn!("interrupted: starting no new tables; finishing the calls in flight (interrupt again to exit now)");
                 cancel.request();
                 wait_for_signal().await;
-                let r = make_report(true);
+                if ledger.is_taken() {
+                    // The run is over and its report is being written: let it finish.
+                    return;
+                }
+                let r = make_report(true, false);
                 let _ = report::write_atomic(&report_path, &r);
                 eprintln!("interrupted again: report written to {}", report_path.display());
                 std::process::exit(exit_codes::INTERRUPTED);
@@ -765,7 +775,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Outcome::Ran => None,
     };
 
-    let report = make_report(cancel.is_requested());
+    let report = make_report(cancel.is_requested(), true);
     report::write_atomic(&report_path, &report).map_err(|source| CliError::Report {
         path: report_path.display().to_string(),
         source,

@@ -196,13 +196,28 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Writes the report atomically: a temporary file in the same directory, synced, then renamed
-/// over the destination, so readers never see a half-written report.
+/// over the destination, so readers never see a half-written report. The JSON is streamed to
+/// the file (a 10,000-table report is tens of megabytes).
 pub fn write_atomic(path: &Path, report: &Report) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
-    write_bytes_atomic(path, &json)
+    write_with(path, |f| {
+        let mut w = std::io::BufWriter::new(f);
+        serde_json::to_writer_pretty(&mut w, report).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")?;
+        w.flush()
+    })
 }
 
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_with(path, |f| {
+        f.write_all(bytes)?;
+        f.write_all(b"\n")
+    })
+}
+
+fn write_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -214,8 +229,7 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.write_all(b"\n")?;
+        write(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -66,18 +66,19 @@ pub fn recent_switches(observed: Option<&str>, recorded: &[String], now: i64) ->
         .collect()
 }
 
-/// A table's state and plan.
+/// A table's plan. The state it was planned from is the ledger's `before` (kept once: at
+/// 10,000 tables, every copy of the fleet's state is tens of megabytes).
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub desired: DesiredTable,
-    /// The state read from AWS, or why it could not be read (a missing table is an error).
-    pub observed: Result<ObservedTable, AwsError>,
+    /// Whether the state could be read (a missing table is an error, in the ledger).
+    pub read: bool,
     pub plan: TablePlan,
 }
 
 impl Planned {
     pub fn changes_anything(&self) -> bool {
-        self.observed.is_ok() && self.plan.changes_anything()
+        self.read && self.plan.changes_anything()
     }
 }
 
@@ -86,6 +87,8 @@ impl Planned {
 #[derive(Default)]
 pub struct Ledger {
     tables: Mutex<Vec<TableReport>>,
+    /// Set once the final report has taken the entries.
+    taken: std::sync::atomic::AtomicBool,
 }
 
 impl Ledger {
@@ -148,6 +151,18 @@ impl Ledger {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Moves every entry out (the run is over): the final report needs no second copy.
+    pub fn take(&self) -> Vec<TableReport> {
+        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        self.taken.store(true, Ordering::SeqCst);
+        std::mem::take(&mut *tables)
+    }
+
+    /// Whether the final report has taken the entries (and is being written).
+    pub fn is_taken(&self) -> bool {
+        self.taken.load(Ordering::SeqCst)
     }
 
     pub fn snapshot(&self) -> Vec<TableReport> {
@@ -399,23 +414,17 @@ pub async fn observe_and_plan(
     }
 
     let read_ms = started.elapsed().as_millis() as u64;
-    let planned: Vec<Planned> = tables
-        .into_iter()
-        .zip(observed)
-        .map(|(desired, observed)| {
-            let plan = match &observed {
-                Ok(o) => plan_table(&desired, o),
-                Err(_) => TablePlan::default(),
-            };
-            Planned {
-                desired,
-                observed,
-                plan,
-            }
-        })
-        .collect();
-
-    for (i, p) in planned.iter().enumerate() {
+    let mut planned: Vec<Planned> = Vec::with_capacity(tables.len());
+    for (i, (desired, observed)) in tables.into_iter().zip(observed).enumerate() {
+        let plan = match &observed {
+            Ok(o) => plan_table(&desired, o),
+            Err(_) => TablePlan::default(),
+        };
+        let p = Planned {
+            read: observed.is_ok(),
+            desired,
+            plan,
+        };
         ledger.update(i, |t| {
             // The caller's account is known only now for single-table rows.
             t.account_id = p.desired.account_id.clone();
@@ -438,13 +447,12 @@ pub async fn observe_and_plan(
                     error: None,
                 })
                 .collect();
-            match &p.observed {
+            match observed {
                 Err(e) => {
                     t.status = TableStatus::Failed;
-                    t.error = Some(e.into());
+                    t.error = Some((&e).into());
                 }
                 Ok(o) => {
-                    t.before = Some(o.clone());
                     if let Some((reason, message)) = &p.plan.skip {
                         t.status = TableStatus::Skipped;
                         t.skip_reason = Some(*reason);
@@ -466,15 +474,16 @@ pub async fn observe_and_plan(
                         // Not applied yet: interrupted until apply says otherwise.
                         t.status = TableStatus::Interrupted;
                     }
+                    t.before = Some(o);
                 }
             }
         });
-        let done = plan_only || !p.changes_anything();
-        if done {
+        if plan_only || !p.changes_anything() {
             events.event(&Event::TableFinished {
                 report: &ledger.get(i),
             });
         }
+        planned.push(p);
     }
     planned
 }
@@ -660,7 +669,7 @@ async fn apply_table(
     let after = if mutated {
         ops::observe_one(&clients, &d.table).await
     } else {
-        Ok(p.observed.as_ref().ok().cloned())
+        Ok(ledger.update(i, |t| t.before.clone()))
     };
 
     finish(&|t| {

@@ -226,7 +226,7 @@ fn filters_select_part_of_the_inventory() {
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
-            .contains("match none of the inventory's 12 tables"),
+            .contains("matches none of the inventory's 12 tables"),
         "{run:?}"
     );
     let run = ddb_fleet(
