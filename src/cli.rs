@@ -55,6 +55,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, then make the changes, read every changed table back and verify it.
     Apply(ApplyArgs),
+    /// Restore the tables an earlier apply changed to their recorded `before` state (billing
+    /// mode, scalable targets, scaling policies): a plan first, then the changes.
+    Rollback(RollbackArgs),
     /// Work with reports.
     Report {
         #[command(subcommand)]
@@ -107,23 +110,49 @@ pub struct ApplyArgs {
     pub single: SingleTableArgs,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub guards: Guards,
+    /// Act only on the tables this earlier report left undone: failed, interrupted, not
+    /// applied, or skipped for a reason that may pass.
+    #[arg(long, value_name = "REPORT")]
+    pub resume: Option<PathBuf>,
+}
+
+/// The safety options of every command that changes tables (`apply`, `rollback`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Safety")]
+pub struct Guards {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Refuse to start if the plan would change more than N tables.
     #[arg(long, value_name = "N")]
     pub max_changes: Option<usize>,
-    /// Apply to the first N tables that need a change (spread over accounts), verify them,
-    /// and stop; the next run carries on from there.
+    /// Change the first N tables that need a change (spread over accounts), verify them, and
+    /// stop; the next run carries on from there.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub canary: Option<u64>,
-    /// Once N tables have failed to apply, start no more (tables in flight finish).
+    /// Once N tables have failed, start no more (tables in flight finish).
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_failures: u64,
-    /// Act only on the tables this earlier report left undone: failed, interrupted, not
-    /// applied, or skipped for a reason that may pass.
-    #[arg(long, value_name = "REPORT")]
-    pub resume: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The report of the `apply` to undo: every table it changed (even partly) goes back to
+    /// the state the report recorded before.
+    #[arg(value_name = "REPORT")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Only tables in this region (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    #[command(flatten)]
+    pub guards: Guards,
+    /// Show what the rollback would change, and change nothing.
+    #[arg(long)]
+    pub plan_only: bool,
 }
 
 /// Which rows of the inventory to act on, and what earlier runs recorded.
@@ -332,6 +361,74 @@ fn limits(g: &GlobalArgs) -> Limits {
     }
 }
 
+/// Where the tables of a run come from.
+enum Source<'a> {
+    /// An inventory file, or the single-table flags.
+    Inventory(&'a Option<PathBuf>, &'a SingleTableArgs),
+    /// The report of an apply to undo.
+    Rollback(&'a Path),
+}
+
+fn read_report(path: &Path) -> Result<(Report, Vec<u8>), CliError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::Usage(format!("{}: cannot read: {e}", path.display())))?;
+    let report = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::Usage(format!("{}: not a ddb-fleet report: {e}", path.display())))?;
+    Ok((report, bytes))
+}
+
+/// The tables a rollback restores: those the report says were changed, even partly (an
+/// action that succeeded, or that started and may have), each with its recorded `before`.
+fn rollback_tables(
+    path: &Path,
+    sel: &Selection,
+) -> Result<(InventoryRef, Vec<DesiredTable>), CliError> {
+    let (report, bytes) = read_report(path)?;
+    let tables: Vec<DesiredTable> = report
+        .tables
+        .into_iter()
+        .filter(|t| {
+            t.actions.iter().any(|a| {
+                a.action.is_mutating()
+                    && matches!(
+                        a.outcome,
+                        report::Outcome::Succeeded | report::Outcome::Started
+                    )
+            })
+        })
+        .filter_map(|t| {
+            let before = t.before?;
+            Some(DesiredTable {
+                source: t.source,
+                account_id: t.account_id,
+                role: t.desired.role_arn.map(|role_arn| crate::model::RoleSpec {
+                    role_arn,
+                    external_id: t.desired.external_id,
+                }),
+                region: t.region,
+                table: t.table,
+                mode: crate::model::DesiredMode::indicative(&before),
+                indexes: crate::model::IndexScope::All,
+                restore: Some(Box::new(before)),
+            })
+        })
+        .collect();
+    if tables.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{}: the report records no change to roll back",
+            path.display()
+        )));
+    }
+    let tables = preselect(tables, sel)?;
+    Ok((
+        InventoryRef {
+            path: path.display().to_string(),
+            sha256: inventory::sha256_hex(&bytes),
+        },
+        tables,
+    ))
+}
+
 /// The selection the flags describe; `--resume` reads its report.
 fn selection(
     regions: &[String],
@@ -340,18 +437,7 @@ fn selection(
 ) -> Result<Selection, CliError> {
     let resume = match resume {
         None => None,
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                CliError::Usage(format!("--resume {}: cannot read: {e}", path.display()))
-            })?;
-            let report: Report = serde_json::from_str(&text).map_err(|e| {
-                CliError::Usage(format!(
-                    "--resume {}: not a ddb-fleet report: {e}",
-                    path.display()
-                ))
-            })?;
-            Some(select::unfinished(&report))
-        }
+        Some(path) => Some(select::unfinished(&read_report(path)?.0)),
     };
     let sel = Selection {
         accounts: s.accounts.clone(),
@@ -516,7 +602,15 @@ fn init_logging(format: LogFormat, writer: SuspendingWriter) {
 fn run(cli: Cli) -> Result<i32, CliError> {
     let g = &cli.global;
     let limits = limits(g);
-    let (command, inventory, single, filters, detailed, apply) = match &cli.command {
+    let (command, source, filters, regions, detailed, guards, resume): (
+        &str,
+        Source,
+        &SelectArgs,
+        &[String],
+        bool,
+        Option<&Guards>,
+        Option<&Path>,
+    ) = match &cli.command {
         Command::Validate { inventory } => {
             let inv = inventory::load(inventory, &limits)?;
             let accounts = count_accounts(&inv.tables);
@@ -561,22 +655,42 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         }
         Command::Plan(p) => (
             "plan",
-            &p.inventory,
-            &p.single,
+            Source::Inventory(&p.inventory, &p.single),
             &p.select,
+            &p.single.region,
             p.detailed_exitcode,
             None,
+            None,
         ),
-        Command::Apply(a) => ("apply", &a.inventory, &a.single, &a.select, false, Some(a)),
+        Command::Apply(a) => (
+            "apply",
+            Source::Inventory(&a.inventory, &a.single),
+            &a.select,
+            &a.single.region,
+            false,
+            Some(&a.guards),
+            a.resume.as_deref(),
+        ),
+        Command::Rollback(r) => (
+            "rollback",
+            Source::Rollback(&r.from),
+            &r.select,
+            &r.regions,
+            false,
+            (!r.plan_only).then_some(&r.guards),
+            None,
+        ),
     };
+    let apply = guards;
     let yes = apply.is_some_and(|a| a.yes);
     // Everything the user gave is validated before anything talks to AWS.
-    let sel = selection(
-        &single.region,
-        filters,
-        apply.and_then(|a| a.resume.as_deref()),
-    )?;
-    let (inventory_ref, tables) = load_tables(inventory, single, filters, &sel, &limits)?;
+    let sel = selection(regions, filters, resume)?;
+    let (inventory_ref, tables) = match source {
+        Source::Inventory(inventory, single) => {
+            load_tables(inventory, single, filters, &sel, &limits)?
+        }
+        Source::Rollback(path) => rollback_tables(path, &sel)?,
+    };
     if !report_dir_exists(&g.report) {
         return Err(CliError::Usage(format!(
             "the report's directory does not exist: {}",
@@ -586,8 +700,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     let history = journal::load_history(&filters.history).map_err(CliError::Usage)?;
     if apply.is_some() && !yes && !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(
-            "apply asks for confirmation and stdin is not a terminal: pass --yes to apply without asking"
-                .into(),
+            format!("{command} asks for confirmation and stdin is not a terminal: pass --yes to go ahead without asking"),
         ));
     }
 
@@ -784,7 +897,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     if let Some(j) = &journal {
         j.remove();
     }
-    print!("{}", render::render(command, &report.tables));
+    let mode = if apply.is_some() { "apply" } else { "plan" };
+    print!("{}", render::render(mode, &report.tables));
     println!("Report: {}", report_path.display());
     let s = &report.summary;
     if let Some(why) = refusal {

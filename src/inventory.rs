@@ -186,6 +186,11 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Inventory, InventoryErrors> 
     })
 }
 
+/// SHA-256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -840,6 +845,7 @@ impl RowValidator<'_> {
             table: table?,
             mode: desired_mode?,
             indexes: indexes?,
+            restore: None,
         })
         .filter(|_| self.errors.is_empty())
     }

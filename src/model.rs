@@ -161,6 +161,34 @@ pub enum DesiredMode {
 }
 
 impl DesiredMode {
+    /// The mode a recorded state amounts to, for display (a rollback's goal is the state
+    /// itself): thresholds from its table-level targets and policies, or its capacity.
+    pub fn indicative(state: &ObservedTable) -> DesiredMode {
+        match state.billing_mode {
+            BillingMode::OnDemand => DesiredMode::OnDemand,
+            BillingMode::Provisioned => {
+                let side = |side: Side, capacity: i64| {
+                    let key = ScalingKey::table(side);
+                    let target = state.target(&key);
+                    let policy = state
+                        .scaling_policies
+                        .iter()
+                        .find(|p| p.is_managed_kind(&key))
+                        .and_then(|p| p.target_value);
+                    Thresholds {
+                        min: target.map_or(capacity, |t| t.min),
+                        max: target.map_or(capacity, |t| t.max),
+                        target: policy.unwrap_or(0.0),
+                    }
+                };
+                DesiredMode::Provisioned(AutoScaling {
+                    read: side(Side::Read, state.read_capacity),
+                    write: side(Side::Write, state.write_capacity),
+                })
+            }
+        }
+    }
+
     pub fn billing_mode(&self) -> BillingMode {
         match self {
             DesiredMode::OnDemand => BillingMode::OnDemand,
@@ -211,6 +239,10 @@ pub struct DesiredTable {
     #[serde(flatten)]
     pub mode: DesiredMode,
     pub indexes: IndexScope,
+    /// For `rollback`: the exact state to restore (a report's `before`); the planner then
+    /// ignores `mode` and `indexes`.
+    #[serde(skip)]
+    pub restore: Option<Box<ObservedTable>>,
 }
 
 /// The state of one GSI as DescribeTable reports it.

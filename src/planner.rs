@@ -205,6 +205,9 @@ fn same_target_value(a: f64, b: f64) -> bool {
 
 /// Plans one table. Pure: the same inputs always give the same plan.
 pub fn plan_table(desired: &DesiredTable, observed: &ObservedTable) -> TablePlan {
+    if let Some(target) = &desired.restore {
+        return plan_restore(target, observed);
+    }
     let mut plan = TablePlan::default();
     let mode_change = observed.billing_mode != desired.mode.billing_mode();
 
@@ -367,6 +370,141 @@ fn scaling_actions(desired: &DesiredTable, observed: &ObservedTable) -> Vec<Acti
     actions
 }
 
+/// Plans the way back to a recorded state (`rollback`): the billing mode (a switch to
+/// provisioned restores the recorded capacities of the table and its GSIs), then exactly the
+/// recorded scalable targets and target-tracking policies: missing or different ones are put
+/// back under their recorded names, ones that were not there are removed. Policies of other
+/// kinds cannot be recreated by ddb-fleet and are left as they are.
+pub fn plan_restore(target: &ObservedTable, current: &ObservedTable) -> TablePlan {
+    let mut plan = TablePlan::default();
+    if !current.replicas.is_empty() {
+        if target.billing_mode != current.billing_mode {
+            plan.skip = Some((
+                SkipReason::GlobalTable,
+                "global table: a capacity change applies to every replica and is not managed by ddb-fleet yet".into(),
+            ));
+        }
+        return plan;
+    }
+    if target.billing_mode != current.billing_mode {
+        if !current.is_active() {
+            plan.actions.push(Action::WaitForActive);
+        }
+        plan.actions.push(match target.billing_mode {
+            BillingMode::OnDemand => Action::UpdateTable {
+                billing_mode: BillingMode::OnDemand,
+                provisioned_throughput: None,
+                index_updates: vec![],
+            },
+            BillingMode::Provisioned => {
+                let table = Throughput {
+                    read: target.read_capacity.max(1),
+                    write: target.write_capacity.max(1),
+                };
+                let mut index_updates: Vec<IndexThroughput> = current
+                    .indexes
+                    .iter()
+                    .map(|i| {
+                        let recorded = target.indexes.iter().find(|t| t.name == i.name);
+                        IndexThroughput {
+                            index: i.name.clone(),
+                            throughput: match recorded {
+                                Some(r) => Throughput {
+                                    read: r.read_capacity.max(1),
+                                    write: r.write_capacity.max(1),
+                                },
+                                None => table,
+                            },
+                        }
+                    })
+                    .collect();
+                index_updates.sort_by(|a, b| a.index.cmp(&b.index));
+                Action::UpdateTable {
+                    billing_mode: BillingMode::Provisioned,
+                    provisioned_throughput: Some(table),
+                    index_updates,
+                }
+            }
+        });
+        plan.actions.push(Action::WaitForActive);
+    }
+    let mut keys: Vec<&ScalingKey> = target
+        .scalable_targets
+        .iter()
+        .map(|t| &t.key)
+        .chain(current.scalable_targets.iter().map(|t| &t.key))
+        .chain(target.scaling_policies.iter().map(|p| &p.key))
+        .chain(current.scaling_policies.iter().map(|p| &p.key))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let restorable =
+        |p: &ScalingPolicy| p.policy_type == "TargetTrackingScaling" && p.metric.is_some();
+    for key in keys {
+        let want = target.target(key);
+        let have = current.target(key);
+        // A policy cannot exist without its target: without a recorded target, none is wanted.
+        let want_policies: Vec<&ScalingPolicy> = target
+            .scaling_policies
+            .iter()
+            .filter(|p| p.key == *key && restorable(p) && want.is_some())
+            .collect();
+        let have_policies: Vec<&ScalingPolicy> = current
+            .scaling_policies
+            .iter()
+            .filter(|p| p.key == *key && restorable(p))
+            .collect();
+        // Policies that should not be there go first (and before their target).
+        for p in &have_policies {
+            if !want_policies.iter().any(|w| w.name == p.name) {
+                plan.actions.push(Action::DeleteScalingPolicy {
+                    key: key.clone(),
+                    policy_name: p.name.clone(),
+                });
+            }
+        }
+        match (want, have) {
+            (None, Some(_)) => {
+                plan.actions
+                    .push(Action::DeregisterScalableTarget { key: key.clone() });
+                continue;
+            }
+            (Some(w), h) if h.is_none_or(|h| h.min != w.min || h.max != w.max) => {
+                plan.actions.push(Action::RegisterScalableTarget {
+                    key: key.clone(),
+                    min: w.min,
+                    max: w.max,
+                });
+            }
+            _ => {}
+        }
+        if want.is_none() {
+            continue; // a policy cannot exist without its target
+        }
+        for w in want_policies {
+            let same = have_policies.iter().any(|h| {
+                h.name == w.name
+                    && h.metric == w.metric
+                    && h.target_value == w.target_value
+                    && h.scale_in_cooldown == w.scale_in_cooldown
+                    && h.scale_out_cooldown == w.scale_out_cooldown
+                    && h.disable_scale_in == w.disable_scale_in
+            });
+            if !same {
+                plan.actions.push(Action::PutScalingPolicy {
+                    key: key.clone(),
+                    policy_name: w.name.clone(),
+                    target_value: w.target_value.unwrap_or(70.0),
+                    scale_in_cooldown: w.scale_in_cooldown,
+                    scale_out_cooldown: w.scale_out_cooldown,
+                    disable_scale_in: w.disable_scale_in,
+                });
+            }
+        }
+    }
+    plan
+}
+
 /// Applies a plan's actions to an observed state the way AWS does (including AWS's rule that
 /// deregistering a target deletes its policies). Used to check convergence: planning again
 /// from the result must give no actions.
@@ -464,6 +602,7 @@ mod tests {
             table: "orders".into(),
             mode,
             indexes,
+            restore: None,
         }
     }
 
@@ -888,8 +1027,70 @@ mod tests {
             })
     }
 
+    /// The parts of a state a rollback restores.
+    fn restorable_part(
+        o: &ObservedTable,
+    ) -> (BillingMode, Vec<ScalableTarget>, Vec<ScalingPolicy>) {
+        let mut o = o.clone();
+        o.normalize();
+        let policies = o
+            .scaling_policies
+            .into_iter()
+            .filter(|p| p.policy_type == "TargetTrackingScaling")
+            .collect();
+        (o.billing_mode, o.scalable_targets, policies)
+    }
+
+    #[test]
+    fn restore_puts_back_targets_policies_names_and_mode() {
+        let read = ScalingKey::table(Side::Read);
+        let mut before = observed(BillingMode::Provisioned, &["g"]);
+        before.read_capacity = 7;
+        before.scalable_targets.push(ScalableTarget {
+            key: read.clone(),
+            min: 3,
+            max: 30,
+        });
+        let mut p = policy(&read, "hand-made", 55.0);
+        p.scale_in_cooldown = Some(120);
+        before.scaling_policies.push(p);
+        let current = observed(BillingMode::OnDemand, &["g"]);
+        let plan = plan_restore(&before, &current);
+        assert_eq!(
+            plan.actions[0],
+            Action::UpdateTable {
+                billing_mode: BillingMode::Provisioned,
+                provisioned_throughput: Some(Throughput { read: 7, write: 5 }),
+                index_updates: vec![IndexThroughput {
+                    index: "g".into(),
+                    throughput: Throughput { read: 5, write: 5 }
+                }],
+            }
+        );
+        let after = simulate(&current, &plan.actions);
+        assert_eq!(restorable_part(&after), restorable_part(&before));
+        assert!(plan_restore(&before, &after).actions.is_empty());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// A rollback converges to the recorded state's mode, targets and policies.
+        #[test]
+        fn restoring_converges_to_the_recorded_state(before in arb_observed(), current in arb_observed()) {
+            let mut current = current;
+            current.indexes = before.indexes.clone(); // GSIs are not created or deleted
+            let plan = plan_restore(&before, &current);
+            let after = simulate(&current, &plan.actions);
+            prop_assert!(plan_restore(&before, &after).actions.is_empty());
+            let (mode, targets, policies) = restorable_part(&after);
+            let (want_mode, want_targets, want_policies) = restorable_part(&before);
+            prop_assert_eq!(mode, want_mode);
+            prop_assert_eq!(targets, want_targets);
+            // Recorded policies whose target was not recorded cannot exist in AWS.
+            let want_policies: Vec<_> = want_policies.into_iter().filter(|p| before.target(&p.key).is_some()).collect();
+            prop_assert_eq!(policies, want_policies);
+        }
 
         /// The property that matters most: after applying a plan, planning again is empty.
         #[test]

@@ -234,6 +234,7 @@ mod tests {
             table: table.into(),
             mode,
             indexes: IndexScope::All,
+            restore: None,
         };
         let observed = |mode, gsis: &[&str]| ObservedTable {
             status: "ACTIVE".into(),

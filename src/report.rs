@@ -120,9 +120,16 @@ pub struct DesiredReport {
     #[serde(flatten)]
     pub mode: DesiredMode,
     pub indexes: IndexScope,
-    /// The role assumed, if any (the external id is never reported).
+    /// The role assumed, if any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role_arn: Option<String>,
+    /// Its external id (AWS does not treat it as a secret; rollback and resume need it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub external_id: Option<String>,
+    /// True for `rollback`: the goal is the rolled-back report's `before` state; `mode` and
+    /// thresholds only summarise it.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub restore: bool,
 }
 
 impl From<&DesiredTable> for DesiredReport {
@@ -131,6 +138,8 @@ impl From<&DesiredTable> for DesiredReport {
             mode: d.mode,
             indexes: d.indexes,
             role_arn: d.role.as_ref().map(|r| r.role_arn.clone()),
+            external_id: d.role.as_ref().and_then(|r| r.external_id.clone()),
+            restore: d.restore.is_some(),
         }
     }
 }
@@ -305,6 +314,8 @@ mod tests {
                 mode: DesiredMode::OnDemand,
                 indexes: IndexScope::All,
                 role_arn: None,
+                external_id: None,
+                restore: false,
             },
             status,
             skip_reason: None,

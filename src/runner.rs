@@ -757,6 +757,7 @@ mod tests {
             table: table.into(),
             mode: DesiredMode::OnDemand,
             indexes: IndexScope::All,
+            restore: None,
         };
         let rows = vec![
             row("1", "r1", "a"),

@@ -430,3 +430,101 @@ table = "present"
     assert_eq!(rt.block_on(a.billing_mode("present")), "PAY_PER_REQUEST");
     assert!(run.stdout.contains("ResourceNotFoundException"), "{run:?}");
 }
+
+/// Everything rollback restores, read from AWS directly: billing modes, targets, policies.
+async fn aws_state(f: &Fleet) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, aws, tables) in [
+        ("a", &f.a, &["orders", "sessions"][..]),
+        ("b", &f.b, &["events", "users"][..]),
+        ("c1", &f.c_use1, &["carts"][..]),
+        ("c2", &f.c_euw1, &["ledger"][..]),
+    ] {
+        for t in tables {
+            out.push(format!("{name} {t} {}", aws.billing_mode(t).await));
+        }
+        out.push(format!("{name} targets {:?}", aws.targets().await));
+        out.push(format!("{name} policies {:?}", aws.policies().await));
+    }
+    out
+}
+
+#[test]
+fn rollback_restores_the_recorded_before_state() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let fleet = rt.block_on(seed(&moto.endpoint));
+    let original = rt.block_on(aws_state(&fleet));
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(dir.path(), "fleet.csv", INVENTORY);
+    let apply = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            inv.to_str().unwrap(),
+            "--yes",
+            "--report",
+            "apply.json",
+        ],
+    );
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert_ne!(
+        rt.block_on(aws_state(&fleet)),
+        original,
+        "the apply changed things"
+    );
+
+    // The rollback plan changes nothing and lists the four changed tables.
+    let plan = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &[
+            "rollback",
+            "apply.json",
+            "--plan-only",
+            "--report",
+            "rb-plan.json",
+        ],
+    );
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let report = plan.report(&dir.path().join("rb-plan.json"));
+    assert_eq!(report["command"], "rollback");
+    assert_eq!(report["summary"]["total"], 4, "only the changed tables");
+    assert_eq!(report["summary"]["would_change"], 4);
+    assert_eq!(report["tables"][0]["desired"]["restore"], true);
+    assert!(plan.stdout.contains("Plan: 4 to change"), "{plan:?}");
+    assert_ne!(rt.block_on(aws_state(&fleet)), original);
+
+    let run = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &["rollback", "apply.json", "--yes", "--report", "rb.json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("rb.json"));
+    assert_eq!(report["summary"]["changed"], 4, "{}", report["summary"]);
+    assert_eq!(
+        rt.block_on(aws_state(&fleet)),
+        original,
+        "AWS is back to the recorded before state"
+    );
+
+    // Rolled back: a second rollback finds nothing to do.
+    let again = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &[
+            "rollback",
+            "apply.json",
+            "--plan-only",
+            "--report",
+            "rb2.json",
+        ],
+    );
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(
+        again.report(&dir.path().join("rb2.json"))["summary"]["unchanged"],
+        4
+    );
+}
