@@ -55,6 +55,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, then make the changes, read every changed table back and verify it.
     Apply(ApplyArgs),
+    /// Write the current state of tables as an inventory that `plan` reports as unchanged.
+    Export(ExportArgs),
     /// Restore the tables an earlier apply changed to their recorded `before` state (billing
     /// mode, scalable targets, scaling policies): a plan first, then the changes.
     Rollback(RollbackArgs),
@@ -135,6 +137,27 @@ pub struct Guards {
     /// Once N tables have failed, start no more (tables in flight finish).
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_failures: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Inventory naming the tables (patterns allowed); or use --account and --region.
+    pub inventory: Option<PathBuf>,
+    /// Account to export (repeatable; with --region, every table, or those of --table).
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// Region to export (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Only tables whose name matches this glob (repeatable).
+    #[arg(long = "table", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    /// With --account: the role to assume in each account (default: the caller's credentials).
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// The inventory to write: .csv or .toml.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -409,6 +432,7 @@ fn rollback_tables(
                 table: t.table,
                 mode: crate::model::DesiredMode::indicative(&before),
                 indexes: crate::model::IndexScope::All,
+                index_overrides: Default::default(),
                 restore: Some(Box::new(before)),
             })
         })
@@ -653,6 +677,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             );
             return Ok(exit_codes::SUCCESS);
         }
+        Command::Export(e) => return run_export(g, e, &limits),
         Command::Plan(p) => (
             "plan",
             Source::Inventory(&p.inventory, &p.single),
@@ -706,33 +731,12 @@ fn run(cli: Cli) -> Result<i32, CliError> {
 
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
     init_logging(g.log_format, SuspendingWriter::new(progress.bar()));
-    let settings = AwsSettings {
-        profile: g.profile.clone(),
-        endpoint_url: g.endpoint_url.clone(),
-        role_session_name: g.role_session_name.clone(),
-        rates: Rates {
-            dynamodb: g.dynamodb_rps,
-            autoscaling: g.autoscaling_rps,
-            sts: g.sts_rps,
-        },
-        retry: RetryPolicy {
-            max_attempts: g.max_attempts,
-            base_delay: Duration::from_millis(g.retry_base_ms),
-            ..RetryPolicy::default()
-        },
-        attempt_timeout: Duration::from_secs(30),
-    };
+    let settings = aws_settings(g);
     let opts = RunOptions {
-        concurrency: g.concurrency as usize,
-        wait: WaitPolicy {
-            timeout: g.wait_timeout,
-            first_poll: Duration::from_millis(g.poll_ms),
-            ..WaitPolicy::default()
-        },
-        max_attempts: g.max_attempts,
         max_failures: apply.map_or(usize::MAX, |a| a.max_failures as usize),
         canary: apply.and_then(|a| a.canary).map(|n| n as usize),
         history,
+        ..run_options(g)
     };
     // The journal exists before the first AWS call of an apply.
     let journal = match apply {
@@ -749,12 +753,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         }
         None => None,
     };
-    // One thread: table tasks and HTTP connections wake each other without crossing threads,
-    // and a fleet run is bound by AWS's quotas and latency, not by CPU.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let runtime = new_runtime()?;
 
     let started_at = report::now_rfc3339();
     let ledger = Arc::new(Ledger::default());
@@ -928,6 +927,206 @@ enum Outcome {
     NothingSelected,
     /// Nothing was applied, for this reason (declined, or refused by a guardrail).
     NotApplied(String),
+}
+
+fn aws_settings(g: &GlobalArgs) -> AwsSettings {
+    AwsSettings {
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+        role_session_name: g.role_session_name.clone(),
+        rates: Rates {
+            dynamodb: g.dynamodb_rps,
+            autoscaling: g.autoscaling_rps,
+            sts: g.sts_rps,
+        },
+        retry: RetryPolicy {
+            max_attempts: g.max_attempts,
+            base_delay: Duration::from_millis(g.retry_base_ms),
+            ..RetryPolicy::default()
+        },
+        attempt_timeout: Duration::from_secs(30),
+    }
+}
+
+/// Options of a read-only run (plan, export); apply adds its guardrails.
+fn run_options(g: &GlobalArgs) -> RunOptions {
+    RunOptions {
+        concurrency: g.concurrency as usize,
+        wait: WaitPolicy {
+            timeout: g.wait_timeout,
+            first_poll: Duration::from_millis(g.poll_ms),
+            ..WaitPolicy::default()
+        },
+        max_attempts: g.max_attempts,
+        max_failures: usize::MAX,
+        canary: None,
+        history: Default::default(),
+    }
+}
+
+fn new_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    // One thread: table tasks and HTTP connections wake each other without crossing threads,
+    // and measured with the fleet benchmark it costs less CPU per table than a thread pool.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// `export`: read the tables (an inventory's, or every table of --account x --region), then
+/// write them as an inventory. Exit 1 if a table could not be read.
+fn run_export(g: &GlobalArgs, a: &ExportArgs, limits: &Limits) -> Result<i32, CliError> {
+    use crate::export::{self, Exported};
+    use crate::model::{DesiredMode, IndexScope, RoleSpec, Source as RowSource};
+    let toml = match a.output.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("csv") => false,
+        Some(e) if e.eq_ignore_ascii_case("toml") => true,
+        _ => {
+            return Err(CliError::Usage(format!(
+                "-o {}: name the file *.csv or *.toml",
+                a.output.display()
+            )))
+        }
+    };
+    if !report_dir_exists(&a.output) {
+        return Err(CliError::Usage(format!(
+            "the output's directory does not exist: {}",
+            a.output.display()
+        )));
+    }
+    let sel = Selection {
+        accounts: a.accounts.clone(),
+        regions: a.regions.clone(),
+        tables: a.tables.clone(),
+        ..Selection::default()
+    };
+    sel.validate().map_err(CliError::Usage)?;
+    let (source, rows) = match &a.inventory {
+        Some(path) => {
+            let inv = inventory::load(path, limits)?;
+            (inv.path, preselect(inv.tables, &sel)?)
+        }
+        None => {
+            if a.accounts.is_empty() || a.regions.is_empty() {
+                return Err(CliError::Usage(
+                    "export needs an inventory, or --account and --region".into(),
+                ));
+            }
+            let patterns = if a.tables.is_empty() {
+                vec!["*".to_string()]
+            } else {
+                a.tables.clone()
+            };
+            let mut rows = Vec::new();
+            for account in &a.accounts {
+                for region in &a.regions {
+                    for pattern in &patterns {
+                        rows.push(DesiredTable {
+                            source: RowSource {
+                                file: "(command line)".into(),
+                                line: 0,
+                            },
+                            account_id: account.clone(),
+                            role: a.role_name.as_ref().map(|n| RoleSpec {
+                                role_arn: format!("arn:aws:iam::{account}:role/{n}"),
+                                external_id: None,
+                            }),
+                            region: region.clone(),
+                            table: pattern.clone(),
+                            mode: DesiredMode::OnDemand,
+                            indexes: IndexScope::All,
+                            index_overrides: Default::default(),
+                            restore: None,
+                        });
+                    }
+                }
+            }
+            ("(command line)".to_string(), rows)
+        }
+    };
+    let progress = Arc::new(ProgressSink::new(!g.no_progress));
+    init_logging(g.log_format, SuspendingWriter::new(progress.bar()));
+    let opts = run_options(g);
+    let ledger = Ledger::default();
+    new_runtime()?.block_on(async {
+        let factory = ClientFactory::new(aws_settings(g)).await;
+        let rows: Vec<_> = runner::expand_patterns(&factory, rows, opts.concurrency)
+            .await
+            .into_iter()
+            .filter(|(t, failed)| {
+                if failed.is_some() {
+                    sel.keeps_location(t)
+                } else {
+                    sel.keeps(t)
+                }
+            })
+            .collect();
+        ledger.init(&rows.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>());
+        let sinks = Sinks(vec![Box::new(progress.clone())]);
+        runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true).await;
+    });
+    progress.finish();
+    let mut items = Vec::new();
+    let (mut tables, mut failed) = (0, 0);
+    for t in ledger.take() {
+        match (&t.before, &t.error) {
+            (Some(before), _) => {
+                tables += 1;
+                let role = t.desired.role_arn.clone().map(|role_arn| RoleSpec {
+                    role_arn,
+                    external_id: t.desired.external_id.clone(),
+                });
+                items.extend(export::export_table(
+                    &t.account_id,
+                    &t.region,
+                    &t.table,
+                    role.as_ref(),
+                    before,
+                    limits.max_capacity_units,
+                ));
+            }
+            (None, e) => {
+                failed += 1;
+                let why = e
+                    .as_ref()
+                    .map(|e| format!("{}: {}", e.code, e.message))
+                    .unwrap_or_default();
+                items.push(Exported::Note(format!(
+                    "not exported: {} {} {} could not be read: {why}",
+                    t.account_id, t.region, t.table
+                )));
+            }
+        }
+    }
+    let notes = items
+        .iter()
+        .filter(|i| matches!(i, Exported::Note(_)))
+        .count();
+    let header = format!(
+        "ddb-fleet {} export of {source}, {}\nplan on this file reports every listed table unchanged; comments say what could not be exported",
+        env!("CARGO_PKG_VERSION"),
+        report::now_rfc3339()
+    );
+    let text = if toml {
+        export::to_toml(&header, &items)
+    } else {
+        export::to_csv(&header, &items)
+    };
+    report::write_bytes_atomic(&a.output, text.trim_end().as_bytes()).map_err(|source| {
+        CliError::Report {
+            path: a.output.display().to_string(),
+            source,
+        }
+    })?;
+    println!(
+        "{}: {tables} tables read, {notes} note(s) in comments, {failed} could not be read",
+        a.output.display()
+    );
+    Ok(if failed > 0 {
+        exit_codes::FAILURES
+    } else {
+        exit_codes::SUCCESS
+    })
 }
 
 fn merge_reports(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {

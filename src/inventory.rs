@@ -27,6 +27,7 @@ pub const FIELDS: &[&str] = &[
     "max_write",
     "target_write",
     "indexes",
+    "index",
 ];
 
 const THRESHOLD_FIELDS: &[&str] = &[
@@ -485,6 +486,7 @@ pub fn validate_rows(
 ) -> Result<Vec<DesiredTable>, InventoryErrors> {
     let mut errors = Vec::new();
     let mut tables = Vec::new();
+    let mut index_rows: Vec<(u64, String, DesiredTable)> = Vec::new();
     let mut seen: HashMap<(String, String, String), u64> = HashMap::new();
     for row in rows {
         let mut v = RowValidator {
@@ -493,7 +495,12 @@ pub fn validate_rows(
             errors: Vec::new(),
         };
         let table = v.validate(limits, require_account);
+        let index = v.index_row();
         errors.append(&mut v.errors);
+        if let (Some(t), Some(index)) = (&table, index) {
+            index_rows.push((row.line, index, t.clone()));
+            continue;
+        }
         if let Some(t) = table {
             let key = (t.account_id.clone(), t.region.clone(), t.table.clone());
             if let Some(first) = seen.insert(key, row.line) {
@@ -516,6 +523,49 @@ pub fn validate_rows(
             tables.push(t);
         }
     }
+    // Index rows give one GSI of a provisioned table row its own thresholds.
+    for (line, index, row) in index_rows {
+        let err = |message: String, hint: &str| InventoryError {
+            file: label.into(),
+            line: Some(line),
+            field: Some("index".into()),
+            message,
+            hint: Some(hint.into()),
+        };
+        let DesiredMode::Provisioned(scaling) = row.mode else {
+            errors.push(err(
+                format!("index row for `{index}` is not provisioned"),
+                "an index row gives a GSI its own auto scaling: mode provisioned, with thresholds",
+            ));
+            continue;
+        };
+        let Some(t) = tables.iter_mut().find(|t| {
+            t.account_id == row.account_id && t.region == row.region && t.table == row.table
+        }) else {
+            errors.push(err(
+                format!(
+                    "no row for table `{}` in {} {} to attach index `{index}` to",
+                    row.table, row.account_id, row.region
+                ),
+                "add a row for the table itself",
+            ));
+            continue;
+        };
+        if !matches!(t.mode, DesiredMode::Provisioned(_)) {
+            errors.push(err(
+                format!(
+                    "table `{}` is not provisioned: its indexes have no auto scaling",
+                    t.table
+                ),
+                "remove the index row, or make the table provisioned",
+            ));
+        } else if t.index_overrides.insert(index.clone(), scaling).is_some() {
+            errors.push(err(
+                format!("duplicate index row for `{index}` of table `{}`", t.table),
+                "keep one row per index",
+            ));
+        }
+    }
     if errors.is_empty() {
         Ok(tables)
     } else {
@@ -530,6 +580,42 @@ struct RowValidator<'a> {
 }
 
 impl RowValidator<'_> {
+    /// The GSI an `index` row names, checked: only identity, mode and thresholds may be
+    /// written on such a row.
+    fn index_row(&mut self) -> Option<String> {
+        let index = self.text("index")?;
+        if index.len() < 3 || index.len() > 255 || !valid_table_name(&index) {
+            self.error(
+                "index",
+                format!("`{index}` is not a valid index name"),
+                Some("3 to 255 characters: letters, digits, _ - .".into()),
+            );
+        }
+        if self
+            .row
+            .fields
+            .get("table")
+            .is_some_and(|f| matches!(&f.value, Raw::Text(t) if is_pattern(t)))
+        {
+            self.error(
+                "index",
+                "an index row names one table, not a pattern".into(),
+                None,
+            );
+        }
+        for f in ["role_arn", "role_name", "external_id", "indexes"] {
+            if self.row.fields.get(f).is_some_and(|v| v.explicit) {
+                self.error(
+                    f,
+                    "an index row takes only account_id, region, table, index, mode and thresholds"
+                        .into(),
+                    Some("set it on the table's own row".into()),
+                );
+            }
+        }
+        Some(index)
+    }
+
     fn error(&mut self, field: &str, message: String, hint: Option<String>) {
         let line = self
             .row
@@ -845,6 +931,7 @@ impl RowValidator<'_> {
             table: table?,
             mode: desired_mode?,
             indexes: indexes?,
+            index_overrides: Default::default(),
             restore: None,
         })
         .filter(|_| self.errors.is_empty())
@@ -1479,6 +1566,34 @@ mode = "on_demand"
             ("exact", "exact2"),
         ] {
             assert!(!glob_match(p, t), "{p} {t}");
+        }
+    }
+
+    #[test]
+    fn index_rows_give_a_gsi_its_own_thresholds() {
+        let head = "account_id,region,table,index,mode,min_read,max_read,target_read,min_write,max_write,target_write,indexes\n";
+        let text = format!("{head}111111111111,us-east-1,orders,,provisioned,5,100,70,5,100,70,none\n111111111111,us-east-1,orders,by-date,provisioned,1,10,50,2,20,60,\n");
+        let t = parse_bytes("i.csv", text.as_bytes(), Format::Csv, &Limits::default()).unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            t[0].index_overrides["by-date"].read,
+            Thresholds {
+                min: 1,
+                max: 10,
+                target: 50.0
+            }
+        );
+
+        let bad = [
+            (format!("{head}111111111111,us-east-1,orders,by-date,provisioned,1,10,50,2,20,60,\n"), "no row for table `orders`"),
+            (format!("{head}111111111111,us-east-1,orders,,on_demand,,,,,,,\n111111111111,us-east-1,orders,by-date,provisioned,1,10,50,2,20,60,\n"), "is not provisioned"),
+            (format!("{head}111111111111,us-east-1,orders,,provisioned,5,100,70,5,100,70,\n111111111111,us-east-1,orders,by-date,provisioned,1,10,50,2,20,60,\n111111111111,us-east-1,orders,by-date,provisioned,1,10,50,2,20,60,\n"), "duplicate index row"),
+            (format!("{head}111111111111,us-east-1,orders,,provisioned,5,100,70,5,100,70,\n111111111111,us-east-1,orders,by-date,provisioned,1,10,50,2,20,60,all\n"), "an index row takes only"),
+        ];
+        for (text, words) in bad {
+            let e =
+                parse_bytes("i.csv", text.as_bytes(), Format::Csv, &Limits::default()).unwrap_err();
+            assert!(e.to_string().contains(words), "{e}");
         }
     }
 

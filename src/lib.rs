@@ -11,6 +11,7 @@ pub mod cancel;
 pub mod cli;
 pub mod events;
 pub mod exit_codes;
+pub mod export;
 pub mod iam;
 pub mod inventory;
 pub mod journal;

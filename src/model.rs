@@ -239,6 +239,9 @@ pub struct DesiredTable {
     #[serde(flatten)]
     pub mode: DesiredMode,
     pub indexes: IndexScope,
+    /// Per-GSI thresholds from `index` rows; such a GSI is managed even with `indexes = none`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub index_overrides: std::collections::BTreeMap<String, AutoScaling>,
     /// For `rollback`: the exact state to restore (a report's `before`); the planner then
     /// ignores `mode` and `indexes`.
     #[serde(skip)]

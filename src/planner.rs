@@ -189,14 +189,26 @@ pub fn default_policy_name(table: &str, key: &ScalingKey) -> String {
 /// then each GSI (by name) read and write when `indexes = all`.
 pub fn managed_keys(desired: &DesiredTable, observed: &ObservedTable) -> Vec<ScalingKey> {
     let mut keys: Vec<ScalingKey> = Side::BOTH.iter().map(|s| ScalingKey::table(*s)).collect();
-    if desired.indexes == IndexScope::All {
-        let mut names: Vec<&str> = observed.indexes.iter().map(|i| i.name.as_str()).collect();
-        names.sort_unstable();
-        for name in names {
-            keys.extend(Side::BOTH.iter().map(|s| ScalingKey::index(name, *s)));
-        }
+    let mut names: Vec<&str> = observed
+        .indexes
+        .iter()
+        .map(|i| i.name.as_str())
+        .filter(|n| desired.indexes == IndexScope::All || desired.index_overrides.contains_key(*n))
+        .collect();
+    names.sort_unstable();
+    for name in names {
+        keys.extend(Side::BOTH.iter().map(|s| ScalingKey::index(name, *s)));
     }
     keys
+}
+
+/// The thresholds for one dimension: the GSI's own (from an `index` row) or the table's.
+fn thresholds_for(desired: &DesiredTable, scaling: &AutoScaling, key: &ScalingKey) -> Thresholds {
+    *key.index
+        .as_ref()
+        .and_then(|i| desired.index_overrides.get(i))
+        .unwrap_or(scaling)
+        .side(key.side)
 }
 
 fn same_target_value(a: f64, b: f64) -> bool {
@@ -283,7 +295,13 @@ fn switch_action(desired: &DesiredTable, observed: &ObservedTable) -> Action {
                 .iter()
                 .map(|i| IndexThroughput {
                     index: i.name.clone(),
-                    throughput: start,
+                    throughput: match desired.index_overrides.get(&i.name) {
+                        Some(o) => Throughput {
+                            read: o.read.min,
+                            write: o.write.min,
+                        },
+                        None => start,
+                    },
                 })
                 .collect();
             index_updates.sort_by(|a, b| a.index.cmp(&b.index));
@@ -320,7 +338,7 @@ fn scaling_actions(desired: &DesiredTable, observed: &ObservedTable) -> Vec<Acti
                 }
             }
             DesiredMode::Provisioned(scaling) => {
-                let want = scaling.side(key.side);
+                let want = &thresholds_for(desired, scaling, &key);
                 match observed.target(&key) {
                     Some(t) if t.min == want.min && t.max == want.max => {}
                     _ => actions.push(Action::RegisterScalableTarget {
@@ -602,6 +620,7 @@ mod tests {
             table: "orders".into(),
             mode,
             indexes,
+            index_overrides: Default::default(),
             restore: None,
         }
     }
@@ -965,7 +984,16 @@ mod tests {
             (arb_thresholds(), arb_thresholds()).prop_map(|(r, w)| provisioned(r, w)),
         ];
         let scope = prop_oneof![Just(IndexScope::All), Just(IndexScope::None)];
-        (mode, scope).prop_map(|(m, s)| desired(m, s))
+        let own = prop::option::of((arb_thresholds(), arb_thresholds()));
+        (mode, scope, own).prop_map(|(m, s, own)| {
+            let mut d = desired(m, s);
+            // `index` rows attach to provisioned tables only.
+            if let (DesiredMode::Provisioned(_), Some((r, w))) = (m, own) {
+                d.index_overrides
+                    .insert("gsi1".into(), AutoScaling { read: r, write: w });
+            }
+            d
+        })
     }
 
     fn arb_observed() -> impl Strategy<Value = ObservedTable> {

@@ -234,6 +234,7 @@ mod tests {
             table: table.into(),
             mode,
             indexes: IndexScope::All,
+            index_overrides: Default::default(),
             restore: None,
         };
         let observed = |mode, gsis: &[&str]| ObservedTable {

@@ -120,6 +120,9 @@ pub struct DesiredReport {
     #[serde(flatten)]
     pub mode: DesiredMode,
     pub indexes: IndexScope,
+    /// Per-GSI thresholds (from `index` rows).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub index_overrides: std::collections::BTreeMap<String, AutoScaling>,
     /// The role assumed, if any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role_arn: Option<String>,
@@ -137,6 +140,7 @@ impl From<&DesiredTable> for DesiredReport {
         DesiredReport {
             mode: d.mode,
             indexes: d.indexes,
+            index_overrides: d.index_overrides.clone(),
             role_arn: d.role.as_ref().map(|r| r.role_arn.clone()),
             external_id: d.role.as_ref().and_then(|r| r.external_id.clone()),
             restore: d.restore.is_some(),
@@ -313,6 +317,7 @@ mod tests {
             desired: DesiredReport {
                 mode: DesiredMode::OnDemand,
                 indexes: IndexScope::All,
+                index_overrides: Default::default(),
                 role_arn: None,
                 external_id: None,
                 restore: false,

@@ -757,6 +757,7 @@ mod tests {
             table: table.into(),
             mode: DesiredMode::OnDemand,
             indexes: IndexScope::All,
+            index_overrides: Default::default(),
             restore: None,
         };
         let rows = vec![

@@ -528,3 +528,99 @@ fn rollback_restores_the_recorded_before_state() {
         4
     );
 }
+
+#[test]
+fn export_then_plan_reports_no_change() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let fleet = rt.block_on(seed(&moto.endpoint));
+    let dir = tempfile::tempdir().unwrap();
+    // Make one GSI's auto scaling differ from its table's.
+    let inv = write(dir.path(), "fleet.csv", INVENTORY);
+    let apply = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &["apply", inv.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(apply.code, 0, "{apply:?}");
+    rt.block_on(fleet.a.put_policy(
+        "DynamoDBReadCapacityUtilization:table/orders/index/by-customer",
+        "table/orders/index/by-customer",
+        "dynamodb:index:ReadCapacityUnits",
+        "DynamoDBReadCapacityUtilization",
+        40.0,
+    ));
+
+    for out in ["export.csv", "export.toml"] {
+        let run = ddb_fleet(
+            &moto.endpoint,
+            dir.path(),
+            &[
+                "export",
+                "--account",
+                A,
+                "--account",
+                B,
+                "--account",
+                C,
+                "--region",
+                "us-east-1",
+                "--region",
+                "eu-west-1",
+                "--role-name",
+                "fleet-admin",
+                "-o",
+                out,
+            ],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let text = std::fs::read_to_string(dir.path().join(out)).unwrap();
+        // `events` keeps its GSI alone (indexes = none) and has no such problem; every table is
+        // either a row or a note.
+        for t in ["orders", "sessions", "events", "users", "carts", "ledger"] {
+            assert!(text.contains(t), "{t} missing from {out}:\n{text}");
+        }
+        assert!(
+            text.contains("by-customer"),
+            "the differing GSI has its own row:\n{text}"
+        );
+        let plan = ddb_fleet(
+            &moto.endpoint,
+            dir.path(),
+            &["plan", out, "--detailed-exitcode", "--report", "p.json"],
+        );
+        assert_eq!(
+            plan.code, 0,
+            "plan on the export must find nothing to do: {plan:?}\n{text}"
+        );
+        let report = plan.report(&dir.path().join("p.json"));
+        assert_eq!(
+            report["summary"]["total"], report["summary"]["unchanged"],
+            "{}",
+            report["summary"]
+        );
+        assert!(report["summary"]["total"].as_u64().unwrap() >= 6);
+    }
+
+    // Provisioned without auto scaling: a note, not a guess.
+    let run = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &[
+            "export",
+            "--account",
+            B,
+            "--region",
+            "eu-west-1",
+            "--role-name",
+            "fleet-admin",
+            "--table",
+            "ev*",
+            "-o",
+            "ev.csv",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(dir.path().join("ev.csv")).unwrap();
+    assert!(text.contains("events"));
+}
