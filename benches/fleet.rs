@@ -8,7 +8,7 @@
 //! what the original one-table script does) and peak RSS and CPU time of the ddb-fleet process.
 //!
 //! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
-//!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency 512
+//!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
 //!   --sequential-sample 100   (tables measured at --concurrency 1, scaled to the fleet size;
 //!                              0 measures the whole fleet sequentially)   --no-sequential
 //! `BENCH_WRAPPER="perf record -e cpu-clock -g -o perf.data --"` runs ddb-fleet under a profiler.
@@ -36,7 +36,7 @@ fn options() -> Options {
         sizes: vec![1000, 10_000],
         latency: Duration::from_millis(20),
         quota: 20,
-        concurrency: 512,
+        concurrency: 0,
         sequential_sample: 100,
         no_sequential: false,
     };
@@ -192,7 +192,7 @@ fn main() {
         "ddb-fleet fleet benchmark: latency {} ms per call, quota {} requests/s per (account, region, service), --concurrency {}",
         o.latency.as_millis(),
         o.quota,
-        o.concurrency
+        if o.concurrency == 0 { "default".to_string() } else { o.concurrency.to_string() }
     );
     let mut rows: Vec<Row> = Vec::new();
     let mut sequential: Vec<(String, f64)> = Vec::new();
@@ -214,16 +214,18 @@ fn main() {
         let sim = Sim::start(config.clone(), fleet.clone());
         let rate = o.quota.to_string();
         let conc = o.concurrency.to_string();
-        let common = [
+        // The rate limits first: the sequential baseline takes them without the rest.
+        let mut common = vec![
             "--dynamodb-rps",
             rate.as_str(),
             "--autoscaling-rps",
             rate.as_str(),
-            "--concurrency",
-            conc.as_str(),
             "--max-attempts",
             "20",
         ];
+        if o.concurrency > 0 {
+            common.extend(["--concurrency", conc.as_str()]);
+        }
         // Longest sequential chain per table: plan reads (DescribeTable, targets, policies);
         // apply adds UpdateTable, a wait poll, 6 dimensions x 2 writes, and the read-back.
         let chain_plan = o.latency * 3;

@@ -283,9 +283,10 @@ pub struct GlobalArgs {
     /// Never draw a progress bar.
     #[arg(long, global = true)]
     pub no_progress: bool,
-    /// Tables processed at once.
-    #[arg(long, global = true, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub concurrency: u32,
+    /// Tables processed at once [default: 4 per account and region, from 32 to 1024]. The
+    /// rate limits protect AWS; this only has to keep every account's limit busy.
+    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: Option<u32>,
     /// Attempts per AWS call, retries of throttling and transient errors included.
     #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub max_attempts: u32,
@@ -736,7 +737,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         max_failures: apply.map_or(usize::MAX, |a| a.max_failures as usize),
         canary: apply.and_then(|a| a.canary).map(|n| n as usize),
         history,
-        ..run_options(g)
+        ..run_options(g, &tables)
     };
     // The journal exists before the first AWS call of an apply.
     let journal = match apply {
@@ -949,9 +950,23 @@ fn aws_settings(g: &GlobalArgs) -> AwsSettings {
 }
 
 /// Options of a read-only run (plan, export); apply adds its guardrails.
-fn run_options(g: &GlobalArgs) -> RunOptions {
+/// `--concurrency`, or 4 tables in flight per (account, region) of `tables`, from 32 to 1024.
+fn concurrency(g: &GlobalArgs, tables: &[DesiredTable]) -> usize {
+    match g.concurrency {
+        Some(n) => n as usize,
+        None => {
+            let groups: std::collections::HashSet<(&str, &str)> = tables
+                .iter()
+                .map(|t| (t.account_id.as_str(), t.region.as_str()))
+                .collect();
+            (groups.len() * 4).clamp(32, 1024)
+        }
+    }
+}
+
+fn run_options(g: &GlobalArgs, tables: &[DesiredTable]) -> RunOptions {
     RunOptions {
-        concurrency: g.concurrency as usize,
+        concurrency: concurrency(g, tables),
         wait: WaitPolicy {
             timeout: g.wait_timeout,
             first_poll: Duration::from_millis(g.poll_ms),
@@ -1046,7 +1061,7 @@ fn run_export(g: &GlobalArgs, a: &ExportArgs, limits: &Limits) -> Result<i32, Cl
     };
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
     init_logging(g.log_format, SuspendingWriter::new(progress.bar()));
-    let opts = run_options(g);
+    let opts = run_options(g, &rows);
     let ledger = Ledger::default();
     new_runtime()?.block_on(async {
         let factory = ClientFactory::new(aws_settings(g)).await;
@@ -1229,6 +1244,40 @@ mod tests {
             d.sts.get() >= 20,
             "a fleet of hundreds of accounts must not wait minutes on STS"
         );
+    }
+
+    #[test]
+    fn concurrency_default_grows_with_the_fleet() {
+        let g = |args: &[&str]| {
+            let mut argv = vec!["ddb-fleet", "plan", "x.csv"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).unwrap().global
+        };
+        let table = |account: usize, region: &str| DesiredTable {
+            source: crate::model::Source {
+                file: "f".into(),
+                line: 1,
+            },
+            account_id: format!("{account:012}"),
+            role: None,
+            region: region.into(),
+            table: "t01".into(),
+            mode: DesiredMode::OnDemand,
+            indexes: crate::model::IndexScope::All,
+            index_overrides: Default::default(),
+            restore: None,
+        };
+        let small: Vec<_> = (0..3).map(|a| table(a, "us-east-1")).collect();
+        assert_eq!(concurrency(&g(&[]), &small), 32);
+        let fleet: Vec<_> = (0..50)
+            .flat_map(|a| {
+                ["us-east-1", "eu-west-1", "us-west-2", "ap-south-1"].map(|r| table(a, r))
+            })
+            .collect();
+        assert_eq!(concurrency(&g(&[]), &fleet), 800);
+        let huge: Vec<_> = (0..500).map(|a| table(a, "us-east-1")).collect();
+        assert_eq!(concurrency(&g(&[]), &huge), 1024);
+        assert_eq!(concurrency(&g(&["--concurrency", "7"]), &huge), 7);
     }
 
     #[test]
