@@ -847,16 +847,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             }
         }
         if to_change > 0 && !yes {
-            let snapshot = ledger.snapshot();
-            let summary_tables: Vec<_> = snapshot
-                .into_iter()
-                .map(|mut t| {
-                    if t.status == crate::report::TableStatus::Interrupted {
-                        t.status = crate::report::TableStatus::WouldChange;
-                    }
-                    t
-                })
-                .collect();
+            let mut summary_tables = ledger.snapshot();
+            summary_tables.iter_mut().for_each(report::TableReport::mark_not_applied);
             let confirmed = progress.bar().suspend(|| {
                 print!("{}", render::render("plan", &summary_tables));
                 print!("\n{}", render::change_summary(&summary_tables));
@@ -865,6 +857,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             if !confirmed {
                 return Outcome::NotApplied("apply declined: nothing was changed".into());
             }
+            // The bar's clock starts with the changes, not with the question.
+            progress.bar().reset_elapsed();
+            progress.bar().reset_eta();
         }
         runner::apply_fleet(&factory, &planned, &opts, &sinks, &ledger, &cancel).await;
         Outcome::Ran
@@ -1278,6 +1273,21 @@ mod tests {
         let huge: Vec<_> = (0..500).map(|a| table(a, "us-east-1")).collect();
         assert_eq!(concurrency(&g(&[]), &huge), 1024);
         assert_eq!(concurrency(&g(&["--concurrency", "7"]), &huge), 7);
+    }
+
+    /// The help is the user's manual: changes to it are reviewed as snapshots.
+    #[test]
+    fn help_snapshots() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command().term_width(100);
+        insta::assert_snapshot!("help", cmd.render_long_help().to_string());
+        for sub in ["apply", "rollback", "export"] {
+            let sub_cmd = cmd.find_subcommand_mut(sub).unwrap();
+            insta::assert_snapshot!(
+                format!("help_{sub}"),
+                sub_cmd.render_long_help().to_string()
+            );
+        }
     }
 
     #[test]

@@ -126,6 +126,9 @@ pub fn render(command: &str, tables: &[TableReport]) -> String {
         parts.push(format!("{} to change", s.would_change));
     } else {
         parts.push(format!("{} changed", s.changed));
+        if s.would_change > 0 {
+            parts.push(format!("{} not applied", s.would_change));
+        }
     }
     parts.push(format!("{} unchanged", s.unchanged));
     parts.push(format!("{} failed", s.failed));
@@ -290,6 +293,19 @@ mod tests {
             missing,
         ];
         insta::assert_snapshot!(render("plan", &tables));
+        // Regression: the confirmation preview of an apply showed every step "not attempted".
+        let mut preview = tables.clone();
+        for t in &mut preview {
+            for a in &mut t.actions {
+                a.outcome = Outcome::NotAttempted;
+            }
+            if t.status == TableStatus::WouldChange {
+                t.status = TableStatus::Interrupted;
+            }
+            t.mark_not_applied();
+        }
+        assert_eq!(render("plan", &preview), render("plan", &tables));
+        assert!(render("apply", &preview).contains("Apply: 0 changed, 1 not applied, 1 unchanged"));
         assert_eq!(
             change_summary(&tables),
             "1 table to change in 1 account:\n  111111111111: 1 table: PutScalingPolicy 4, RegisterScalableTarget 4, UpdateTable 1\n"

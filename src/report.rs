@@ -114,6 +114,21 @@ pub struct TableReport {
     pub duration_ms: u64,
 }
 
+impl TableReport {
+    /// A planned table that was not applied (declined, refused by a guardrail, outside a
+    /// canary, or shown for confirmation): `would_change`, its actions `planned`.
+    pub fn mark_not_applied(&mut self) {
+        if self.status == TableStatus::Interrupted {
+            self.status = TableStatus::WouldChange;
+            for a in &mut self.actions {
+                if a.outcome == Outcome::NotAttempted {
+                    a.outcome = Outcome::Planned;
+                }
+            }
+        }
+    }
+}
+
 /// The row's desired state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DesiredReport {

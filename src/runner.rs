@@ -133,16 +133,7 @@ impl Ledger {
     /// Marks a planned table as not applied (declined, refused, or outside the canary):
     /// `would_change`, its actions `planned`.
     pub fn mark_not_applied(&self, i: usize) {
-        self.update(i, |t| {
-            if t.status == TableStatus::Interrupted {
-                t.status = TableStatus::WouldChange;
-                for a in &mut t.actions {
-                    if a.outcome == Outcome::NotAttempted {
-                        a.outcome = Outcome::Planned;
-                    }
-                }
-            }
-        });
+        self.update(i, TableReport::mark_not_applied);
     }
 
     pub fn len(&self) -> usize {
