@@ -62,28 +62,56 @@ pub async fn describe_table(c: &AccountRegion, table: &str) -> Attempted<Option<
     }
 }
 
-/// DynamoDB ListTables, every page: the names of all tables in this account and region.
-pub async fn list_tables(c: &AccountRegion) -> Result<Vec<String>, AwsError> {
-    let mut names = Vec::new();
-    let mut start: Option<String> = None;
+/// Every item of a paginated listing. `fetch` gets the token of the page to read (`None` for
+/// the first) and returns its items and the next token. A page holding nothing already seen
+/// is skipped, and a page holding nothing new ends the listing: an emulator's pagination can
+/// repeat itself, and this must stop rather than loop.
+async fn all_pages<T, K, F, Fut>(mut fetch: F, key: impl Fn(&T) -> K) -> Result<Vec<T>, AwsError>
+where
+    K: std::hash::Hash + Eq,
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
+{
+    let mut seen = HashSet::new();
+    let mut items = Vec::new();
+    let mut token = None;
     loop {
-        let out = c
-            .call(Service::DynamoDb, OnBusy::Retry, || {
-                c.ddb
-                    .list_tables()
-                    .set_exclusive_start_table_name(start.clone())
-                    .limit(100)
-                    .send()
-            })
-            .await
-            .result?;
-        names.extend(out.table_names().iter().cloned());
-        match out.last_evaluated_table_name() {
-            Some(last) if start.as_deref() != Some(last) => start = Some(last.to_string()),
-            _ => break,
+        let current = token.take();
+        let (page, next) = fetch(current.clone()).await?;
+        let size = page.len();
+        let before = items.len();
+        items.extend(page.into_iter().filter(|item| seen.insert(key(item))));
+        match next {
+            Some(next)
+                if Some(&next) != current.as_ref() && (size == 0 || items.len() > before) =>
+            {
+                token = Some(next)
+            }
+            _ => return Ok(items),
         }
     }
-    Ok(names)
+}
+
+/// DynamoDB ListTables, every page: the names of all tables in this account and region.
+pub async fn list_tables(c: &AccountRegion) -> Result<Vec<String>, AwsError> {
+    all_pages(
+        |start| async move {
+            let out = c
+                .call(Service::DynamoDb, OnBusy::Retry, || {
+                    c.ddb
+                        .list_tables()
+                        .set_exclusive_start_table_name(start.clone())
+                        .limit(100)
+                        .send()
+                })
+                .await
+                .result?;
+            let next = out.last_evaluated_table_name().map(str::to_string);
+            Ok((out.table_names().to_vec(), next))
+        },
+        String::clone,
+    )
+    .await
 }
 
 /// Auto scaling of a set of tables, keyed by table name.
@@ -105,41 +133,32 @@ pub async fn describe_scaling(
     let mut scaling = Scaling::default();
     let mut seen_targets = HashSet::new();
     for chunk in resource_ids.chunks(RESOURCE_IDS_PER_CALL) {
-        let mut token: Option<String> = None;
-        loop {
-            let out = c
-                .call(Service::AutoScaling, OnBusy::Retry, || {
-                    c.aas
-                        .describe_scalable_targets()
-                        .service_namespace(aas::ServiceNamespace::Dynamodb)
-                        .set_resource_ids(Some(chunk.to_vec()))
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await
-                .result?;
-            let mut new = 0;
-            for t in out.scalable_targets() {
-                let id = (
-                    t.resource_id().to_string(),
-                    t.scalable_dimension().as_str().to_string(),
-                );
-                if !seen_targets.insert(id) {
-                    continue;
-                }
-                new += 1;
-                if !wanted.contains(t.resource_id()) {
-                    continue;
-                }
-                if let Some((table, target)) = convert::scalable_target(t) {
-                    scaling.targets.entry(table).or_default().push(target);
-                }
+        let targets = all_pages(
+            |token| async move {
+                let out = c
+                    .call(Service::AutoScaling, OnBusy::Retry, || {
+                        c.aas
+                            .describe_scalable_targets()
+                            .service_namespace(aas::ServiceNamespace::Dynamodb)
+                            .set_resource_ids(Some(chunk.to_vec()))
+                            .set_next_token(token.clone())
+                            .send()
+                    })
+                    .await
+                    .result?;
+                let next = out.next_token().map(str::to_string);
+                Ok((out.scalable_targets().to_vec(), next))
+            },
+            |t: &aas::ScalableTarget| (t.resource_id().to_string(), t.scalable_dimension().clone()),
+        )
+        .await?;
+        for t in targets {
+            let id = (t.resource_id().to_string(), t.scalable_dimension().clone());
+            if !wanted.contains(t.resource_id()) || !seen_targets.insert(id) {
+                continue;
             }
-            token = out.next_token().map(str::to_string);
-            // A page of nothing but already-seen items means the listing is repeating
-            // itself (an emulator's pagination bug): stop rather than loop.
-            if token.is_none() || (new == 0 && !out.scalable_targets().is_empty()) {
-                break;
+            if let Some((table, target)) = convert::scalable_target(&t) {
+                scaling.targets.entry(table).or_default().push(target);
             }
         }
     }
@@ -150,41 +169,40 @@ pub async fn describe_scaling(
     } else {
         vec![None]
     };
+    let policy_id = |p: &aas::ScalingPolicy| {
+        (
+            p.resource_id().to_string(),
+            p.scalable_dimension().clone(),
+            p.policy_name().to_string(),
+        )
+    };
     for filter in filters {
-        let mut token: Option<String> = None;
-        loop {
-            let out = c
-                .call(Service::AutoScaling, OnBusy::Retry, || {
-                    c.aas
-                        .describe_scaling_policies()
-                        .service_namespace(aas::ServiceNamespace::Dynamodb)
-                        .set_resource_id(filter.cloned())
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await
-                .result?;
-            let mut new = 0;
-            for p in out.scaling_policies() {
-                let id = (
-                    p.resource_id().to_string(),
-                    p.scalable_dimension().as_str().to_string(),
-                    p.policy_name().to_string(),
-                );
-                if !seen_policies.insert(id) {
-                    continue;
-                }
-                new += 1;
-                if !wanted.contains(p.resource_id()) {
-                    continue;
-                }
-                if let Some((table, policy)) = convert::scaling_policy(p) {
-                    scaling.policies.entry(table).or_default().push(policy);
-                }
+        let policies = all_pages(
+            |token| async move {
+                let out = c
+                    .call(Service::AutoScaling, OnBusy::Retry, || {
+                        c.aas
+                            .describe_scaling_policies()
+                            .service_namespace(aas::ServiceNamespace::Dynamodb)
+                            .set_resource_id(filter.cloned())
+                            .set_next_token(token.clone())
+                            .send()
+                    })
+                    .await
+                    .result?;
+                let next = out.next_token().map(str::to_string);
+                Ok((out.scaling_policies().to_vec(), next))
+            },
+            policy_id,
+        )
+        .await?;
+        for p in policies {
+            // Emulators match ResourceId filters loosely: keep exact matches, once.
+            if !wanted.contains(p.resource_id()) || !seen_policies.insert(policy_id(&p)) {
+                continue;
             }
-            token = out.next_token().map(str::to_string);
-            if token.is_none() || (new == 0 && !out.scaling_policies().is_empty()) {
-                break;
+            if let Some((table, policy)) = convert::scaling_policy(&p) {
+                scaling.policies.entry(table).or_default().push(policy);
             }
         }
     }
@@ -540,5 +558,56 @@ pub async fn perform(
                 result: a.result.map(|_| ()),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pages(
+        script: Vec<(Vec<u32>, Option<&'static str>)>,
+    ) -> (Result<Vec<u32>, AwsError>, usize) {
+        let calls = std::cell::Cell::new(0);
+        let r = all_pages(
+            |_token| {
+                let page = script[calls.get().min(script.len() - 1)].clone();
+                calls.set(calls.get() + 1);
+                async move { Ok((page.0, page.1.map(str::to_string))) }
+            },
+            |n: &u32| *n,
+        )
+        .await;
+        (r, calls.get())
+    }
+
+    #[tokio::test]
+    async fn pagination_reads_every_page_and_stops_when_a_listing_repeats() {
+        let (r, calls) = pages(vec![
+            (vec![1, 2], Some("a")),
+            (vec![3], Some("b")),
+            (vec![4], None),
+        ])
+        .await;
+        assert_eq!((r.unwrap(), calls), (vec![1, 2, 3, 4], 3));
+        // An emulator that serves the second page forever: stop, keep everything once.
+        let (r, calls) = pages(vec![
+            (vec![1, 2], Some("a")),
+            (vec![3, 4], Some("b")),
+            (vec![3, 4], Some("b")),
+        ])
+        .await;
+        assert_eq!((r.unwrap(), calls), (vec![1, 2, 3, 4], 3));
+        // An empty page with a token is not the end.
+        let (r, calls) = pages(vec![(vec![], Some("a")), (vec![7], None)]).await;
+        assert_eq!((r.unwrap(), calls), (vec![7], 2));
+        // Empty pages that hand back the same token forever: stop.
+        let (r, calls) = pages(vec![
+            (vec![1], Some("a")),
+            (vec![], Some("b")),
+            (vec![], Some("b")),
+        ])
+        .await;
+        assert_eq!((r.unwrap(), calls), (vec![1], 3));
     }
 }

@@ -6,22 +6,10 @@ use crate::sim::*;
 use crate::support::*;
 use serde_json::Value;
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::Duration;
 
 const PROVISIONED: &str = "provisioned,2,20,70,1,10,60";
 const ON_DEMAND: &str = "on_demand,,,,,,";
-
-/// An inventory of every table in `fleet` with the same desired `mode` columns.
-fn inventory(dir: &Path, fleet: &[(String, String, String, SimTable)], mode: &str) -> String {
-    let mut text = String::from(
-        "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n",
-    );
-    for (account, region, table, _) in fleet {
-        text.push_str(&format!("{account},fleet,{region},{table},{mode}\n"));
-    }
-    write(dir, "fleet.csv", &text).to_str().unwrap().to_string()
-}
 
 fn statuses(report: &Value) -> Vec<String> {
     report["tables"]
@@ -92,7 +80,7 @@ fn throttling_storm_ends_with_every_table_done_and_the_quota_never_exceeded() {
         fleet.clone(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     // Our limits far above the simulator's quota: a storm of ThrottlingException.
     let run = ddb_fleet(
         &sim.endpoint,
@@ -145,7 +133,7 @@ fn our_rate_limits_hold_per_account_region_and_service() {
     });
     let sim = Sim::start(SimConfig::default(), fleet.clone());
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -203,7 +191,7 @@ fn updating_tables_are_waited_for() {
         t.updating_until = Some(std::time::Instant::now() + Duration::from_secs(3))
     });
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
     assert_eq!(run.code, 0, "{run:?}");
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
@@ -233,7 +221,7 @@ fn updating_tables_are_waited_for() {
         ..SimTable::on_demand(&[])
     });
     let sim = Sim::start(SimConfig::default(), fleet.clone());
-    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -263,7 +251,7 @@ fn injected_errors_and_dropped_connections_are_retried() {
         fleet.clone(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -312,7 +300,7 @@ fn switch_limit_skips_the_table_and_leaves_it_whole() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, ON_DEMAND);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, ON_DEMAND);
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
     assert_eq!(run.code, 0, "{run:?}");
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
@@ -372,7 +360,7 @@ fn denied_accounts_and_unassumable_roles_fail_alone() {
         fleet.clone(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
     assert_eq!(run.code, 1, "{run:?}");
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
@@ -412,7 +400,7 @@ fn global_tables_are_skipped_untouched() {
     });
     let sim = Sim::start(SimConfig::default(), fleet.clone());
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
     assert_eq!(run.code, 0, "{run:?}");
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
@@ -493,7 +481,7 @@ fn interruption_stops_at_a_consistent_point_and_the_report_matches_aws() {
         fleet.clone(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let child = spawn_ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -560,7 +548,7 @@ fn a_second_interrupt_exits_at_once_and_still_writes_the_report() {
         fleet.clone(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let child = spawn_ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -619,7 +607,7 @@ fn throttled_assume_role_is_retried_and_sts_is_limited_per_caller() {
         fleet.clone(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), &fleet, ON_DEMAND);
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, ON_DEMAND);
     // STS allowed far above the simulator's quota: AssumeRole gets throttled.
     let run = ddb_fleet(
         &sim.endpoint,

@@ -4,25 +4,10 @@
 use crate::sim::*;
 use crate::support::*;
 use serde_json::Value;
-use std::path::Path;
 use std::time::Duration;
 
-const HEADER: &str = "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n";
 const PROVISIONED: &str = "provisioned,2,20,70,1,10,60";
 const ON_DEMAND: &str = "on_demand,,,,,,";
-
-fn inventory(
-    dir: &Path,
-    name: &str,
-    fleet: &[(String, String, String, SimTable)],
-    mode: &str,
-) -> String {
-    let mut text = HEADER.to_string();
-    for (account, region, table, _) in fleet {
-        text.push_str(&format!("{account},fleet,{region},{table},{mode}\n"));
-    }
-    write(dir, name, &text).to_str().unwrap().to_string()
-}
 
 fn writes(sim: &Sim) -> u64 {
     let s = sim.stats();
@@ -43,7 +28,7 @@ fn canary_applies_a_few_tables_across_accounts_then_the_next_run_continues() {
     let fleet = grid(3, &["us-east-1"], 2, |_| SimTable::on_demand(&[]));
     let sim = Sim::start(SimConfig::default(), fleet.clone());
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -98,7 +83,7 @@ fn max_changes_refuses_before_any_write() {
     let fleet = grid(2, &["us-east-1"], 3, |_| SimTable::on_demand(&[]));
     let sim = Sim::start(SimConfig::default(), fleet.clone());
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -135,7 +120,7 @@ fn max_failures_stops_starting_tables_and_deleting_tables_fail_fast() {
     });
     let sim = Sim::start(SimConfig::default(), fleet.clone());
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -175,7 +160,7 @@ fn filters_select_part_of_the_inventory() {
     });
     let sim = Sim::start(SimConfig::default(), fleet.clone());
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
     let (a0, a1) = (fleet[0].0.clone(), fleet[6].0.clone());
     let run = ddb_fleet(
         &sim.endpoint,
@@ -255,7 +240,7 @@ fn after_kill_9_the_journal_records_every_write_that_reached_aws() {
         fleet.clone(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let inv = inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
+    let inv = sim_inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
     let child = spawn_ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -327,8 +312,8 @@ fn history_from_earlier_runs_counts_against_the_switch_limit() {
     let fleet = grid(1, &["us-east-1"], 1, |_| SimTable::provisioned(5, &[]));
     let sim = Sim::start(SimConfig::default(), fleet.clone());
     let dir = tempfile::tempdir().unwrap();
-    let to_demand = inventory(dir.path(), "demand.csv", &fleet, ON_DEMAND);
-    let to_prov = inventory(dir.path(), "prov.csv", &fleet, PROVISIONED);
+    let to_demand = sim_inventory(dir.path(), "demand.csv", &fleet, ON_DEMAND);
+    let to_prov = sim_inventory(dir.path(), "prov.csv", &fleet, PROVISIONED);
     let mut reports = Vec::new();
     for n in 0..4 {
         let r = format!("r{n}.json");

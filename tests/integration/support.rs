@@ -436,3 +436,21 @@ pub fn finish(child: Child) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// An inventory (CSV, written to `dir/name`) of every simulator table in `fleet`, all with the
+/// same `mode` columns (`mode,min_read,max_read,target_read,min_write,max_write,target_write`)
+/// and the role `fleet`.
+pub fn sim_inventory(
+    dir: &Path,
+    name: &str,
+    fleet: &[(String, String, String, crate::sim::SimTable)],
+    mode: &str,
+) -> String {
+    let mut text = String::from(
+        "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n",
+    );
+    for (account, region, table, _) in fleet {
+        text.push_str(&format!("{account},fleet,{region},{table},{mode}\n"));
+    }
+    write(dir, name, &text).to_str().unwrap().to_string()
+}
