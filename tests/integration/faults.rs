@@ -386,6 +386,13 @@ fn denied_accounts_and_unassumable_roles_fail_alone() {
         Some(3),
         "one AssumeRole per role, failures included"
     );
+    // Error paths carry AWS's messages and the SDK's context: never the credentials.
+    let text = std::fs::read_to_string(dir.path().join("ddb-fleet-report.json")).unwrap();
+    for out in [&text, &run.stderr, &run.stdout] {
+        for secret in ["simsecret", "simtoken", BASE_SECRET] {
+            assert!(!out.contains(secret), "{secret} leaked");
+        }
+    }
 }
 
 #[test]
