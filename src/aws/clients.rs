@@ -400,6 +400,16 @@ pub struct Attempted<T> {
     pub attempts: u32,
 }
 
+impl<T> Attempted<T> {
+    /// The same attempts, with the success value mapped.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Attempted<U> {
+        Attempted {
+            result: self.result.map(f),
+            attempts: self.attempts,
+        }
+    }
+}
+
 /// Whether `call` should also retry "busy" answers (ResourceInUse, ConcurrentUpdate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnBusy {

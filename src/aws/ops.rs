@@ -363,10 +363,7 @@ pub async fn perform(
     max_attempts: u32,
     cancel: &Cancel,
 ) -> Attempted<Performed> {
-    let done = |a: Attempted<()>| Attempted {
-        attempts: a.attempts,
-        result: a.result.map(|_| Performed::Done),
-    };
+    let done = |a: Attempted<()>| a.map(|_| Performed::Done);
     let deletion = |a: Attempted<()>| Attempted {
         attempts: a.attempts,
         result: match a.result {
@@ -468,10 +465,7 @@ pub async fn perform(
                         .send()
                 })
                 .await;
-            done(Attempted {
-                attempts: a.attempts,
-                result: a.result.map(|_| ()),
-            })
+            done(a.map(|_| ()))
         }
         Action::PutScalingPolicy {
             key,
@@ -518,10 +512,7 @@ pub async fn perform(
                         .send()
                 })
                 .await;
-            done(Attempted {
-                attempts: a.attempts,
-                result: a.result.map(|_| ()),
-            })
+            done(a.map(|_| ()))
         }
         Action::DeleteScalingPolicy { key, policy_name } => {
             let rid = key.resource_id(table);
@@ -536,10 +527,7 @@ pub async fn perform(
                         .send()
                 })
                 .await;
-            deletion(Attempted {
-                attempts: a.attempts,
-                result: a.result.map(|_| ()),
-            })
+            deletion(a.map(|_| ()))
         }
         Action::DeregisterScalableTarget { key } => {
             let rid = key.resource_id(table);
@@ -553,10 +541,7 @@ pub async fn perform(
                         .send()
                 })
                 .await;
-            deletion(Attempted {
-                attempts: a.attempts,
-                result: a.result.map(|_| ()),
-            })
+            deletion(a.map(|_| ()))
         }
     }
 }
