@@ -80,6 +80,15 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
+    /// Rebuild the report of a run that was killed (kill -9, lost machine) from its journal
+    /// (`REPORT.journal`); `apply --resume` then takes up what it left undone.
+    Recover {
+        /// The journal.
+        journal: PathBuf,
+        /// Where to write the report.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Combine the reports of a sharded run (`--shard K/N`) into one, summary recomputed.
     Merge {
         /// The shards' reports.
@@ -652,6 +661,27 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Report {
             command: ReportCommand::Merge { reports, output },
         } => return merge_reports(reports, output),
+        Command::Report {
+            command: ReportCommand::Recover { journal, output },
+        } => {
+            let r = journal::recover(journal).map_err(CliError::Usage)?;
+            report::write_atomic(output, &r).map_err(|source| CliError::Report {
+                path: output.display().to_string(),
+                source,
+            })?;
+            let s = &r.summary;
+            println!(
+                "{}: {} tables: {} changed, {} unchanged, {} interrupted, {} failed, {} skipped",
+                output.display(),
+                s.total,
+                s.changed,
+                s.unchanged,
+                s.interrupted,
+                s.failed,
+                s.skipped
+            );
+            return Ok(exit_codes::SUCCESS);
+        }
         Command::IamPolicy { inventory } => {
             let mut roles: Vec<String> = match inventory {
                 Some(path) => inventory::load(path, &limits)?
@@ -860,6 +890,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             // The bar's clock starts with the changes, not with the question.
             progress.bar().reset_elapsed();
             progress.bar().reset_eta();
+        }
+        if let Some(j) = &journal {
+            j.planned(&ledger.snapshot());
         }
         runner::apply_fleet(&factory, &planned, &opts, &sinks, &ledger, &cancel).await;
         Outcome::Ran

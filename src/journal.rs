@@ -6,6 +6,8 @@
 //! outcome. An `action_started` without its `action_finished` means the call may or may not
 //! have reached AWS. `table_finished` lines carry the table's whole report entry. The journal
 //! sits beside the report (`REPORT.journal`) and is removed once the final report is written.
+//! `table_planned` lines, written before the first change, carry every table's planned entry,
+//! so [`recover`] can rebuild a report (for `--resume`) from a journal alone.
 //!
 //! [`load_history`] reads switches to on-demand back out of journals and reports, for
 //! `--history`.
@@ -49,6 +51,8 @@ pub enum JournalLine {
         #[serde(flatten)]
         record: ActionRecord,
     },
+    /// A table's entry as planned, before any change (for recovery).
+    TablePlanned { report: Box<TableReport> },
     TableFinished {
         at: String,
         report: Box<TableReport>,
@@ -97,6 +101,15 @@ impl JournalSink {
         // One write call per line: lines never interleave and each is complete or absent.
         if let Err(e) = f.write_all(&text) {
             tracing::error!(path = %self.path.display(), error = %e, "cannot write the journal");
+        }
+    }
+
+    /// Records every table's planned entry: after a crash, [`recover`] starts from these.
+    pub fn planned(&self, tables: &[TableReport]) {
+        for t in tables {
+            self.write(&JournalLine::TablePlanned {
+                report: Box::new(t.clone()),
+            });
         }
     }
 
@@ -232,6 +245,108 @@ pub fn load_history(paths: &[PathBuf]) -> Result<History, String> {
     Ok(history)
 }
 
+/// Rebuilds the report of an interrupted run from its journal: every planned table, with the
+/// outcome of each action the journal recorded (`started` when only the intent was written:
+/// the call may or may not have reached AWS), and the final entry of each finished table.
+/// Unfinished tables are `interrupted`, so `apply --resume` takes them up.
+pub fn recover(path: &Path) -> Result<Report, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut started_at = String::new();
+    let mut command = "apply".to_string();
+    let mut inventory = String::new();
+    let mut tables: Vec<TableReport> = Vec::new();
+    let mut last_at = String::new();
+    let index = |tables: &[TableReport], a: &str, r: &str, t: &str| {
+        tables
+            .iter()
+            .position(|x| x.account_id == a && x.region == r && x.table == t)
+    };
+    for (n, line) in lines.iter().enumerate() {
+        let parsed: JournalLine = match serde_json::from_str(line) {
+            Ok(l) => l,
+            Err(_) if n + 1 == lines.len() => continue, // cut by the crash
+            Err(e) => {
+                return Err(format!(
+                    "{}:{}: not a journal line: {e}",
+                    path.display(),
+                    n + 1
+                ))
+            }
+        };
+        match parsed {
+            JournalLine::RunStarted {
+                at,
+                command: c,
+                inventory: i,
+                ..
+            } => {
+                started_at = at;
+                command = c;
+                inventory = i;
+            }
+            // Tables settled while planning (unchanged, unreadable) were journalled as
+            // finished first: keep that entry.
+            JournalLine::TablePlanned { report } => {
+                if index(&tables, &report.account_id, &report.region, &report.table).is_none() {
+                    tables.push(*report);
+                }
+            }
+            JournalLine::ActionStarted {
+                at,
+                account_id,
+                region,
+                table,
+                step,
+                record,
+            }
+            | JournalLine::ActionFinished {
+                at,
+                account_id,
+                region,
+                table,
+                step,
+                record,
+            } => {
+                last_at = at;
+                if let Some(i) = index(&tables, &account_id, &region, &table) {
+                    if let Some(slot) = tables[i].actions.get_mut(step - 1) {
+                        *slot = record;
+                    }
+                }
+            }
+            JournalLine::TableFinished { at, report } => {
+                last_at = at;
+                match index(&tables, &report.account_id, &report.region, &report.table) {
+                    Some(i) => tables[i] = *report,
+                    None => tables.push(*report),
+                }
+            }
+        }
+    }
+    if tables.is_empty() {
+        return Err(format!(
+            "{}: the journal records no planned table (was it written by ddb-fleet apply?)",
+            path.display()
+        ));
+    }
+    Ok(Report {
+        schema_version: crate::report::SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        command,
+        started_at,
+        finished_at: last_at,
+        interrupted: true,
+        inventory: crate::report::InventoryRef {
+            path: inventory,
+            sha256: String::new(),
+        },
+        summary: crate::report::Summary::of(&tables),
+        tables,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +461,84 @@ mod tests {
                 "2026-11-24T04:00:00Z".to_string()
             ]
         );
+    }
+
+    #[test]
+    fn recover_rebuilds_every_planned_table_once() {
+        let entry = |table: &str, status: crate::report::TableStatus| TableReport {
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            table: table.into(),
+            source: Source {
+                file: "f".into(),
+                line: 2,
+            },
+            desired: crate::report::DesiredReport {
+                mode: DesiredMode::OnDemand,
+                indexes: IndexScope::All,
+                index_overrides: Default::default(),
+                role_arn: None,
+                external_id: None,
+                restore: false,
+            },
+            status,
+            skip_reason: None,
+            next_switch_allowed_at: None,
+            actions: vec![record(BillingMode::OnDemand, Outcome::NotAttempted, "x")],
+            before: None,
+            after: None,
+            error: None,
+            duration_ms: 0,
+        };
+        use crate::report::TableStatus::*;
+        let lines = [
+            JournalLine::RunStarted {
+                at: "t0".into(),
+                command: "apply".into(),
+                tool_version: "v".into(),
+                inventory: "inv.csv".into(),
+            },
+            // Settled while planning, so journalled as finished before the planned lines.
+            JournalLine::TableFinished {
+                at: "t1".into(),
+                report: Box::new(entry("same", Unchanged)),
+            },
+            JournalLine::TablePlanned {
+                report: Box::new(entry("same", Unchanged)),
+            },
+            JournalLine::TablePlanned {
+                report: Box::new(entry("busy", Interrupted)),
+            },
+            JournalLine::ActionStarted {
+                at: "t2".into(),
+                account_id: "111111111111".into(),
+                region: "us-east-1".into(),
+                table: "busy".into(),
+                step: 1,
+                record: record(BillingMode::OnDemand, Outcome::Started, "t2"),
+            },
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let text: String = lines
+            .iter()
+            .map(|l| serde_json::to_string(l).unwrap() + "\n")
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        let r = recover(&path).unwrap();
+        assert_eq!(r.tables.len(), 2);
+        assert_eq!(r.summary.unchanged, 1);
+        assert_eq!(r.summary.interrupted, 1);
+        assert_eq!(
+            r.tables[1].actions[0].outcome,
+            Outcome::Started,
+            "may have reached AWS"
+        );
+        assert_eq!(
+            (r.started_at.as_str(), r.inventory.path.as_str()),
+            ("t0", "inv.csv")
+        );
+        assert!(r.interrupted);
     }
 
     #[test]

@@ -305,6 +305,53 @@ fn after_kill_9_the_journal_records_every_write_that_reached_aws() {
     for secret in ["simsecret", "simtoken", BASE_SECRET] {
         assert!(!journal.contains(secret), "a secret in the journal");
     }
+
+    // The journal becomes a report, and --resume finishes the job.
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "report",
+            "recover",
+            "ddb-fleet-report.json.journal",
+            "-o",
+            "recovered.json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let recovered = run.report(&dir.path().join("recovered.json"));
+    assert_eq!(recovered["summary"]["total"], 24, "every planned table");
+    assert_eq!(recovered["interrupted"], true);
+    let unfinished = recovered["summary"]["interrupted"].as_u64().unwrap();
+    assert!(unfinished > 0, "{}", recovered["summary"]);
+    let started = recovered["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["actions"].as_array().unwrap())
+        .filter(|a| a["outcome"] != "not_attempted")
+        .count();
+    assert!(started > 0, "what was done is in the recovered report");
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--resume",
+            "recovered.json",
+            "--report",
+            "resumed.json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let resumed = run.report(&dir.path().join("resumed.json"));
+    assert!(resumed["summary"]["total"].as_u64().unwrap() >= unfinished);
+    for (a, r, t, _) in &fleet {
+        let table = sim.table(a, r, t);
+        assert!(!table.on_demand, "{t} converged after the resume");
+    }
 }
 
 #[test]
