@@ -14,7 +14,7 @@ use crate::report::*;
 use futures::{FutureExt, StreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// How the run behaves.
@@ -498,14 +498,19 @@ fn skip_error(reason: SkipReason, message: &str) -> ErrorReport {
 /// plan's actions (UpdateTable, RegisterScalableTarget, PutScalingPolicy,
 /// DeleteScalingPolicy, DeregisterScalableTarget, DescribeTable while waiting), then a
 /// read-back of each changed table. Stops starting tables once `cancel` is requested.
-pub async fn apply_fleet(
-    factory: &ClientFactory,
-    planned: &[Planned],
-    opts: &RunOptions,
-    events: &dyn EventSink,
-    ledger: &Ledger,
-    cancel: &Cancel,
-) {
+/// What every table task of an apply shares. Each table runs as its own task, so the tasks
+/// (and their HTTP connections) spread over the runtime's threads.
+pub struct ApplyContext {
+    pub factory: Arc<ClientFactory>,
+    pub planned: Vec<Planned>,
+    pub opts: RunOptions,
+    pub events: Arc<dyn EventSink>,
+    pub ledger: Arc<Ledger>,
+    pub cancel: Arc<Cancel>,
+}
+
+pub async fn apply_fleet(ctx: Arc<ApplyContext>) {
+    let (planned, opts, events, ledger) = (&ctx.planned, &ctx.opts, &*ctx.events, &*ctx.ledger);
     let mut work: Vec<usize> = interleave(planned, |i| &planned[i].desired)
         .into_iter()
         .filter(|&i| planned[i].changes_anything())
@@ -522,10 +527,22 @@ pub async fn apply_fleet(
         work.truncate(n);
     }
     events.event(&Event::ApplyStarted { tables: work.len() });
-    let failures = AtomicUsize::new(0);
-    let failures = &failures;
+    let failures = Arc::new(AtomicUsize::new(0));
     futures::stream::iter(work)
-        .map(|i| async move {
+        .map(|i| {
+            let ctx = ctx.clone();
+            let failures = failures.clone();
+            tokio::spawn(async move { apply_one(&ctx, i, &failures).await })
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+}
+
+async fn apply_one(ctx: &ApplyContext, i: usize, failures: &AtomicUsize) {
+    let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
+    {
+        {
             if failures.load(Ordering::SeqCst) >= opts.max_failures {
                 ledger.update(i, |t| {
                     t.status = TableStatus::Skipped;
@@ -543,14 +560,21 @@ pub async fn apply_fleet(
                 });
                 return;
             }
-            apply_table(factory, i, &planned[i], opts, events, ledger, cancel).await;
+            apply_table(
+                &ctx.factory,
+                i,
+                &ctx.planned[i],
+                opts,
+                events,
+                ledger,
+                &ctx.cancel,
+            )
+            .await;
             if ledger.update(i, |t| t.status == TableStatus::Failed) {
                 failures.fetch_add(1, Ordering::SeqCst);
             }
-        })
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect::<Vec<()>>()
-        .await;
+        }
+    }
 }
 
 async fn apply_table(
