@@ -467,14 +467,6 @@ fn assert_report_matches_sim(report: &Value, sim: &Sim) {
     }
 }
 
-fn interrupt(pid: u32) {
-    let ok = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
 #[test]
 fn interruption_stops_at_a_consistent_point_and_the_report_matches_aws() {
     let fleet = grid(2, &["us-east-1"], 15, |i| {
@@ -521,7 +513,7 @@ fn interruption_stops_at_a_consistent_point_and_the_report_matches_aws() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    interrupt(child.id());
+    signal(&child, "INT");
     let run = finish(child);
     assert_eq!(run.code, 130, "{run:?}");
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
@@ -576,9 +568,9 @@ fn a_second_interrupt_exits_at_once_and_still_writes_the_report() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    interrupt(child.id());
+    signal(&child, "INT");
     std::thread::sleep(Duration::from_millis(30));
-    interrupt(child.id());
+    signal(&child, "INT");
     let run = finish(child);
     assert_eq!(run.code, 130, "{run:?}");
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));

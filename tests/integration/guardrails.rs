@@ -251,12 +251,7 @@ fn after_kill_9_the_journal_records_every_write_that_reached_aws() {
         assert!(std::time::Instant::now() < deadline, "no progress");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .unwrap()
-        .success());
+    signal(&child, "KILL");
     let run = finish(child);
     assert_eq!(run.code, -1, "killed by a signal");
     assert!(

@@ -454,3 +454,12 @@ pub fn sim_inventory(
     }
     write(dir, name, &text).to_str().unwrap().to_string()
 }
+
+/// Sends a signal (`INT`, `TERM`, `KILL`) to a spawned run.
+pub fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill -{name} failed");
+}
