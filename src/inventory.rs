@@ -182,7 +182,7 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Inventory, InventoryErrors> 
     let tables = parse_bytes(&label, &bytes, format, limits)?;
     Ok(Inventory {
         path: label,
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: sha256_hex(&bytes),
         tables,
     })
 }

@@ -284,13 +284,12 @@ pub async fn observe_and_plan(
     ledger: &Ledger,
     plan_only: bool,
 ) -> Vec<Planned> {
-    let (tables, known_errors): (Vec<DesiredTable>, Vec<Option<AwsError>>) =
+    let (mut tables, known_errors): (Vec<DesiredTable>, Vec<Option<AwsError>>) =
         rows.into_iter().unzip();
     events.event(&Event::ReadStarted {
         tables: tables.len(),
     });
     let started = Instant::now();
-    let mut tables = tables;
 
     // Rows from the single-table flags carry no account id: it is the caller's own.
     let mut caller_accounts: HashMap<String, Result<String, AwsError>> = HashMap::new();
@@ -345,13 +344,12 @@ pub async fn observe_and_plan(
                 .push(i);
         }
     }
-    let described = &described;
-    let tables_ref = &tables;
+    let (described_ref, tables_ref) = (&described, &tables);
     let scaling: Vec<(Vec<usize>, Result<ops::Scaling, AwsError>)> = futures::stream::iter(groups)
         .map(|((account, role, region), members)| async move {
             let mut ids = Vec::new();
             for &i in &members {
-                if let Ok(o) = &described[i] {
+                if let Ok(o) = &described_ref[i] {
                     ids.extend(ops::resource_ids(&tables_ref[i].table, o));
                 }
             }
@@ -368,7 +366,7 @@ pub async fn observe_and_plan(
         .collect()
         .await;
 
-    let mut observed: Vec<Result<ObservedTable, AwsError>> = described.to_vec();
+    let mut observed = described;
     for (members, result) in scaling {
         match result {
             Ok(mut s) => {
@@ -541,39 +539,35 @@ pub async fn apply_fleet(ctx: Arc<ApplyContext>) {
 
 async fn apply_one(ctx: &ApplyContext, i: usize, failures: &AtomicUsize) {
     let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
-    {
-        {
-            if failures.load(Ordering::SeqCst) >= opts.max_failures {
-                ledger.update(i, |t| {
-                    t.status = TableStatus::Skipped;
-                    t.skip_reason = Some(SkipReason::MaxFailures);
-                    t.error = Some(skip_error(
-                        SkipReason::MaxFailures,
-                        &format!(
-                            "not started: {} tables had failed (--max-failures)",
-                            opts.max_failures
-                        ),
-                    ));
-                });
-                events.event(&Event::TableFinished {
-                    report: &ledger.get(i),
-                });
-                return;
-            }
-            apply_table(
-                &ctx.factory,
-                i,
-                &ctx.planned[i],
-                opts,
-                events,
-                ledger,
-                &ctx.cancel,
-            )
-            .await;
-            if ledger.update(i, |t| t.status == TableStatus::Failed) {
-                failures.fetch_add(1, Ordering::SeqCst);
-            }
-        }
+    if failures.load(Ordering::SeqCst) >= opts.max_failures {
+        ledger.update(i, |t| {
+            t.status = TableStatus::Skipped;
+            t.skip_reason = Some(SkipReason::MaxFailures);
+            t.error = Some(skip_error(
+                SkipReason::MaxFailures,
+                &format!(
+                    "not started: {} tables had failed (--max-failures)",
+                    opts.max_failures
+                ),
+            ));
+        });
+        events.event(&Event::TableFinished {
+            report: &ledger.get(i),
+        });
+        return;
+    }
+    apply_table(
+        &ctx.factory,
+        i,
+        &ctx.planned[i],
+        opts,
+        events,
+        ledger,
+        &ctx.cancel,
+    )
+    .await;
+    if ledger.update(i, |t| t.status == TableStatus::Failed) {
+        failures.fetch_add(1, Ordering::SeqCst);
     }
 }
 

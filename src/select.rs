@@ -132,14 +132,6 @@ impl Selection {
                 keys.contains(&(t.account_id.clone(), t.region.clone(), t.table.clone()))
             })
     }
-
-    pub fn is_filtering(&self) -> bool {
-        !self.accounts.is_empty()
-            || !self.regions.is_empty()
-            || !self.tables.is_empty()
-            || self.shard.is_some()
-            || self.resume.is_some()
-    }
 }
 
 #[cfg(test)]
