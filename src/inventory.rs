@@ -729,7 +729,7 @@ impl RowValidator<'_> {
         let account_id = if require_account || self.row.fields.contains_key("account_id") {
             let a = self.required_text("account_id", "account id");
             match a {
-                Some(a) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => Some(a),
+                Some(a) if valid_account_id(&a) => Some(a),
                 Some(a) => {
                     self.error(
                         "account_id",
@@ -984,6 +984,11 @@ fn raw_type(raw: &Raw) -> &'static str {
     }
 }
 
+/// A 12-digit AWS account id.
+pub fn valid_account_id(a: &str) -> bool {
+    a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Checks an IAM role ARN and returns its account id.
 pub fn parse_role_arn(arn: &str) -> Result<String, &'static str> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -996,7 +1001,7 @@ pub fn parse_role_arn(arn: &str) -> Result<String, &'static str> {
     if parts[2] != "iam" || !parts[3].is_empty() {
         return Err("not an IAM ARN");
     }
-    if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
+    if !valid_account_id(parts[4]) {
         return Err("the account part is not 12 digits");
     }
     let Some(path_and_name) = parts[5].strip_prefix("role/") else {

@@ -98,7 +98,7 @@ impl Selection {
     /// Checks the filter values as inventory values are checked.
     pub fn validate(&self) -> Result<(), String> {
         for a in &self.accounts {
-            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            if !inventory::valid_account_id(a) {
                 return Err(format!("--account {a}: not a 12-digit AWS account id"));
             }
         }

@@ -17,6 +17,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use std::collections::HashMap;
@@ -128,9 +129,17 @@ async fn wait_for_token<K>(limiter: &DefaultKeyedRateLimiter<K>, key: &K)
 where
     K: std::hash::Hash + Eq + Clone,
 {
-    use governor::clock::Clock;
-    while let Err(not_until) = limiter.check_key(key) {
-        tokio::time::sleep(not_until.wait_time_from(limiter.clock().now())).await;
+    wait_until_allowed(|| limiter.check_key(key), || limiter.clock().now()).await
+}
+
+/// Sleeps (on tokio's timer) until `check` lets a request through; `now` is the limiter's
+/// own clock, which its answer is measured against.
+async fn wait_until_allowed<P: governor::clock::Reference>(
+    check: impl Fn() -> Result<(), governor::NotUntil<P>>,
+    now: impl Fn() -> P,
+) {
+    while let Err(not_until) = check() {
+        tokio::time::sleep(not_until.wait_time_from(now())).await;
     }
 }
 
@@ -372,11 +381,8 @@ impl ProvideCredentials for CachedCredentials {
             let mut attempts = 0;
             loop {
                 attempts += 1;
-                while let Err(not_until) = self.limiters.sts.check() {
-                    use governor::clock::Clock;
-                    let wait = not_until.wait_time_from(self.limiters.sts.clock().now());
-                    tokio::time::sleep(wait).await;
-                }
+                let sts = &self.limiters.sts;
+                wait_until_allowed(|| sts.check(), || sts.clock().now()).await;
                 match self.inner.provide_credentials().await {
                     Ok(c) => {
                         *cached = Some(c.clone());
