@@ -32,31 +32,48 @@ pub enum JournalLine {
         tool_version: String,
         inventory: String,
     },
-    ActionStarted {
-        at: String,
-        account_id: String,
-        region: String,
-        table: String,
-        /// 1-based position in the table's plan.
-        step: usize,
-        #[serde(flatten)]
-        record: ActionRecord,
-    },
-    ActionFinished {
-        at: String,
-        account_id: String,
-        region: String,
-        table: String,
-        step: usize,
-        #[serde(flatten)]
-        record: ActionRecord,
-    },
+    /// Written before the request is sent.
+    ActionStarted(ActionLine),
+    /// Written once its outcome is known.
+    ActionFinished(ActionLine),
     /// A table's entry as planned, before any change (for recovery).
     TablePlanned { report: Box<TableReport> },
     TableFinished {
         at: String,
         report: Box<TableReport>,
     },
+}
+
+/// One action of one table, as journalled before and after it is sent. Each line names its
+/// table, so a journal reads on its own (with jq, say).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionLine {
+    pub at: String,
+    pub account_id: String,
+    pub region: String,
+    pub table: String,
+    /// 1-based position in the table's plan.
+    pub step: usize,
+    #[serde(flatten)]
+    pub record: ActionRecord,
+}
+
+impl ActionLine {
+    fn new(table: &crate::model::DesiredTable, index: usize, record: &ActionRecord) -> Self {
+        ActionLine {
+            at: now_rfc3339(),
+            account_id: table.account_id.clone(),
+            region: table.region.clone(),
+            table: table.table.clone(),
+            step: index + 1,
+            record: record.clone(),
+        }
+    }
+
+    fn is_of(&self, other: &ActionLine) -> bool {
+        (&self.account_id, &self.region, &self.table, self.step)
+            == (&other.account_id, &other.region, &other.table, other.step)
+    }
 }
 
 /// Where the journal of a report lives.
@@ -126,26 +143,12 @@ impl EventSink for JournalSink {
                 table,
                 index,
                 record,
-            } => JournalLine::ActionStarted {
-                at: now_rfc3339(),
-                account_id: table.account_id.clone(),
-                region: table.region.clone(),
-                table: table.table.clone(),
-                step: index + 1,
-                record: (*record).clone(),
-            },
+            } => JournalLine::ActionStarted(ActionLine::new(table, *index, record)),
             Event::ActionFinished {
                 table,
                 index,
                 record,
-            } => JournalLine::ActionFinished {
-                at: now_rfc3339(),
-                account_id: table.account_id.clone(),
-                region: table.region.clone(),
-                table: table.table.clone(),
-                step: index + 1,
-                record: (*record).clone(),
-            },
+            } => JournalLine::ActionFinished(ActionLine::new(table, *index, record)),
             Event::TableFinished { report } => JournalLine::TableFinished {
                 at: now_rfc3339(),
                 report: Box::new((*report).clone()),
@@ -194,7 +197,7 @@ pub fn load_history(paths: &[PathBuf]) -> Result<History, String> {
             continue;
         }
         // A journal: an action_started whose action_finished never came may have happened.
-        let mut open: Vec<(String, String, String, usize, ActionRecord, String)> = Vec::new();
+        let mut open: Vec<ActionLine> = Vec::new();
         for (n, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -212,34 +215,18 @@ pub fn load_history(paths: &[PathBuf]) -> Result<History, String> {
                 }
             };
             match parsed {
-                JournalLine::ActionStarted {
-                    at,
-                    account_id,
-                    region,
-                    table,
-                    step,
-                    record,
-                } => open.push((account_id, region, table, step, record, at)),
-                JournalLine::ActionFinished {
-                    at,
-                    account_id,
-                    region,
-                    table,
-                    step,
-                    record,
-                } => {
-                    open.retain(|(a, r, t, s, _, _)| {
-                        !(a == &account_id && r == &region && t == &table && *s == step)
-                    });
-                    if record.outcome == Outcome::Succeeded {
-                        add(&account_id, &region, &table, &record, &at);
+                JournalLine::ActionStarted(line) => open.push(line),
+                JournalLine::ActionFinished(l) => {
+                    open.retain(|o| !o.is_of(&l));
+                    if l.record.outcome == Outcome::Succeeded {
+                        add(&l.account_id, &l.region, &l.table, &l.record, &l.at);
                     }
                 }
                 _ => {}
             }
         }
-        for (a, r, t, _, record, at) in &open {
-            add(a, r, t, record, at);
+        for l in &open {
+            add(&l.account_id, &l.region, &l.table, &l.record, &l.at);
         }
     }
     Ok(history)
@@ -293,28 +280,13 @@ pub fn recover(path: &Path) -> Result<Report, String> {
                     tables.push(*report);
                 }
             }
-            JournalLine::ActionStarted {
-                at,
-                account_id,
-                region,
-                table,
-                step,
-                record,
-            }
-            | JournalLine::ActionFinished {
-                at,
-                account_id,
-                region,
-                table,
-                step,
-                record,
-            } => {
-                last_at = at;
-                if let Some(i) = index(&tables, &account_id, &region, &table) {
-                    if let Some(slot) = tables[i].actions.get_mut(step - 1) {
-                        *slot = record;
+            JournalLine::ActionStarted(l) | JournalLine::ActionFinished(l) => {
+                if let Some(i) = index(&tables, &l.account_id, &l.region, &l.table) {
+                    if let Some(slot) = tables[i].actions.get_mut(l.step - 1) {
+                        *slot = l.record;
                     }
                 }
+                last_at = l.at;
             }
             JournalLine::TableFinished { at, report } => {
                 last_at = at;
@@ -372,22 +344,16 @@ mod tests {
     fn journal_lines_round_trip_and_history_reads_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json.journal");
-        let started = |step, r: ActionRecord| JournalLine::ActionStarted {
+        let line = |step, record: ActionRecord| ActionLine {
             at: "x".into(),
             account_id: "111111111111".into(),
             region: "us-east-1".into(),
             table: "t".into(),
             step,
-            record: r,
+            record,
         };
-        let finished = |step, r: ActionRecord| JournalLine::ActionFinished {
-            at: "x".into(),
-            account_id: "111111111111".into(),
-            region: "us-east-1".into(),
-            table: "t".into(),
-            step,
-            record: r,
-        };
+        let started = |step, r| JournalLine::ActionStarted(line(step, r));
+        let finished = |step, r| JournalLine::ActionFinished(line(step, r));
         let lines = [
             started(
                 1,
@@ -509,14 +475,14 @@ mod tests {
             JournalLine::TablePlanned {
                 report: Box::new(entry("busy", Interrupted)),
             },
-            JournalLine::ActionStarted {
+            JournalLine::ActionStarted(ActionLine {
                 at: "t2".into(),
                 account_id: "111111111111".into(),
                 region: "us-east-1".into(),
                 table: "busy".into(),
                 step: 1,
                 record: record(BillingMode::OnDemand, Outcome::Started, "t2"),
-            },
+            }),
         ];
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
