@@ -19,6 +19,11 @@ const RESOURCE_IDS_PER_CALL: usize = 50;
 /// whole `dynamodb` namespace is listed once (fewer calls for large groups).
 const POLICIES_PER_RESOURCE_UP_TO: usize = 8;
 
+/// AWS's largest pages: DescribeScalableTargets returns up to 50 per call,
+/// DescribeScalingPolicies up to 10 (larger `MaxResults` are a ValidationException).
+const TARGETS_PER_PAGE: i32 = 50;
+const POLICIES_PER_PAGE: i32 = 10;
+
 /// How long to wait for a table to become ACTIVE, and how often to look.
 #[derive(Debug, Clone, Copy)]
 pub struct WaitPolicy {
@@ -122,8 +127,8 @@ pub struct Scaling {
 }
 
 /// Application Auto Scaling DescribeScalableTargets (ResourceIds filter, 50 per call) and
-/// DescribeScalingPolicies (per ResourceId for a few resources, else the whole `dynamodb`
-/// namespace), paginated. Results are matched exactly on ResourceId and ScalableDimension:
+/// DescribeScalingPolicies for the resources that have a target (per ResourceId for a few,
+/// else the whole `dynamodb` namespace), paginated at AWS's largest page sizes. Results are matched exactly on ResourceId and ScalableDimension:
 /// emulators match ResourceId filters loosely.
 pub async fn describe_scaling(
     c: &AccountRegion,
@@ -141,6 +146,7 @@ pub async fn describe_scaling(
                             .describe_scalable_targets()
                             .service_namespace(aas::ServiceNamespace::Dynamodb)
                             .set_resource_ids(Some(chunk.to_vec()))
+                            .max_results(TARGETS_PER_PAGE)
                             .set_next_token(token.clone())
                             .send()
                     })
@@ -163,9 +169,19 @@ pub async fn describe_scaling(
         }
     }
 
+    // A scaling policy exists only on a registered scalable target (PutScalingPolicy needs
+    // one; DeregisterScalableTarget deletes its policies), so only resources with a target
+    // can have policies: an on-demand fleet costs no policy reads at all.
+    let registered: HashSet<&str> = seen_targets.iter().map(|(id, _)| id.as_str()).collect();
+    let with_targets: Vec<&String> = resource_ids
+        .iter()
+        .filter(|id| registered.contains(id.as_str()))
+        .collect();
     let mut seen_policies = HashSet::new();
-    let filters: Vec<Option<&String>> = if resource_ids.len() <= POLICIES_PER_RESOURCE_UP_TO {
-        resource_ids.iter().map(Some).collect()
+    let filters: Vec<Option<&String>> = if with_targets.is_empty() {
+        vec![]
+    } else if with_targets.len() <= POLICIES_PER_RESOURCE_UP_TO {
+        with_targets.into_iter().map(Some).collect()
     } else {
         vec![None]
     };
@@ -185,6 +201,7 @@ pub async fn describe_scaling(
                             .describe_scaling_policies()
                             .service_namespace(aas::ServiceNamespace::Dynamodb)
                             .set_resource_id(filter.cloned())
+                            .max_results(POLICIES_PER_PAGE)
                             .set_next_token(token.clone())
                             .send()
                     })

@@ -646,3 +646,55 @@ fn throttled_assume_role_is_retried_and_sts_is_limited_per_caller() {
         .unwrap();
     assert!(sts_max <= 5, "{sts_max} AssumeRole calls in one second");
 }
+
+/// Calls of each operation the simulator received since `before`.
+fn calls_since(before: &SimStats, sim: &Sim) -> std::collections::BTreeMap<String, u64> {
+    sim.stats()
+        .by_operation
+        .into_iter()
+        .map(|(op, n)| {
+            let n = n - before.by_operation.get(&op).copied().unwrap_or(0);
+            (op, n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+#[test]
+fn auto_scaling_reads_are_batched_and_paged_as_aws_pages_them() {
+    // 12 tables, half with one GSI: 18 resources, 36 policies once provisioned. AWS pages
+    // DescribeScalingPolicies by at most 10 (the simulator refuses a larger MaxResults).
+    let fleet = grid(1, &["us-east-1"], 12, |i| {
+        SimTable::on_demand(if i % 2 == 0 { &["g1"] } else { &[] })
+    });
+    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
+
+    // On-demand tables have no scalable targets, so no policy can exist: no policy reads.
+    let before = sim.stats();
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["plan", &inv]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let calls = calls_since(&before, &sim);
+    assert_eq!(calls.get("DescribeScalableTargets"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("DescribeScalingPolicies"), None, "{calls:?}");
+
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--autoscaling-rps", "100"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // Converged: every policy is seen, over four pages of the namespace.
+    let before = sim.stats();
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["plan", &inv, "--detailed-exitcode"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let calls = calls_since(&before, &sim);
+    assert_eq!(calls.get("DescribeScalableTargets"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("DescribeScalingPolicies"), Some(&4), "{calls:?}");
+}

@@ -398,9 +398,10 @@ async fn serve(mut stream: TcpStream, world: Arc<Mutex<World>>, config: Arc<SimC
             resp.content_type,
             resp.body.len()
         );
-        if stream.write_all(head.as_bytes()).await.is_err()
-            || stream.write_all(resp.body.as_bytes()).await.is_err()
-        {
+        // One write per answer: a client reading a head without its body wakes up twice.
+        let mut answer = head.into_bytes();
+        answer.extend_from_slice(resp.body.as_bytes());
+        if stream.write_all(&answer).await.is_err() {
             return;
         }
     }
@@ -599,7 +600,9 @@ fn sts(w: &mut World, account: &str, f: &HashMap<String, String>, config: &SimCo
     }
 }
 
-type OpResult = Result<Value, (&'static str, String)>;
+/// An AWS error answer: (code, message).
+type SimError = (&'static str, String);
+type OpResult = Result<Value, SimError>;
 
 fn describe(name: &str, t: &SimTable, account: &str, region: &str) -> Value {
     let pt = |r: i64, w: i64| json!({"ReadCapacityUnits": r, "WriteCapacityUnits": w, "NumberOfDecreasesToday": 0});
@@ -805,15 +808,27 @@ fn policy_json(p: &SimPolicy, account: &str, region: &str) -> Value {
     })
 }
 
-fn page<T: Clone>(items: &[T], body: &Value) -> (Vec<T>, Option<String>) {
+/// One page of `items`. AWS's page sizes: `MaxResults` from 1 to `limit` (50 for
+/// DescribeScalableTargets, 10 for DescribeScalingPolicies), `limit` when absent.
+fn page<T: Clone>(
+    items: &[T],
+    body: &Value,
+    limit: u64,
+) -> Result<(Vec<T>, Option<String>), SimError> {
     let start: usize = body["NextToken"]
         .as_str()
         .and_then(|t| t.parse().ok())
         .unwrap_or(0);
-    let max = body["MaxResults"].as_u64().unwrap_or(50) as usize;
-    let end = (start + max).min(items.len());
+    let max = body["MaxResults"].as_u64().unwrap_or(limit);
+    if !(1..=limit).contains(&max) {
+        return Err((
+            "ValidationException",
+            format!("MaxResults: must be between 1 and {limit}"),
+        ));
+    }
+    let end = (start + max as usize).min(items.len());
     let next = (end < items.len()).then(|| end.to_string());
-    (items[start.min(end)..end].to_vec(), next)
+    Ok((items[start.min(end)..end].to_vec(), next))
 }
 
 fn autoscaling(r: &mut SimRegion, op: &str, body: &Value, account: &str, region: &str) -> OpResult {
@@ -842,7 +857,7 @@ fn autoscaling(r: &mut SimRegion, op: &str, body: &Value, account: &str, region:
                 })
                 .cloned()
                 .collect();
-            let (items, next) = page(&all, body);
+            let (items, next) = page(&all, body, 50)?;
             let mut v = json!({"ScalableTargets": items.iter().map(|t| target_json(t, account)).collect::<Vec<_>>()});
             if let Some(n) = next {
                 v["NextToken"] = json!(n);
@@ -857,7 +872,7 @@ fn autoscaling(r: &mut SimRegion, op: &str, body: &Value, account: &str, region:
                 .filter(|p| filter.is_none_or(|f| p.resource_id == f))
                 .cloned()
                 .collect();
-            let (items, next) = page(&all, body);
+            let (items, next) = page(&all, body, 10)?;
             let mut v = json!({"ScalingPolicies": items.iter().map(|p| policy_json(p, account, region)).collect::<Vec<_>>()});
             if let Some(n) = next {
                 v["NextToken"] = json!(n);
