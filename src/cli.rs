@@ -859,9 +859,39 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             return Outcome::NothingSelected;
         }
         ledger.init(&rows.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>());
-        let planned =
-            runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, apply.is_none())
-                .await;
+        if let Some(j) = &journal {
+            j.selected(&ledger.snapshot());
+        }
+        let context = || {
+            Arc::new(runner::ApplyContext::new(
+                factory.clone(),
+                opts.clone(),
+                sinks.clone(),
+                ledger.clone(),
+                cancel.clone(),
+            ))
+        };
+        // With --yes and no guardrail that needs the whole plan, each table is applied as soon
+        // as it is planned: both services' quotas are used at once.
+        if apply.is_some_and(|a| yes && a.max_changes.is_none() && a.canary.is_none()) {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let plan = async {
+                runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, false, Some(tx))
+                    .await;
+            };
+            futures::join!(plan, runner::apply_fleet(context(), rx));
+            return Outcome::Ran;
+        }
+        let planned = runner::observe_and_plan(
+            &factory,
+            rows,
+            &opts,
+            &sinks,
+            &ledger,
+            apply.is_none(),
+            None,
+        )
+        .await;
         let Some(apply) = apply else {
             return Outcome::Ran;
         };
@@ -891,18 +921,12 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             progress.bar().reset_elapsed();
             progress.bar().reset_eta();
         }
-        if let Some(j) = &journal {
-            j.planned(&ledger.snapshot());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        for w in runner::gated_work(planned, &opts, &*sinks, &ledger) {
+            let _ = tx.send(w);
         }
-        runner::apply_fleet(Arc::new(runner::ApplyContext {
-            factory: factory.clone(),
-            planned,
-            opts: opts.clone(),
-            events: sinks.clone(),
-            ledger: ledger.clone(),
-            cancel: cancel.clone(),
-        }))
-        .await;
+        drop(tx);
+        runner::apply_fleet(context(), rx).await;
         Outcome::Ran
     });
     progress.finish();
@@ -1116,7 +1140,7 @@ fn run_export(g: &GlobalArgs, a: &ExportArgs, limits: &Limits) -> Result<i32, Cl
             .collect();
         ledger.init(&rows.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>());
         let sinks = Sinks(vec![Box::new(progress.clone())]);
-        runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true).await;
+        runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true, None).await;
     });
     progress.finish();
     let mut items = Vec::new();

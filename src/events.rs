@@ -24,6 +24,8 @@ pub enum Event<'a> {
         index: usize,
         record: &'a ActionRecord,
     },
+    /// A table's plan changes something; it is to be applied.
+    TablePlanned { report: &'a TableReport },
     /// A table reached its final status for this phase.
     TableFinished { report: &'a TableReport },
 }
@@ -58,6 +60,10 @@ impl EventSink for LogSink {
         match event {
             Event::ReadStarted { tables } => tracing::info!(tables, "reading table state"),
             Event::ApplyStarted { tables } => tracing::info!(tables, "applying changes"),
+            Event::TablePlanned { report } => tracing::debug!(
+                account = %report.account_id, region = %report.region, table = %report.table,
+                actions = report.actions.len(), "table planned"
+            ),
             Event::ActionStarted {
                 table,
                 index,

@@ -6,8 +6,10 @@
 //! outcome. An `action_started` without its `action_finished` means the call may or may not
 //! have reached AWS. `table_finished` lines carry the table's whole report entry. The journal
 //! sits beside the report (`REPORT.journal`) and is removed once the final report is written.
-//! `table_planned` lines, written before the first change, carry every table's planned entry,
-//! so [`recover`] can rebuild a report (for `--resume`) from a journal alone.
+//! `table_planned` lines carry every selected table's entry before anything is read
+//! (`interrupted`, nothing planned), then each table's planned entry before its first change,
+//! so [`recover`] can rebuild a report (for `--resume`) from a journal alone: a table the crash
+//! left unread is still there, `interrupted`.
 //!
 //! [`load_history`] reads switches to on-demand back out of journals and reports, for
 //! `--history`.
@@ -121,9 +123,11 @@ impl JournalSink {
         }
     }
 
-    /// Records every table's planned entry: after a crash, [`recover`] starts from these.
-    pub fn planned(&self, tables: &[TableReport]) {
-        for t in tables {
+    /// Records every selected table before anything is read: after a crash, [`recover`]
+    /// starts from these. Rows whose account is not known yet (the single-table flags) are
+    /// recorded once planned.
+    pub fn selected(&self, tables: &[TableReport]) {
+        for t in tables.iter().filter(|t| !t.account_id.is_empty()) {
             self.write(&JournalLine::TablePlanned {
                 report: Box::new(t.clone()),
             });
@@ -149,6 +153,9 @@ impl EventSink for JournalSink {
                 index,
                 record,
             } => JournalLine::ActionFinished(ActionLine::new(table, *index, record)),
+            Event::TablePlanned { report } => JournalLine::TablePlanned {
+                report: Box::new((*report).clone()),
+            },
             Event::TableFinished { report } => JournalLine::TableFinished {
                 at: now_rfc3339(),
                 report: Box::new((*report).clone()),
@@ -245,11 +252,11 @@ pub fn recover(path: &Path) -> Result<Report, String> {
     let mut inventory = String::new();
     let mut tables: Vec<TableReport> = Vec::new();
     let mut last_at = String::new();
-    let index = |tables: &[TableReport], a: &str, r: &str, t: &str| {
-        tables
-            .iter()
-            .position(|x| x.account_id == a && x.region == r && x.table == t)
-    };
+    // Position of each (account, region, table) in `tables`, and which are finished.
+    let mut positions: std::collections::HashMap<(String, String, String), usize> =
+        Default::default();
+    let mut finished = std::collections::HashSet::new();
+    let key = |a: &str, r: &str, t: &str| (a.to_string(), r.to_string(), t.to_string());
     for (n, line) in lines.iter().enumerate() {
         let parsed: JournalLine = match serde_json::from_str(line) {
             Ok(l) => l,
@@ -273,15 +280,21 @@ pub fn recover(path: &Path) -> Result<Report, String> {
                 command = c;
                 inventory = i;
             }
-            // Tables settled while planning (unchanged, unreadable) were journalled as
-            // finished first: keep that entry.
+            // Every selected table is journalled as planned before the first read, then
+            // again once its plan is known; a finished entry is never replaced by a planned one.
             JournalLine::TablePlanned { report } => {
-                if index(&tables, &report.account_id, &report.region, &report.table).is_none() {
-                    tables.push(*report);
+                let k = key(&report.account_id, &report.region, &report.table);
+                match positions.get(&k) {
+                    None => {
+                        positions.insert(k, tables.len());
+                        tables.push(*report);
+                    }
+                    Some(&i) if !finished.contains(&i) => tables[i] = *report,
+                    Some(_) => {}
                 }
             }
             JournalLine::ActionStarted(l) | JournalLine::ActionFinished(l) => {
-                if let Some(i) = index(&tables, &l.account_id, &l.region, &l.table) {
+                if let Some(&i) = positions.get(&key(&l.account_id, &l.region, &l.table)) {
                     if let Some(slot) = tables[i].actions.get_mut(l.step - 1) {
                         *slot = l.record;
                     }
@@ -290,10 +303,14 @@ pub fn recover(path: &Path) -> Result<Report, String> {
             }
             JournalLine::TableFinished { at, report } => {
                 last_at = at;
-                match index(&tables, &report.account_id, &report.region, &report.table) {
-                    Some(i) => tables[i] = *report,
-                    None => tables.push(*report),
+                let k = key(&report.account_id, &report.region, &report.table);
+                let i = *positions.entry(k).or_insert(tables.len());
+                if i == tables.len() {
+                    tables.push(*report);
+                } else {
+                    tables[i] = *report;
                 }
+                finished.insert(i);
             }
         }
     }
@@ -457,6 +474,13 @@ mod tests {
             duration_ms: 0,
         };
         use crate::report::TableStatus::*;
+        // Every selected table, before anything is read: interrupted, nothing planned.
+        let selected = |table: &str| JournalLine::TablePlanned {
+            report: Box::new(TableReport {
+                actions: vec![],
+                ..entry(table, Interrupted)
+            }),
+        };
         let lines = [
             JournalLine::RunStarted {
                 at: "t0".into(),
@@ -464,6 +488,9 @@ mod tests {
                 tool_version: "v".into(),
                 inventory: "inv.csv".into(),
             },
+            selected("same"),
+            selected("busy"),
+            selected("unread"),
             // Settled while planning, so journalled as finished before the planned lines.
             JournalLine::TableFinished {
                 at: "t1".into(),
@@ -492,14 +519,22 @@ mod tests {
             .collect();
         std::fs::write(&path, text).unwrap();
         let r = recover(&path).unwrap();
-        assert_eq!(r.tables.len(), 2);
-        assert_eq!(r.summary.unchanged, 1);
-        assert_eq!(r.summary.interrupted, 1);
+        let names: Vec<&str> = r.tables.iter().map(|t| t.table.as_str()).collect();
+        assert_eq!(names, ["same", "busy", "unread"]);
+        assert_eq!(r.summary.unchanged, 1, "a finished entry is not replaced");
+        assert_eq!(r.summary.interrupted, 2);
         assert_eq!(
             r.tables[1].actions[0].outcome,
             Outcome::Started,
             "may have reached AWS"
         );
+        // The crash came before this table was read: it is still there for --resume.
+        assert!(r.tables[2].actions.is_empty());
+        assert!(crate::select::unfinished(&r).contains(&(
+            "111111111111".to_string(),
+            "us-east-1".to_string(),
+            "unread".to_string()
+        )));
         assert_eq!(
             (r.started_at.as_str(), r.inventory.path.as_str()),
             ("t0", "inv.csv")

@@ -5,13 +5,13 @@
 //! table's failure never stops the others: it is recorded and the run goes on.
 
 use crate::aws::ops::{self, Performed, WaitPolicy};
-use crate::aws::{AwsError, ClientFactory, ErrorKind};
+use crate::aws::{AccountRegion, AwsError, ClientFactory, ErrorKind};
 use crate::cancel::Cancel;
 use crate::events::{Event, EventSink};
 use crate::model::*;
 use crate::planner::{plan_table, Action, SkipReason, TablePlan};
 use crate::report::*;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,7 +34,7 @@ pub struct RunOptions {
 }
 
 /// (account, role, region): the tables that share clients, credentials and rate limits.
-type Group = (String, Option<RoleSpec>, String);
+pub type Group = (String, Option<RoleSpec>, String);
 
 /// Switch-to-on-demand times (RFC 3339) recorded by earlier runs, per (account, region, table).
 pub type History = HashMap<(String, String, String), Vec<String>>;
@@ -271,11 +271,37 @@ pub async fn expand_patterns(
     out
 }
 
+/// Tables described before their auto scaling is read in one batch: with up to two GSIs
+/// each, their ResourceIds fit one DescribeScalableTargets call (50).
+const READ_BATCH: usize = 16;
+
+/// At most this many applied tables wait for one batched read-back of their auto scaling.
+const READ_BACK_BATCH: usize = 100;
+
+/// What planning hands to apply, as it goes.
+#[derive(Debug)]
+pub enum Work {
+    /// Table `i`'s plan changes something.
+    Table(usize, Box<Planned>),
+    /// Every table of this group has been planned: its last read-back need wait for no more.
+    GroupPlanned(Group),
+}
+
+pub type WorkSender = tokio::sync::mpsc::UnboundedSender<Work>;
+
+fn group_of(d: &DesiredTable) -> Group {
+    (d.account_id.clone(), d.role.clone(), d.region.clone())
+}
+
 /// Reads every table's state and plans it. AWS calls: STS GetCallerIdentity (only for rows
 /// without an account id), AssumeRole once per role, DescribeTable per table, and
 /// DescribeScalableTargets / DescribeScalingPolicies in batches per (account, region).
 /// Rows that come with an error (a failed pattern expansion) are failed as they are.
 /// Fills the ledger's `before`, `actions` (as planned) and status.
+///
+/// Every (account, role, region) group is read at once, `READ_BATCH` tables at a time, so
+/// each account's quota is used from the start. With `ready`, each table whose plan changes
+/// something is handed on as soon as it is planned: apply starts while the rest is read.
 pub async fn observe_and_plan(
     factory: &ClientFactory,
     rows: Vec<(DesiredTable, Option<AwsError>)>,
@@ -283,6 +309,7 @@ pub async fn observe_and_plan(
     events: &dyn EventSink,
     ledger: &Ledger,
     plan_only: bool,
+    ready: Option<WorkSender>,
 ) -> Vec<Planned> {
     let (mut tables, known_errors): (Vec<DesiredTable>, Vec<Option<AwsError>>) =
         rows.into_iter().unzip();
@@ -292,95 +319,19 @@ pub async fn observe_and_plan(
     let started = Instant::now();
 
     // Rows from the single-table flags carry no account id: it is the caller's own.
+    let mut unresolved: Vec<Option<AwsError>> = vec![None; tables.len()];
     let mut caller_accounts: HashMap<String, Result<String, AwsError>> = HashMap::new();
-    for d in tables.iter_mut().filter(|d| d.account_id.is_empty()) {
+    for (i, d) in tables.iter_mut().enumerate() {
+        if !d.account_id.is_empty() {
+            continue;
+        }
         if !caller_accounts.contains_key(&d.region) {
             let r = factory.caller_account(&d.region).await;
             caller_accounts.insert(d.region.clone(), r);
         }
-        if let Some(Ok(a)) = caller_accounts.get(&d.region) {
-            d.account_id = a.clone();
-        }
-    }
-
-    // DescribeTable for every table, `concurrency` at a time, spread across accounts.
-    let order = interleave(&tables, |i| &tables[i]);
-    let mut described: Vec<(usize, Result<ObservedTable, AwsError>)> = futures::stream::iter(order)
-        .map(|i| {
-            let d = &tables[i];
-            let caller = caller_accounts.get(&d.region).cloned();
-            let known = known_errors[i].clone();
-            async move {
-                if let Some(e) = known {
-                    return Err(e);
-                }
-                if let Some(Err(e)) = caller {
-                    return Err(e);
-                }
-                let c = factory
-                    .account_region(&d.account_id, d.role.as_ref(), &d.region)
-                    .await?;
-                ops::describe_table(&c, &d.table)
-                    .await
-                    .result?
-                    .ok_or_else(|| table_not_found(d))
-            }
-            .map(move |r: Result<ObservedTable, AwsError>| (i, r))
-        })
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await;
-    described.sort_by_key(|(i, _)| *i);
-    let described: Vec<Result<ObservedTable, AwsError>> =
-        described.into_iter().map(|(_, r)| r).collect();
-
-    // Auto scaling for every (account, role, region) group, in batches.
-    let mut groups: BTreeMap<Group, Vec<usize>> = BTreeMap::new();
-    for (i, d) in tables.iter().enumerate() {
-        if described[i].is_ok() {
-            groups
-                .entry((d.account_id.clone(), d.role.clone(), d.region.clone()))
-                .or_default()
-                .push(i);
-        }
-    }
-    let (described_ref, tables_ref) = (&described, &tables);
-    let scaling: Vec<(Vec<usize>, Result<ops::Scaling, AwsError>)> = futures::stream::iter(groups)
-        .map(|((account, role, region), members)| async move {
-            let mut ids = Vec::new();
-            for &i in &members {
-                if let Ok(o) = &described_ref[i] {
-                    ids.extend(ops::resource_ids(&tables_ref[i].table, o));
-                }
-            }
-            let r = match factory
-                .account_region(&account, role.as_ref(), &region)
-                .await
-            {
-                Ok(c) => ops::describe_scaling(&c, &ids).await,
-                Err(e) => Err(e),
-            };
-            (members, r)
-        })
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await;
-
-    let mut observed = described;
-    for (members, result) in scaling {
-        match result {
-            Ok(mut s) => {
-                for i in members {
-                    if let Ok(o) = &mut observed[i] {
-                        s.attach(&tables[i].table, o);
-                    }
-                }
-            }
-            Err(e) => {
-                for i in members {
-                    observed[i] = Err(e.clone());
-                }
-            }
+        match &caller_accounts[&d.region] {
+            Ok(a) => d.account_id = a.clone(),
+            Err(e) => unresolved[i] = Some(e.clone()),
         }
     }
 
@@ -388,93 +339,232 @@ pub async fn observe_and_plan(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
-    for (i, o) in observed.iter_mut().enumerate() {
-        if let Ok(o) = o {
-            let d = &tables[i];
-            let key = (d.account_id.clone(), d.region.clone(), d.table.clone());
-            let recorded = opts
-                .history
-                .get(&key)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            o.recent_switches_to_on_demand =
-                recent_switches(o.last_switch_to_on_demand.as_deref(), recorded, now);
+    let settle = |i: usize, observed: Result<ObservedTable, AwsError>| {
+        let p = settle_planned(
+            i,
+            tables[i].clone(),
+            observed,
+            opts,
+            events,
+            ledger,
+            plan_only,
+            started.elapsed().as_millis() as u64,
+            now,
+        );
+        if let Some(tx) = ready.as_ref().filter(|_| p.changes_anything()) {
+            let _ = tx.send(Work::Table(i, Box::new(p.clone())));
+        }
+        (i, p)
+    };
+
+    // Rows that cannot be read settle at once; the others are read by group.
+    let mut done: Vec<(usize, Planned)> = Vec::with_capacity(tables.len());
+    let mut groups: BTreeMap<Group, Vec<usize>> = BTreeMap::new();
+    for (i, d) in tables.iter().enumerate() {
+        match known_errors[i].clone().or_else(|| unresolved[i].take()) {
+            Some(e) => done.push(settle(i, Err(e))),
+            None => groups.entry(group_of(d)).or_default().push(i),
         }
     }
+    // The concurrency is shared out between the groups, each reading at least one at a time.
+    let per_group = (opts.concurrency / groups.len().max(1)).max(1);
+    let (tables_ref, settle_ref, ready_ref) = (&tables, &settle, &ready);
+    let read: Vec<Vec<(usize, Planned)>> = futures::stream::iter(groups)
+        .map(|(group, members)| async move {
+            let clients = factory
+                .account_region(&group.0, group.1.as_ref(), &group.2)
+                .await;
+            let out = match &clients {
+                Err(e) => members
+                    .iter()
+                    .map(|&i| settle_ref(i, Err(e.clone())))
+                    .collect(),
+                Ok(c) => read_group(c, tables_ref, &members, per_group, settle_ref).await,
+            };
+            if let Some(tx) = ready_ref {
+                let _ = tx.send(Work::GroupPlanned(group));
+            }
+            out
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect()
+        .await;
+    done.extend(read.into_iter().flatten());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, p)| p).collect()
+}
 
-    let read_ms = started.elapsed().as_millis() as u64;
-    let mut planned: Vec<Planned> = Vec::with_capacity(tables.len());
-    for (i, (desired, observed)) in tables.into_iter().zip(observed).enumerate() {
-        let plan = match &observed {
-            Ok(o) => plan_table(&desired, o),
-            Err(_) => TablePlan::default(),
-        };
-        let p = Planned {
-            read: observed.is_ok(),
-            desired,
-            plan,
-        };
-        ledger.update(i, |t| {
-            // The caller's account is known only now for single-table rows.
-            t.account_id = p.desired.account_id.clone();
-            t.duration_ms = read_ms;
-            t.actions = p
-                .plan
-                .actions
-                .iter()
-                .map(|a| ActionRecord {
-                    action: a.clone(),
-                    target: a.target(&p.desired.table),
-                    outcome: if plan_only {
-                        Outcome::Planned
-                    } else {
-                        Outcome::NotAttempted
-                    },
-                    attempts: 0,
-                    started_at: None,
-                    duration_ms: None,
-                    error: None,
-                })
-                .collect();
-            match observed {
-                Err(e) => {
-                    t.status = TableStatus::Failed;
-                    t.error = Some((&e).into());
-                }
-                Ok(o) => {
-                    if let Some((reason, message)) = &p.plan.skip {
-                        t.status = TableStatus::Skipped;
-                        t.skip_reason = Some(*reason);
-                        t.error = Some(skip_error(*reason, message));
-                        if *reason == SkipReason::SwitchLimit {
-                            t.next_switch_allowed_at = o
-                                .recent_switches_to_on_demand
-                                .first()
-                                .and_then(|first| crate::planner::add_day(first));
-                        }
-                    } else if !p.plan.changes_anything() {
-                        t.status = TableStatus::Unchanged;
-                        if !plan_only {
-                            t.after = Some(o.clone());
-                        }
-                    } else if plan_only {
-                        t.status = TableStatus::WouldChange;
-                    } else {
-                        // Not applied yet: interrupted until apply says otherwise.
-                        t.status = TableStatus::Interrupted;
-                    }
-                    t.before = Some(o);
+/// Reads one group's tables: DescribeTable `parallel` at a time while the auto scaling of
+/// each `READ_BATCH` already described is read, in one batch (the namespace's policies, if
+/// needed, listed once for the group). `settle` plans each table as its batch completes.
+async fn read_group(
+    c: &AccountRegion,
+    tables: &[DesiredTable],
+    members: &[usize],
+    parallel: usize,
+    settle: &(dyn Fn(usize, Result<ObservedTable, AwsError>) -> (usize, Planned) + Sync),
+) -> Vec<(usize, Planned)> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let describe = async move {
+        let mut described = futures::stream::iter(members.iter().copied())
+            .map(|i| async move {
+                let d = &tables[i];
+                let r = ops::describe_table(c, &d.table)
+                    .await
+                    .result
+                    .and_then(|o| o.ok_or_else(|| table_not_found(d)));
+                (i, r)
+            })
+            .buffered(parallel);
+        while let Some(x) = described.next().await {
+            let _ = tx.send(x);
+        }
+    };
+    let plan = async {
+        let namespace = ops::NamespacePolicies::default();
+        let mut out = Vec::with_capacity(members.len());
+        loop {
+            let mut batch = Vec::with_capacity(READ_BATCH);
+            while batch.len() < READ_BATCH {
+                match rx.recv().await {
+                    Some(x) => batch.push(x),
+                    None => break,
                 }
             }
-        });
-        if plan_only || !p.changes_anything() {
-            events.event(&Event::TableFinished {
-                report: &ledger.get(i),
-            });
+            if batch.is_empty() {
+                break;
+            }
+            let ids: Vec<String> = batch
+                .iter()
+                .filter_map(|(i, r)| {
+                    r.as_ref()
+                        .ok()
+                        .map(|o| ops::resource_ids(&tables[*i].table, o))
+                })
+                .flatten()
+                .collect();
+            if !ids.is_empty() {
+                match ops::describe_scaling(c, &ids, &namespace).await {
+                    Ok(mut s) => {
+                        for (i, r) in &mut batch {
+                            if let Ok(o) = r {
+                                s.attach(&tables[*i].table, o);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        for (_, r) in &mut batch {
+                            if r.is_ok() {
+                                *r = Err(e.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            out.extend(batch.into_iter().map(|(i, r)| settle(i, r)));
         }
-        planned.push(p);
+        out
+    };
+    futures::join!(describe, plan).1
+}
+
+/// Plans one table from what was read, and records it in the ledger: `before`, the planned
+/// actions and the status. Tables that need nothing (or cannot be read) are finished here.
+#[allow(clippy::too_many_arguments)]
+fn settle_planned(
+    i: usize,
+    desired: DesiredTable,
+    mut observed: Result<ObservedTable, AwsError>,
+    opts: &RunOptions,
+    events: &dyn EventSink,
+    ledger: &Ledger,
+    plan_only: bool,
+    read_ms: u64,
+    now: i64,
+) -> Planned {
+    if let Ok(o) = &mut observed {
+        let key = (
+            desired.account_id.clone(),
+            desired.region.clone(),
+            desired.table.clone(),
+        );
+        let recorded = opts
+            .history
+            .get(&key)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        o.recent_switches_to_on_demand =
+            recent_switches(o.last_switch_to_on_demand.as_deref(), recorded, now);
     }
-    planned
+    let plan = match &observed {
+        Ok(o) => plan_table(&desired, o),
+        Err(_) => TablePlan::default(),
+    };
+    let p = Planned {
+        read: observed.is_ok(),
+        desired,
+        plan,
+    };
+    let report = ledger.update(i, |t| {
+        // The caller's account is known only now for single-table rows.
+        t.account_id = p.desired.account_id.clone();
+        t.duration_ms = read_ms;
+        t.actions = p
+            .plan
+            .actions
+            .iter()
+            .map(|a| ActionRecord {
+                action: a.clone(),
+                target: a.target(&p.desired.table),
+                outcome: if plan_only {
+                    Outcome::Planned
+                } else {
+                    Outcome::NotAttempted
+                },
+                attempts: 0,
+                started_at: None,
+                duration_ms: None,
+                error: None,
+            })
+            .collect();
+        match observed {
+            Err(e) => {
+                t.status = TableStatus::Failed;
+                t.error = Some((&e).into());
+            }
+            Ok(o) => {
+                if let Some((reason, message)) = &p.plan.skip {
+                    t.status = TableStatus::Skipped;
+                    t.skip_reason = Some(*reason);
+                    t.error = Some(skip_error(*reason, message));
+                    if *reason == SkipReason::SwitchLimit {
+                        t.next_switch_allowed_at = o
+                            .recent_switches_to_on_demand
+                            .first()
+                            .and_then(|first| crate::planner::add_day(first));
+                    }
+                } else if !p.plan.changes_anything() {
+                    t.status = TableStatus::Unchanged;
+                    if !plan_only {
+                        t.after = Some(o.clone());
+                    }
+                } else if plan_only {
+                    t.status = TableStatus::WouldChange;
+                } else {
+                    // Not applied yet: interrupted until apply says otherwise.
+                    t.status = TableStatus::Interrupted;
+                }
+                t.before = Some(o);
+            }
+        }
+        t.clone()
+    });
+    if plan_only || !p.changes_anything() {
+        events.event(&Event::TableFinished { report: &report });
+    } else {
+        events.event(&Event::TablePlanned { report: &report });
+    }
+    p
 }
 
 fn skip_error(reason: SkipReason, message: &str) -> ErrorReport {
@@ -492,54 +582,117 @@ fn skip_error(reason: SkipReason, message: &str) -> ErrorReport {
     }
 }
 
-/// Applies every plan that changes something, `concurrency` tables at a time. AWS calls: the
-/// plan's actions (UpdateTable, RegisterScalableTarget, PutScalingPolicy,
-/// DeleteScalingPolicy, DeregisterScalableTarget, DescribeTable while waiting), then a
-/// read-back of each changed table. Stops starting tables once `cancel` is requested.
 /// What every table task of an apply shares. Each table runs as its own task, so the tasks
 /// (and their HTTP connections) spread over the runtime's threads.
 pub struct ApplyContext {
     pub factory: Arc<ClientFactory>,
-    pub planned: Vec<Planned>,
     pub opts: RunOptions,
     pub events: Arc<dyn EventSink>,
     pub ledger: Arc<Ledger>,
     pub cancel: Arc<Cancel>,
+    /// Tables that failed to apply so far (for `--max-failures`).
+    pub failures: AtomicUsize,
+    read_backs: ReadBacks,
 }
 
-pub async fn apply_fleet(ctx: Arc<ApplyContext>) {
-    let (planned, opts, events, ledger) = (&ctx.planned, &ctx.opts, &*ctx.events, &*ctx.ledger);
-    let mut work: Vec<usize> = interleave(planned, |i| &planned[i].desired)
+impl ApplyContext {
+    pub fn new(
+        factory: Arc<ClientFactory>,
+        opts: RunOptions,
+        events: Arc<dyn EventSink>,
+        ledger: Arc<Ledger>,
+        cancel: Arc<Cancel>,
+    ) -> Self {
+        ApplyContext {
+            factory,
+            opts,
+            events,
+            ledger,
+            cancel,
+            failures: AtomicUsize::new(0),
+            read_backs: ReadBacks::default(),
+        }
+    }
+}
+
+/// The whole plan, once it is known (after a confirmation or a guardrail): the tables that
+/// change, round-robin over accounts; with `--canary N`, the first N of them, the rest
+/// recorded as not applied, for the next run.
+pub fn gated_work(
+    planned: Vec<Planned>,
+    opts: &RunOptions,
+    events: &dyn EventSink,
+    ledger: &Ledger,
+) -> Vec<Work> {
+    let mut order: Vec<usize> = interleave(&planned, |i| &planned[i].desired)
         .into_iter()
         .filter(|&i| planned[i].changes_anything())
         .collect();
     if let Some(n) = opts.canary {
-        // The canary is the first `n` of the interleaved order: spread over accounts. The rest
-        // stays as planned, for the next run.
-        for &i in &work[n.min(work.len())..] {
+        for &i in &order[n.min(order.len())..] {
             ledger.mark_not_applied(i);
             events.event(&Event::TableFinished {
                 report: &ledger.get(i),
             });
         }
-        work.truncate(n);
+        order.truncate(n);
     }
-    events.event(&Event::ApplyStarted { tables: work.len() });
-    let failures = Arc::new(AtomicUsize::new(0));
-    futures::stream::iter(work)
-        .map(|i| {
+    events.event(&Event::ApplyStarted {
+        tables: order.len(),
+    });
+    let groups: std::collections::BTreeSet<Group> = order
+        .iter()
+        .map(|&i| group_of(&planned[i].desired))
+        .collect();
+    let mut planned: Vec<Option<Planned>> = planned.into_iter().map(Some).collect();
+    let mut work: Vec<Work> = order
+        .into_iter()
+        .filter_map(|i| planned[i].take().map(|p| Work::Table(i, Box::new(p))))
+        .collect();
+    work.extend(groups.into_iter().map(Work::GroupPlanned));
+    work
+}
+
+/// Applies each table `work` hands over, `concurrency` tables at a time, until `work` ends.
+/// AWS calls: the plan's actions (UpdateTable, RegisterScalableTarget, PutScalingPolicy,
+/// DeleteScalingPolicy, DeregisterScalableTarget, DescribeTable while waiting), then a
+/// read-back of each changed table: DescribeTable per table, its auto scaling in batches per
+/// (account, region). Stops starting tables once `cancel` is requested.
+pub async fn apply_fleet(ctx: Arc<ApplyContext>, work: tokio::sync::mpsc::UnboundedReceiver<Work>) {
+    let tasks = futures::stream::unfold(
+        work,
+        |mut rx| async move { rx.recv().await.map(|w| (w, rx)) },
+    )
+    .map(|w| {
+        let ctx = ctx.clone();
+        match w {
+            Work::Table(i, p) => {
+                ctx.read_backs.expect(&group_of(&p.desired));
+                tokio::spawn(async move { apply_one(&ctx, i, p).await })
+            }
+            Work::GroupPlanned(group) => tokio::spawn(async move {
+                let due = ctx.read_backs.planned(&group);
+                read_back(&ctx, &group, due).await;
+            }),
+        }
+    })
+    .buffer_unordered(ctx.opts.concurrency.max(1))
+    .collect::<Vec<_>>();
+    tasks.await;
+    // Every table is planned: whatever still waits for a read-back is read now.
+    let due = ctx.read_backs.all_planned();
+    futures::stream::iter(due)
+        .for_each_concurrent(ctx.opts.concurrency.max(1), |(group, batch)| {
             let ctx = ctx.clone();
-            let failures = failures.clone();
-            tokio::spawn(async move { apply_one(&ctx, i, &failures).await })
+            async move { read_back(&ctx, &group, batch).await }
         })
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect::<Vec<_>>()
         .await;
 }
 
-async fn apply_one(ctx: &ApplyContext, i: usize, failures: &AtomicUsize) {
+async fn apply_one(ctx: &ApplyContext, i: usize, p: Box<Planned>) {
     let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
-    if failures.load(Ordering::SeqCst) >= opts.max_failures {
+    let group = group_of(&p.desired);
+    if ctx.failures.load(Ordering::SeqCst) >= opts.max_failures {
         ledger.update(i, |t| {
             t.status = TableStatus::Skipped;
             t.skip_reason = Some(SkipReason::MaxFailures);
@@ -554,70 +707,161 @@ async fn apply_one(ctx: &ApplyContext, i: usize, failures: &AtomicUsize) {
         events.event(&Event::TableFinished {
             report: &ledger.get(i),
         });
+    } else {
+        let pending = apply_table(ctx, i, *p).await;
+        let due = ctx.read_backs.deposit(&group, pending);
+        read_back(ctx, &group, due).await;
         return;
     }
-    apply_table(
-        &ctx.factory,
-        i,
-        &ctx.planned[i],
-        opts,
-        events,
-        ledger,
-        &ctx.cancel,
-    )
-    .await;
-    if ledger.update(i, |t| t.status == TableStatus::Failed) {
-        failures.fetch_add(1, Ordering::SeqCst);
+    let due = ctx.read_backs.deposit(&group, None);
+    read_back(ctx, &group, due).await;
+}
+
+/// A table whose actions ran, waiting for the batched read-back of its auto scaling.
+struct Pending {
+    i: usize,
+    desired: DesiredTable,
+    ran: Ran,
+    /// DescribeTable's answer after the actions.
+    after: ObservedTable,
+}
+
+/// Per (account, role, region): tables applied and waiting for their read-back.
+#[derive(Default)]
+struct ReadBacks(Mutex<HashMap<Group, Backlog>>);
+
+#[derive(Default)]
+struct Backlog {
+    /// Tables handed to apply whose actions have not finished.
+    outstanding: usize,
+    /// Whether every table of the group has been planned (no more will come).
+    planned: bool,
+    pending: Vec<Pending>,
+}
+
+impl Backlog {
+    /// The batch to read back now: when nothing else of the group can join it, or it is full.
+    fn due(&mut self) -> Vec<Pending> {
+        if (self.outstanding == 0 && self.planned) || self.pending.len() >= READ_BACK_BATCH {
+            std::mem::take(&mut self.pending)
+        } else {
+            Vec::new()
+        }
     }
 }
 
-async fn apply_table(
-    factory: &ClientFactory,
-    i: usize,
-    p: &Planned,
-    opts: &RunOptions,
-    events: &dyn EventSink,
-    ledger: &Ledger,
-    cancel: &Cancel,
-) {
+impl ReadBacks {
+    fn with<R>(&self, group: &Group, f: impl FnOnce(&mut Backlog) -> R) -> R {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(m.entry(group.clone()).or_default())
+    }
+
+    fn expect(&self, group: &Group) {
+        self.with(group, |b| b.outstanding += 1);
+    }
+
+    fn deposit(&self, group: &Group, pending: Option<Pending>) -> Vec<Pending> {
+        self.with(group, |b| {
+            b.outstanding -= 1;
+            b.pending.extend(pending);
+            b.due()
+        })
+    }
+
+    fn planned(&self, group: &Group) -> Vec<Pending> {
+        self.with(group, |b| {
+            b.planned = true;
+            b.due()
+        })
+    }
+
+    fn all_planned(&self) -> Vec<(Group, Vec<Pending>)> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter_mut()
+            .map(|(g, b)| {
+                b.planned = true;
+                (g.clone(), b.due())
+            })
+            .filter(|(_, due)| !due.is_empty())
+            .collect()
+    }
+}
+
+/// Reads back the auto scaling of a batch of one group's tables in one go, and concludes each.
+async fn read_back(ctx: &ApplyContext, group: &Group, batch: Vec<Pending>) {
+    if batch.is_empty() {
+        return;
+    }
+    let ids: Vec<String> = batch
+        .iter()
+        .flat_map(|p| ops::resource_ids(&p.desired.table, &p.after))
+        .collect();
+    let scaling = match ctx
+        .factory
+        .account_region(&group.0, group.1.as_ref(), &group.2)
+        .await
+    {
+        Ok(c) => ops::describe_scaling(&c, &ids, &ops::NamespacePolicies::default()).await,
+        Err(e) => Err(e),
+    };
+    let mut scaling = scaling;
+    for p in batch {
+        let after = match &mut scaling {
+            Ok(s) => {
+                let mut o = p.after;
+                s.attach(&p.desired.table, &mut o);
+                Ok(Some(o))
+            }
+            Err(e) => Err(e.clone()),
+        };
+        conclude(ctx, p.i, &p.desired, &p.ran, after);
+    }
+}
+
+/// How running a table's actions went.
+struct Ran {
+    started: Instant,
+    /// Something was changed.
+    mutated: bool,
+    /// The error that stopped the actions, and whether anything had changed before it.
+    failure: Option<(AwsError, bool)>,
+    interrupted: bool,
+}
+
+/// Runs a table's actions in order, journalled, and reads the table back. Returns the table
+/// when its auto scaling is still to be read back (in a batch); otherwise it is concluded.
+async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending> {
+    let (opts, events, ledger, cancel) = (&ctx.opts, &*ctx.events, &*ctx.ledger, &ctx.cancel);
     if cancel.is_requested() {
         // Never started: stays `interrupted` with every action `not_attempted`.
         events.event(&Event::TableFinished {
             report: &ledger.get(i),
         });
-        return;
+        return None;
     }
-    let started = Instant::now();
-    let d = &p.desired;
-    let finish = |f: &dyn Fn(&mut TableReport)| {
-        ledger.update(i, |t| {
-            f(t);
-            t.duration_ms += started.elapsed().as_millis() as u64;
-        });
-        events.event(&Event::TableFinished {
-            report: &ledger.get(i),
-        });
+    let mut ran = Ran {
+        started: Instant::now(),
+        mutated: false,
+        failure: None,
+        interrupted: false,
     };
-    let clients = match factory
+    let d = &p.desired;
+    let clients = match ctx
+        .factory
         .account_region(&d.account_id, d.role.as_ref(), &d.region)
         .await
     {
         Ok(c) => c,
         Err(e) => {
-            finish(&|t| {
-                t.status = TableStatus::Failed;
-                t.error = Some((&e).into());
-            });
-            return;
+            ran.failure = Some((e, false));
+            conclude(ctx, i, d, &ran, Ok(None));
+            return None;
         }
     };
 
-    let mut failure: Option<(AwsError, bool)> = None; // (error, anything changed before it)
-    let mut mutated = false;
-    let mut interrupted = false;
     for (k, action) in p.plan.actions.iter().enumerate() {
         if cancel.is_requested() {
-            interrupted = true;
+            ran.interrupted = true;
             break;
         }
         let at = now_rfc3339();
@@ -662,35 +906,57 @@ async fn apply_table(
             record: &record,
         });
         match r.result {
-            Ok(_) => mutated |= action.is_mutating(),
+            Ok(_) => ran.mutated |= action.is_mutating(),
             Err(e) if e.code == "Interrupted" => {
-                interrupted = true;
+                ran.interrupted = true;
                 break;
             }
             Err(e) => {
-                failure = Some((e, mutated));
+                ran.failure = Some((e, ran.mutated));
                 break;
             }
         }
     }
 
     // Read back what AWS now has, whatever happened: the report must say the truth.
-    let after = if mutated {
-        ops::observe_one(&clients, &d.table).await
-    } else {
-        Ok(ledger.update(i, |t| t.before.clone()))
-    };
+    if !ran.mutated {
+        let before = ledger.update(i, |t| t.before.clone());
+        conclude(ctx, i, d, &ran, Ok(before));
+        return None;
+    }
+    match ops::describe_table(&clients, &d.table).await.result {
+        Ok(Some(after)) => Some(Pending {
+            i,
+            desired: p.desired,
+            ran,
+            after,
+        }),
+        other => {
+            conclude(ctx, i, d, &ran, other);
+            None
+        }
+    }
+}
 
-    finish(&|t| {
+/// Records a table's final status from how its actions ran and what AWS reports after them.
+fn conclude(
+    ctx: &ApplyContext,
+    i: usize,
+    d: &DesiredTable,
+    ran: &Ran,
+    after: Result<Option<ObservedTable>, AwsError>,
+) {
+    let report = ctx.ledger.update(i, |t| {
+        t.duration_ms += ran.started.elapsed().as_millis() as u64;
         match &after {
             Ok(a) => t.after = a.clone(),
             Err(_) => t.after = None,
         }
-        if interrupted {
+        if ran.interrupted {
             t.status = TableStatus::Interrupted;
-            return;
+            return t.clone();
         }
-        if let Some((e, changed_before)) = &failure {
+        if let Some((e, changed_before)) = &ran.failure {
             match e.kind {
                 ErrorKind::SwitchLimit => {
                     t.status = TableStatus::Skipped;
@@ -704,7 +970,7 @@ async fn apply_table(
                 _ => t.status = TableStatus::Failed,
             }
             t.error = Some(e.into());
-            return;
+            return t.clone();
         }
         // Every action succeeded: verify by planning again against what AWS now reports.
         match &after {
@@ -746,7 +1012,12 @@ async fn apply_table(
                 });
             }
         }
+        t.clone()
     });
+    if report.status == TableStatus::Failed {
+        ctx.failures.fetch_add(1, Ordering::SeqCst);
+    }
+    ctx.events.event(&Event::TableFinished { report: &report });
 }
 
 #[cfg(test)]

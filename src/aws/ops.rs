@@ -126,13 +126,56 @@ pub struct Scaling {
     pub policies: HashMap<String, Vec<ScalingPolicy>>,
 }
 
+/// The `dynamodb` namespace's scaling policies in one (account, region), listed at most once
+/// and shared by every batch that needs them: a group read in several batches lists the
+/// namespace once. A fresh one is needed to see changes made since.
+#[derive(Default)]
+pub struct NamespacePolicies(tokio::sync::OnceCell<Result<Vec<aas::ScalingPolicy>, AwsError>>);
+
+fn policy_id(p: &aas::ScalingPolicy) -> (String, aas::ScalableDimension, String) {
+    (
+        p.resource_id().to_string(),
+        p.scalable_dimension().clone(),
+        p.policy_name().to_string(),
+    )
+}
+
+/// Every page of DescribeScalingPolicies, for one ResourceId or (`None`) the namespace.
+async fn list_policies(
+    c: &AccountRegion,
+    resource_id: Option<&String>,
+) -> Result<Vec<aas::ScalingPolicy>, AwsError> {
+    all_pages(
+        |token| async move {
+            let out = c
+                .call(Service::AutoScaling, OnBusy::Retry, || {
+                    c.aas
+                        .describe_scaling_policies()
+                        .service_namespace(aas::ServiceNamespace::Dynamodb)
+                        .set_resource_id(resource_id.cloned())
+                        .max_results(POLICIES_PER_PAGE)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .result?;
+            let next = out.next_token().map(str::to_string);
+            Ok((out.scaling_policies().to_vec(), next))
+        },
+        policy_id,
+    )
+    .await
+}
+
 /// Application Auto Scaling DescribeScalableTargets (ResourceIds filter, 50 per call) and
 /// DescribeScalingPolicies for the resources that have a target (per ResourceId for a few,
-/// else the whole `dynamodb` namespace), paginated at AWS's largest page sizes. Results are matched exactly on ResourceId and ScalableDimension:
-/// emulators match ResourceId filters loosely.
+/// else the whole `dynamodb` namespace, through `namespace`), paginated at AWS's largest page
+/// sizes. Results are matched exactly on ResourceId and ScalableDimension: emulators match
+/// ResourceId filters loosely.
 pub async fn describe_scaling(
     c: &AccountRegion,
     resource_ids: &[String],
+    namespace: &NamespacePolicies,
 ) -> Result<Scaling, AwsError> {
     let wanted: HashSet<&str> = resource_ids.iter().map(String::as_str).collect();
     let mut scaling = Scaling::default();
@@ -177,50 +220,26 @@ pub async fn describe_scaling(
         .iter()
         .filter(|id| registered.contains(id.as_str()))
         .collect();
-    let mut seen_policies = HashSet::new();
-    let filters: Vec<Option<&String>> = if with_targets.is_empty() {
-        vec![]
-    } else if with_targets.len() <= POLICIES_PER_RESOURCE_UP_TO {
-        with_targets.into_iter().map(Some).collect()
+    let mut owned = Vec::new();
+    let policies: &[aas::ScalingPolicy] = if with_targets.len() <= POLICIES_PER_RESOURCE_UP_TO {
+        for id in with_targets {
+            owned.extend(list_policies(c, Some(id)).await?);
+        }
+        &owned
     } else {
-        vec![None]
+        match namespace.0.get_or_init(|| list_policies(c, None)).await {
+            Ok(all) => all,
+            Err(e) => return Err(e.clone()),
+        }
     };
-    let policy_id = |p: &aas::ScalingPolicy| {
-        (
-            p.resource_id().to_string(),
-            p.scalable_dimension().clone(),
-            p.policy_name().to_string(),
-        )
-    };
-    for filter in filters {
-        let policies = all_pages(
-            |token| async move {
-                let out = c
-                    .call(Service::AutoScaling, OnBusy::Retry, || {
-                        c.aas
-                            .describe_scaling_policies()
-                            .service_namespace(aas::ServiceNamespace::Dynamodb)
-                            .set_resource_id(filter.cloned())
-                            .max_results(POLICIES_PER_PAGE)
-                            .set_next_token(token.clone())
-                            .send()
-                    })
-                    .await
-                    .result?;
-                let next = out.next_token().map(str::to_string);
-                Ok((out.scaling_policies().to_vec(), next))
-            },
-            policy_id,
-        )
-        .await?;
-        for p in policies {
-            // Emulators match ResourceId filters loosely: keep exact matches, once.
-            if !wanted.contains(p.resource_id()) || !seen_policies.insert(policy_id(&p)) {
-                continue;
-            }
-            if let Some((table, policy)) = convert::scaling_policy(&p) {
-                scaling.policies.entry(table).or_default().push(policy);
-            }
+    let mut seen_policies = HashSet::new();
+    for p in policies {
+        // Emulators match ResourceId filters loosely: keep exact matches, once.
+        if !wanted.contains(p.resource_id()) || !seen_policies.insert(policy_id(p)) {
+            continue;
+        }
+        if let Some((table, policy)) = convert::scaling_policy(p) {
+            scaling.policies.entry(table).or_default().push(policy);
         }
     }
     Ok(scaling)
@@ -256,7 +275,7 @@ pub async fn observe_one(
     let Some(mut o) = describe_table(c, table).await.result? else {
         return Ok(None);
     };
-    describe_scaling(c, &resource_ids(table, &o))
+    describe_scaling(c, &resource_ids(table, &o), &NamespacePolicies::default())
         .await?
         .attach(table, &mut o);
     Ok(Some(o))

@@ -679,12 +679,36 @@ fn auto_scaling_reads_are_batched_and_paged_as_aws_pages_them() {
     assert_eq!(calls.get("DescribeScalableTargets"), Some(&1), "{calls:?}");
     assert_eq!(calls.get("DescribeScalingPolicies"), None, "{calls:?}");
 
+    let before = sim.stats();
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
         &["apply", &inv, "--yes", "--autoscaling-rps", "100"],
     );
     assert_eq!(run.code, 0, "{run:?}");
+    // The read before and one batched read-back after: not one per table.
+    let calls = calls_since(&before, &sim);
+    assert_eq!(calls.get("DescribeScalableTargets"), Some(&2), "{calls:?}");
+    assert_eq!(calls.get("DescribeScalingPolicies"), Some(&4), "{calls:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    for t in report["tables"].as_array().unwrap() {
+        assert_eq!(t["status"], "changed", "{t}");
+        let after = &t["after"];
+        let gsis = if t["table"]
+            .as_str()
+            .unwrap()
+            .ends_with(['0', '2', '4', '6', '8'])
+        {
+            1
+        } else {
+            0
+        };
+        assert_eq!(
+            after["scaling_policies"].as_array().unwrap().len(),
+            2 * (1 + gsis),
+            "the read-back gives each table its own policies: {t}"
+        );
+    }
 
     // Converged: every policy is seen, over four pages of the namespace.
     let before = sim.stats();
