@@ -301,7 +301,8 @@ fn group_of(d: &DesiredTable) -> Group {
 ///
 /// Every (account, role, region) group is read at once, `READ_BATCH` tables at a time, so
 /// each account's quota is used from the start. With `ready`, each table whose plan changes
-/// something is handed on as soon as it is planned: apply starts while the rest is read.
+/// something is handed on as soon as it is planned (apply starts while the rest is read), and
+/// the plans are not returned.
 pub async fn observe_and_plan(
     factory: &ClientFactory,
     rows: Vec<(DesiredTable, Option<AwsError>)>,
@@ -351,10 +352,16 @@ pub async fn observe_and_plan(
             started.elapsed().as_millis() as u64,
             now,
         );
-        if let Some(tx) = ready.as_ref().filter(|_| p.changes_anything()) {
-            let _ = tx.send(Work::Table(i, Box::new(p.clone())));
+        match &ready {
+            // Handed over, not kept: the caller that streams does not need the plans back.
+            Some(tx) => {
+                if p.changes_anything() {
+                    let _ = tx.send(Work::Table(i, Box::new(p)));
+                }
+                None
+            }
+            None => Some((i, p)),
         }
-        (i, p)
     };
 
     // Rows that cannot be read settle at once; the others are read by group.
@@ -362,7 +369,7 @@ pub async fn observe_and_plan(
     let mut groups: BTreeMap<Group, Vec<usize>> = BTreeMap::new();
     for (i, d) in tables.iter().enumerate() {
         match known_errors[i].clone().or_else(|| unresolved[i].take()) {
-            Some(e) => done.push(settle(i, Err(e))),
+            Some(e) => done.extend(settle(i, Err(e))),
             None => groups.entry(group_of(d)).or_default().push(i),
         }
     }
@@ -377,7 +384,7 @@ pub async fn observe_and_plan(
             let out = match &clients {
                 Err(e) => members
                     .iter()
-                    .map(|&i| settle_ref(i, Err(e.clone())))
+                    .filter_map(|&i| settle_ref(i, Err(e.clone())))
                     .collect(),
                 Ok(c) => read_group(c, tables_ref, &members, per_group, settle_ref).await,
             };
@@ -395,14 +402,14 @@ pub async fn observe_and_plan(
 }
 
 /// Reads one group's tables: DescribeTable `parallel` at a time while the auto scaling of
-/// each `READ_BATCH` already described is read, in one batch (the namespace's policies, if
+/// the tables already described is read in batches (2, 4, 8, then `READ_BATCH`) (the namespace's policies, if
 /// needed, listed once for the group). `settle` plans each table as its batch completes.
 async fn read_group(
     c: &AccountRegion,
     tables: &[DesiredTable],
     members: &[usize],
     parallel: usize,
-    settle: &(dyn Fn(usize, Result<ObservedTable, AwsError>) -> (usize, Planned) + Sync),
+    settle: &(dyn Fn(usize, Result<ObservedTable, AwsError>) -> Option<(usize, Planned)> + Sync),
 ) -> Vec<(usize, Planned)> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let describe = async move {
@@ -421,11 +428,14 @@ async fn read_group(
         }
     };
     let plan = async {
-        let namespace = ops::NamespacePolicies::default();
+        let namespace = ops::NamespacePolicies::for_group(members.len());
         let mut out = Vec::with_capacity(members.len());
+        // Small batches first, so the group's first tables are planned (and, streaming,
+        // applied) after a few DescribeTable calls instead of a full batch of them.
+        let mut size = 2;
         loop {
-            let mut batch = Vec::with_capacity(READ_BATCH);
-            while batch.len() < READ_BATCH {
+            let mut batch = Vec::with_capacity(size);
+            while batch.len() < size {
                 match rx.recv().await {
                     Some(x) => batch.push(x),
                     None => break,
@@ -461,7 +471,8 @@ async fn read_group(
                     }
                 }
             }
-            out.extend(batch.into_iter().map(|(i, r)| settle(i, r)));
+            out.extend(batch.into_iter().filter_map(|(i, r)| settle(i, r)));
+            size = (size * 2).min(READ_BATCH);
         }
         out
     };
@@ -653,36 +664,87 @@ pub fn gated_work(
     work
 }
 
-/// Applies each table `work` hands over, `concurrency` tables at a time, until `work` ends.
+/// Applies each table `work` hands over, until `work` ends: `concurrency` tables at a time,
+/// shared out evenly between the (account, role, region) groups seen so far, so that work
+/// arriving group by group never lets one account's tables take every slot.
 /// AWS calls: the plan's actions (UpdateTable, RegisterScalableTarget, PutScalingPolicy,
 /// DeleteScalingPolicy, DeregisterScalableTarget, DescribeTable while waiting), then a
 /// read-back of each changed table: DescribeTable per table, its auto scaling in batches per
-/// (account, region). Stops starting tables once `cancel` is requested.
-pub async fn apply_fleet(ctx: Arc<ApplyContext>, work: tokio::sync::mpsc::UnboundedReceiver<Work>) {
-    let tasks = futures::stream::unfold(
-        work,
-        |mut rx| async move { rx.recv().await.map(|w| (w, rx)) },
-    )
-    .map(|w| {
-        let ctx = ctx.clone();
-        match w {
-            Work::Table(i, p) => {
-                ctx.read_backs.expect(&group_of(&p.desired));
-                tokio::spawn(async move { apply_one(&ctx, i, p).await })
+/// group. Stops starting tables once `cancel` is requested.
+pub async fn apply_fleet(
+    ctx: Arc<ApplyContext>,
+    mut work: tokio::sync::mpsc::UnboundedReceiver<Work>,
+) {
+    let limit = ctx.opts.concurrency.max(1);
+    let mut queues: BTreeMap<Group, std::collections::VecDeque<(usize, Box<Planned>)>> =
+        BTreeMap::new();
+    let mut running: HashMap<Group, usize> = HashMap::new();
+    let mut total = 0;
+    // Table tasks return their group; read-back tasks return `None`.
+    let mut tasks: tokio::task::JoinSet<Option<Group>> = tokio::task::JoinSet::new();
+    let mut open = true;
+    loop {
+        // Start what the limits allow, one table per group per round.
+        let per_group = (limit / queues.len().max(1)).max(1);
+        let mut started = true;
+        while started && total < limit {
+            started = false;
+            for (group, queue) in queues.iter_mut() {
+                let n = running.entry(group.clone()).or_default();
+                if total >= limit || *n >= per_group {
+                    continue;
+                }
+                if let Some((i, p)) = queue.pop_front() {
+                    *n += 1;
+                    total += 1;
+                    started = true;
+                    let (ctx, group) = (ctx.clone(), group.clone());
+                    tasks.spawn(async move {
+                        // A panic stays this table's (it remains `interrupted`): the slot is
+                        // freed all the same.
+                        let run = std::panic::AssertUnwindSafe(apply_one(&ctx, i, p));
+                        if futures::FutureExt::catch_unwind(run).await.is_err() {
+                            tracing::error!(table = i, "applying the table panicked");
+                        }
+                        Some(group)
+                    });
+                }
             }
-            Work::GroupPlanned(group) => tokio::spawn(async move {
-                let due = ctx.read_backs.planned(&group);
-                read_back(&ctx, &group, due).await;
-            }),
         }
-    })
-    .buffer_unordered(ctx.opts.concurrency.max(1))
-    .collect::<Vec<_>>();
-    tasks.await;
-    // Every table is planned: whatever still waits for a read-back is read now.
+        if !open && tasks.is_empty() {
+            break;
+        }
+        tokio::select! {
+            w = work.recv(), if open => match w {
+                Some(Work::Table(i, p)) => {
+                    let group = group_of(&p.desired);
+                    ctx.read_backs.expect(&group);
+                    queues.entry(group).or_default().push_back((i, p));
+                }
+                Some(Work::GroupPlanned(group)) => {
+                    let due = ctx.read_backs.planned(&group);
+                    let ctx = ctx.clone();
+                    tasks.spawn(async move {
+                        read_back(&ctx, &group, due).await;
+                        None
+                    });
+                }
+                None => open = false,
+            },
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok(Some(group)) = done {
+                    total -= 1;
+                    if let Some(n) = running.get_mut(&group) {
+                        *n -= 1;
+                    }
+                }
+            }
+        }
+    }
+    // Every table is planned and applied: whatever still waits for a read-back is read now.
     let due = ctx.read_backs.all_planned();
     futures::stream::iter(due)
-        .for_each_concurrent(ctx.opts.concurrency.max(1), |(group, batch)| {
+        .for_each_concurrent(limit, |(group, batch)| {
             let ctx = ctx.clone();
             async move { read_back(&ctx, &group, batch).await }
         })

@@ -173,6 +173,11 @@ impl ClientFactory {
             .build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
+            // Control-plane answers are small JSON documents and every attempt has a timeout:
+            // the per-request throughput monitor costs CPU (a few % per call) and adds nothing.
+            .stalled_stream_protection(
+                aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
@@ -461,7 +466,9 @@ impl AccountRegion {
         loop {
             attempts += 1;
             self.throttle(service).await;
-            match send().await {
+            // On the heap, and only while it is sent: the SDK's request future is tens of
+            // kilobytes, and inline it would size every table task waiting for a token.
+            match Box::pin(send()).await {
                 Ok(v) => {
                     return Attempted {
                         result: Ok(v),

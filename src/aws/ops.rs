@@ -130,7 +130,22 @@ pub struct Scaling {
 /// and shared by every batch that needs them: a group read in several batches lists the
 /// namespace once. A fresh one is needed to see changes made since.
 #[derive(Default)]
-pub struct NamespacePolicies(tokio::sync::OnceCell<Result<Vec<aas::ScalingPolicy>, AwsError>>);
+pub struct NamespacePolicies {
+    listing: tokio::sync::OnceCell<Result<Vec<aas::ScalingPolicy>, AwsError>>,
+    /// List the namespace even for a small batch: the group as a whole is large.
+    prefer: bool,
+}
+
+impl NamespacePolicies {
+    /// For a group of `tables` tables read in several batches: above a few tables, listing
+    /// the namespace once for the group beats a call per resource in each batch.
+    pub fn for_group(tables: usize) -> Self {
+        NamespacePolicies {
+            listing: Default::default(),
+            prefer: tables > POLICIES_PER_RESOURCE_UP_TO,
+        }
+    }
+}
 
 fn policy_id(p: &aas::ScalingPolicy) -> (String, aas::ScalableDimension, String) {
     (
@@ -221,13 +236,19 @@ pub async fn describe_scaling(
         .filter(|id| registered.contains(id.as_str()))
         .collect();
     let mut owned = Vec::new();
-    let policies: &[aas::ScalingPolicy] = if with_targets.len() <= POLICIES_PER_RESOURCE_UP_TO {
+    let policies: &[aas::ScalingPolicy] = if with_targets.is_empty()
+        || (!namespace.prefer && with_targets.len() <= POLICIES_PER_RESOURCE_UP_TO)
+    {
         for id in with_targets {
             owned.extend(list_policies(c, Some(id)).await?);
         }
         &owned
     } else {
-        match namespace.0.get_or_init(|| list_policies(c, None)).await {
+        match namespace
+            .listing
+            .get_or_init(|| list_policies(c, None))
+            .await
+        {
             Ok(all) => all,
             Err(e) => return Err(e.clone()),
         }
