@@ -3,15 +3,15 @@
 //! and a per-(account, region, service) quota.
 //!
 //! For each fleet size it prints the wall time against the lower bound the quotas and latency
-//! impose (computed from the calls the simulator accepted: a key's calls / quota, and the
-//! longest chain of sequential calls x latency), the sequential baseline (`--concurrency 1`,
+//! impose (computed from the calls the simulator accepted: see `quota_bound`), the sequential baseline (`--concurrency 1`,
 //! what the original one-table script does) and peak RSS and CPU time of the ddb-fleet process.
 //!
 //! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
 //!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
 //!   --sequential-sample 100   (tables measured at --concurrency 1, scaled to the fleet size;
 //!                              0 measures the whole fleet sequentially)   --no-sequential
-//! `BENCH_WRAPPER="perf record -e cpu-clock -g -o perf.data --"` runs ddb-fleet under a profiler.
+//! `BENCH_WRAPPER="perf record -e cpu-clock -g -o perf.data --"` runs ddb-fleet under a profiler;
+//! `BENCH_KEEP_REPORTS=DIR` keeps each run's report (per-action durations and attempts).
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -169,11 +169,50 @@ fn delta(after: &Counts, before: &Counts) -> Counts {
         .collect()
 }
 
-/// The shortest time the quotas allow for these calls: the busiest (account, region,
-/// service) key's calls at `quota` per second. STS counts too: its key is the calling account.
-fn quota_bound(calls: &Counts, quota: u32) -> Duration {
-    let worst = calls.values().copied().max().unwrap_or(0);
-    Duration::from_secs_f64(worst.saturating_sub(1) as f64 / quota as f64)
+/// The shortest time the quotas and latency allow for these calls, for a client that sends
+/// each (account, region, service)'s requests evenly at the quota:
+/// - each key's accepted calls take (calls - 1) / quota after its first;
+/// - an account's calls need its credentials first: AssumeRole is itself limited to `quota`
+///   per second for the calling account, so the n-th account served (0-based) can start no
+///   earlier than n / quota (the busiest accounts best served first), plus one call's latency;
+/// - and no table finishes before its longest chain of sequential calls, `chain`.
+fn quota_bound(calls: &Counts, quota: u32, latency: Duration, chain: Duration) -> Duration {
+    let q = quota as f64;
+    let span = |n: u64| n.saturating_sub(1) as f64 / q;
+    // Each account's busiest key, busiest first.
+    let mut busiest: BTreeMap<&str, u64> = BTreeMap::new();
+    for ((account, _, service), n) in calls {
+        if service != "sts" {
+            let b = busiest.entry(account.as_str()).or_default();
+            *b = (*b).max(*n);
+        }
+    }
+    let mut work: Vec<u64> = busiest.into_values().collect();
+    work.sort_unstable_by(|a, b| b.cmp(a));
+    let sts_calls: u64 = calls
+        .iter()
+        .filter(|((_, _, s), _)| s == "sts")
+        .map(|(_, n)| *n)
+        .sum();
+    let mut bound = span(sts_calls);
+    for (n, w) in work.iter().enumerate() {
+        let start = if sts_calls > 0 {
+            n as f64 / q + latency.as_secs_f64()
+        } else {
+            0.0
+        };
+        bound = bound.max(start + span(*w));
+    }
+    Duration::from_secs_f64(bound).max(chain)
+}
+
+/// Calls per service, summed over keys.
+fn per_service(calls: &Counts) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for ((_, _, service), n) in calls {
+        *out.entry(service.clone()).or_default() += n;
+    }
+    out
 }
 
 struct Row {
@@ -226,10 +265,11 @@ fn main() {
         if o.concurrency > 0 {
             common.extend(["--concurrency", conc.as_str()]);
         }
-        // Longest sequential chain per table: plan reads (DescribeTable, targets, policies);
-        // apply adds UpdateTable, a wait poll, 6 dimensions x 2 writes, and the read-back.
-        let chain_plan = o.latency * 3;
-        let chain_apply = o.latency * (3 + 2 + 12 + 5);
+        // Longest sequential chain per table: plan reads (DescribeTable, then the targets; an
+        // on-demand table has no policies to read); apply adds UpdateTable, a wait poll,
+        // 6 dimensions x 2 writes, and the read-back (DescribeTable, targets, policies).
+        let chain_plan = o.latency * 2;
+        let chain_apply = o.latency * (2 + 2 + 12 + 3);
         for (command, report, chain) in [
             ("plan", "plan.json", chain_plan),
             ("apply", "apply.json", chain_apply),
@@ -242,16 +282,23 @@ fn main() {
             args.extend_from_slice(&common);
             let m = run(&sim, dir.path(), &args);
             assert_eq!(m.exit, 0, "{command} failed");
+            if let Ok(keep) = std::env::var("BENCH_KEEP_REPORTS") {
+                let to = Path::new(&keep).join(format!("{command}-{size}.json"));
+                std::fs::copy(dir.path().join(report), to).unwrap();
+            }
             let after = sim.stats();
             let calls = delta(&after.accepted, &before.accepted);
-            let bound = quota_bound(&calls, o.quota).max(chain);
+            let bound = quota_bound(&calls, o.quota, o.latency, chain);
+            let services = per_service(&calls);
+            let total: u64 = services.values().sum();
             println!(
-                "{command:>5}: {:>7.2} s wall, bound {:>7.2} s, ratio {:.2}; peak RSS {:.0} MB; CPU {:.2} s; throttled {}",
+                "{command:>5}: {:>7.2} s wall, bound {:>7.2} s, ratio {:.2}; peak RSS {:.0} MB; CPU {:.2} s ({:.0} us per call); throttled {}; calls {services:?}",
                 m.wall.as_secs_f64(),
                 bound.as_secs_f64(),
                 bound.as_secs_f64() / m.wall.as_secs_f64(),
                 m.max_rss_mb,
                 m.cpu.as_secs_f64(),
+                m.cpu.as_secs_f64() * 1e6 / total.max(1) as f64,
                 after.throttled - before.throttled
             );
             rows.push(Row {
