@@ -292,7 +292,7 @@ pub struct GlobalArgs {
     /// Never draw a progress bar.
     #[arg(long, global = true)]
     pub no_progress: bool,
-    /// Tables processed at once [default: 8 per account and region, from 32 to 2048]. The
+    /// Tables processed at once [default: 6 per account and region, from 32 to 2048]. The
     /// rate limits protect AWS; this only has to keep every account's limit busy.
     #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: Option<u32>,
@@ -1010,10 +1010,10 @@ fn aws_settings(g: &GlobalArgs) -> AwsSettings {
 }
 
 /// Options of a read-only run (plan, export); apply adds its guardrails.
-/// `--concurrency`, or 8 tables in flight per (account, region) of `tables`, from 32 to 2048.
+/// `--concurrency`, or 6 tables in flight per (account, region) of `tables`, from 32 to 2048.
 /// A table spends part of its time on DynamoDB (switch, wait, read-back) and part on Auto
-/// Scaling: 8 keep both services' limits busy (4 left Auto Scaling idle a third of the time
-/// in the benchmark); each table in flight costs memory.
+/// Scaling: 6 keep both services' limits busy (4 left Auto Scaling idle a third of the time
+/// in the benchmark); each table in flight costs memory and CPU.
 fn concurrency(g: &GlobalArgs, tables: &[DesiredTable]) -> usize {
     match g.concurrency {
         Some(n) => n as usize,
@@ -1022,7 +1022,7 @@ fn concurrency(g: &GlobalArgs, tables: &[DesiredTable]) -> usize {
                 .iter()
                 .map(|t| (t.account_id.as_str(), t.region.as_str()))
                 .collect();
-            (groups.len() * 8).clamp(32, 2048)
+            (groups.len() * 6).clamp(32, 2048)
         }
     }
 }
@@ -1339,7 +1339,7 @@ mod tests {
                 ["us-east-1", "eu-west-1", "us-west-2", "ap-south-1"].map(|r| table(a, r))
             })
             .collect();
-        assert_eq!(concurrency(&g(&[]), &fleet), 1600);
+        assert_eq!(concurrency(&g(&[]), &fleet), 1200);
         let huge: Vec<_> = (0..500).map(|a| table(a, "us-east-1")).collect();
         assert_eq!(concurrency(&g(&[]), &huge), 2048);
         assert_eq!(concurrency(&g(&["--concurrency", "7"]), &huge), 7);
