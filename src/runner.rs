@@ -284,6 +284,7 @@ pub enum Work {
     /// Table `i`'s plan changes something.
     Table(usize, Box<Planned>),
     /// Every table of this group has been planned: its last read-back need wait for no more.
+    /// (When `work` ends, every group is planned.)
     GroupPlanned(Group),
 }
 
@@ -299,8 +300,8 @@ fn group_of(d: &DesiredTable) -> Group {
 /// Rows that come with an error (a failed pattern expansion) are failed as they are.
 /// Fills the ledger's `before`, `actions` (as planned) and status.
 ///
-/// Every (account, role, region) group is read at once, `READ_BATCH` tables at a time, so
-/// each account's quota is used from the start. With `ready`, each table whose plan changes
+/// Every (account, role, region) group is read at once, in batches of up to `READ_BATCH`
+/// tables, so each account's quota is used from the start. With `ready`, each table whose plan changes
 /// something is handed on as soon as it is planned (apply starts while the rest is read), and
 /// the plans are not returned.
 pub async fn observe_and_plan(
@@ -402,8 +403,9 @@ pub async fn observe_and_plan(
 }
 
 /// Reads one group's tables: DescribeTable `parallel` at a time while the auto scaling of
-/// the tables already described is read in batches (2, 4, 8, then `READ_BATCH`) (the namespace's policies, if
-/// needed, listed once for the group). `settle` plans each table as its batch completes.
+/// the tables already described is read in batches of 2, 4, 8, then `READ_BATCH` tables (the
+/// namespace's policies, if needed, listed once for the group). `settle` plans each table as
+/// its batch completes.
 async fn read_group(
     c: &AccountRegion,
     tables: &[DesiredTable],
@@ -444,33 +446,11 @@ async fn read_group(
             if batch.is_empty() {
                 break;
             }
-            let ids: Vec<String> = batch
-                .iter()
-                .filter_map(|(i, r)| {
-                    r.as_ref()
-                        .ok()
-                        .map(|o| ops::resource_ids(&tables[*i].table, o))
-                })
-                .flatten()
+            let described = batch
+                .iter_mut()
+                .map(|(i, r)| (tables[*i].table.as_str(), r))
                 .collect();
-            if !ids.is_empty() {
-                match ops::describe_scaling(c, &ids, &namespace).await {
-                    Ok(mut s) => {
-                        for (i, r) in &mut batch {
-                            if let Ok(o) = r {
-                                s.attach(&tables[*i].table, o);
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        for (_, r) in &mut batch {
-                            if r.is_ok() {
-                                *r = Err(e.clone());
-                            }
-                        }
-                    }
-                }
-            }
+            ops::attach_scaling(c, described, &namespace).await;
             out.extend(batch.into_iter().filter_map(|(i, r)| settle(i, r)));
             size = (size * 2).min(READ_BATCH);
         }
@@ -651,17 +631,11 @@ pub fn gated_work(
     events.event(&Event::ApplyStarted {
         tables: order.len(),
     });
-    let groups: std::collections::BTreeSet<Group> = order
-        .iter()
-        .map(|&i| group_of(&planned[i].desired))
-        .collect();
     let mut planned: Vec<Option<Planned>> = planned.into_iter().map(Some).collect();
-    let mut work: Vec<Work> = order
+    order
         .into_iter()
         .filter_map(|i| planned[i].take().map(|p| Work::Table(i, Box::new(p))))
-        .collect();
-    work.extend(groups.into_iter().map(Work::GroupPlanned));
-    work
+        .collect()
 }
 
 /// Applies each table `work` hands over, until `work` ends: `concurrency` tables at a time,
@@ -675,27 +649,37 @@ pub async fn apply_fleet(
     ctx: Arc<ApplyContext>,
     mut work: tokio::sync::mpsc::UnboundedReceiver<Work>,
 ) {
+    /// One group's tables waiting to start, and how many of its tables are running.
+    #[derive(Default)]
+    struct Lane {
+        waiting: std::collections::VecDeque<(usize, Box<Planned>)>,
+        running: usize,
+    }
     let limit = ctx.opts.concurrency.max(1);
-    let mut queues: BTreeMap<Group, std::collections::VecDeque<(usize, Box<Planned>)>> =
-        BTreeMap::new();
-    let mut running: HashMap<Group, usize> = HashMap::new();
+    let mut lanes: BTreeMap<Group, Lane> = BTreeMap::new();
     let mut total = 0;
     // Table tasks return their group; read-back tasks return `None`.
     let mut tasks: tokio::task::JoinSet<Option<Group>> = tokio::task::JoinSet::new();
+    let spawn_read_back = |tasks: &mut tokio::task::JoinSet<Option<Group>>, group, due| {
+        let ctx = ctx.clone();
+        tasks.spawn(async move {
+            read_back(&ctx, &group, due).await;
+            None
+        });
+    };
     let mut open = true;
     loop {
         // Start what the limits allow, one table per group per round.
-        let per_group = (limit / queues.len().max(1)).max(1);
+        let per_group = (limit / lanes.len().max(1)).max(1);
         let mut started = true;
         while started && total < limit {
             started = false;
-            for (group, queue) in queues.iter_mut() {
-                let n = running.entry(group.clone()).or_default();
-                if total >= limit || *n >= per_group {
+            for (group, lane) in lanes.iter_mut() {
+                if total >= limit || lane.running >= per_group {
                     continue;
                 }
-                if let Some((i, p)) = queue.pop_front() {
-                    *n += 1;
+                if let Some((i, p)) = lane.waiting.pop_front() {
+                    lane.running += 1;
                     total += 1;
                     started = true;
                     let (ctx, group) = (ctx.clone(), group.clone());
@@ -719,42 +703,36 @@ pub async fn apply_fleet(
                 Some(Work::Table(i, p)) => {
                     let group = group_of(&p.desired);
                     ctx.read_backs.expect(&group);
-                    queues.entry(group).or_default().push_back((i, p));
+                    lanes.entry(group).or_default().waiting.push_back((i, p));
                 }
                 Some(Work::GroupPlanned(group)) => {
                     let due = ctx.read_backs.planned(&group);
-                    let ctx = ctx.clone();
-                    tasks.spawn(async move {
-                        read_back(&ctx, &group, due).await;
-                        None
-                    });
+                    spawn_read_back(&mut tasks, group, due);
                 }
-                None => open = false,
+                None => {
+                    // Every table is planned: no group waits for more.
+                    open = false;
+                    for (group, due) in ctx.read_backs.all_planned() {
+                        spawn_read_back(&mut tasks, group, due);
+                    }
+                }
             },
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Ok(Some(group)) = done {
                     total -= 1;
-                    if let Some(n) = running.get_mut(&group) {
-                        *n -= 1;
+                    if let Some(lane) = lanes.get_mut(&group) {
+                        lane.running -= 1;
                     }
                 }
             }
         }
     }
-    // Every table is planned and applied: whatever still waits for a read-back is read now.
-    let due = ctx.read_backs.all_planned();
-    futures::stream::iter(due)
-        .for_each_concurrent(limit, |(group, batch)| {
-            let ctx = ctx.clone();
-            async move { read_back(&ctx, &group, batch).await }
-        })
-        .await;
 }
 
 async fn apply_one(ctx: &ApplyContext, i: usize, p: Box<Planned>) {
     let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
     let group = group_of(&p.desired);
-    if ctx.failures.load(Ordering::SeqCst) >= opts.max_failures {
+    let pending = if ctx.failures.load(Ordering::SeqCst) >= opts.max_failures {
         ledger.update(i, |t| {
             t.status = TableStatus::Skipped;
             t.skip_reason = Some(SkipReason::MaxFailures);
@@ -769,13 +747,11 @@ async fn apply_one(ctx: &ApplyContext, i: usize, p: Box<Planned>) {
         events.event(&Event::TableFinished {
             report: &ledger.get(i),
         });
+        None
     } else {
-        let pending = apply_table(ctx, i, *p).await;
-        let due = ctx.read_backs.deposit(&group, pending);
-        read_back(ctx, &group, due).await;
-        return;
-    }
-    let due = ctx.read_backs.deposit(&group, None);
+        apply_table(ctx, i, *p).await
+    };
+    let due = ctx.read_backs.deposit(&group, pending);
     read_back(ctx, &group, due).await;
 }
 
@@ -784,8 +760,8 @@ struct Pending {
     i: usize,
     desired: DesiredTable,
     ran: Ran,
-    /// DescribeTable's answer after the actions.
-    after: ObservedTable,
+    /// DescribeTable's answer after the actions (`Ok`), then with its auto scaling.
+    after: Result<ObservedTable, AwsError>,
 }
 
 /// Per (account, role, region): tables applied and waiting for their read-back.
@@ -850,33 +826,26 @@ impl ReadBacks {
 }
 
 /// Reads back the auto scaling of a batch of one group's tables in one go, and concludes each.
-async fn read_back(ctx: &ApplyContext, group: &Group, batch: Vec<Pending>) {
+async fn read_back(ctx: &ApplyContext, group: &Group, mut batch: Vec<Pending>) {
     if batch.is_empty() {
         return;
     }
-    let ids: Vec<String> = batch
-        .iter()
-        .flat_map(|p| ops::resource_ids(&p.desired.table, &p.after))
-        .collect();
-    let scaling = match ctx
+    match ctx
         .factory
         .account_region(&group.0, group.1.as_ref(), &group.2)
         .await
     {
-        Ok(c) => ops::describe_scaling(&c, &ids, &ops::NamespacePolicies::default()).await,
-        Err(e) => Err(e),
-    };
-    let mut scaling = scaling;
+        Ok(c) => {
+            let described = batch
+                .iter_mut()
+                .map(|p| (p.desired.table.as_str(), &mut p.after))
+                .collect();
+            ops::attach_scaling(&c, described, &ops::NamespacePolicies::default()).await;
+        }
+        Err(e) => batch.iter_mut().for_each(|p| p.after = Err(e.clone())),
+    }
     for p in batch {
-        let after = match &mut scaling {
-            Ok(s) => {
-                let mut o = p.after;
-                s.attach(&p.desired.table, &mut o);
-                Ok(Some(o))
-            }
-            Err(e) => Err(e.clone()),
-        };
-        conclude(ctx, p.i, &p.desired, &p.ran, after);
+        conclude(ctx, p.i, &p.desired, &p.ran, p.after.map(Some));
     }
 }
 
@@ -991,7 +960,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
             i,
             desired: p.desired,
             ran,
-            after,
+            after: Ok(after),
         }),
         other => {
             conclude(ctx, i, d, &ran, other);

@@ -287,19 +287,38 @@ impl Scaling {
     }
 }
 
-/// The full state of one table: DescribeTable, then its auto scaling. `Ok(None)` when the
-/// table does not exist.
-pub async fn observe_one(
+/// Completes DescribeTable's answers with their tables' auto scaling, read in one batch
+/// (`describe_scaling`). If that read fails, every readable table takes its error: its state
+/// is not known.
+pub async fn attach_scaling(
     c: &AccountRegion,
-    table: &str,
-) -> Result<Option<ObservedTable>, AwsError> {
-    let Some(mut o) = describe_table(c, table).await.result? else {
-        return Ok(None);
-    };
-    describe_scaling(c, &resource_ids(table, &o), &NamespacePolicies::default())
-        .await?
-        .attach(table, &mut o);
-    Ok(Some(o))
+    tables: Vec<(&str, &mut Result<ObservedTable, AwsError>)>,
+    namespace: &NamespacePolicies,
+) {
+    let ids: Vec<String> = tables
+        .iter()
+        .filter_map(|(name, r)| r.as_ref().ok().map(|o| resource_ids(name, o)))
+        .flatten()
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    match describe_scaling(c, &ids, namespace).await {
+        Ok(mut s) => {
+            for (name, r) in tables {
+                if let Ok(o) = r {
+                    s.attach(name, o);
+                }
+            }
+        }
+        Err(e) => {
+            for (_, r) in tables {
+                if r.is_ok() {
+                    *r = Err(e.clone());
+                }
+            }
+        }
+    }
 }
 
 /// What performing an action came to, when it did not fail.
