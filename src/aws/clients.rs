@@ -466,8 +466,9 @@ impl AccountRegion {
         loop {
             attempts += 1;
             self.throttle(service).await;
-            // On the heap, and only while it is sent: the SDK's request future is tens of
-            // kilobytes, and inline it would size every table task waiting for a token.
+            // On the heap, and only while it is sent: an SDK request future is 5 to 6 KB
+            // (measured for DescribeTable and UpdateTable), and inline it would size every
+            // table task that is only waiting for a token.
             match Box::pin(send()).await {
                 Ok(v) => {
                     return Attempted {
