@@ -289,26 +289,7 @@ mod tests {
     use crate::planner::plan_table;
 
     fn observed(mode: BillingMode, gsis: &[&str]) -> ObservedTable {
-        ObservedTable {
-            status: "ACTIVE".into(),
-            billing_mode: mode,
-            read_capacity: 5,
-            write_capacity: 5,
-            indexes: gsis
-                .iter()
-                .map(|g| ObservedIndex {
-                    name: g.to_string(),
-                    status: "ACTIVE".into(),
-                    read_capacity: 5,
-                    write_capacity: 5,
-                })
-                .collect(),
-            replicas: vec![],
-            last_switch_to_on_demand: None,
-            recent_switches_to_on_demand: vec![],
-            scalable_targets: vec![],
-            scaling_policies: vec![],
-        }
+        ObservedTable::active(mode, 5, gsis)
     }
 
     fn scale(o: &mut ObservedTable, index: Option<&str>, min: i64, max: i64, target: f64) {

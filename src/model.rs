@@ -313,6 +313,34 @@ pub struct ObservedTable {
     pub scaling_policies: Vec<ScalingPolicy>,
 }
 
+#[cfg(test)]
+impl ObservedTable {
+    /// Test fixture: an ACTIVE regional table and GSIs, each at `capacity` units, without
+    /// auto scaling.
+    pub fn active(mode: BillingMode, capacity: i64, gsis: &[&str]) -> Self {
+        ObservedTable {
+            status: "ACTIVE".into(),
+            billing_mode: mode,
+            read_capacity: capacity,
+            write_capacity: capacity,
+            indexes: gsis
+                .iter()
+                .map(|g| ObservedIndex {
+                    name: g.to_string(),
+                    status: "ACTIVE".into(),
+                    read_capacity: capacity,
+                    write_capacity: capacity,
+                })
+                .collect(),
+            replicas: vec![],
+            last_switch_to_on_demand: None,
+            recent_switches_to_on_demand: vec![],
+            scalable_targets: vec![],
+            scaling_policies: vec![],
+        }
+    }
+}
+
 impl ObservedTable {
     /// True when the table and all its GSIs accept an UpdateTable.
     pub fn is_active(&self) -> bool {

@@ -635,26 +635,7 @@ mod tests {
         } else {
             0
         };
-        ObservedTable {
-            status: "ACTIVE".into(),
-            billing_mode: mode,
-            read_capacity: cap,
-            write_capacity: cap,
-            indexes: gsis
-                .iter()
-                .map(|n| ObservedIndex {
-                    name: n.to_string(),
-                    status: "ACTIVE".into(),
-                    read_capacity: cap,
-                    write_capacity: cap,
-                })
-                .collect(),
-            replicas: vec![],
-            last_switch_to_on_demand: None,
-            recent_switches_to_on_demand: vec![],
-            scalable_targets: vec![],
-            scaling_policies: vec![],
-        }
+        ObservedTable::active(mode, cap, gsis)
     }
 
     fn policy(key: &ScalingKey, name: &str, target: f64) -> ScalingPolicy {

@@ -240,26 +240,7 @@ mod tests {
             index_overrides: Default::default(),
             restore: None,
         };
-        let observed = |mode, gsis: &[&str]| ObservedTable {
-            status: "ACTIVE".into(),
-            billing_mode: mode,
-            read_capacity: 0,
-            write_capacity: 0,
-            indexes: gsis
-                .iter()
-                .map(|g| ObservedIndex {
-                    name: g.to_string(),
-                    status: "ACTIVE".into(),
-                    read_capacity: 0,
-                    write_capacity: 0,
-                })
-                .collect(),
-            replicas: vec![],
-            last_switch_to_on_demand: None,
-            recent_switches_to_on_demand: vec![],
-            scalable_targets: vec![],
-            scaling_policies: vec![],
-        };
+        let observed = |mode, gsis: &[&str]| ObservedTable::active(mode, 0, gsis);
         let scaling = DesiredMode::Provisioned(AutoScaling {
             read: Thresholds {
                 min: 5,
