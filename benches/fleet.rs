@@ -8,6 +8,7 @@
 //!
 //! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
 //!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
+//!   --commands plan,apply   (which runs to measure; apply still starts from the on-demand fleet)
 //!   --sequential-sample 100   (tables measured at --concurrency 1, scaled to the fleet size;
 //!                              0 measures the whole fleet sequentially)   --no-sequential
 //! `BENCH_WRAPPER="perf record -e cpu-clock -g -o perf.data --"` runs ddb-fleet under a profiler;
@@ -29,6 +30,7 @@ struct Options {
     concurrency: u32,
     sequential_sample: usize,
     no_sequential: bool,
+    commands: Vec<String>,
 }
 
 fn options() -> Options {
@@ -39,6 +41,7 @@ fn options() -> Options {
         concurrency: 0,
         sequential_sample: 100,
         no_sequential: false,
+        commands: vec!["plan".into(), "apply".into()],
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -54,6 +57,7 @@ fn options() -> Options {
             "--latency-ms" => {
                 o.latency = Duration::from_millis(value.parse().expect("--latency-ms"))
             }
+            "--commands" => o.commands = value.split(',').map(str::to_string).collect(),
             "--quota" => o.quota = value.parse().expect("--quota"),
             "--concurrency" => o.concurrency = value.parse().expect("--concurrency"),
             "--sequential-sample" => {
@@ -215,6 +219,41 @@ fn per_service(calls: &Counts) -> BTreeMap<String, u64> {
     out
 }
 
+/// Reading and validating an inventory must stay linear in its size: time CSV and TOML
+/// inventories of `rows` rows (parsing only; no AWS).
+fn inventory_parse(rows: usize) {
+    use ddb_fleet::inventory::{parse_bytes, Format, Limits};
+    let mut csv = String::from(
+        "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n",
+    );
+    let mut toml = String::from(
+        "[defaults]\nrole_name = \"ddb-fleet\"\nmode = \"provisioned\"\nmin_write = 5\nmax_write = 200\ntarget_write = 70\n",
+    );
+    for i in 0..rows {
+        let (account, region) = (100_000_000_000u64 + (i / 200) as u64, REGIONS[i % 4]);
+        csv.push_str(&format!(
+            "{account},ddb-fleet,{region},t{i:06},provisioned,5,500,70,5,200,70\n"
+        ));
+        toml.push_str(&format!(
+            "\n[[tables]]\naccount_id = \"{account}\"\nregion = \"{region}\"\ntable = \"t{i:06}\"\nmin_read = 5\nmax_read = 500\ntarget_read = 70\n"
+        ));
+    }
+    for (name, text, format) in [("CSV", &csv, Format::Csv), ("TOML", &toml, Format::Toml)] {
+        let started = Instant::now();
+        let parsed = parse_bytes(name, text.as_bytes(), format, &Limits::default());
+        let took = started.elapsed();
+        match &parsed {
+            Ok(t) => assert_eq!(t.len(), rows, "{name} inventory"),
+            Err(e) => panic!("{name} inventory: {}", e.0[0]),
+        }
+        println!(
+            "inventory: {rows} {name} rows read and validated in {:.0} ms ({:.1} us per row)",
+            took.as_secs_f64() * 1e3,
+            took.as_secs_f64() * 1e6 / rows as f64
+        );
+    }
+}
+
 struct Row {
     label: String,
     wall: Duration,
@@ -233,6 +272,7 @@ fn main() {
         o.quota,
         if o.concurrency == 0 { "default".to_string() } else { o.concurrency.to_string() }
     );
+    inventory_parse(o.sizes.iter().max().copied().unwrap_or(1000) * 10);
     let mut rows: Vec<Row> = Vec::new();
     let mut sequential: Vec<(String, f64)> = Vec::new();
     for &size in &o.sizes {
@@ -274,6 +314,9 @@ fn main() {
             ("plan", "plan.json", chain_plan),
             ("apply", "apply.json", chain_apply),
         ] {
+            if !o.commands.iter().any(|c| c == command) {
+                continue;
+            }
             let before = sim.stats();
             let mut args = vec![command, inv.as_str(), "--report", report];
             if command == "apply" {
@@ -326,6 +369,9 @@ fn main() {
         let seq_sim = Sim::start(config, fleet.clone());
         let seq_inv = inventory(dir.path(), "sample.csv", &sample);
         for command in ["plan", "apply"] {
+            if !o.commands.iter().any(|c| c == command) {
+                continue;
+            }
             let mut args = vec![
                 command,
                 seq_inv.as_str(),
@@ -362,19 +408,19 @@ fn main() {
     println!("\n| run | wall s | bound s | bound/wall | sequential s | speed-up | peak RSS MB | CPU s per 1,000 tables | CPU/wall | throttled |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
-        let seq = sequential
-            .iter()
-            .find(|(l, _)| *l == r.label)
-            .map(|(_, s)| *s)
-            .unwrap_or(f64::NAN);
+        let (seq, speed_up) = match sequential.iter().find(|(l, _)| *l == r.label) {
+            Some((_, s)) => (
+                format!("{s:.0}"),
+                format!("{:.0}x", s / r.wall.as_secs_f64()),
+            ),
+            None => ("-".to_string(), "-".to_string()),
+        };
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0}x | {:.0} | {:.2} | {:.2} | {} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {seq} | {speed_up} | {:.0} | {:.2} | {:.2} | {} |",
             r.label,
             r.wall.as_secs_f64(),
             r.bound.as_secs_f64(),
             r.bound.as_secs_f64() / r.wall.as_secs_f64(),
-            seq,
-            seq / r.wall.as_secs_f64(),
             r.rss,
             r.cpu.as_secs_f64() * 1000.0 / r.tables as f64,
             r.cpu.as_secs_f64() / r.wall.as_secs_f64(),
