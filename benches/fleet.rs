@@ -116,6 +116,8 @@ struct Measured {
     cpu: Duration,
     max_rss_mb: f64,
     exit: i32,
+    /// When the simulator saw the run's first and last requests, from the start.
+    calls: Option<(Duration, Duration)>,
 }
 
 fn rusage_children() -> (Duration, i64) {
@@ -130,6 +132,7 @@ fn rusage_children() -> (Duration, i64) {
 
 fn run(sim: &Sim, dir: &Path, args: &[&str]) -> Measured {
     let (cpu0, _) = rusage_children();
+    sim.clear_request_times();
     let started = Instant::now();
     let wrapper = std::env::var("BENCH_WRAPPER").unwrap_or_default();
     let mut words: Vec<&str> = wrapper.split_whitespace().collect();
@@ -156,11 +159,18 @@ fn run(sim: &Sim, dir: &Path, args: &[&str]) -> Measured {
         .unwrap();
     let wall = started.elapsed();
     let (cpu1, max_rss_kb) = rusage_children();
+    let after = sim.stats();
+    // What this process did before its first call and after its last is our own work.
+    let calls = after
+        .first_request
+        .zip(after.last_request)
+        .map(|(first, last)| (first - started, last - started));
     Measured {
         wall,
         cpu: cpu1 - cpu0,
         max_rss_mb: max_rss_kb as f64 / 1024.0,
         exit: status.code().unwrap_or(-1),
+        calls,
     }
 }
 
@@ -272,7 +282,6 @@ fn main() {
         o.quota,
         if o.concurrency == 0 { "default".to_string() } else { o.concurrency.to_string() }
     );
-    inventory_parse(o.sizes.iter().max().copied().unwrap_or(1000) * 10);
     let mut rows: Vec<Row> = Vec::new();
     let mut sequential: Vec<(String, f64)> = Vec::new();
     for &size in &o.sizes {
@@ -335,14 +344,17 @@ fn main() {
             let services = per_service(&calls);
             let total: u64 = services.values().sum();
             println!(
-                "{command:>5}: {:>7.2} s wall, bound {:>7.2} s, ratio {:.2}; peak RSS {:.0} MB; CPU {:.2} s ({:.0} us per call); throttled {}; calls {services:?}",
+                "{command:>5}: {:>7.2} s wall, bound {:>7.2} s, ratio {:.2}; peak RSS {:.0} MB; CPU {:.2} s ({:.0} us per call); throttled {}; connections {}; calls {services:?}; first call at {:.2} s, last at {:.2} s",
                 m.wall.as_secs_f64(),
                 bound.as_secs_f64(),
                 bound.as_secs_f64() / m.wall.as_secs_f64(),
                 m.max_rss_mb,
                 m.cpu.as_secs_f64(),
                 m.cpu.as_secs_f64() * 1e6 / total.max(1) as f64,
-                after.throttled - before.throttled
+                after.throttled - before.throttled,
+                after.connections - before.connections,
+                m.calls.map_or(f64::NAN, |c| c.0.as_secs_f64()),
+                m.calls.map_or(f64::NAN, |c| c.1.as_secs_f64()),
             );
             rows.push(Row {
                 label: format!("{command} {size}"),
@@ -427,4 +439,7 @@ fn main() {
             r.throttled
         );
     }
+    // Last: the children's peak RSS counts what this process held when it started them.
+    println!();
+    inventory_parse(o.sizes.iter().max().copied().unwrap_or(1000) * 10);
 }

@@ -76,7 +76,10 @@ pub fn render(command: &str, tables: &[TableReport]) -> String {
             *w = (*w).max(c.chars().count());
         }
     }
-    let mut out = String::new();
+    // Sized up front: growing a string of megabytes by doubling cost more than writing it.
+    let steps: usize = tables.iter().map(|t| t.actions.len()).sum();
+    let mut out =
+        String::with_capacity((widths.iter().sum::<usize>() + 12) * (rows.len() + 1) + steps * 96);
     let line = |out: &mut String, cells: &[&str]| {
         let mut l = String::new();
         for (i, c) in cells.iter().enumerate() {

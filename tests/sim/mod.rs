@@ -146,7 +146,12 @@ pub struct SimRegion {
 /// Counters, for assertions and benchmarks.
 #[derive(Debug, Clone, Default)]
 pub struct SimStats {
+    /// TCP connections accepted.
+    pub connections: u64,
     pub requests: u64,
+    /// When the first and the latest request arrived.
+    pub first_request: Option<Instant>,
+    pub last_request: Option<Instant>,
     pub throttled: u64,
     pub injected_errors: u64,
     pub dropped: u64,
@@ -219,6 +224,7 @@ impl Sim {
                     continue;
                 };
                 conn_seed = conn_seed.wrapping_add(1);
+                w.lock().unwrap().stats.connections += 1;
                 let (w, config) = (w.clone(), config.clone());
                 tokio::spawn(serve(stream, w, config, conn_seed));
             }
@@ -286,6 +292,12 @@ impl Sim {
     /// Stops denying an account (its permissions were fixed).
     pub fn allow_account(&self, account: &str) {
         self.world.lock().unwrap().denied.remove(account);
+    }
+
+    /// Forgets when the first and latest requests arrived, to time the next run's.
+    pub fn clear_request_times(&self) {
+        let mut w = self.world.lock().unwrap();
+        (w.stats.first_request, w.stats.last_request) = (None, None);
     }
 
     pub fn stats(&self) -> SimStats {
@@ -488,6 +500,9 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     let target = req.headers.get("x-amz-target").cloned().unwrap_or_default();
     let mut w = world.lock().unwrap();
     w.stats.requests += 1;
+    let now = Instant::now();
+    w.stats.first_request.get_or_insert(now);
+    w.stats.last_request = Some(now);
     let account = w
         .keys
         .get(&key)
