@@ -161,6 +161,8 @@ pub struct SimStats {
     pub max_accepted_per_window: BTreeMap<(String, String, String), usize>,
     /// Requests accepted (not throttled), per (account, region, service).
     pub accepted: BTreeMap<(String, String, String), u64>,
+    /// When the first and the latest accepted requests arrived, per (account, region, service).
+    pub accepted_span: BTreeMap<(String, String, String), (Instant, Instant)>,
 }
 
 #[derive(Default)]
@@ -298,6 +300,7 @@ impl Sim {
     pub fn clear_request_times(&self) {
         let mut w = self.world.lock().unwrap();
         (w.stats.first_request, w.stats.last_request) = (None, None);
+        w.stats.accepted_span.clear();
     }
 
     pub fn stats(&self) -> SimStats {
@@ -547,6 +550,11 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     window.push_back(now);
     let n = window.len();
     *w.stats.accepted.entry(wkey.clone()).or_default() += 1;
+    w.stats
+        .accepted_span
+        .entry(wkey.clone())
+        .and_modify(|(_, last)| *last = now)
+        .or_insert((now, now));
     let max = w.stats.max_accepted_per_window.entry(wkey).or_default();
     *max = (*max).max(n);
 
