@@ -195,11 +195,12 @@ fn run(sim: &Sim, dir: &Path, args: &[&str]) -> Measured {
 
 /// How each service's keys used their quota, from the first to the last accepted call of
 /// each key: when keys started and finished (mean, from the run's start) and their calls
-/// against what the quota allowed over that span (1.00: a call every 1/quota s throughout).
-fn pace_by_service(stats: &SimStats, started: Instant, quota: u32) -> String {
+/// (`calls`: this run's) against what the quota allowed over that span (1.00: a call every
+/// 1/quota s throughout).
+fn pace_by_service(stats: &SimStats, calls: &Counts, started: Instant, quota: u32) -> String {
     let mut by: BTreeMap<&str, Vec<(f64, f64, u64)>> = BTreeMap::new();
     for (key, (first, last)) in &stats.accepted_span {
-        let n = stats.accepted.get(key).copied().unwrap_or(0);
+        let n = calls.get(key).copied().unwrap_or(0);
         by.entry(key.2.as_str()).or_default().push((
             (*first - started).as_secs_f64(),
             (*last - started).as_secs_f64(),
@@ -406,7 +407,10 @@ fn main() {
                 m.calls.map_or(f64::NAN, |c| c.0.as_secs_f64()),
                 m.calls.map_or(f64::NAN, |c| c.1.as_secs_f64()),
             );
-            println!("       pace: {}", pace_by_service(&after, m.started, o.quota));
+            println!(
+                "       pace: {}",
+                pace_by_service(&after, &calls, m.started, o.quota)
+            );
             rows.push(Row {
                 label: format!("{command} {size}"),
                 wall: m.wall,
