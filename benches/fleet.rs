@@ -3,8 +3,14 @@
 //! and a per-(account, region, service) quota.
 //!
 //! For each fleet size it prints the wall time against the lower bound the quotas and latency
-//! impose (computed from the calls the simulator accepted: see `quota_bound`), the sequential baseline (`--concurrency 1`,
-//! what the original one-table script does) and peak RSS and CPU time of the ddb-fleet process.
+//! impose (computed from the calls the simulator accepted: see `quota_bound`), the sequential
+//! baseline (`--concurrency 1`, what the original one-table script does) and peak RSS and CPU
+//! time of the ddb-fleet process.
+//! Per run it also prints what explains a gap to the bound: the simulator's own CPU time (it
+//! shares the machine), the connections opened, when the first and last calls arrived (before
+//! and after them is ddb-fleet's own start-up and report writing), and each service's pace: the
+//! keys' mean first and last call and their calls against the quota while they were active.
+//! Last, it times reading a 10x larger inventory, CSV and TOML, which must stay linear.
 //!
 //! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
 //!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
@@ -17,8 +23,8 @@
 #[path = "../tests/sim/mod.rs"]
 mod sim;
 
-// The simulator shares the machine with ddb-fleet: with ddb-fleet's allocator it takes a fifth
-// less CPU than with glibc's (allocation was a fifth of its profile).
+// The simulator shares the machine with ddb-fleet, so it runs on ddb-fleet's allocator: with
+// glibc's, allocation was a fifth of its profile.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -394,7 +400,7 @@ fn main() {
             let services = per_service(&calls);
             let total: u64 = services.values().sum();
             println!(
-                "{command:>5}: {:>7.2} s wall, bound {:>7.2} s, ratio {:.2}; peak RSS {:.0} MB; CPU {:.2} s ({:.0} us per call), simulator CPU {:.2} s; throttled {}; connections {}; calls {services:?}; first call at {:.2} s, last at {:.2} s",
+                "{command:>5}: {:>7.2} s wall, bound {:>7.2} s, ratio {:.2}; peak RSS {:.0} MB; CPU {:.2} s ({:.0} us per call), simulator CPU {:.2} s; throttled {}; connections opened {}; calls {services:?}; first call at {:.2} s, last at {:.2} s",
                 m.wall.as_secs_f64(),
                 bound.as_secs_f64(),
                 bound.as_secs_f64() / m.wall.as_secs_f64(),
