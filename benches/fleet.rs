@@ -401,7 +401,7 @@ fn main() {
             let services = per_service(&calls);
             let total: u64 = services.values().sum();
             println!(
-                "{command:>5}: {:>7.2} s wall, bound {:>7.2} s, ratio {:.2}; peak RSS {:.0} MB; CPU {:.2} s ({:.0} us per call), simulator CPU {:.2} s; throttled {}; connections opened {}; calls {services:?}; first call at {:.2} s, last at {:.2} s",
+                "{command:>5}: {:>7.2} s wall, bound {:>7.2} s, ratio {:.2}; peak RSS {:.0} MB; CPU {:.2} s ({:.0} us per call), simulator CPU {:.2} s; throttled {}; connections opened {}, most requests in flight {}; calls {services:?}; first call at {:.2} s, last at {:.2} s",
                 m.wall.as_secs_f64(),
                 bound.as_secs_f64(),
                 bound.as_secs_f64() / m.wall.as_secs_f64(),
@@ -411,6 +411,7 @@ fn main() {
                 m.sim_cpu.as_secs_f64(),
                 after.throttled - before.throttled,
                 after.connections - before.connections,
+                after.max_in_flight,
                 m.calls.map_or(f64::NAN, |c| c.0.as_secs_f64()),
                 m.calls.map_or(f64::NAN, |c| c.1.as_secs_f64()),
             );

@@ -148,6 +148,8 @@ pub struct SimRegion {
 pub struct SimStats {
     /// TCP connections accepted.
     pub connections: u64,
+    /// The most requests the simulator held at once (read, not yet answered).
+    pub max_in_flight: u64,
     pub requests: u64,
     /// When the first and the latest request arrived.
     pub first_request: Option<Instant>,
@@ -172,6 +174,8 @@ struct World {
     windows: HashMap<(String, String, String), VecDeque<Instant>>,
     stats: SimStats,
     keys: HashMap<String, String>, // access key -> account
+    /// Requests read and not yet answered.
+    in_flight: u64,
     next_key: u64,
     denied: HashSet<String>,
 }
@@ -296,11 +300,13 @@ impl Sim {
         self.world.lock().unwrap().denied.remove(account);
     }
 
-    /// Forgets when the first and latest requests arrived, to time the next run's.
+    /// Forgets when the first and latest requests arrived and the most held at once, to
+    /// measure the next run on its own.
     pub fn clear_request_times(&self) {
         let mut w = self.world.lock().unwrap();
         (w.stats.first_request, w.stats.last_request) = (None, None);
         w.stats.accepted_span.clear();
+        w.stats.max_in_flight = w.in_flight;
     }
 
     pub fn stats(&self) -> SimStats {
@@ -385,10 +391,30 @@ struct Response {
     body: String,
 }
 
+/// A request the simulator holds (read, not yet answered): counted in `World::in_flight` from
+/// creation until it is answered or dropped.
+struct InFlight(Arc<Mutex<World>>);
+
+impl InFlight {
+    fn new(world: &Arc<Mutex<World>>) -> Self {
+        let mut w = world.lock().unwrap();
+        w.in_flight += 1;
+        w.stats.max_in_flight = w.stats.max_in_flight.max(w.in_flight);
+        InFlight(world.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().in_flight -= 1;
+    }
+}
+
 async fn serve(mut stream: TcpStream, world: Arc<Mutex<World>>, config: Arc<SimConfig>, seed: u64) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut buf = Vec::new();
     while let Some(req) = read_request(&mut stream, &mut buf).await {
+        let _held = InFlight::new(&world);
         if !config.latency.is_zero() {
             tokio::time::sleep(config.latency).await;
         }
