@@ -183,12 +183,11 @@ fn run(sim: &Sim, dir: &Path, args: &[&str]) -> Measured {
     let (cpu1, max_rss_kb) = rusage_children();
     let (sim_cpu1, _) = rusage(libc::RUSAGE_SELF);
     let after = sim.stats();
-    // What this process did before its first call and after its last is our own work.
+    // Before ddb-fleet's first call and after its last, the time is its own work.
     let calls = after
         .first_request
         .zip(after.last_request)
         .map(|(first, last)| (first - started, last - started));
-
     Measured {
         wall,
         cpu: cpu1 - cpu0,
