@@ -15,7 +15,8 @@
 //!
 //! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
 //!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
-//!   --commands plan,apply   (which runs to measure; apply still starts from the on-demand fleet)
+//!   --commands plan,apply   (which runs to measure; apply still starts from the on-demand
+//!                            fleet; `--commands ''` only times reading inventories)
 //!   --sequential-sample 100   (tables measured at --concurrency 1, scaled to the fleet size;
 //!                              0 measures the whole fleet sequentially)   --no-sequential
 //! `BENCH_WRAPPER="perf record -e cpu-clock -g -o perf.data --"` runs ddb-fleet under a profiler;
@@ -69,7 +70,20 @@ fn options() -> Options {
             "--latency-ms" => {
                 o.latency = Duration::from_millis(value.parse().expect("--latency-ms"))
             }
-            "--commands" => o.commands = value.split(',').map(str::to_string).collect(),
+            "--commands" => {
+                o.commands = value
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if let Some(c) = o
+                    .commands
+                    .iter()
+                    .find(|c| !["plan", "apply"].contains(&c.as_str()))
+                {
+                    panic!("--commands: `{c}` is neither plan nor apply");
+                }
+            }
             "--quota" => o.quota = value.parse().expect("--quota"),
             "--concurrency" => o.concurrency = value.parse().expect("--concurrency"),
             "--sequential-sample" => {
