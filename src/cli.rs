@@ -3,7 +3,7 @@
 //! [`main`], which maps them to the exit codes of [`crate::exit_codes`].
 
 use crate::aws::ops::WaitPolicy;
-use crate::aws::{AwsSettings, ClientFactory, Rates, RetryPolicy};
+use crate::aws::{AwsError, AwsSettings, ClientFactory, Rates, RetryPolicy};
 use crate::cancel::Cancel;
 use crate::events::{EventSink, LogSink, Sinks};
 use crate::exit_codes;
@@ -843,18 +843,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             sinks.push(Box::new(j.clone()));
         }
         let sinks = Arc::new(Sinks(sinks));
-        // Pattern rows become tables; the selection then applies to the tables themselves.
-        let rows: Vec<_> = runner::expand_patterns(&factory, tables, opts.concurrency)
-            .await
-            .into_iter()
-            .filter(|(t, failed)| {
-                if failed.is_some() {
-                    sel.keeps_location(t)
-                } else {
-                    sel.keeps(t)
-                }
-            })
-            .collect();
+        let rows = expand_selected(&factory, tables, opts.concurrency, &sel).await;
         if rows.is_empty() {
             return Outcome::NothingSelected;
         }
@@ -1050,6 +1039,27 @@ fn run_options(g: &GlobalArgs, tables: &[DesiredTable]) -> RunOptions {
     }
 }
 
+/// Pattern rows become the tables they match; the selection then applies to the tables
+/// themselves, and to a pattern row that could not be expanded by its location.
+async fn expand_selected(
+    factory: &ClientFactory,
+    tables: Vec<DesiredTable>,
+    concurrency: usize,
+    sel: &Selection,
+) -> Vec<(DesiredTable, Option<AwsError>)> {
+    runner::expand_patterns(factory, tables, concurrency)
+        .await
+        .into_iter()
+        .filter(|(t, failed)| {
+            if failed.is_some() {
+                sel.keeps_location(t)
+            } else {
+                sel.keeps(t)
+            }
+        })
+        .collect()
+}
+
 fn new_runtime() -> Result<tokio::runtime::Runtime, CliError> {
     // Each table of an apply runs as its own task, on one worker per core (tokio's default).
     // Measured with the fleet benchmark on 2 cores, two workers cost more CPU per table than
@@ -1140,17 +1150,7 @@ fn run_export(g: &GlobalArgs, a: &ExportArgs, limits: &Limits) -> Result<i32, Cl
     let ledger = Ledger::default();
     new_runtime()?.block_on(async {
         let factory = ClientFactory::new(aws_settings(g)).await;
-        let rows: Vec<_> = runner::expand_patterns(&factory, rows, opts.concurrency)
-            .await
-            .into_iter()
-            .filter(|(t, failed)| {
-                if failed.is_some() {
-                    sel.keeps_location(t)
-                } else {
-                    sel.keeps(t)
-                }
-            })
-            .collect();
+        let rows = expand_selected(&factory, rows, opts.concurrency, &sel).await;
         ledger.init(&rows.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>());
         let sinks = Sinks(vec![Box::new(progress.clone())]);
         runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true, None).await;
