@@ -303,16 +303,11 @@ mod tests {
                 min,
                 max,
             });
-            o.scaling_policies.push(ScalingPolicy {
-                key: key.clone(),
-                name: format!("p-{side:?}-{index:?}"),
-                policy_type: "TargetTrackingScaling".into(),
-                metric: Some(key.predefined_metric().into()),
-                target_value: Some(target),
-                scale_in_cooldown: None,
-                scale_out_cooldown: None,
-                disable_scale_in: None,
-            });
+            o.scaling_policies.push(ScalingPolicy::target_tracking(
+                &key,
+                &format!("p-{side:?}-{index:?}"),
+                target,
+            ));
         }
     }
 

@@ -281,11 +281,29 @@ pub struct ScalingPolicy {
     pub disable_scale_in: Option<bool>,
 }
 
+/// Application Auto Scaling's name for a target-tracking policy.
+pub const TARGET_TRACKING: &str = "TargetTrackingScaling";
+
 impl ScalingPolicy {
+    /// A target-tracking policy on `key`'s predefined metric, the kind ddb-fleet puts, with
+    /// AWS's default cooldowns and scale-in.
+    pub fn target_tracking(key: &ScalingKey, name: &str, target_value: f64) -> Self {
+        ScalingPolicy {
+            key: key.clone(),
+            name: name.to_string(),
+            policy_type: TARGET_TRACKING.into(),
+            metric: Some(key.predefined_metric().into()),
+            target_value: Some(target_value),
+            scale_in_cooldown: None,
+            scale_out_cooldown: None,
+            disable_scale_in: None,
+        }
+    }
+
     /// Is this the target-tracking policy ddb-fleet manages on `key`?
     pub fn is_managed_kind(&self, key: &ScalingKey) -> bool {
         self.key == *key
-            && self.policy_type == "TargetTrackingScaling"
+            && self.policy_type == TARGET_TRACKING
             && self.metric.as_deref() == Some(key.predefined_metric())
     }
 }

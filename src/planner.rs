@@ -456,8 +456,7 @@ pub fn plan_restore(target: &ObservedTable, current: &ObservedTable) -> TablePla
         .collect();
     keys.sort();
     keys.dedup();
-    let restorable =
-        |p: &ScalingPolicy| p.policy_type == "TargetTrackingScaling" && p.metric.is_some();
+    let restorable = |p: &ScalingPolicy| p.policy_type == TARGET_TRACKING && p.metric.is_some();
     for key in keys {
         let want = target.target(key);
         let have = current.target(key);
@@ -575,14 +574,10 @@ pub fn simulate(observed: &ObservedTable, actions: &[Action]) -> ObservedTable {
                 s.scaling_policies
                     .retain(|p| !(p.key == *key && p.name == *policy_name));
                 s.scaling_policies.push(ScalingPolicy {
-                    key: key.clone(),
-                    name: policy_name.clone(),
-                    policy_type: "TargetTrackingScaling".into(),
-                    metric: Some(key.predefined_metric().into()),
-                    target_value: Some(*target_value),
                     scale_in_cooldown: *scale_in_cooldown,
                     scale_out_cooldown: *scale_out_cooldown,
                     disable_scale_in: *disable_scale_in,
+                    ..ScalingPolicy::target_tracking(key, policy_name, *target_value)
                 });
             }
             Action::DeleteScalingPolicy { key, policy_name } => {
@@ -636,19 +631,6 @@ mod tests {
             0
         };
         ObservedTable::active(mode, cap, gsis)
-    }
-
-    fn policy(key: &ScalingKey, name: &str, target: f64) -> ScalingPolicy {
-        ScalingPolicy {
-            key: key.clone(),
-            name: name.into(),
-            policy_type: "TargetTrackingScaling".into(),
-            metric: Some(key.predefined_metric().into()),
-            target_value: Some(target),
-            scale_in_cooldown: None,
-            scale_out_cooldown: None,
-            disable_scale_in: None,
-        }
     }
 
     fn ops(plan: &TablePlan) -> Vec<&'static str> {
@@ -719,7 +701,8 @@ mod tests {
                 min: 1,
                 max: 10,
             });
-            o.scaling_policies.push(policy(&key, "p", 70.0));
+            o.scaling_policies
+                .push(ScalingPolicy::target_tracking(&key, "p", 70.0));
         }
         let plan = plan_table(&d, &o);
         assert_eq!(
@@ -763,7 +746,8 @@ mod tests {
                 min: 1,
                 max: 10,
             });
-            o.scaling_policies.push(policy(&key, "mine", 70.0));
+            o.scaling_policies
+                .push(ScalingPolicy::target_tracking(&key, "mine", 70.0));
         }
         assert_eq!(plan_table(&d, &o), TablePlan::default());
     }
@@ -782,7 +766,7 @@ mod tests {
                 min: 1,
                 max: 10,
             });
-            let mut p = policy(&key, "custom-name", 70.0);
+            let mut p = ScalingPolicy::target_tracking(&key, "custom-name", 70.0);
             p.scale_in_cooldown = Some(60);
             o.scaling_policies.push(p);
         }
@@ -819,9 +803,12 @@ mod tests {
             min: 1,
             max: 10,
         });
-        o.scaling_policies.push(policy(&read, "a", 70.0));
-        o.scaling_policies.push(policy(&read, "b", 40.0));
-        o.scaling_policies.push(policy(&write, "w", 70.0));
+        o.scaling_policies
+            .push(ScalingPolicy::target_tracking(&read, "a", 70.0));
+        o.scaling_policies
+            .push(ScalingPolicy::target_tracking(&read, "b", 40.0));
+        o.scaling_policies
+            .push(ScalingPolicy::target_tracking(&write, "w", 70.0));
         let plan = plan_table(&d, &o);
         assert_eq!(
             plan.actions,
@@ -938,8 +925,9 @@ mod tests {
                 min: 1,
                 max: 10,
             });
-            o.scaling_policies.push(policy(&key, "tt", 70.0));
-            let mut step = policy(&key, "step", 0.0);
+            o.scaling_policies
+                .push(ScalingPolicy::target_tracking(&key, "tt", 70.0));
+            let mut step = ScalingPolicy::target_tracking(&key, "step", 0.0);
             step.policy_type = "StepScaling".into();
             step.metric = None;
             step.target_value = None;
@@ -1023,7 +1011,7 @@ mod tests {
                         {
                             continue;
                         }
-                        let mut p = policy(key, name, value);
+                        let mut p = ScalingPolicy::target_tracking(key, name, value);
                         if !tracking {
                             p.policy_type = "StepScaling".into();
                             p.metric = None;
@@ -1045,7 +1033,7 @@ mod tests {
         let policies = o
             .scaling_policies
             .into_iter()
-            .filter(|p| p.policy_type == "TargetTrackingScaling")
+            .filter(|p| p.policy_type == TARGET_TRACKING)
             .collect();
         (o.billing_mode, o.scalable_targets, policies)
     }
@@ -1060,7 +1048,7 @@ mod tests {
             min: 3,
             max: 30,
         });
-        let mut p = policy(&read, "hand-made", 55.0);
+        let mut p = ScalingPolicy::target_tracking(&read, "hand-made", 55.0);
         p.scale_in_cooldown = Some(120);
         before.scaling_policies.push(p);
         let current = observed(BillingMode::OnDemand, &["g"]);
