@@ -187,43 +187,26 @@ mod tests {
     use super::*;
     use crate::model::*;
     use crate::planner::plan_table;
-    use crate::report::{ActionRecord, DesiredReport, ErrorReport};
+    use crate::report::{ActionRecord, ErrorReport};
 
-    fn report(table: &str, desired: DesiredTable, before: Option<ObservedTable>) -> TableReport {
+    fn report(desired: DesiredTable, before: Option<ObservedTable>) -> TableReport {
         let plan = before
             .as_ref()
             .map(|b| plan_table(&desired, b))
             .unwrap_or_default();
+        let status = if plan.changes_anything() {
+            TableStatus::WouldChange
+        } else {
+            TableStatus::Unchanged
+        };
         TableReport {
-            account_id: desired.account_id.clone(),
-            region: desired.region.clone(),
-            table: table.into(),
-            source: desired.source.clone(),
-            desired: DesiredReport::from(&desired),
-            status: if plan.changes_anything() {
-                TableStatus::WouldChange
-            } else {
-                TableStatus::Unchanged
-            },
-            skip_reason: None,
-            next_switch_allowed_at: None,
             actions: plan
                 .actions
                 .iter()
-                .map(|a| ActionRecord {
-                    action: a.clone(),
-                    target: a.target(table),
-                    outcome: Outcome::Planned,
-                    attempts: 0,
-                    started_at: None,
-                    duration_ms: None,
-                    error: None,
-                })
+                .map(|a| ActionRecord::unsent(a, &desired.table, Outcome::Planned))
                 .collect(),
             before,
-            after: None,
-            error: None,
-            duration_ms: 0,
+            ..TableReport::unstarted(&desired, status)
         }
     }
 
@@ -256,7 +239,7 @@ mod tests {
                 target: 60.0,
             },
         });
-        let mut missing = report("ghost", desired("ghost", DesiredMode::OnDemand), None);
+        let mut missing = report(desired("ghost", DesiredMode::OnDemand), None);
         missing.status = TableStatus::Failed;
         missing.error = Some(ErrorReport {
             code: "ResourceNotFoundException".into(),
@@ -265,12 +248,10 @@ mod tests {
         });
         let tables = vec![
             report(
-                "orders",
                 desired("orders", scaling),
                 Some(observed(BillingMode::OnDemand, &["by-customer"])),
             ),
             report(
-                "sessions",
                 desired("sessions", DesiredMode::OnDemand),
                 Some(observed(BillingMode::OnDemand, &[])),
             ),

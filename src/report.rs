@@ -115,6 +115,25 @@ pub struct TableReport {
 }
 
 impl TableReport {
+    /// A table as a run starts with it: its desired state, nothing read or done yet.
+    pub fn unstarted(d: &DesiredTable, status: TableStatus) -> Self {
+        TableReport {
+            account_id: d.account_id.clone(),
+            region: d.region.clone(),
+            table: d.table.clone(),
+            source: d.source.clone(),
+            desired: d.into(),
+            status,
+            skip_reason: None,
+            next_switch_allowed_at: None,
+            actions: vec![],
+            before: None,
+            after: None,
+            error: None,
+            duration_ms: 0,
+        }
+    }
+
     /// A planned table that was not applied (declined, refused by a guardrail, outside a
     /// canary, or shown for confirmation): `would_change`, its actions `planned`.
     pub fn mark_not_applied(&mut self) {
@@ -196,6 +215,22 @@ pub struct ActionRecord {
     pub duration_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<ErrorReport>,
+}
+
+impl ActionRecord {
+    /// `action` on table `table` as planned, before any request: `outcome` is `Planned`
+    /// (plan) or `NotAttempted` (apply, until it is sent).
+    pub fn unsent(action: &Action, table: &str, outcome: Outcome) -> Self {
+        ActionRecord {
+            action: action.clone(),
+            target: action.target(table),
+            outcome,
+            attempts: 0,
+            started_at: None,
+            duration_ms: None,
+            error: None,
+        }
+    }
 }
 
 /// An error: AWS's code and message, and whether a later run may succeed.

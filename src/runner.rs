@@ -103,21 +103,7 @@ impl Ledger {
     pub fn init(&self, tables: &[DesiredTable]) {
         *self.tables.lock().unwrap_or_else(|e| e.into_inner()) = tables
             .iter()
-            .map(|d| TableReport {
-                account_id: d.account_id.clone(),
-                region: d.region.clone(),
-                table: d.table.clone(),
-                source: d.source.clone(),
-                desired: d.into(),
-                status: TableStatus::Interrupted,
-                skip_reason: None,
-                next_switch_allowed_at: None,
-                actions: vec![],
-                before: None,
-                after: None,
-                error: None,
-                duration_ms: 0,
-            })
+            .map(|d| TableReport::unstarted(d, TableStatus::Interrupted))
             .collect();
     }
 
@@ -504,18 +490,13 @@ fn settle_planned(
             .plan
             .actions
             .iter()
-            .map(|a| ActionRecord {
-                action: a.clone(),
-                target: a.target(&p.desired.table),
-                outcome: if plan_only {
+            .map(|a| {
+                let outcome = if plan_only {
                     Outcome::Planned
                 } else {
                     Outcome::NotAttempted
-                },
-                attempts: 0,
-                started_at: None,
-                duration_ms: None,
-                error: None,
+                };
+                ActionRecord::unsent(a, &p.desired.table, outcome)
             })
             .collect();
         match observed {
