@@ -147,6 +147,10 @@ impl NamespacePolicies {
     }
 }
 
+fn target_id(t: &aas::ScalableTarget) -> (String, aas::ScalableDimension) {
+    (t.resource_id().to_string(), t.scalable_dimension().clone())
+}
+
 fn policy_id(p: &aas::ScalingPolicy) -> (String, aas::ScalableDimension, String) {
     (
         p.resource_id().to_string(),
@@ -213,12 +217,11 @@ pub async fn describe_scaling(
                 let next = out.next_token().map(str::to_string);
                 Ok((out.scalable_targets().to_vec(), next))
             },
-            |t: &aas::ScalableTarget| (t.resource_id().to_string(), t.scalable_dimension().clone()),
+            target_id,
         )
         .await?;
         for t in targets {
-            let id = (t.resource_id().to_string(), t.scalable_dimension().clone());
-            if !wanted.contains(t.resource_id()) || !seen_targets.insert(id) {
+            if !wanted.contains(t.resource_id()) || !seen_targets.insert(target_id(&t)) {
                 continue;
             }
             if let Some((table, target)) = convert::scalable_target(&t) {
@@ -439,7 +442,6 @@ pub async fn perform(
     max_attempts: u32,
     cancel: &Cancel,
 ) -> Attempted<Performed> {
-    let done = |a: Attempted<()>| a.map(|_| Performed::Done);
     let deletion = |a: Attempted<()>| Attempted {
         attempts: a.attempts,
         result: match a.result {
@@ -449,7 +451,9 @@ pub async fn perform(
         },
     };
     match action {
-        Action::WaitForActive => done(wait_active(c, table, wait, cancel).await),
+        Action::WaitForActive => wait_active(c, table, wait, cancel)
+            .await
+            .map(|_| Performed::Done),
         Action::UpdateTable {
             billing_mode,
             provisioned_throughput,
@@ -541,7 +545,7 @@ pub async fn perform(
                         .send()
                 })
                 .await;
-            done(a.map(|_| ()))
+            a.map(|_| Performed::Done)
         }
         Action::PutScalingPolicy {
             key,
@@ -588,7 +592,7 @@ pub async fn perform(
                         .send()
                 })
                 .await;
-            done(a.map(|_| ()))
+            a.map(|_| Performed::Done)
         }
         Action::DeleteScalingPolicy { key, policy_name } => {
             let rid = key.resource_id(table);
