@@ -1329,18 +1329,9 @@ mod tests {
             Cli::try_parse_from(argv).unwrap().global
         };
         let table = |account: usize, region: &str| DesiredTable {
-            source: crate::model::Source {
-                file: "f".into(),
-                line: 1,
-            },
             account_id: format!("{account:012}"),
-            role: None,
             region: region.into(),
-            table: "t01".into(),
-            mode: DesiredMode::OnDemand,
-            indexes: crate::model::IndexScope::All,
-            index_overrides: Default::default(),
-            restore: None,
+            ..DesiredTable::on_demand("t01")
         };
         let small: Vec<_> = (0..3).map(|a| table(a, "us-east-1")).collect();
         assert_eq!(concurrency(&g(&[]), &small), 32);

@@ -449,29 +449,8 @@ mod tests {
     #[test]
     fn recover_rebuilds_every_planned_table_once() {
         let entry = |table: &str, status: crate::report::TableStatus| TableReport {
-            account_id: "111111111111".into(),
-            region: "us-east-1".into(),
-            table: table.into(),
-            source: Source {
-                file: "f".into(),
-                line: 2,
-            },
-            desired: crate::report::DesiredReport {
-                mode: DesiredMode::OnDemand,
-                indexes: IndexScope::All,
-                index_overrides: Default::default(),
-                role_arn: None,
-                external_id: None,
-                restore: false,
-            },
-            status,
-            skip_reason: None,
-            next_switch_allowed_at: None,
             actions: vec![record(BillingMode::OnDemand, Outcome::NotAttempted, "x")],
-            before: None,
-            after: None,
-            error: None,
-            duration_ms: 0,
+            ..TableReport::unstarted(&DesiredTable::on_demand(table), status)
         };
         use crate::report::TableStatus::*;
         // Every selected table, before anything is read: interrupted, nothing planned.

@@ -332,6 +332,28 @@ pub struct ObservedTable {
 }
 
 #[cfg(test)]
+impl DesiredTable {
+    /// Test fixture: `table` in account 111111111111, us-east-1, on-demand with every GSI, on
+    /// the caller's own credentials, from line 2 of `inv.csv`.
+    pub fn on_demand(table: &str) -> Self {
+        DesiredTable {
+            source: Source {
+                file: "inv.csv".into(),
+                line: 2,
+            },
+            account_id: "111111111111".into(),
+            role: None,
+            region: "us-east-1".into(),
+            table: table.into(),
+            mode: DesiredMode::OnDemand,
+            indexes: IndexScope::All,
+            index_overrides: Default::default(),
+            restore: None,
+        }
+    }
+}
+
+#[cfg(test)]
 impl ObservedTable {
     /// Test fixture: an ACTIVE regional table and GSIs, each at `capacity` units, without
     /// auto scaling.

@@ -605,18 +605,9 @@ mod tests {
 
     fn desired(mode: DesiredMode, indexes: IndexScope) -> DesiredTable {
         DesiredTable {
-            source: Source {
-                file: "inv.csv".into(),
-                line: 2,
-            },
-            account_id: "111111111111".into(),
-            role: None,
-            region: "us-east-1".into(),
-            table: "orders".into(),
             mode,
             indexes,
-            index_overrides: Default::default(),
-            restore: None,
+            ..DesiredTable::on_demand("orders")
         }
     }
 

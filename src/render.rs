@@ -213,18 +213,8 @@ mod tests {
     #[test]
     fn plan_rendering() {
         let desired = |table: &str, mode| DesiredTable {
-            source: Source {
-                file: "fleet.csv".into(),
-                line: 2,
-            },
-            account_id: "111111111111".into(),
-            role: None,
-            region: "us-east-1".into(),
-            table: table.into(),
             mode,
-            indexes: IndexScope::All,
-            index_overrides: Default::default(),
-            restore: None,
+            ..DesiredTable::on_demand(table)
         };
         let observed = |mode, gsis: &[&str]| ObservedTable::active(mode, 0, gsis);
         let scaling = DesiredMode::Provisioned(AutoScaling {

@@ -356,31 +356,7 @@ mod tests {
 
     #[test]
     fn summary_counts_each_status() {
-        let t = |status| TableReport {
-            account_id: "111111111111".into(),
-            region: "us-east-1".into(),
-            table: "t".into(),
-            source: Source {
-                file: "i.csv".into(),
-                line: 2,
-            },
-            desired: DesiredReport {
-                mode: DesiredMode::OnDemand,
-                indexes: IndexScope::All,
-                index_overrides: Default::default(),
-                role_arn: None,
-                external_id: None,
-                restore: false,
-            },
-            status,
-            skip_reason: None,
-            next_switch_allowed_at: None,
-            actions: vec![],
-            before: None,
-            after: None,
-            error: None,
-            duration_ms: 0,
-        };
+        let t = |status| TableReport::unstarted(&DesiredTable::on_demand("t"), status);
         let tables = vec![
             t(TableStatus::Changed),
             t(TableStatus::Changed),

@@ -1039,18 +1039,9 @@ mod tests {
     #[test]
     fn interleave_round_robins_across_account_regions() {
         let row = |account: &str, region: &str, table: &str| DesiredTable {
-            source: Source {
-                file: "f".into(),
-                line: 1,
-            },
             account_id: account.into(),
-            role: None,
             region: region.into(),
-            table: table.into(),
-            mode: DesiredMode::OnDemand,
-            indexes: IndexScope::All,
-            index_overrides: Default::default(),
-            restore: None,
+            ..DesiredTable::on_demand(table)
         };
         let rows = vec![
             row("1", "r1", "a"),
