@@ -849,7 +849,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         }
         ledger.init(&rows.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>());
         if let Some(j) = &journal {
-            j.selected(&ledger.snapshot());
+            j.selected(ledger.snapshot());
         }
         let context = || {
             Arc::new(runner::ApplyContext::new(

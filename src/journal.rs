@@ -126,10 +126,10 @@ impl JournalSink {
     /// Records every selected table before anything is read: after a crash, [`recover`]
     /// starts from these. Rows whose account is not known yet (the single-table flags) are
     /// recorded once planned.
-    pub fn selected(&self, tables: &[TableReport]) {
-        for t in tables.iter().filter(|t| !t.account_id.is_empty()) {
+    pub fn selected(&self, tables: Vec<TableReport>) {
+        for t in tables.into_iter().filter(|t| !t.account_id.is_empty()) {
             self.write(&JournalLine::TablePlanned {
-                report: Box::new(t.clone()),
+                report: Box::new(t),
             });
         }
     }
