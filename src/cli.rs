@@ -847,7 +847,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         if rows.is_empty() {
             return Outcome::NothingSelected;
         }
-        ledger.init(&rows.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>());
+        ledger.init(rows.iter().map(|(t, _)| t));
         if let Some(j) = &journal {
             j.selected(ledger.snapshot());
         }
@@ -1151,7 +1151,7 @@ fn run_export(g: &GlobalArgs, a: &ExportArgs, limits: &Limits) -> Result<i32, Cl
     new_runtime()?.block_on(async {
         let factory = ClientFactory::new(aws_settings(g)).await;
         let rows = expand_selected(&factory, rows, opts.concurrency, &sel).await;
-        ledger.init(&rows.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>());
+        ledger.init(rows.iter().map(|(t, _)| t));
         let sinks = Sinks(vec![Box::new(progress.clone())]);
         runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true, None).await;
     });

@@ -92,17 +92,11 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// One entry per desired table, `interrupted` until the run says otherwise.
-    pub fn new(tables: &[DesiredTable]) -> Self {
-        let ledger = Ledger::default();
-        ledger.init(tables);
-        ledger
-    }
-
-    /// Starts the ledger over with these tables (once patterns are expanded).
-    pub fn init(&self, tables: &[DesiredTable]) {
+    /// Starts the ledger over with these tables (once patterns are expanded): one entry per
+    /// table, `interrupted` until the run says otherwise.
+    pub fn init<'a>(&self, tables: impl IntoIterator<Item = &'a DesiredTable>) {
         *self.tables.lock().unwrap_or_else(|e| e.into_inner()) = tables
-            .iter()
+            .into_iter()
             .map(|d| TableReport::unstarted(d, TableStatus::Interrupted))
             .collect();
     }
