@@ -357,6 +357,14 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// Turns a failure to write `path` (report, journal or export) into the command's error.
+    fn writing(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+        move |source| CliError::Report {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Inventory(_) | CliError::Usage(_) => exit_codes::INVALID_INPUT,
@@ -665,10 +673,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             command: ReportCommand::Recover { journal, output },
         } => {
             let r = journal::recover(journal).map_err(CliError::Usage)?;
-            report::write_atomic(output, &r).map_err(|source| CliError::Report {
-                path: output.display().to_string(),
-                source,
-            })?;
+            report::write_atomic(output, &r).map_err(CliError::writing(output))?;
             let s = &r.summary;
             println!(
                 "{}: {} tables: {} changed, {} unchanged, {} interrupted, {} failed, {} skipped",
@@ -774,12 +779,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Some(_) => {
             let path = journal::path_for(&g.report);
             Some(Arc::new(
-                JournalSink::create(&path, command, &inventory_ref.path).map_err(|source| {
-                    CliError::Report {
-                        path: path.display().to_string(),
-                        source,
-                    }
-                })?,
+                JournalSink::create(&path, command, &inventory_ref.path)
+                    .map_err(CliError::writing(&path))?,
             ))
         }
         None => None,
@@ -946,10 +947,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         let written = report::write_atomic(&report_path, &report);
         (written, text.join())
     });
-    written.map_err(|source| CliError::Report {
-        path: report_path.display().to_string(),
-        source,
-    })?;
+    written.map_err(CliError::writing(&report_path))?;
     // The report now holds everything the journal recorded.
     if let Some(j) = &journal {
         j.remove();
@@ -1202,12 +1200,8 @@ fn run_export(g: &GlobalArgs, a: &ExportArgs, limits: &Limits) -> Result<i32, Cl
     } else {
         export::to_csv(&header, &items)
     };
-    report::write_bytes_atomic(&a.output, text.trim_end().as_bytes()).map_err(|source| {
-        CliError::Report {
-            path: a.output.display().to_string(),
-            source,
-        }
-    })?;
+    report::write_bytes_atomic(&a.output, text.trim_end().as_bytes())
+        .map_err(CliError::writing(&a.output))?;
     println!(
         "{}: {tables} tables read, {notes} note(s) in comments, {failed} could not be read",
         a.output.display()
@@ -1230,10 +1224,7 @@ fn merge_reports(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
         reports.push(r);
     }
     let merged = report::merge(reports).map_err(CliError::Usage)?;
-    report::write_atomic(output, &merged).map_err(|source| CliError::Report {
-        path: output.display().to_string(),
-        source,
-    })?;
+    report::write_atomic(output, &merged).map_err(CliError::writing(output))?;
     let s = &merged.summary;
     println!(
         "{}: {} tables from {} reports: {} changed, {} unchanged, {} would change, {} failed, {} skipped, {} interrupted",
