@@ -1216,12 +1216,7 @@ fn run_export(g: &GlobalArgs, a: &ExportArgs, limits: &Limits) -> Result<i32, Cl
 fn merge_reports(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
     let mut reports = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(p)
-            .map_err(|e| CliError::Usage(format!("{}: cannot read: {e}", p.display())))?;
-        let r: Report = serde_json::from_str(&text).map_err(|e| {
-            CliError::Usage(format!("{}: not a ddb-fleet report: {e}", p.display()))
-        })?;
-        reports.push(r);
+        reports.push(read_report(p)?.0);
     }
     let merged = report::merge(reports).map_err(CliError::Usage)?;
     report::write_atomic(output, &merged).map_err(CliError::writing(output))?;
