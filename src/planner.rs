@@ -226,13 +226,7 @@ pub fn plan_table(desired: &DesiredTable, observed: &ObservedTable) -> TablePlan
     if !observed.replicas.is_empty() {
         let scaling = scaling_actions(desired, observed);
         if mode_change || !scaling.is_empty() {
-            plan.skip = Some((
-                SkipReason::GlobalTable,
-                format!(
-                    "global table (replicas in {}): a capacity change applies to every replica and is not managed by ddb-fleet yet",
-                    observed.replicas.join(", ")
-                ),
-            ));
+            plan.skip = Some(global_table_skip(observed));
         }
         return plan;
     }
@@ -388,6 +382,17 @@ fn scaling_actions(desired: &DesiredTable, observed: &ObservedTable) -> Vec<Acti
     actions
 }
 
+/// Why a global table's capacity is left alone, naming its other replicas.
+fn global_table_skip(observed: &ObservedTable) -> (SkipReason, String) {
+    (
+        SkipReason::GlobalTable,
+        format!(
+            "global table (replicas in {}): a capacity change applies to every replica and is not managed by ddb-fleet yet",
+            observed.replicas.join(", ")
+        ),
+    )
+}
+
 /// Plans the way back to a recorded state (`rollback`): the billing mode (a switch to
 /// provisioned restores the recorded capacities of the table and its GSIs), then exactly the
 /// recorded scalable targets and target-tracking policies: missing or different ones are put
@@ -397,10 +402,7 @@ pub fn plan_restore(target: &ObservedTable, current: &ObservedTable) -> TablePla
     let mut plan = TablePlan::default();
     if !current.replicas.is_empty() {
         if target.billing_mode != current.billing_mode {
-            plan.skip = Some((
-                SkipReason::GlobalTable,
-                "global table: a capacity change applies to every replica and is not managed by ddb-fleet yet".into(),
-            ));
+            plan.skip = Some(global_table_skip(current));
         }
         return plan;
     }
