@@ -10,8 +10,11 @@
 //! shares the machine), the connections opened, when the first and last calls arrived (before
 //! and after them is ddb-fleet's own start-up and report writing), and each service's pace: the
 //! keys' mean first and last call and their calls against the quota while they were active.
-//! Last, it times reading inventories (CSV and TOML) of the largest size and 10x that: the
-//! cost per row must stay flat.
+//! Then it times reading inventories (CSV and TOML) of the largest size and 10x that: the
+//! cost per row must stay flat. Last, the CPU floor of one AWS call: DescribeTable sent
+//! straight through the AWS SDK client ddb-fleet builds, and through ddb-fleet's own call path
+//! (rate limiter, retry loop, conversion), against the simulator without latency, each on one
+//! thread whose CPU time is measured alone.
 //!
 //! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
 //!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
@@ -19,6 +22,7 @@
 //!                            fleet; `--commands ''` only times reading inventories)
 //!   --sequential-sample 100   (tables measured at --concurrency 1, scaled to the fleet size;
 //!                              0 measures the whole fleet sequentially)   --no-sequential
+//!   --floor-calls 20000   (calls per CPU-floor measurement; 0 skips it)
 //! `BENCH_WRAPPER="perf record -e cpu-clock -g -o perf.data --"` runs ddb-fleet under a profiler;
 //! `BENCH_KEEP_REPORTS=DIR` keeps each run's report (per-action durations and attempts).
 
@@ -44,6 +48,7 @@ struct Options {
     sequential_sample: usize,
     no_sequential: bool,
     commands: Vec<String>,
+    floor_calls: usize,
 }
 
 fn options() -> Options {
@@ -55,6 +60,7 @@ fn options() -> Options {
         sequential_sample: 100,
         no_sequential: false,
         commands: vec!["plan".into(), "apply".into()],
+        floor_calls: 20_000,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -85,6 +91,7 @@ fn options() -> Options {
                 }
             }
             "--quota" => o.quota = value.parse().expect("--quota"),
+            "--floor-calls" => o.floor_calls = value.parse().expect("--floor-calls"),
             "--concurrency" => o.concurrency = value.parse().expect("--concurrency"),
             "--sequential-sample" => {
                 o.sequential_sample = value.parse().expect("--sequential-sample")
@@ -344,8 +351,99 @@ struct Row {
     throttled: u64,
 }
 
+/// CPU time (user + system) of the calling thread.
+fn thread_cpu() -> Duration {
+    rusage(libc::RUSAGE_THREAD).0
+}
+
+/// The CPU cost of one AWS call on the client side, with nothing else running on its thread:
+/// `calls` DescribeTable requests, 16 at a time, on a single-threaded runtime (the HTTP
+/// connections' tasks run there too), first straight through the SDK client ddb-fleet builds,
+/// then through `ops::describe_table` (rate limiter, retry loop, conversion). The simulator
+/// answers at once, on its own threads.
+fn call_cpu_floor(calls: usize) {
+    use ddb_fleet::aws::{ops, AwsSettings, ClientFactory, Rates, RetryPolicy};
+    use futures::StreamExt;
+    use std::num::NonZeroU32;
+    let region = "us-east-1";
+    let sim = Sim::start(
+        SimConfig::default(),
+        vec![(
+            CALLER_ACCOUNT.to_string(),
+            region.to_string(),
+            "floor".to_string(),
+            SimTable::on_demand(&["by-date", "by-owner"]),
+        )],
+    );
+    let settings = AwsSettings {
+        profile: None,
+        endpoint_url: Some(sim.endpoint.clone()),
+        role_session_name: "ddb-fleet-bench".into(),
+        rates: Rates {
+            dynamodb: NonZeroU32::new(1_000_000).unwrap(),
+            autoscaling: NonZeroU32::new(1_000_000).unwrap(),
+            sts: NonZeroU32::new(1_000_000).unwrap(),
+        },
+        retry: RetryPolicy::default(),
+        attempt_timeout: Duration::from_secs(30),
+    };
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let factory = ClientFactory::new(settings).await;
+            let c = factory
+                .account_region(CALLER_ACCOUNT, None, region)
+                .await
+                .expect("clients for the simulator");
+            // Warm up: connections opened, credentials cached.
+            for _ in 0..64 {
+                c.ddb.describe_table().table_name("floor").send().await.unwrap();
+            }
+            let cpu = thread_cpu();
+            let sdk = futures::stream::iter(0..calls)
+                .map(|_| c.ddb.describe_table().table_name("floor").send())
+                .buffer_unordered(16)
+                .filter(|r| futures::future::ready(r.is_ok()))
+                .count()
+                .await;
+            let sdk_cpu = thread_cpu() - cpu;
+            let cpu = thread_cpu();
+            let ours = futures::stream::iter(0..calls)
+                .map(|_| ops::describe_table(&c, "floor"))
+                .buffer_unordered(16)
+                .filter(|r| futures::future::ready(matches!(r.result, Ok(Some(_)))))
+                .count()
+                .await;
+            let ours_cpu = thread_cpu() - cpu;
+            assert_eq!((sdk, ours), (calls, calls), "DescribeTable failed");
+            let per = |d: Duration| d.as_secs_f64() * 1e6 / calls as f64;
+            println!(
+                "CPU per call: {:.0} us through the AWS SDK client alone, {:.0} us through ddb-fleet's call path ({calls} DescribeTable calls each, one thread, kernel time included)",
+                per(sdk_cpu),
+                per(ours_cpu)
+            );
+        });
+    })
+    .join()
+    .unwrap();
+}
+
 fn main() {
     let o = options();
+    // For the CPU-floor measurement's clients (ddb-fleet itself runs with its own environment).
+    // Set before any thread starts.
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "AKIDBENCH"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ] {
+        std::env::set_var(k, v);
+    }
     println!(
         "ddb-fleet fleet benchmark: latency {} ms per call, quota {} requests/s per (account, region, service), --concurrency {}",
         o.latency.as_millis(),
@@ -521,4 +619,7 @@ fn main() {
     let largest = o.sizes.iter().max().copied().unwrap_or(1000);
     inventory_parse(largest);
     inventory_parse(largest * 10);
+    if o.floor_calls > 0 {
+        call_cpu_floor(o.floor_calls);
+    }
 }
