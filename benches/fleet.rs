@@ -470,15 +470,16 @@ fn main() {
         let sim = Sim::start(config.clone(), fleet.clone());
         let rate = o.quota.to_string();
         let conc = o.concurrency.to_string();
-        // The rate limits first: the sequential baseline takes them without the rest.
-        let mut common = vec![
-            "--dynamodb-rps",
-            rate.as_str(),
-            "--autoscaling-rps",
-            rate.as_str(),
-            "--max-attempts",
-            "20",
-        ];
+        // Every rate limit at the quota, STS's included (the simulator counts AssumeRole
+        // against the caller's quota too). The rate limits first: the sequential baseline takes
+        // them without the rest.
+        let rate_flags = ["--dynamodb-rps", "--autoscaling-rps", "--sts-rps"];
+        let mut common: Vec<&str> = rate_flags
+            .iter()
+            .flat_map(|flag| [*flag, rate.as_str()])
+            .collect();
+        let rate_args = common.len();
+        common.extend(["--max-attempts", "20"]);
         if o.concurrency > 0 {
             common.extend(["--concurrency", conc.as_str()]);
         }
@@ -566,7 +567,7 @@ fn main() {
                 "--concurrency",
                 "1",
             ];
-            args.extend_from_slice(&common[..4]);
+            args.extend_from_slice(&common[..rate_args]);
             if command == "apply" {
                 args.push("--yes");
             }
