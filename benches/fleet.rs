@@ -19,7 +19,8 @@
 //! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
 //!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
 //!   --commands plan,apply   (which runs to measure; apply still starts from the on-demand
-//!                            fleet; `--commands ''` only times reading inventories)
+//!                            fleet; `--commands ''` only times reading inventories
+//!                            and measures the CPU floor of one call)
 //!   --sequential-sample 100   (tables measured at --concurrency 1, scaled to the fleet size;
 //!                              0 measures the whole fleet sequentially)   --no-sequential
 //!   --floor-calls 20000   (calls per CPU-floor measurement; 0 skips it)
