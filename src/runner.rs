@@ -66,19 +66,23 @@ pub fn recent_switches(observed: Option<&str>, recorded: &[String], now: i64) ->
         .collect()
 }
 
-/// A table's plan. The state it was planned from is the ledger's `before` (kept once: at
-/// 10,000 tables, every copy of the fleet's state is tens of megabytes).
+/// A table, planned. The state it was planned from is the ledger's `before` and its actions
+/// are the ledger's `actions`, each kept once: at 10,000 tables, every copy of the fleet's
+/// state or plans is tens of megabytes, and a table can wait for its turn most of a run.
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub desired: DesiredTable,
     /// Whether the state could be read (a missing table is an error, in the ledger).
     pub read: bool,
-    pub plan: TablePlan,
+    /// Whether the plan changes anything.
+    changes: bool,
+    /// How many actions the plan has.
+    steps: usize,
 }
 
 impl Planned {
     pub fn changes_anything(&self) -> bool {
-        self.read && self.plan.changes_anything()
+        self.read && self.changes
     }
 }
 
@@ -474,14 +478,14 @@ fn settle_planned(
     let p = Planned {
         read: observed.is_ok(),
         desired,
-        plan,
+        changes: plan.changes_anything(),
+        steps: plan.actions.len(),
     };
     let report = ledger.update(i, |t| {
         // The caller's account is known only now for single-table rows.
         t.account_id = p.desired.account_id.clone();
         t.duration_ms = read_ms;
-        t.actions = p
-            .plan
+        t.actions = plan
             .actions
             .iter()
             .map(|a| {
@@ -499,7 +503,7 @@ fn settle_planned(
                 t.error = Some((&e).into());
             }
             Ok(o) => {
-                if let Some((reason, message)) = &p.plan.skip {
+                if let Some((reason, message)) = &plan.skip {
                     t.status = TableStatus::Skipped;
                     t.skip_reason = Some(*reason);
                     t.error = Some(skip_error(*reason, message));
@@ -509,7 +513,7 @@ fn settle_planned(
                             .first()
                             .and_then(|first| crate::planner::add_day(first));
                     }
-                } else if !p.plan.changes_anything() {
+                } else if !p.changes {
                     t.status = TableStatus::Unchanged;
                     if !plan_only {
                         t.after = Some(o.clone());
@@ -865,7 +869,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
         }
     };
 
-    for (k, action) in p.plan.actions.iter().enumerate() {
+    for k in 0..p.steps {
         if cancel.is_requested() {
             ran.interrupted = true;
             break;
@@ -876,6 +880,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
             t.actions[k].started_at = Some(at.clone());
             t.actions[k].clone()
         });
+        let action = &intent.action;
         // Recorded (journal included) before the request is sent.
         events.event(&Event::ActionStarted {
             table: d,
