@@ -555,7 +555,6 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     // Quota: at most `q` accepted requests in any one-second window. The window is kept (and
     // its maximum recorded) even without a quota, to measure the client's own rate limiting.
     let wkey = (account.clone(), region.clone(), service.to_string());
-    let now = Instant::now();
     let window = w.windows.entry(wkey.clone()).or_default();
     while window
         .front()
