@@ -52,6 +52,13 @@ struct Options {
     floor_calls: usize,
 }
 
+impl Options {
+    /// Whether `command` (plan or apply) is among the runs to measure.
+    fn measures(&self, command: &str) -> bool {
+        self.commands.iter().any(|c| c == command)
+    }
+}
+
 fn options() -> Options {
     let mut o = Options {
         sizes: vec![1000, 10_000],
@@ -131,15 +138,24 @@ fn fleet(size: usize) -> Vec<(String, String, String, SimTable)> {
     f
 }
 
-fn inventory(dir: &Path, name: &str, tables: &[&(String, String, String, SimTable)]) -> String {
+/// A CSV inventory asking for every (account, region, table) to be provisioned with auto
+/// scaling (the benchmark's `apply`).
+fn csv_inventory<A: std::fmt::Display>(
+    tables: impl IntoIterator<Item = (A, impl std::fmt::Display, impl std::fmt::Display)>,
+) -> String {
     let mut text = String::from(
         "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n",
     );
-    for (account, region, table, _) in tables {
+    for (account, region, table) in tables {
         text.push_str(&format!(
             "{account},ddb-fleet,{region},{table},provisioned,5,500,70,5,200,70\n"
         ));
     }
+    text
+}
+
+fn inventory(dir: &Path, name: &str, tables: &[&(String, String, String, SimTable)]) -> String {
+    let text = csv_inventory(tables.iter().map(|(a, r, t, _)| (a, r, t)));
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_string()
@@ -311,17 +327,16 @@ fn per_service(calls: &Counts) -> BTreeMap<String, u64> {
 /// time CSV and TOML inventories of `rows` rows (parsing only; no AWS).
 fn inventory_parse(rows: usize) {
     use ddb_fleet::inventory::{parse_bytes, Format, Limits};
-    let mut csv = String::from(
-        "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n",
-    );
+    let location = |i: usize| (100_000_000_000u64 + (i / 200) as u64, REGIONS[i % 4]);
+    let csv = csv_inventory((0..rows).map(|i| {
+        let (account, region) = location(i);
+        (account, region, format!("t{i:06}"))
+    }));
     let mut toml = String::from(
         "[defaults]\nrole_name = \"ddb-fleet\"\nmode = \"provisioned\"\nmin_write = 5\nmax_write = 200\ntarget_write = 70\n",
     );
     for i in 0..rows {
-        let (account, region) = (100_000_000_000u64 + (i / 200) as u64, REGIONS[i % 4]);
-        csv.push_str(&format!(
-            "{account},ddb-fleet,{region},t{i:06},provisioned,5,500,70,5,200,70\n"
-        ));
+        let (account, region) = location(i);
         toml.push_str(&format!(
             "\n[[tables]]\naccount_id = \"{account}\"\nregion = \"{region}\"\ntable = \"t{i:06}\"\nmin_read = 5\nmax_read = 500\ntarget_read = 70\n"
         ));
@@ -357,6 +372,24 @@ fn thread_cpu() -> Duration {
     rusage(libc::RUSAGE_THREAD).0
 }
 
+/// Sends `calls` requests made by `call`, 16 at a time, on the current thread: how many
+/// answers `ok` accepted, and the thread's CPU time meanwhile.
+async fn timed<F: std::future::Future>(
+    calls: usize,
+    mut call: impl FnMut() -> F,
+    ok: impl Fn(&F::Output) -> bool,
+) -> (usize, Duration) {
+    use futures::StreamExt;
+    let cpu = thread_cpu();
+    let accepted = futures::stream::iter(0..calls)
+        .map(|_| call())
+        .buffer_unordered(16)
+        .filter(|r| futures::future::ready(ok(r)))
+        .count()
+        .await;
+    (accepted, thread_cpu() - cpu)
+}
+
 /// The CPU cost of one AWS call on the client side, with nothing else running on its thread:
 /// `calls` DescribeTable requests, 16 at a time, on a single-threaded runtime (the HTTP
 /// connections' tasks run there too), first straight through the SDK client ddb-fleet builds,
@@ -364,7 +397,6 @@ fn thread_cpu() -> Duration {
 /// answers at once, on its own threads.
 fn call_cpu_floor(calls: usize) {
     use ddb_fleet::aws::{ops, AwsSettings, ClientFactory, Rates, RetryPolicy};
-    use futures::StreamExt;
     use std::num::NonZeroU32;
     let region = "us-east-1";
     let sim = Sim::start(
@@ -403,22 +435,18 @@ fn call_cpu_floor(calls: usize) {
             for _ in 0..64 {
                 c.ddb.describe_table().table_name("floor").send().await.unwrap();
             }
-            let cpu = thread_cpu();
-            let sdk = futures::stream::iter(0..calls)
-                .map(|_| c.ddb.describe_table().table_name("floor").send())
-                .buffer_unordered(16)
-                .filter(|r| futures::future::ready(r.is_ok()))
-                .count()
-                .await;
-            let sdk_cpu = thread_cpu() - cpu;
-            let cpu = thread_cpu();
-            let ours = futures::stream::iter(0..calls)
-                .map(|_| ops::describe_table(&c, "floor"))
-                .buffer_unordered(16)
-                .filter(|r| futures::future::ready(matches!(r.result, Ok(Some(_)))))
-                .count()
-                .await;
-            let ours_cpu = thread_cpu() - cpu;
+            let (sdk, sdk_cpu) = timed(
+                calls,
+                || c.ddb.describe_table().table_name("floor").send(),
+                |r| r.is_ok(),
+            )
+            .await;
+            let (ours, ours_cpu) = timed(
+                calls,
+                || ops::describe_table(&c, "floor"),
+                |r| matches!(r.result, Ok(Some(_))),
+            )
+            .await;
             assert_eq!((sdk, ours), (calls, calls), "DescribeTable failed");
             let per = |d: Duration| d.as_secs_f64() * 1e6 / calls as f64;
             println!(
@@ -493,7 +521,7 @@ fn main() {
             ("plan", "plan.json", chain_plan),
             ("apply", "apply.json", chain_apply),
         ] {
-            if !o.commands.iter().any(|c| c == command) {
+            if !o.measures(command) {
                 continue;
             }
             let before = sim.stats();
@@ -557,7 +585,7 @@ fn main() {
         let seq_sim = Sim::start(config, fleet.clone());
         let seq_inv = inventory(dir.path(), "sample.csv", &sample);
         for command in ["plan", "apply"] {
-            if !o.commands.iter().any(|c| c == command) {
+            if !o.measures(command) {
                 continue;
             }
             let mut args = vec![
