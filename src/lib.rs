@@ -2,13 +2,23 @@
 //! regions. The binary (`main.rs`) only calls [`cli::main`]; everything else is a library so the
 //! inventory and the planner are tested without AWS.
 //!
-//! The flow: [`inventory`] validates the whole input → [`runner::observe_and_plan`] reads
-//! state through [`aws`] and calls the pure [`planner`] → [`runner::apply_fleet`] realises the
-//! plans → [`report`] records everything; [`events`] feed the log and the [`progress`] bar.
+//! The map:
+//! - [`cli`]: the argument types and the dispatch; [`commands`]: one module per command, and
+//!   the pipeline `plan`, `apply` and `rollback` share ([`commands::pipeline`]).
+//! - [`inventory`]: reading CSV and TOML, and the row rules by concern; [`select`]: filters,
+//!   shards and `--resume`.
+//! - [`model`]: desired and observed state, without SDK types; [`planner`]: the pure function
+//!   from the two to the actions.
+//! - [`runner`]: reads state through [`aws`] and plans it (`observe_and_plan`), then realises
+//!   the plans (`apply_fleet`), recording every step in its ledger.
+//! - [`report`] (the JSON contract), [`journal`] (the crash record), [`render`] (text),
+//!   [`events`] feeding the log, the [`progress`] bar and the journal; [`export`], [`iam`].
+//! - [`exit_codes`], [`cancel`].
 
 pub mod aws;
 pub mod cancel;
 pub mod cli;
+pub mod commands;
 pub mod events;
 pub mod exit_codes;
 pub mod export;

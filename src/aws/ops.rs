@@ -442,14 +442,6 @@ pub async fn perform(
     max_attempts: u32,
     cancel: &Cancel,
 ) -> Attempted<Performed> {
-    let deletion = |a: Attempted<()>| Attempted {
-        attempts: a.attempts,
-        result: match a.result {
-            Ok(()) => Ok(Performed::Done),
-            Err(e) if e.is_already_absent() => Ok(Performed::AlreadyAbsent),
-            Err(e) => Err(e),
-        },
-    };
     match action {
         Action::WaitForActive => wait_active(c, table, wait, cancel)
             .await
@@ -459,25 +451,7 @@ pub async fn perform(
             provisioned_throughput,
             index_updates,
         } => {
-            let request = (|| -> Result<_, AwsError> {
-                let pt = provisioned_throughput.map(throughput).transpose()?;
-                let mut gsi = Vec::new();
-                for u in index_updates {
-                    gsi.push(
-                        ddb::GlobalSecondaryIndexUpdate::builder()
-                            .update(
-                                ddb::UpdateGlobalSecondaryIndexAction::builder()
-                                    .index_name(&u.index)
-                                    .provisioned_throughput(throughput(u.throughput)?)
-                                    .build()
-                                    .map_err(build_error)?,
-                            )
-                            .build(),
-                    );
-                }
-                Ok((pt, (!gsi.is_empty()).then_some(gsi)))
-            })();
-            let (pt, gsi) = match request {
+            let request = match update_request(*provisioned_throughput, index_updates) {
                 Ok(r) => r,
                 Err(e) => {
                     return Attempted {
@@ -487,65 +461,10 @@ pub async fn perform(
                 }
             };
             let mode = ddb::BillingMode::from(billing_mode.as_aws_str());
-            let mut attempts = 0;
-            loop {
-                let a = c
-                    .call(Service::DynamoDb, OnBusy::Return, || {
-                        c.ddb
-                            .update_table()
-                            .table_name(table)
-                            .billing_mode(mode.clone())
-                            .set_provisioned_throughput(pt.clone())
-                            .set_global_secondary_index_updates(gsi.clone())
-                            .send()
-                    })
-                    .await;
-                attempts += a.attempts;
-                match a.result {
-                    Ok(_) => {
-                        return Attempted {
-                            result: Ok(Performed::Done),
-                            attempts,
-                        }
-                    }
-                    Err(e)
-                        if e.kind == ErrorKind::Busy
-                            && attempts < max_attempts
-                            && !cancel.is_requested() =>
-                    {
-                        let w = wait_active(c, table, wait, cancel).await;
-                        attempts += w.attempts;
-                        if let Err(e) = w.result {
-                            return Attempted {
-                                result: Err(e),
-                                attempts,
-                            };
-                        }
-                    }
-                    Err(e) => {
-                        return Attempted {
-                            result: Err(e),
-                            attempts,
-                        }
-                    }
-                }
-            }
+            update_table(c, table, mode, request, wait, max_attempts, cancel).await
         }
         Action::RegisterScalableTarget { key, min, max } => {
-            let rid = key.resource_id(table);
-            let a = c
-                .call(Service::AutoScaling, OnBusy::Retry, || {
-                    c.aas
-                        .register_scalable_target()
-                        .service_namespace(aas::ServiceNamespace::Dynamodb)
-                        .resource_id(&rid)
-                        .scalable_dimension(dimension(key))
-                        .min_capacity(*min as i32)
-                        .max_capacity(*max as i32)
-                        .send()
-                })
-                .await;
-            a.map(|_| Performed::Done)
+            register_target(c, table, key, *min, *max).await
         }
         Action::PutScalingPolicy {
             key,
@@ -555,75 +474,231 @@ pub async fn perform(
             scale_out_cooldown,
             disable_scale_in,
         } => {
-            let rid = key.resource_id(table);
-            let config = aas::PredefinedMetricSpecification::builder()
-                .predefined_metric_type(aas::MetricType::from(key.predefined_metric()))
-                .build()
-                .map_err(build_error)
-                .and_then(|metric| {
-                    aas::TargetTrackingScalingPolicyConfiguration::builder()
-                        .target_value(*target_value)
-                        .predefined_metric_specification(metric)
-                        .set_scale_in_cooldown(*scale_in_cooldown)
-                        .set_scale_out_cooldown(*scale_out_cooldown)
-                        .set_disable_scale_in(*disable_scale_in)
-                        .build()
-                        .map_err(build_error)
-                });
-            let config = match config {
-                Ok(c) => c,
-                Err(e) => {
-                    return Attempted {
-                        result: Err(e),
-                        attempts: 0,
-                    }
-                }
-            };
-            let a = c
-                .call(Service::AutoScaling, OnBusy::Retry, || {
-                    c.aas
-                        .put_scaling_policy()
-                        .policy_name(policy_name)
-                        .service_namespace(aas::ServiceNamespace::Dynamodb)
-                        .resource_id(&rid)
-                        .scalable_dimension(dimension(key))
-                        .policy_type(aas::PolicyType::TargetTrackingScaling)
-                        .target_tracking_scaling_policy_configuration(config.clone())
-                        .send()
-                })
-                .await;
-            a.map(|_| Performed::Done)
+            let config = target_tracking(
+                key,
+                *target_value,
+                *scale_in_cooldown,
+                *scale_out_cooldown,
+                *disable_scale_in,
+            );
+            match config {
+                Ok(config) => put_policy(c, table, key, policy_name, config).await,
+                Err(e) => Attempted {
+                    result: Err(e),
+                    attempts: 0,
+                },
+            }
         }
         Action::DeleteScalingPolicy { key, policy_name } => {
-            let rid = key.resource_id(table);
-            let a = c
-                .call(Service::AutoScaling, OnBusy::Retry, || {
-                    c.aas
-                        .delete_scaling_policy()
-                        .policy_name(policy_name)
-                        .service_namespace(aas::ServiceNamespace::Dynamodb)
-                        .resource_id(&rid)
-                        .scalable_dimension(dimension(key))
-                        .send()
-                })
-                .await;
-            deletion(a.map(|_| ()))
+            deletion(delete_policy(c, table, key, policy_name).await)
         }
         Action::DeregisterScalableTarget { key } => {
-            let rid = key.resource_id(table);
-            let a = c
-                .call(Service::AutoScaling, OnBusy::Retry, || {
-                    c.aas
-                        .deregister_scalable_target()
-                        .service_namespace(aas::ServiceNamespace::Dynamodb)
-                        .resource_id(&rid)
-                        .scalable_dimension(dimension(key))
-                        .send()
-                })
-                .await;
-            deletion(a.map(|_| ()))
+            deletion(deregister_target(c, table, key).await)
         }
     }
+}
+
+/// A deletion that found nothing to delete has met its goal.
+fn deletion(a: Attempted<()>) -> Attempted<Performed> {
+    Attempted {
+        attempts: a.attempts,
+        result: match a.result {
+            Ok(()) => Ok(Performed::Done),
+            Err(e) if e.is_already_absent() => Ok(Performed::AlreadyAbsent),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// An UpdateTable's table throughput and GSI updates, in the SDK's types.
+type UpdateRequest = (
+    Option<ddb::ProvisionedThroughput>,
+    Option<Vec<ddb::GlobalSecondaryIndexUpdate>>,
+);
+
+fn update_request(
+    provisioned_throughput: Option<Throughput>,
+    index_updates: &[crate::planner::IndexThroughput],
+) -> Result<UpdateRequest, AwsError> {
+    let pt = provisioned_throughput.map(throughput).transpose()?;
+    let mut gsi = Vec::new();
+    for u in index_updates {
+        gsi.push(
+            ddb::GlobalSecondaryIndexUpdate::builder()
+                .update(
+                    ddb::UpdateGlobalSecondaryIndexAction::builder()
+                        .index_name(&u.index)
+                        .provisioned_throughput(throughput(u.throughput)?)
+                        .build()
+                        .map_err(build_error)?,
+                )
+                .build(),
+        );
+    }
+    Ok((pt, (!gsi.is_empty()).then_some(gsi)))
+}
+
+/// DynamoDB UpdateTable; a busy table (ResourceInUseException) is waited for and the update
+/// sent again, within `max_attempts` in all.
+async fn update_table(
+    c: &AccountRegion,
+    table: &str,
+    mode: ddb::BillingMode,
+    (pt, gsi): UpdateRequest,
+    wait: &WaitPolicy,
+    max_attempts: u32,
+    cancel: &Cancel,
+) -> Attempted<Performed> {
+    let mut attempts = 0;
+    loop {
+        let a = c
+            .call(Service::DynamoDb, OnBusy::Return, || {
+                c.ddb
+                    .update_table()
+                    .table_name(table)
+                    .billing_mode(mode.clone())
+                    .set_provisioned_throughput(pt.clone())
+                    .set_global_secondary_index_updates(gsi.clone())
+                    .send()
+            })
+            .await;
+        attempts += a.attempts;
+        match a.result {
+            Ok(_) => {
+                return Attempted {
+                    result: Ok(Performed::Done),
+                    attempts,
+                }
+            }
+            Err(e)
+                if e.kind == ErrorKind::Busy
+                    && attempts < max_attempts
+                    && !cancel.is_requested() =>
+            {
+                let w = wait_active(c, table, wait, cancel).await;
+                attempts += w.attempts;
+                if let Err(e) = w.result {
+                    return Attempted {
+                        result: Err(e),
+                        attempts,
+                    };
+                }
+            }
+            Err(e) => {
+                return Attempted {
+                    result: Err(e),
+                    attempts,
+                }
+            }
+        }
+    }
+}
+
+/// Application Auto Scaling RegisterScalableTarget.
+async fn register_target(
+    c: &AccountRegion,
+    table: &str,
+    key: &ScalingKey,
+    min: i64,
+    max: i64,
+) -> Attempted<Performed> {
+    let rid = key.resource_id(table);
+    let a = c
+        .call(Service::AutoScaling, OnBusy::Retry, || {
+            c.aas
+                .register_scalable_target()
+                .service_namespace(aas::ServiceNamespace::Dynamodb)
+                .resource_id(&rid)
+                .scalable_dimension(dimension(key))
+                .min_capacity(min as i32)
+                .max_capacity(max as i32)
+                .send()
+        })
+        .await;
+    a.map(|_| Performed::Done)
+}
+
+/// A target-tracking configuration on `key`'s predefined metric.
+fn target_tracking(
+    key: &ScalingKey,
+    target_value: f64,
+    scale_in_cooldown: Option<i32>,
+    scale_out_cooldown: Option<i32>,
+    disable_scale_in: Option<bool>,
+) -> Result<aas::TargetTrackingScalingPolicyConfiguration, AwsError> {
+    let metric = aas::PredefinedMetricSpecification::builder()
+        .predefined_metric_type(aas::MetricType::from(key.predefined_metric()))
+        .build()
+        .map_err(build_error)?;
+    aas::TargetTrackingScalingPolicyConfiguration::builder()
+        .target_value(target_value)
+        .predefined_metric_specification(metric)
+        .set_scale_in_cooldown(scale_in_cooldown)
+        .set_scale_out_cooldown(scale_out_cooldown)
+        .set_disable_scale_in(disable_scale_in)
+        .build()
+        .map_err(build_error)
+}
+
+/// Application Auto Scaling PutScalingPolicy (creates, or updates by name).
+async fn put_policy(
+    c: &AccountRegion,
+    table: &str,
+    key: &ScalingKey,
+    policy_name: &str,
+    config: aas::TargetTrackingScalingPolicyConfiguration,
+) -> Attempted<Performed> {
+    let rid = key.resource_id(table);
+    let a = c
+        .call(Service::AutoScaling, OnBusy::Retry, || {
+            c.aas
+                .put_scaling_policy()
+                .policy_name(policy_name)
+                .service_namespace(aas::ServiceNamespace::Dynamodb)
+                .resource_id(&rid)
+                .scalable_dimension(dimension(key))
+                .policy_type(aas::PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(config.clone())
+                .send()
+        })
+        .await;
+    a.map(|_| Performed::Done)
+}
+
+/// Application Auto Scaling DeleteScalingPolicy.
+async fn delete_policy(
+    c: &AccountRegion,
+    table: &str,
+    key: &ScalingKey,
+    policy_name: &str,
+) -> Attempted<()> {
+    let rid = key.resource_id(table);
+    c.call(Service::AutoScaling, OnBusy::Retry, || {
+        c.aas
+            .delete_scaling_policy()
+            .policy_name(policy_name)
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .resource_id(&rid)
+            .scalable_dimension(dimension(key))
+            .send()
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Application Auto Scaling DeregisterScalableTarget (AWS deletes its policies with it).
+async fn deregister_target(c: &AccountRegion, table: &str, key: &ScalingKey) -> Attempted<()> {
+    let rid = key.resource_id(table);
+    c.call(Service::AutoScaling, OnBusy::Retry, || {
+        c.aas
+            .deregister_scalable_target()
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .resource_id(&rid)
+            .scalable_dimension(dimension(key))
+            .send()
+    })
+    .await
+    .map(|_| ())
 }
 
 #[cfg(test)]

@@ -1,0 +1,181 @@
+//! `export`: tables' current state (an inventory's, or every table of `--account` x
+//! `--region`) written as an inventory that `plan` reports as unchanged. Exit 1 if a table
+//! could not be read.
+
+use super::base::{self, limits};
+use super::source::preselect;
+use super::{report_dir_exists, CliError};
+use crate::aws::ClientFactory;
+use crate::cli::{ExportArgs, GlobalArgs};
+use crate::events::Sinks;
+use crate::exit_codes;
+use crate::export::{self, Exported};
+use crate::inventory::{self, Limits};
+use crate::model::{DesiredMode, DesiredTable, IndexScope, RoleSpec, Source};
+use crate::progress::{ProgressSink, SuspendingWriter};
+use crate::report::{self, TableReport};
+use crate::runner::{self, Ledger};
+use crate::select::Selection;
+use std::sync::Arc;
+
+/// `export`: read, then write the inventory (CSV or TOML, by the output's extension).
+pub fn run(a: &ExportArgs, g: &GlobalArgs) -> Result<i32, CliError> {
+    let limits = limits(g);
+    let toml = match a.output.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("csv") => false,
+        Some(e) if e.eq_ignore_ascii_case("toml") => true,
+        _ => {
+            return Err(CliError::Usage(format!(
+                "-o {}: name the file *.csv or *.toml",
+                a.output.display()
+            )))
+        }
+    };
+    if !report_dir_exists(&a.output) {
+        return Err(CliError::Usage(format!(
+            "the output's directory does not exist: {}",
+            a.output.display()
+        )));
+    }
+    let sel = Selection {
+        accounts: a.accounts.clone(),
+        regions: a.regions.clone(),
+        tables: a.tables.clone(),
+        ..Selection::default()
+    };
+    sel.validate().map_err(CliError::Usage)?;
+    let (source, rows) = rows_to_read(a, &sel, &limits)?;
+    let read = read_tables(g, rows, &sel)?;
+    let (items, tables, failed) = exported(read, &limits);
+    let notes = items
+        .iter()
+        .filter(|i| matches!(i, Exported::Note(_)))
+        .count();
+    let header = format!(
+        "ddb-fleet {} export of {source}, {}\nplan on this file reports every listed table unchanged; comments say what could not be exported",
+        env!("CARGO_PKG_VERSION"),
+        report::now_rfc3339()
+    );
+    let text = if toml {
+        export::to_toml(&header, &items)
+    } else {
+        export::to_csv(&header, &items)
+    };
+    report::write_bytes_atomic(&a.output, text.trim_end().as_bytes())
+        .map_err(CliError::writing(&a.output))?;
+    println!(
+        "{}: {tables} tables read, {notes} note(s) in comments, {failed} could not be read",
+        a.output.display()
+    );
+    Ok(if failed > 0 {
+        exit_codes::FAILURES
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+/// The rows to read: the inventory's (selected), or one pattern row per `--table` glob (every
+/// table without one) in each `--account` x `--region`.
+fn rows_to_read(
+    a: &ExportArgs,
+    sel: &Selection,
+    limits: &Limits,
+) -> Result<(String, Vec<DesiredTable>), CliError> {
+    if let Some(path) = &a.inventory {
+        let inv = inventory::load(path, limits)?;
+        return Ok((inv.path, preselect(inv.tables, sel)?));
+    }
+    if a.accounts.is_empty() || a.regions.is_empty() {
+        return Err(CliError::Usage(
+            "export needs an inventory, or --account and --region".into(),
+        ));
+    }
+    let patterns = if a.tables.is_empty() {
+        vec!["*".to_string()]
+    } else {
+        a.tables.clone()
+    };
+    let mut rows = Vec::new();
+    for account in &a.accounts {
+        for region in &a.regions {
+            for pattern in &patterns {
+                rows.push(DesiredTable {
+                    source: Source {
+                        file: "(command line)".into(),
+                        line: 0,
+                    },
+                    account_id: account.clone(),
+                    role: a.role_name.as_ref().map(|n| RoleSpec {
+                        role_arn: format!("arn:aws:iam::{account}:role/{n}"),
+                        external_id: None,
+                    }),
+                    region: region.clone(),
+                    table: pattern.clone(),
+                    mode: DesiredMode::OnDemand,
+                    indexes: IndexScope::All,
+                    index_overrides: Default::default(),
+                    restore: None,
+                });
+            }
+        }
+    }
+    Ok(("(command line)".to_string(), rows))
+}
+
+/// Expands the patterns and reads every table, as `plan` would, with a progress bar.
+fn read_tables(
+    g: &GlobalArgs,
+    rows: Vec<DesiredTable>,
+    sel: &Selection,
+) -> Result<Vec<TableReport>, CliError> {
+    let progress = Arc::new(ProgressSink::new(!g.no_progress));
+    base::init_logging(g.log_format, SuspendingWriter::new(progress.bar()));
+    let opts = base::run_options(g, &rows);
+    let ledger = Ledger::default();
+    base::new_runtime()?.block_on(async {
+        let factory = ClientFactory::new(base::aws_settings(g)).await;
+        let rows = base::expand_selected(&factory, rows, opts.concurrency, sel).await;
+        ledger.init(rows.iter().map(|(t, _)| t));
+        let sinks = Sinks(vec![Box::new(progress.clone())]);
+        runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true, None).await;
+    });
+    progress.finish();
+    Ok(ledger.take())
+}
+
+/// The export's rows and notes, how many tables were read and how many could not be.
+fn exported(read: Vec<TableReport>, limits: &Limits) -> (Vec<Exported>, usize, usize) {
+    let mut items = Vec::new();
+    let (mut tables, mut failed) = (0, 0);
+    for t in read {
+        match (&t.before, &t.error) {
+            (Some(before), _) => {
+                tables += 1;
+                let role = t.desired.role_arn.clone().map(|role_arn| RoleSpec {
+                    role_arn,
+                    external_id: t.desired.external_id.clone(),
+                });
+                items.extend(export::export_table(
+                    &t.account_id,
+                    &t.region,
+                    &t.table,
+                    role.as_ref(),
+                    before,
+                    limits.max_capacity_units,
+                ));
+            }
+            (None, e) => {
+                failed += 1;
+                let why = e
+                    .as_ref()
+                    .map(|e| format!("{}: {}", e.code, e.message))
+                    .unwrap_or_default();
+                items.push(Exported::Note(format!(
+                    "not exported: {} {} {} could not be read: {why}",
+                    t.account_id, t.region, t.table
+                )));
+            }
+        }
+    }
+    (items, tables, failed)
+}

@@ -1,0 +1,79 @@
+//! One module per command: each exposes one entry that takes the command's arguments and the
+//! global ones, does its one job and returns the exit code, or a [`CliError`] that `cli::main`
+//! turns into one.
+//!
+//! - [`pipeline`]: the run `plan`, `apply` and `rollback` share: tables → selection → clients
+//!   → ledger → journal → plan (→ apply) → report, with interruption and the final report.
+//! - [`plan_apply`]: `plan` and `apply`, from an inventory or the single-table flags.
+//! - [`rollback`]: `rollback REPORT`, the tables a report changed, back to their `before`.
+//! - [`export`]: tables' current state written as an inventory.
+//! - [`report`]: `report merge` and `report recover`.
+//! - [`validate`], [`iam_policy`], [`completions`]: the small commands.
+//! - [`base`]: what every AWS-facing command builds (runtime, logging, clients' settings, run
+//!   options, pattern expansion); [`source`]: where a run's tables come from and which of them
+//!   it selects.
+
+pub mod base;
+pub mod completions;
+pub mod export;
+pub mod iam_policy;
+pub mod pipeline;
+pub mod plan_apply;
+pub mod report;
+pub mod rollback;
+pub mod source;
+pub mod validate;
+
+use crate::exit_codes;
+use crate::inventory::InventoryErrors;
+use crate::report::Report;
+use std::path::Path;
+
+/// An error that ends the command, with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Inventory(#[from] InventoryErrors),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot write the report {path}: {source}")]
+    Report {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    /// Turns a failure to write `path` (report, journal or export) into the command's error.
+    pub fn writing(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+        move |source| CliError::Report {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Inventory(_) | CliError::Usage(_) => exit_codes::INVALID_INPUT,
+            CliError::Report { .. } => exit_codes::FAILURES,
+        }
+    }
+}
+
+/// A report of an earlier run, and its bytes (for its SHA-256).
+pub fn read_report(path: &Path) -> Result<(Report, Vec<u8>), CliError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::Usage(format!("{}: cannot read: {e}", path.display())))?;
+    let report = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::Usage(format!("{}: not a ddb-fleet report: {e}", path.display())))?;
+    Ok((report, bytes))
+}
+
+/// Whether the report's directory exists: checked before any AWS call, so a run never ends
+/// with changes made and nowhere to record them.
+pub fn report_dir_exists(path: &Path) -> bool {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.is_dir(),
+        _ => true,
+    }
+}

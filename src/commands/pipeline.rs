@@ -1,0 +1,381 @@
+//! The run `plan`, `apply` and `rollback` share ([`run`]): checks that need nothing from
+//! AWS, then clients → pattern expansion and selection → ledger → journal → reading and
+//! planning (→ confirmation and guardrails → applying) → the report, rendered and written.
+//!
+//! The report is written however the run ends: at the end, on the first Ctrl-C once the
+//! tables in flight have stopped, and at once on a second Ctrl-C. `apply` keeps a journal
+//! beside the report until the report is safe.
+
+use super::base::{self, wait_for_signal};
+use super::{report_dir_exists, CliError};
+use crate::aws::ClientFactory;
+use crate::cancel::Cancel;
+use crate::cli::{GlobalArgs, Guards};
+use crate::events::{EventSink, LogSink, Sinks};
+use crate::exit_codes;
+use crate::journal::{self, JournalSink};
+use crate::model::DesiredTable;
+use crate::progress::{ProgressSink, SuspendingWriter};
+use crate::render;
+use crate::report::{self, InventoryRef, Report, Summary, TableReport, SCHEMA_VERSION};
+use crate::runner::{self, ApplyContext, Ledger, RunOptions};
+use crate::select::Selection;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What one plan, apply or rollback run acts on, and how.
+pub struct Job<'a> {
+    /// `plan`, `apply` or `rollback`: the report's `command`.
+    pub command: &'static str,
+    pub inventory: InventoryRef,
+    /// The rows the selection may keep (patterns not expanded yet).
+    pub tables: Vec<DesiredTable>,
+    pub selection: Selection,
+    /// Reports and journals of earlier runs (`--history`).
+    pub history: &'a [PathBuf],
+    /// `Some` when the run changes tables: its guardrails.
+    pub guards: Option<&'a Guards>,
+    /// `plan --detailed-exitcode`.
+    pub detailed_exitcode: bool,
+}
+
+/// How the run ended, before its report is written.
+enum Outcome {
+    Ran,
+    /// Once patterns were expanded, the selection held no table.
+    NothingSelected,
+    /// Nothing was applied, for this reason (declined, or refused by a guardrail).
+    NotApplied(String),
+}
+
+/// Everything the run records into, shared with the signal handler: the report can be
+/// written from either.
+struct Record {
+    command: &'static str,
+    inventory: InventoryRef,
+    started_at: String,
+    path: PathBuf,
+    ledger: Arc<Ledger>,
+    cancel: Arc<Cancel>,
+}
+
+impl Record {
+    /// The report as it stands. The final one (`last`) takes the ledger's entries; an early
+    /// one (second Ctrl-C) copies them.
+    fn report(&self, last: bool) -> Report {
+        let tables = if last {
+            self.ledger.take()
+        } else {
+            self.ledger.snapshot()
+        };
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            command: self.command.to_string(),
+            started_at: self.started_at.clone(),
+            finished_at: report::now_rfc3339(),
+            interrupted: self.cancel.is_requested(),
+            inventory: self.inventory.clone(),
+            summary: Summary::of(&tables),
+            tables,
+        }
+    }
+}
+
+/// Runs `job` to its report and exit code.
+pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
+    let Job {
+        command,
+        inventory,
+        tables,
+        selection,
+        history,
+        guards,
+        detailed_exitcode,
+    } = job;
+    // Everything the user gave is validated before anything talks to AWS.
+    if !report_dir_exists(&g.report) {
+        return Err(CliError::Usage(format!(
+            "the report's directory does not exist: {}",
+            g.report.display()
+        )));
+    }
+    let history = journal::load_history(history).map_err(CliError::Usage)?;
+    let yes = guards.is_some_and(|a| a.yes);
+    if guards.is_some() && !yes && !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            format!("{command} asks for confirmation and stdin is not a terminal: pass --yes to go ahead without asking"),
+        ));
+    }
+
+    let progress = Arc::new(ProgressSink::new(!g.no_progress));
+    base::init_logging(g.log_format, SuspendingWriter::new(progress.bar()));
+    let opts = RunOptions {
+        max_failures: guards.map_or(usize::MAX, |a| a.max_failures as usize),
+        canary: guards.and_then(|a| a.canary).map(|n| n as usize),
+        history,
+        ..base::run_options(g, &tables)
+    };
+    // The journal exists before the first AWS call of an apply.
+    let journal = match guards {
+        Some(_) => {
+            let path = journal::path_for(&g.report);
+            Some(Arc::new(
+                JournalSink::create(&path, command, &inventory.path)
+                    .map_err(CliError::writing(&path))?,
+            ))
+        }
+        None => None,
+    };
+    let runtime = base::new_runtime()?;
+    let record = Arc::new(Record {
+        command,
+        inventory,
+        started_at: report::now_rfc3339(),
+        path: g.report.clone(),
+        ledger: Arc::new(Ledger::default()),
+        cancel: Arc::new(Cancel::default()),
+    });
+    let run = Running {
+        g,
+        opts,
+        guards,
+        record: record.clone(),
+        progress: progress.clone(),
+        journal: journal.clone(),
+    };
+    let outcome = runtime.block_on(run.execute(tables, &selection));
+    progress.finish();
+    finish(
+        &record,
+        journal.as_deref(),
+        guards,
+        detailed_exitcode,
+        outcome,
+    )
+}
+
+/// The parts of a run that its async half needs.
+struct Running<'a> {
+    g: &'a GlobalArgs,
+    opts: RunOptions,
+    guards: Option<&'a Guards>,
+    record: Arc<Record>,
+    progress: Arc<ProgressSink>,
+    journal: Option<Arc<JournalSink>>,
+}
+
+impl Running<'_> {
+    /// Reads, plans and (for a run that changes tables) applies.
+    async fn execute(&self, tables: Vec<DesiredTable>, sel: &Selection) -> Outcome {
+        spawn_signal_handler(self.record.clone());
+        let (ledger, cancel) = (&self.record.ledger, &self.record.cancel);
+        let factory = Arc::new(ClientFactory::new(base::aws_settings(self.g)).await);
+        let mut sinks: Vec<Box<dyn EventSink>> =
+            vec![Box::new(LogSink), Box::new(self.progress.clone())];
+        if let Some(j) = &self.journal {
+            sinks.push(Box::new(j.clone()));
+        }
+        let sinks = Arc::new(Sinks(sinks));
+        let rows = base::expand_selected(&factory, tables, self.opts.concurrency, sel).await;
+        if rows.is_empty() {
+            return Outcome::NothingSelected;
+        }
+        ledger.init(rows.iter().map(|(t, _)| t));
+        if let Some(j) = &self.journal {
+            j.selected(ledger.snapshot());
+        }
+        let context = || {
+            Arc::new(ApplyContext::new(
+                factory.clone(),
+                self.opts.clone(),
+                sinks.clone(),
+                ledger.clone(),
+                cancel.clone(),
+            ))
+        };
+        // With --yes and no guardrail that needs the whole plan, each table is applied as soon
+        // as it is planned: both services' quotas are used at once.
+        if self
+            .guards
+            .is_some_and(|a| a.yes && a.max_changes.is_none() && a.canary.is_none())
+        {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let plan = async {
+                runner::observe_and_plan(
+                    &factory,
+                    rows,
+                    &self.opts,
+                    &sinks,
+                    ledger,
+                    false,
+                    Some(tx),
+                )
+                .await;
+            };
+            futures::join!(plan, runner::apply_fleet(context(), rx));
+            return Outcome::Ran;
+        }
+        let plan_only = self.guards.is_none();
+        let planned =
+            runner::observe_and_plan(&factory, rows, &self.opts, &sinks, ledger, plan_only, None)
+                .await;
+        let Some(guards) = self.guards else {
+            return Outcome::Ran;
+        };
+        if cancel.is_requested() {
+            return Outcome::Ran;
+        }
+        if let Some(refusal) = self.gate(&planned, guards) {
+            return Outcome::NotApplied(refusal);
+        }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        for w in runner::gated_work(planned, &self.opts, &*sinks, ledger) {
+            let _ = tx.send(w);
+        }
+        drop(tx);
+        runner::apply_fleet(context(), rx).await;
+        Outcome::Ran
+    }
+
+    /// The guardrails that need the whole plan: `--max-changes`, then the confirmation (unless
+    /// `--yes`). `Some(why)` when nothing may be applied.
+    fn gate(&self, planned: &[runner::Planned], guards: &Guards) -> Option<String> {
+        let to_change = planned.iter().filter(|p| p.changes_anything()).count();
+        if let Some(max) = guards.max_changes {
+            if to_change > max {
+                return Some(format!(
+                    "the plan would change {to_change} tables, more than --max-changes {max}: nothing was changed"
+                ));
+            }
+        }
+        if to_change == 0 || guards.yes {
+            return None;
+        }
+        let mut summary_tables = self.record.ledger.snapshot();
+        summary_tables
+            .iter_mut()
+            .for_each(TableReport::mark_not_applied);
+        let bar = self.progress.bar();
+        let confirmed = bar.suspend(|| {
+            print!("{}", render::render("plan", &summary_tables));
+            print!("\n{}", render::change_summary(&summary_tables));
+            confirm(to_change)
+        });
+        if !confirmed {
+            return Some("apply declined: nothing was changed".into());
+        }
+        // The bar's clock starts with the changes, not with the question.
+        bar.reset_elapsed();
+        bar.reset_eta();
+        None
+    }
+}
+
+/// The first Ctrl-C (or SIGTERM) asks the run to start nothing new; a second writes the
+/// report as it stands and exits at once.
+fn spawn_signal_handler(record: Arc<Record>) {
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::warn!("interrupted: starting no new tables; finishing the calls in flight (interrupt again to exit now)");
+        record.cancel.request();
+        wait_for_signal().await;
+        if record.ledger.is_taken() {
+            // The run is over and its report is being written: let it finish.
+            return;
+        }
+        let r = record.report(false);
+        let _ = report::write_atomic(&record.path, &r);
+        eprintln!(
+            "interrupted again: report written to {}",
+            record.path.display()
+        );
+        std::process::exit(exit_codes::INTERRUPTED);
+    });
+}
+
+/// Writes the report, then prints the rendered run and returns the exit code.
+fn finish(
+    record: &Record,
+    journal: Option<&JournalSink>,
+    guards: Option<&Guards>,
+    detailed_exitcode: bool,
+    outcome: Outcome,
+) -> Result<i32, CliError> {
+    let refusal = match outcome {
+        Outcome::NotApplied(why) => {
+            for i in 0..record.ledger.len() {
+                record.ledger.mark_not_applied(i);
+            }
+            Some(why)
+        }
+        Outcome::NothingSelected => {
+            if let Some(j) = journal {
+                j.remove();
+            }
+            return Err(CliError::Usage(
+                "no table is selected: the patterns and filters match no existing table".into(),
+            ));
+        }
+        Outcome::Ran => None,
+    };
+    let report = record.report(true);
+    let mode = if guards.is_some() { "apply" } else { "plan" };
+    write_and_print(&record.path, &report, mode, journal)?;
+    let s = &report.summary;
+    if let Some(why) = refusal {
+        eprintln!("{why}");
+        return Ok(exit_codes::INVALID_INPUT);
+    }
+    if guards.and_then(|a| a.canary).is_some() && s.would_change > 0 {
+        println!(
+            "Canary: {} table(s) applied; {} more would change. Run again to continue.",
+            s.changed, s.would_change
+        );
+    }
+    Ok(if report.interrupted {
+        exit_codes::INTERRUPTED
+    } else if s.failed > 0 || s.interrupted > 0 {
+        exit_codes::FAILURES
+    } else if detailed_exitcode && (s.would_change > 0 || s.skipped > 0) {
+        exit_codes::DRIFT
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+/// Writes the report (the journal goes once it is safe), then prints the run's rendering.
+fn write_and_print(
+    path: &Path,
+    report: &Report,
+    mode: &str,
+    journal: Option<&JournalSink>,
+) -> Result<(), CliError> {
+    // The text is rendered while the report is written (each takes a fifth of a second at
+    // 10,000 tables), and printed only once the report is safe.
+    let (written, text) = std::thread::scope(|s| {
+        let text = s.spawn(|| render::render(mode, &report.tables));
+        let written = report::write_atomic(path, report);
+        (written, text.join())
+    });
+    written.map_err(CliError::writing(path))?;
+    // The report now holds everything the journal recorded.
+    if let Some(j) = journal {
+        j.remove();
+    }
+    let text = text.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    print!("{text}");
+    println!("Report: {}", path.display());
+    Ok(())
+}
+
+fn confirm(n: usize) -> bool {
+    print!(
+        "\nddb-fleet will change {n} table{} as shown above. Only 'yes' will be accepted to approve.\nApply? ",
+        if n == 1 { "" } else { "s" }
+    );
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}

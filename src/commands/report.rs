@@ -1,0 +1,47 @@
+//! `report merge` (the reports of a sharded run, as one) and `report recover` (a killed run's
+//! report, rebuilt from its journal).
+
+use super::{read_report, CliError};
+use crate::exit_codes;
+use crate::journal;
+use crate::report;
+use std::path::{Path, PathBuf};
+
+/// `report merge`: one report, summary recomputed; exit 1 if a table failed or was
+/// interrupted.
+pub fn merge(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
+    let mut reports = Vec::new();
+    for p in paths {
+        reports.push(read_report(p)?.0);
+    }
+    let merged = report::merge(reports).map_err(CliError::Usage)?;
+    report::write_atomic(output, &merged).map_err(CliError::writing(output))?;
+    let s = &merged.summary;
+    println!(
+        "{}: {} tables from {} reports: {} changed, {} unchanged, {} would change, {} failed, {} skipped, {} interrupted",
+        output.display(), s.total, paths.len(), s.changed, s.unchanged, s.would_change, s.failed, s.skipped, s.interrupted
+    );
+    Ok(if s.failed > 0 || s.interrupted > 0 {
+        exit_codes::FAILURES
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+/// `report recover`: the report of a killed run, from its journal, for `apply --resume`.
+pub fn recover(journal_path: &Path, output: &Path) -> Result<i32, CliError> {
+    let r = journal::recover(journal_path).map_err(CliError::Usage)?;
+    report::write_atomic(output, &r).map_err(CliError::writing(output))?;
+    let s = &r.summary;
+    println!(
+        "{}: {} tables: {} changed, {} unchanged, {} interrupted, {} failed, {} skipped",
+        output.display(),
+        s.total,
+        s.changed,
+        s.unchanged,
+        s.interrupted,
+        s.failed,
+        s.skipped
+    );
+    Ok(exit_codes::SUCCESS)
+}

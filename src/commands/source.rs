@@ -1,0 +1,309 @@
+//! Where a run's tables come from and which it acts on: an inventory file or the single-table
+//! flags ([`load_tables`], [`single_table`]), and the selection the filters, `--shard` and
+//! `--resume` describe ([`selection`], [`preselect`]). All of it is checked before any AWS
+//! call.
+
+use super::{read_report, CliError};
+use crate::cli::{SelectArgs, SingleTableArgs};
+use crate::inventory::{self, InventoryError, InventoryErrors, Limits, Raw, RawRow};
+use crate::model::DesiredTable;
+use crate::report::InventoryRef;
+use crate::select::{self, Selection};
+use std::path::{Path, PathBuf};
+
+/// The selection the flags describe; `--resume` reads its report.
+pub fn selection(
+    regions: &[String],
+    s: &SelectArgs,
+    resume: Option<&Path>,
+) -> Result<Selection, CliError> {
+    let resume = match resume {
+        None => None,
+        Some(path) => Some(select::unfinished(&read_report(path)?.0)),
+    };
+    let sel = Selection {
+        accounts: s.accounts.clone(),
+        regions: regions.to_vec(),
+        tables: s.tables.clone(),
+        shard: s.shard,
+        resume,
+    };
+    sel.validate().map_err(CliError::Usage)?;
+    Ok(sel)
+}
+
+/// Keeps the rows `sel` may select, before patterns are expanded (nothing is read from AWS).
+pub fn preselect(
+    tables: Vec<DesiredTable>,
+    sel: &Selection,
+) -> Result<Vec<DesiredTable>, CliError> {
+    let total = tables.len();
+    let kept: Vec<DesiredTable> = tables
+        .into_iter()
+        .filter(|t| {
+            if inventory::is_pattern(&t.table) {
+                sel.keeps_location(t)
+            } else {
+                sel.keeps(t)
+            }
+        })
+        .collect();
+    if kept.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the selection (--account, --region, --table, --shard, --resume) matches none of the inventory's {total} tables"
+        )));
+    }
+    Ok(kept)
+}
+
+/// The inventory for `plan`/`apply`: a file (filtered), or one row built from the
+/// single-table flags.
+pub fn load_tables(
+    inventory: &Option<PathBuf>,
+    single: &SingleTableArgs,
+    filters: &SelectArgs,
+    sel: &Selection,
+    limits: &Limits,
+) -> Result<(InventoryRef, Vec<DesiredTable>), CliError> {
+    match (inventory, single.is_empty()) {
+        (Some(_), false) => Err(CliError::Usage(
+            "give either an inventory file or the single-table flags (--tableName ...), not both"
+                .into(),
+        )),
+        (None, true) => Err(CliError::Usage(
+            "missing inventory: give an inventory file, or --tableName and --region with --readMode/--writeMode"
+                .into(),
+        )),
+        (Some(path), true) => {
+            let inv = inventory::load(path, limits)?;
+            let tables = preselect(inv.tables, sel)?;
+            Ok((
+                InventoryRef {
+                    path: inv.path,
+                    sha256: inv.sha256,
+                },
+                tables,
+            ))
+        }
+        (None, false) => {
+            if single.region.len() > 1 {
+                return Err(CliError::Usage(
+                    "--region: give one region for a single table".into(),
+                ));
+            }
+            if !filters.accounts.is_empty() || !filters.tables.is_empty() || filters.shard.is_some() {
+                return Err(CliError::Usage(
+                    "--account, --table and --shard select rows of an inventory; the single-table form names its table with --tableName".into(),
+                ));
+            }
+            Ok((
+                InventoryRef {
+                    path: "(command line)".into(),
+                    sha256: String::new(),
+                },
+                single_table(single, limits)?,
+            ))
+        }
+    }
+}
+
+/// Builds and validates the one row described by the single-table flags. Errors name the flag.
+pub fn single_table(
+    a: &SingleTableArgs,
+    limits: &Limits,
+) -> Result<Vec<DesiredTable>, InventoryErrors> {
+    const LABEL: &str = "command line";
+    let mut errors = Vec::new();
+    let err = |flag: &str, message: String, hint: Option<&str>| InventoryError {
+        file: LABEL.into(),
+        line: None,
+        field: Some(flag.into()),
+        message,
+        hint: hint.map(str::to_string),
+    };
+    let mut row = RawRow::default();
+    for (_, field, value) in a.flags() {
+        if let Some(v) = value {
+            row.insert(field, Raw::Text(v.clone()), 0, true);
+        }
+    }
+    let normalize = |m: &str| m.to_ascii_lowercase().replace(['_', '-'], "");
+    match (&a.read_mode, &a.write_mode) {
+        (Some(r), Some(w)) if normalize(r) != normalize(w) => errors.push(err(
+            "--readMode",
+            format!("--readMode ({r}) and --writeMode ({w}) differ"),
+            Some("billing mode is table-wide in DynamoDB: give the same mode for both"),
+        )),
+        (Some(m), _) | (None, Some(m)) => {
+            row.insert("mode", Raw::Text(m.clone()), 0, true);
+        }
+        (None, None) => errors.push(err(
+            "--readMode",
+            "missing".into(),
+            Some("give --readMode and --writeMode (ondemand or provisioned)"),
+        )),
+    }
+    if !errors.is_empty() {
+        return Err(InventoryErrors(errors));
+    }
+    inventory::validate_rows(LABEL, &[row], limits, false).map_err(|InventoryErrors(es)| {
+        InventoryErrors(
+            es.into_iter()
+                .map(|mut e| {
+                    e.line = None;
+                    let flag = a
+                        .flags()
+                        .iter()
+                        .find(|(_, f, _)| Some(*f) == e.field.as_deref())
+                        .map(|(flag, _, _)| *flag)
+                        .unwrap_or(if e.field.as_deref() == Some("mode") {
+                            "--readMode"
+                        } else {
+                            ""
+                        });
+                    if !flag.is_empty() {
+                        e.field = Some(flag.into());
+                    }
+                    e
+                })
+                .collect(),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::model::{DesiredMode, Thresholds};
+    use clap::Parser;
+
+    fn seed(args: &[&str]) -> Result<Vec<DesiredTable>, InventoryErrors> {
+        let mut argv = vec!["ddb-fleet", "plan"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv).unwrap();
+        match cli.command {
+            Command::Plan(p) => single_table(&p.single, &Limits::default()),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn seed_flags_build_one_row() {
+        let t = seed(&[
+            "--tableName",
+            "orders",
+            "--region",
+            "us-east-1",
+            "--readMode",
+            "provisioned",
+            "--writeMode",
+            "provisioned",
+            "--minRead",
+            "5",
+            "--maxRead",
+            "100",
+            "--targetRead",
+            "70",
+            "--minWrite",
+            "1",
+            "--maxWrite",
+            "10",
+            "--targetWrite",
+            "50",
+        ])
+        .unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].table, "orders");
+        assert_eq!(
+            t[0].account_id, "",
+            "resolved later from the caller's identity"
+        );
+        match t[0].mode {
+            DesiredMode::Provisioned(a) => {
+                assert_eq!(
+                    a.read,
+                    Thresholds {
+                        min: 5,
+                        max: 100,
+                        target: 70.0
+                    }
+                );
+                assert_eq!(
+                    a.write,
+                    Thresholds {
+                        min: 1,
+                        max: 10,
+                        target: 50.0
+                    }
+                );
+            }
+            _ => panic!(),
+        }
+        let t = seed(&[
+            "--tableName",
+            "t01",
+            "--region",
+            "eu-west-1",
+            "--readMode",
+            "ondemand",
+            "--writeMode",
+            "ondemand",
+        ])
+        .unwrap();
+        assert_eq!(t[0].mode, DesiredMode::OnDemand);
+    }
+
+    #[test]
+    fn seed_flag_errors_name_the_flag() {
+        let e = seed(&[
+            "--tableName",
+            "t01",
+            "--region",
+            "eu-west-1",
+            "--readMode",
+            "ondemand",
+            "--writeMode",
+            "provisioned",
+        ])
+        .unwrap_err()
+        .0;
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].field.as_deref(), Some("--readMode"));
+        assert!(
+            e[0].to_string().contains("billing mode is table-wide"),
+            "{}",
+            e[0]
+        );
+
+        let e = seed(&[
+            "--tableName",
+            "t01",
+            "--region",
+            "eu-west-1",
+            "--readMode",
+            "provisioned",
+            "--writeMode",
+            "provisioned",
+            "--minRead",
+            "9",
+            "--maxRead",
+            "3",
+            "--targetRead",
+            "70",
+            "--minWrite",
+            "1",
+            "--maxWrite",
+            "2",
+            "--targetWrite",
+            "99",
+        ])
+        .unwrap_err()
+        .0;
+        let fields: Vec<_> = e.iter().map(|e| e.field.clone().unwrap()).collect();
+        assert_eq!(fields, ["--minRead", "--targetWrite"], "{e:?}");
+        assert!(e
+            .iter()
+            .all(|e| e.file == "command line" && e.line.is_none()));
+    }
+}
