@@ -11,14 +11,10 @@
 //! so [`recover`] can rebuild a report (for `--resume`) from a journal alone: a table the crash
 //! left unread is still there, `interrupted`.
 //!
-//! [`load_history`] reads switches to on-demand back out of journals and reports, for
-//! `--history`.
+//! `history::load` reads the changes AWS limits back out of journals and reports.
 
 use crate::events::{Event, EventSink};
-use crate::model::BillingMode;
-use crate::planner::Action;
-use crate::report::{now_rfc3339, ActionRecord, Outcome, Report, TableReport};
-use crate::runner::History;
+use crate::report::{now_rfc3339, ActionRecord, Report, TableReport};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -72,7 +68,7 @@ impl ActionLine {
         }
     }
 
-    fn is_of(&self, other: &ActionLine) -> bool {
+    pub(crate) fn is_of(&self, other: &ActionLine) -> bool {
         (&self.account_id, &self.region, &self.table, self.step)
             == (&other.account_id, &other.region, &other.table, other.step)
     }
@@ -164,79 +160,6 @@ impl EventSink for JournalSink {
         };
         self.write(&line);
     }
-}
-
-fn is_switch_to_on_demand(r: &ActionRecord) -> bool {
-    matches!(
-        r.action,
-        Action::UpdateTable {
-            billing_mode: BillingMode::OnDemand,
-            ..
-        }
-    )
-}
-
-/// Switches to on-demand recorded in reports (`.json`) and journals (JSON lines): succeeded
-/// ones, and ones started without a recorded outcome (they may have happened). Errors name
-/// the file and line.
-pub fn load_history(paths: &[PathBuf]) -> Result<History, String> {
-    let mut history = History::new();
-    let mut add = |account: &str, region: &str, table: &str, r: &ActionRecord, at: &str| {
-        if is_switch_to_on_demand(r) {
-            let when = r.started_at.clone().unwrap_or_else(|| at.to_string());
-            history
-                .entry((account.into(), region.into(), table.into()))
-                .or_default()
-                .push(when);
-        }
-    };
-    for path in paths {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read history: {e}", path.display()))?;
-        if let Ok(report) = serde_json::from_str::<Report>(&text) {
-            for t in &report.tables {
-                for a in &t.actions {
-                    if matches!(a.outcome, Outcome::Succeeded | Outcome::Started) {
-                        add(&t.account_id, &t.region, &t.table, a, "");
-                    }
-                }
-            }
-            continue;
-        }
-        // A journal: an action_started whose action_finished never came may have happened.
-        let mut open: Vec<ActionLine> = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parsed: JournalLine = match serde_json::from_str(line) {
-                Ok(l) => l,
-                // The last line of a journal cut by a crash can be partial: ignore only that.
-                Err(_) if n + 1 == text.lines().count() => continue,
-                Err(e) => {
-                    return Err(format!(
-                        "{}:{}: neither a ddb-fleet report nor a journal line: {e}",
-                        path.display(),
-                        n + 1
-                    ))
-                }
-            };
-            match parsed {
-                JournalLine::ActionStarted(line) => open.push(line),
-                JournalLine::ActionFinished(l) => {
-                    open.retain(|o| !o.is_of(&l));
-                    if l.record.outcome == Outcome::Succeeded {
-                        add(&l.account_id, &l.region, &l.table, &l.record, &l.at);
-                    }
-                }
-                _ => {}
-            }
-        }
-        for l in &open {
-            add(&l.account_id, &l.region, &l.table, &l.record, &l.at);
-        }
-    }
-    Ok(history)
 }
 
 /// Rebuilds the report of an interrupted run from its journal: every planned table, with the
@@ -337,17 +260,22 @@ pub fn recover(path: &Path) -> Result<Report, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::*;
+    use crate::planner::{Action, Throughput};
+    use crate::report::Outcome;
 
-    fn record(mode: BillingMode, outcome: Outcome, at: &str) -> ActionRecord {
+    /// A switch to `mode`, journalled with `outcome`.
+    pub(crate) fn record(mode: BillingMode, outcome: Outcome, at: &str) -> ActionRecord {
+        let action = match mode {
+            BillingMode::OnDemand => Action::to_on_demand(OnDemandCaps::default(), vec![]),
+            BillingMode::Provisioned => {
+                Action::to_provisioned(Throughput { read: 1, write: 1 }, vec![])
+            }
+        };
         ActionRecord {
-            action: Action::UpdateTable {
-                billing_mode: mode,
-                provisioned_throughput: None,
-                index_updates: vec![],
-            },
+            action,
             target: "t".into(),
             outcome,
             attempts: 1,
@@ -431,7 +359,7 @@ mod tests {
         }
         text.push_str("{\"event\":\"action_sta"); // cut by a crash
         std::fs::write(&path, text).unwrap();
-        let h = load_history(&[path]).unwrap();
+        let h = crate::history::load(&[path]).unwrap().switches_to_on_demand;
         let key = (
             "111111111111".to_string(),
             "us-east-1".to_string(),
@@ -526,7 +454,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.txt");
         std::fs::write(&path, "hello\nworld\n").unwrap();
-        let e = load_history(&[path]).unwrap_err();
+        let e = crate::history::load(&[path]).unwrap_err();
         assert!(
             e.contains("x.txt:1: neither a ddb-fleet report nor a journal line"),
             "{e}"

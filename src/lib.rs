@@ -22,6 +22,7 @@ pub mod commands;
 pub mod events;
 pub mod exit_codes;
 pub mod export;
+pub mod history;
 pub mod iam;
 pub mod inventory;
 pub mod journal;

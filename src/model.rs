@@ -128,6 +128,164 @@ impl ScalingKey {
     }
 }
 
+/// A maximum on-demand throughput, in request units per second (AWS's `OnDemandThroughput`):
+/// a cap, or none. In reports and inventories a cap is its number and no cap is `"none"`; on
+/// the wire no cap is `-1` (AWS answers -1, or nothing, for a table without one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cap {
+    Max(i64),
+    Unlimited,
+}
+
+impl Cap {
+    /// What AWS reports (`None` or a value below 1: no cap).
+    pub fn from_aws(v: Option<i64>) -> Cap {
+        match v {
+            Some(n) if n >= 1 => Cap::Max(n),
+            _ => Cap::Unlimited,
+        }
+    }
+
+    /// What UpdateTable takes: the cap, or -1 to remove it.
+    pub fn to_aws(self) -> i64 {
+        match self {
+            Cap::Max(n) => n,
+            Cap::Unlimited => -1,
+        }
+    }
+}
+
+impl fmt::Display for Cap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cap::Max(n) => write!(f, "{n}"),
+            Cap::Unlimited => f.write_str("none"),
+        }
+    }
+}
+
+impl Serialize for Cap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cap::Max(n) => s.serialize_i64(*n),
+            Cap::Unlimited => s.serialize_str("none"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(i64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => Ok(Cap::from_aws(Some(n))),
+            Raw::Text(t) if t == "none" => Ok(Cap::Unlimited),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "`{t}` is not a cap: a number or \"none\""
+            ))),
+        }
+    }
+}
+
+/// Maximum on-demand throughput for reads and writes. Desired: `None` leaves that side as it
+/// is (ddb-fleet manages only what the inventory states). Observed: `None` when not recorded
+/// (a report written before ddb-fleet read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OnDemandCaps {
+    #[serde(
+        rename = "max_read_request_units",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub read: Option<Cap>,
+    #[serde(
+        rename = "max_write_request_units",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub write: Option<Cap>,
+}
+
+impl OnDemandCaps {
+    pub fn is_unset(&self) -> bool {
+        self.read.is_none() && self.write.is_none()
+    }
+
+    pub fn side(&self, side: Side) -> Option<Cap> {
+        match side {
+            Side::Read => self.read,
+            Side::Write => self.write,
+        }
+    }
+
+    /// The sides of `self` (desired) that `have` does not already match; unset where equal.
+    pub fn differing(&self, have: &OnDemandCaps) -> OnDemandCaps {
+        let side = |want: Option<Cap>, have: Option<Cap>| {
+            want.filter(|w| Some(*w) != have.or(Some(Cap::Unlimited)))
+        };
+        OnDemandCaps {
+            read: side(self.read, have.read),
+            write: side(self.write, have.write),
+        }
+    }
+
+    /// `self` with the sides `other` sets.
+    pub fn overlaid(&self, other: &OnDemandCaps) -> OnDemandCaps {
+        OnDemandCaps {
+            read: other.read.or(self.read),
+            write: other.write.or(self.write),
+        }
+    }
+}
+
+impl fmt::Display for OnDemandCaps {
+    /// `100r/none w`, `50w`: the sides set.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = [(self.read, "r"), (self.write, "w")]
+            .iter()
+            .filter_map(|(c, s)| c.map(|c| format!("{c}{s}")))
+            .collect();
+        f.write_str(&parts.join("/"))
+    }
+}
+
+/// DynamoDB's table class (`TableClass`), table-wide: it applies to the table and every index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TableClass {
+    #[serde(rename = "STANDARD")]
+    Standard,
+    #[serde(rename = "STANDARD_INFREQUENT_ACCESS")]
+    StandardInfrequentAccess,
+}
+
+impl TableClass {
+    /// The name AWS uses on the wire.
+    pub fn as_aws_str(self) -> &'static str {
+        match self {
+            TableClass::Standard => "STANDARD",
+            TableClass::StandardInfrequentAccess => "STANDARD_INFREQUENT_ACCESS",
+        }
+    }
+
+    /// The inventory's word for it.
+    pub fn as_inventory_str(self) -> &'static str {
+        match self {
+            TableClass::Standard => "standard",
+            TableClass::StandardInfrequentAccess => "standard_ia",
+        }
+    }
+}
+
+impl fmt::Display for TableClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_inventory_str())
+    }
+}
+
 /// Auto scaling thresholds for one side: scalable target bounds and target utilisation (%).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
@@ -242,6 +400,16 @@ pub struct DesiredTable {
     /// Per-GSI thresholds from `index` rows; such a GSI is managed even with `indexes = none`.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
     pub index_overrides: std::collections::BTreeMap<String, AutoScaling>,
+    /// Maximum on-demand throughput of an on-demand table (and, with `indexes = all`, of its
+    /// GSIs without their own `index` row).
+    #[serde(flatten)]
+    pub caps: OnDemandCaps,
+    /// Per-GSI maximum on-demand throughput from `index` rows of an on-demand table.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub index_caps: std::collections::BTreeMap<String, OnDemandCaps>,
+    /// The table class; `None` leaves it as it is.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub table_class: Option<TableClass>,
     /// For `rollback`: the exact state to restore (a report's `before`); the planner then
     /// ignores `mode` and `indexes`.
     #[serde(skip)]
@@ -255,6 +423,9 @@ pub struct ObservedIndex {
     pub status: String,
     pub read_capacity: i64,
     pub write_capacity: i64,
+    /// Its maximum on-demand throughput (`OnDemandThroughput`).
+    #[serde(flatten)]
+    pub caps: OnDemandCaps,
 }
 
 /// A registered Application Auto Scaling scalable target.
@@ -327,6 +498,20 @@ pub struct ObservedTable {
     /// journals given with `--history`. AWS allows four per rolling 24 hours.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub recent_switches_to_on_demand: Vec<String>,
+    /// The table's maximum on-demand throughput (`OnDemandThroughput`).
+    #[serde(flatten)]
+    pub caps: OnDemandCaps,
+    /// `TableClassSummary.TableClass` (STANDARD when DescribeTable has no summary); `None` in
+    /// reports written before ddb-fleet read it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub table_class: Option<TableClass>,
+    /// `TableClassSummary.LastUpdateDateTime`, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_table_class_change: Option<String>,
+    /// Table class changes known to have happened in the last 30 days (RFC 3339, oldest first):
+    /// the DescribeTable time above and those recorded with `--history`. AWS allows two.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub recent_table_class_changes: Vec<String>,
     pub scalable_targets: Vec<ScalableTarget>,
     pub scaling_policies: Vec<ScalingPolicy>,
 }
@@ -348,6 +533,9 @@ impl DesiredTable {
             mode: DesiredMode::OnDemand,
             indexes: IndexScope::All,
             index_overrides: Default::default(),
+            caps: OnDemandCaps::default(),
+            index_caps: Default::default(),
+            table_class: None,
             restore: None,
         }
     }
@@ -370,11 +558,16 @@ impl ObservedTable {
                     status: "ACTIVE".into(),
                     read_capacity: capacity,
                     write_capacity: capacity,
+                    caps: OnDemandCaps::default(),
                 })
                 .collect(),
             replicas: vec![],
             last_switch_to_on_demand: None,
             recent_switches_to_on_demand: vec![],
+            caps: OnDemandCaps::default(),
+            table_class: Some(TableClass::Standard),
+            last_table_class_change: None,
+            recent_table_class_changes: vec![],
             scalable_targets: vec![],
             scaling_policies: vec![],
         }

@@ -103,6 +103,9 @@ pub struct TableReport {
     /// For `switch_limit`: when AWS said the next switch to on-demand is allowed.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub next_switch_allowed_at: Option<String>,
+    /// For `table_class_limit`: when the next table-class change is allowed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_table_class_change_allowed_at: Option<String>,
     /// The planned actions in order, each with its outcome.
     pub actions: Vec<ActionRecord>,
     /// State read before any change; absent when it could not be read or the table is missing.
@@ -126,6 +129,7 @@ impl TableReport {
             status,
             skip_reason: None,
             next_switch_allowed_at: None,
+            next_table_class_change_allowed_at: None,
             actions: vec![],
             before: None,
             after: None,
@@ -157,6 +161,14 @@ pub struct DesiredReport {
     /// Per-GSI thresholds (from `index` rows).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
     pub index_overrides: std::collections::BTreeMap<String, AutoScaling>,
+    /// Maximum on-demand throughput (`max_read_request_units`, `max_write_request_units`).
+    #[serde(flatten)]
+    pub caps: OnDemandCaps,
+    /// Per-GSI maximum on-demand throughput (from `index` rows).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub index_caps: std::collections::BTreeMap<String, OnDemandCaps>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub table_class: Option<TableClass>,
     /// The role assumed, if any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role_arn: Option<String>,
@@ -175,6 +187,9 @@ impl From<&DesiredTable> for DesiredReport {
             mode: d.mode,
             indexes: d.indexes,
             index_overrides: d.index_overrides.clone(),
+            caps: d.caps,
+            index_caps: d.index_caps.clone(),
+            table_class: d.table_class,
             role_arn: d.role.as_ref().map(|r| r.role_arn.clone()),
             external_id: d.role.as_ref().and_then(|r| r.external_id.clone()),
             restore: d.restore.is_some(),

@@ -8,8 +8,12 @@ use crate::aws::ops::{self, Performed, WaitPolicy};
 use crate::aws::{AccountRegion, AwsError, ClientFactory, ErrorKind};
 use crate::cancel::Cancel;
 use crate::events::{Event, EventSink};
+use crate::history::{recent_changes, History};
 use crate::model::*;
-use crate::planner::{plan_table, Action, SkipReason, TablePlan};
+use crate::planner::{
+    next_allowed, plan_table, Action, SkipReason, TablePlan, SWITCH_WINDOW_SECS,
+    TABLE_CLASS_WINDOW_SECS,
+};
 use crate::report::*;
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
@@ -29,42 +33,12 @@ pub struct RunOptions {
     pub max_failures: usize,
     /// Apply only this many tables (spread over accounts), then stop.
     pub canary: Option<usize>,
-    /// Switches to on-demand recorded by earlier runs (`--history`).
+    /// Limited changes recorded by earlier runs (`--history`).
     pub history: History,
 }
 
 /// (account, role, region): the tables that share clients, credentials and rate limits.
 pub type Group = (String, Option<RoleSpec>, String);
-
-/// Switch-to-on-demand times (RFC 3339) recorded by earlier runs, per (account, region, table).
-pub type History = HashMap<(String, String, String), Vec<String>>;
-
-/// The switches to on-demand of the last 24 hours before `now` (epoch seconds), oldest first:
-/// the recorded ones (the same record read twice counts once) and the table's own
-/// `LastUpdateToPayPerRequestDateTime`, unless a recorded switch is that same switch (AWS's
-/// time follows the request by at most seconds).
-pub fn recent_switches(observed: Option<&str>, recorded: &[String], now: i64) -> Vec<String> {
-    use aws_smithy_types::date_time::{DateTime, Format};
-    let secs = |t: &str| {
-        DateTime::from_str(t, Format::DateTime)
-            .ok()
-            .map(|d| d.secs())
-    };
-    let mut times: Vec<i64> = recorded.iter().filter_map(|t| secs(t)).collect();
-    times.sort_unstable();
-    times.dedup();
-    if let Some(o) = observed.and_then(secs) {
-        if !times.iter().any(|r| (o - r).abs() <= 60) {
-            times.push(o);
-        }
-    }
-    times.sort_unstable();
-    times
-        .into_iter()
-        .filter(|&t| now - t < 86_400 && t <= now + 60)
-        .filter_map(|t| DateTime::from_secs(t).fmt(Format::DateTime).ok())
-        .collect()
-}
 
 /// A table, planned. The state it was planned from is the ledger's `before` and its actions
 /// are the ledger's `actions`, each kept once: at 10,000 tables, every copy of the fleet's
@@ -463,13 +437,19 @@ fn settle_planned(
             desired.region.clone(),
             desired.table.clone(),
         );
-        let recorded = opts
-            .history
-            .get(&key)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        o.recent_switches_to_on_demand =
-            recent_switches(o.last_switch_to_on_demand.as_deref(), recorded, now);
+        let (switches, classes) = opts.history.of(&key);
+        o.recent_switches_to_on_demand = recent_changes(
+            o.last_switch_to_on_demand.as_deref(),
+            switches,
+            now,
+            SWITCH_WINDOW_SECS,
+        );
+        o.recent_table_class_changes = recent_changes(
+            o.last_table_class_change.as_deref(),
+            classes,
+            now,
+            TABLE_CLASS_WINDOW_SECS,
+        );
     }
     let plan = match &observed {
         Ok(o) => plan_table(&desired, o),
@@ -507,11 +487,16 @@ fn settle_planned(
                     t.status = TableStatus::Skipped;
                     t.skip_reason = Some(*reason);
                     t.error = Some(skip_error(*reason, message));
-                    if *reason == SkipReason::SwitchLimit {
-                        t.next_switch_allowed_at = o
-                            .recent_switches_to_on_demand
-                            .first()
-                            .and_then(|first| crate::planner::add_day(first));
+                    match reason {
+                        SkipReason::SwitchLimit => {
+                            t.next_switch_allowed_at =
+                                next_allowed(&o.recent_switches_to_on_demand, SWITCH_WINDOW_SECS)
+                        }
+                        SkipReason::TableClassLimit => {
+                            t.next_table_class_change_allowed_at =
+                                next_allowed(&o.recent_table_class_changes, TABLE_CLASS_WINDOW_SECS)
+                        }
+                        _ => {}
                     }
                 } else if !p.changes {
                     t.status = TableStatus::Unchanged;
@@ -545,10 +530,7 @@ fn skip_error(reason: SkipReason, message: &str) -> ErrorReport {
     ErrorReport {
         code,
         message: message.to_string(),
-        retryable: matches!(
-            reason,
-            SkipReason::SwitchLimit | SkipReason::NotActive | SkipReason::MaxFailures
-        ),
+        retryable: reason.is_retryable(),
     }
 }
 
@@ -972,7 +954,12 @@ fn conclude(
                 ErrorKind::SwitchLimit => {
                     t.status = TableStatus::Skipped;
                     t.skip_reason = Some(SkipReason::SwitchLimit);
-                    t.next_switch_allowed_at = e.next_switch_allowed_at();
+                    t.next_switch_allowed_at = e.next_change_allowed_at();
+                }
+                ErrorKind::TableClassLimit => {
+                    t.status = TableStatus::Skipped;
+                    t.skip_reason = Some(SkipReason::TableClassLimit);
+                    t.next_table_class_change_allowed_at = e.next_change_allowed_at();
                 }
                 _ if e.code == "WaitTimeout" && !changed_before => {
                     t.status = TableStatus::Skipped;
@@ -1054,37 +1041,5 @@ mod tests {
         let names: Vec<&str> = order.iter().map(|&i| rows[i].table.as_str()).collect();
         // Groups in (region, account) order: (r1, 1), (r1, 2), (r2, 1).
         assert_eq!(names, ["a", "d", "e", "b", "f", "c"]);
-    }
-}
-
-#[cfg(test)]
-mod history_tests {
-    use super::recent_switches;
-
-    #[test]
-    fn recent_switches_merge_dedupe_and_window() {
-        let now = 1_795_000_000; // some time in 2026
-        let at = |secs: i64| {
-            aws_smithy_types::DateTime::from_secs(secs)
-                .fmt(aws_smithy_types::date_time::Format::DateTime)
-                .unwrap()
-        };
-        let observed = at(now - 100);
-        let recorded = vec![
-            at(now - 100 - 2), // the same switch: recorded when sent, seen by DescribeTable
-            at(now - 3_600),
-            at(now - 3_590),  // a real switch ten seconds after another
-            at(now - 3_600),  // the same record read twice
-            at(now - 90_000), // older than 24 hours
-            "not a time".to_string(),
-        ];
-        let r = recent_switches(Some(&observed), &recorded, now);
-        assert_eq!(r, vec![at(now - 3_600), at(now - 3_590), at(now - 102)]);
-        // A switch seen only by DescribeTable counts.
-        assert_eq!(
-            recent_switches(Some(&observed), &[], now),
-            vec![at(now - 100)]
-        );
-        assert!(recent_switches(None, &[], now).is_empty());
     }
 }

@@ -32,9 +32,11 @@ pub fn table(t: &ddb::TableDescription) -> ObservedTable {
                     .unwrap_or_else(|| "ACTIVE".into()),
                 read_capacity: r,
                 write_capacity: w,
+                caps: caps(g.on_demand_throughput()),
             }
         })
         .collect();
+    let class = t.table_class_summary();
     let mut o = ObservedTable {
         status: t
             .table_status()
@@ -54,11 +56,29 @@ pub fn table(t: &ddb::TableDescription) -> ObservedTable {
             .and_then(|s| s.last_update_to_pay_per_request_date_time())
             .and_then(|d| d.fmt(Format::DateTime).ok()),
         recent_switches_to_on_demand: vec![],
+        caps: caps(t.on_demand_throughput()),
+        // A table whose class never changed has no summary: it is STANDARD.
+        table_class: Some(match class.and_then(|c| c.table_class()) {
+            Some(ddb::TableClass::StandardInfrequentAccess) => TableClass::StandardInfrequentAccess,
+            _ => TableClass::Standard,
+        }),
+        last_table_class_change: class
+            .and_then(|c| c.last_update_date_time())
+            .and_then(|d| d.fmt(Format::DateTime).ok()),
+        recent_table_class_changes: vec![],
         scalable_targets: vec![],
         scaling_policies: vec![],
     };
     o.normalize();
     o
+}
+
+/// `OnDemandThroughput` (absent or -1: no cap).
+fn caps(t: Option<&ddb::OnDemandThroughput>) -> OnDemandCaps {
+    OnDemandCaps {
+        read: Some(Cap::from_aws(t.and_then(|t| t.max_read_request_units()))),
+        write: Some(Cap::from_aws(t.and_then(|t| t.max_write_request_units()))),
+    }
 }
 
 /// A scalable target, with the table it belongs to; `None` if it is not a DynamoDB one.

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Busy,
     /// DynamoDB refused a switch to on-demand: at most four per table per rolling 24 hours.
     SwitchLimit,
+    /// DynamoDB refused a table-class change: at most two per table per trailing 30 days.
+    TableClassLimit,
     /// The resource does not exist.
     NotFound,
     /// Credentials, permissions, validation: retrying will not help.
@@ -80,6 +82,8 @@ impl AwsError {
     pub fn from_code(code: &str, message: &str, status: Option<u16>) -> Self {
         let kind = if code == "LimitExceededException" && is_switch_limit_message(message) {
             ErrorKind::SwitchLimit
+        } else if code == "LimitExceededException" && is_table_class_limit_message(message) {
+            ErrorKind::TableClassLimit
         } else if code == "ResourceInUseException" || code == "ConcurrentUpdateException" {
             ErrorKind::Busy
         } else if code == "ResourceNotFoundException" || code == "ObjectNotFoundException" {
@@ -146,13 +150,22 @@ impl AwsError {
                     || self.message.contains("No scaling policy found")))
     }
 
-    /// When AWS names it, the time from which the next switch to on-demand is allowed
-    /// ("... Next update can be made at <time>").
-    pub fn next_switch_allowed_at(&self) -> Option<String> {
+    /// When AWS names it, the time from which the next switch to on-demand (or table-class
+    /// change) is allowed ("... Next update can be made at <time>").
+    pub fn next_change_allowed_at(&self) -> Option<String> {
         let (_, rest) = self.message.split_once("Next update can be made at")?;
         let t = rest.trim().trim_end_matches('.').trim();
         (!t.is_empty()).then(|| t.to_string())
     }
+}
+
+/// AWS does not publish the text of its refusal of a third table-class change in 30 days;
+/// a `LimitExceededException` that speaks of the table class is taken as that refusal (the
+/// limit on concurrent control-plane operations, the other LimitExceededException UpdateTable
+/// answers, does not).
+fn is_table_class_limit_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("tableclass") || m.contains("table class") || m.contains("table_class")
 }
 
 fn is_switch_limit_message(message: &str) -> bool {
@@ -174,7 +187,7 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::SwitchLimit);
         assert!(!e.retryable);
         assert_eq!(
-            e.next_switch_allowed_at().as_deref(),
+            e.next_change_allowed_at().as_deref(),
             Some("Wed Nov 25 10:00:00 UTC 2026")
         );
 

@@ -446,23 +446,13 @@ pub async fn perform(
         Action::WaitForActive => wait_active(c, table, wait, cancel)
             .await
             .map(|_| Performed::Done),
-        Action::UpdateTable {
-            billing_mode,
-            provisioned_throughput,
-            index_updates,
-        } => {
-            let request = match update_request(*provisioned_throughput, index_updates) {
-                Ok(r) => r,
-                Err(e) => {
-                    return Attempted {
-                        result: Err(e),
-                        attempts: 0,
-                    }
-                }
-            };
-            let mode = ddb::BillingMode::from(billing_mode.as_aws_str());
-            update_table(c, table, mode, request, wait, max_attempts, cancel).await
-        }
+        Action::UpdateTable { .. } => match update_request(action) {
+            Ok(request) => update_table(c, table, request, wait, max_attempts, cancel).await,
+            Err(e) => Attempted {
+                result: Err(e),
+                attempts: 0,
+            },
+        },
         Action::RegisterScalableTarget { key, min, max } => {
             register_target(c, table, key, *min, *max).await
         }
@@ -510,32 +500,66 @@ fn deletion(a: Attempted<()>) -> Attempted<Performed> {
     }
 }
 
-/// An UpdateTable's table throughput and GSI updates, in the SDK's types.
-type UpdateRequest = (
-    Option<ddb::ProvisionedThroughput>,
-    Option<Vec<ddb::GlobalSecondaryIndexUpdate>>,
-);
+/// An UpdateTable's parameters, in the SDK's types.
+#[derive(Clone)]
+struct UpdateRequest {
+    mode: Option<ddb::BillingMode>,
+    throughput: Option<ddb::ProvisionedThroughput>,
+    gsi: Option<Vec<ddb::GlobalSecondaryIndexUpdate>>,
+    on_demand: Option<ddb::OnDemandThroughput>,
+    class: Option<ddb::TableClass>,
+}
 
-fn update_request(
-    provisioned_throughput: Option<Throughput>,
-    index_updates: &[crate::planner::IndexThroughput],
-) -> Result<UpdateRequest, AwsError> {
-    let pt = provisioned_throughput.map(throughput).transpose()?;
+/// `OnDemandThroughput` for the sides `caps` sets (-1 removes a cap).
+fn on_demand_throughput(caps: &OnDemandCaps) -> Option<ddb::OnDemandThroughput> {
+    (!caps.is_unset()).then(|| {
+        ddb::OnDemandThroughput::builder()
+            .set_max_read_request_units(caps.read.map(Cap::to_aws))
+            .set_max_write_request_units(caps.write.map(Cap::to_aws))
+            .build()
+    })
+}
+
+fn update_request(action: &Action) -> Result<UpdateRequest, AwsError> {
+    let Action::UpdateTable {
+        billing_mode,
+        provisioned_throughput,
+        index_updates,
+        caps,
+        index_caps,
+        table_class,
+    } = action
+    else {
+        return Err(build_error("not an UpdateTable"));
+    };
+    // One `Update` per GSI, with its throughput or its maximum on-demand throughput.
+    let mut names: Vec<&str> = index_updates.iter().map(|u| u.index.as_str()).collect();
+    names.extend(index_caps.iter().map(|u| u.index.as_str()));
+    names.sort_unstable();
+    names.dedup();
     let mut gsi = Vec::new();
-    for u in index_updates {
+    for name in names {
+        let pt = index_updates.iter().find(|u| u.index == name);
+        let od = index_caps.iter().find(|u| u.index == name);
+        let update = ddb::UpdateGlobalSecondaryIndexAction::builder()
+            .index_name(name)
+            .set_provisioned_throughput(pt.map(|u| throughput(u.throughput)).transpose()?)
+            .set_on_demand_throughput(od.and_then(|u| on_demand_throughput(&u.caps)))
+            .build()
+            .map_err(build_error)?;
         gsi.push(
             ddb::GlobalSecondaryIndexUpdate::builder()
-                .update(
-                    ddb::UpdateGlobalSecondaryIndexAction::builder()
-                        .index_name(&u.index)
-                        .provisioned_throughput(throughput(u.throughput)?)
-                        .build()
-                        .map_err(build_error)?,
-                )
+                .update(update)
                 .build(),
         );
     }
-    Ok((pt, (!gsi.is_empty()).then_some(gsi)))
+    Ok(UpdateRequest {
+        mode: billing_mode.map(|m| ddb::BillingMode::from(m.as_aws_str())),
+        throughput: provisioned_throughput.map(throughput).transpose()?,
+        gsi: (!gsi.is_empty()).then_some(gsi),
+        on_demand: on_demand_throughput(caps),
+        class: table_class.map(|c| ddb::TableClass::from(c.as_aws_str())),
+    })
 }
 
 /// DynamoDB UpdateTable; a busy table (ResourceInUseException) is waited for and the update
@@ -543,8 +567,7 @@ fn update_request(
 async fn update_table(
     c: &AccountRegion,
     table: &str,
-    mode: ddb::BillingMode,
-    (pt, gsi): UpdateRequest,
+    request: UpdateRequest,
     wait: &WaitPolicy,
     max_attempts: u32,
     cancel: &Cancel,
@@ -553,12 +576,15 @@ async fn update_table(
     loop {
         let a = c
             .call(Service::DynamoDb, OnBusy::Return, || {
+                let r = request.clone();
                 c.ddb
                     .update_table()
                     .table_name(table)
-                    .billing_mode(mode.clone())
-                    .set_provisioned_throughput(pt.clone())
-                    .set_global_secondary_index_updates(gsi.clone())
+                    .set_billing_mode(r.mode)
+                    .set_provisioned_throughput(r.throughput)
+                    .set_global_secondary_index_updates(r.gsi)
+                    .set_on_demand_throughput(r.on_demand)
+                    .set_table_class(r.class)
                     .send()
             })
             .await;

@@ -114,6 +114,9 @@ fn rows_to_read(
                     mode: DesiredMode::OnDemand,
                     indexes: IndexScope::All,
                     index_overrides: Default::default(),
+                    caps: Default::default(),
+                    index_caps: Default::default(),
+                    table_class: None,
                     restore: None,
                 });
             }

@@ -101,7 +101,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
             g.report.display()
         )));
     }
-    let history = journal::load_history(history).map_err(CliError::Usage)?;
+    let history = crate::history::load(history).map_err(CliError::Usage)?;
     let yes = guards.is_some_and(|a| a.yes);
     if guards.is_some() && !yes && !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(

@@ -63,6 +63,9 @@ fn rollback_tables(
                 mode: crate::model::DesiredMode::indicative(&before),
                 indexes: crate::model::IndexScope::All,
                 index_overrides: Default::default(),
+                caps: Default::default(),
+                index_caps: Default::default(),
+                table_class: None,
                 restore: Some(Box::new(before)),
             })
         })

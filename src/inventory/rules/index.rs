@@ -17,7 +17,7 @@ pub(super) struct IndexRow {
 
 impl RowValidator<'_> {
     /// The GSI an `index` row names, checked: only identity, mode and thresholds may be
-    /// written on such a row.
+    /// written on such a row, and the maximum on-demand throughput.
     pub(super) fn index_row(&mut self) -> Option<String> {
         let index = self.text("index")?;
         if index.len() < 3 || index.len() > 255 || !valid_table_name(&index) {
@@ -43,24 +43,36 @@ impl RowValidator<'_> {
             if self.row.fields.get(f).is_some_and(|v| v.explicit) {
                 self.error(
                     f,
-                    "an index row takes only account_id, region, table, index, mode and thresholds"
+                    "an index row takes only account_id, region, table, index, mode, thresholds and maximum on-demand throughput"
                         .into(),
                     Some("set it on the table's own row".into()),
                 );
             }
         }
+        if self
+            .row
+            .fields
+            .get("table_class")
+            .is_some_and(|v| v.explicit)
+        {
+            self.error(
+                "table_class",
+                "the table class is table-wide: it applies to the table and every index".into(),
+                Some("set it on the table's own row".into()),
+            );
+        }
         Some(index)
     }
 }
 
-/// Gives each index row's GSI its thresholds on its (provisioned) table's row.
+/// Gives each index row's GSI its settings on its table's row: thresholds on a provisioned
+/// table, maximum on-demand throughput on an on-demand one.
 pub(super) fn attach(
     label: &str,
     index_rows: Vec<IndexRow>,
     tables: &mut [DesiredTable],
     errors: &mut Vec<InventoryError>,
 ) {
-    // Index rows give one GSI of a provisioned table row its own thresholds.
     for IndexRow { line, index, row } in index_rows {
         let err = |message: String, hint: &str| InventoryError {
             file: label.into(),
@@ -68,13 +80,6 @@ pub(super) fn attach(
             field: Some("index".into()),
             message,
             hint: Some(hint.into()),
-        };
-        let DesiredMode::Provisioned(scaling) = row.mode else {
-            errors.push(err(
-                format!("index row for `{index}` is not provisioned"),
-                "an index row gives a GSI its own auto scaling: mode provisioned, with thresholds",
-            ));
-            continue;
         };
         let Some(t) = tables.iter_mut().find(|t| {
             t.account_id == row.account_id && t.region == row.region && t.table == row.table
@@ -88,19 +93,38 @@ pub(super) fn attach(
             ));
             continue;
         };
-        if !matches!(t.mode, DesiredMode::Provisioned(_)) {
-            errors.push(err(
+        let duplicate = t.index_overrides.contains_key(&index) || t.index_caps.contains_key(&index);
+        match (row.mode, t.mode) {
+            _ if duplicate => errors.push(err(
+                format!("duplicate index row for `{index}` of table `{}`", t.table),
+                "keep one row per index",
+            )),
+            (DesiredMode::Provisioned(scaling), DesiredMode::Provisioned(_)) => {
+                t.index_overrides.insert(index, scaling);
+            }
+            (DesiredMode::Provisioned(_), DesiredMode::OnDemand) => errors.push(err(
                 format!(
                     "table `{}` is not provisioned: its indexes have no auto scaling",
                     t.table
                 ),
                 "remove the index row, or make the table provisioned",
-            ));
-        } else if t.index_overrides.insert(index.clone(), scaling).is_some() {
-            errors.push(err(
-                format!("duplicate index row for `{index}` of table `{}`", t.table),
-                "keep one row per index",
-            ));
+            )),
+            (DesiredMode::OnDemand, DesiredMode::Provisioned(_)) => errors.push(err(
+                format!(
+                    "table `{}` is provisioned: maximum on-demand throughput applies to the indexes of on-demand tables",
+                    t.table
+                ),
+                "give the index row the table's mode, provisioned, with thresholds",
+            )),
+            (DesiredMode::OnDemand, DesiredMode::OnDemand) if row.caps.is_unset() => {
+                errors.push(err(
+                    format!("the on-demand index row for `{index}` sets nothing"),
+                    "set max_read_request_units or max_write_request_units (a number, or none)",
+                ))
+            }
+            (DesiredMode::OnDemand, DesiredMode::OnDemand) => {
+                t.index_caps.insert(index, row.caps);
+            }
         }
     }
 }

@@ -5,6 +5,8 @@
 //!   errors against the row's file, line and field;
 //! - [`identity`]: account id, role (`role_arn` / `role_name`, `external_id`), region, table;
 //! - [`capacity`]: the capacity mode, the auto scaling thresholds, `indexes`;
+//! - [`on_demand`]: the maximum on-demand throughput (`max_*_request_units`);
+//! - [`table_class`]: the table class;
 //! - [`index`]: `index` rows, which give one GSI its own settings, attached to their table.
 //!
 //! A new inventory field is a name in [`FIELDS`] and a rule in the module of its concern,
@@ -13,6 +15,8 @@
 mod capacity;
 mod identity;
 mod index;
+mod on_demand;
+mod table_class;
 mod values;
 
 use super::names::suggest;
@@ -41,6 +45,11 @@ pub const FIELDS: &[&str] = &[
     "max_write",
     "target_write",
     "indexes",
+    // on_demand
+    "max_read_request_units",
+    "max_write_request_units",
+    // table_class
+    "table_class",
     // index rows
     "index",
 ];
@@ -141,6 +150,8 @@ impl RowValidator<'_> {
         let billing_mode = self.billing_mode();
         let indexes = self.index_scope();
         let mode = self.desired_mode(billing_mode, limits);
+        let caps = self.caps(billing_mode, limits);
+        let table_class = self.table_class();
         Some(DesiredTable {
             source: Source {
                 file: self.label.into(),
@@ -153,6 +164,9 @@ impl RowValidator<'_> {
             mode: mode?,
             indexes: indexes?,
             index_overrides: Default::default(),
+            caps,
+            index_caps: Default::default(),
+            table_class: table_class?,
             restore: None,
         })
         .filter(|_| self.errors.is_empty())

@@ -1,0 +1,97 @@
+//! AWS's effect of a plan on a table's state ([`simulate`]), for the convergence tests.
+
+use super::{Action, IndexCaps, Throughput};
+use crate::model::*;
+
+/// Applies a plan's actions to an observed state the way AWS does (including AWS's rule that
+/// from the result must give no actions.
+pub fn simulate(observed: &ObservedTable, actions: &[Action]) -> ObservedTable {
+    let mut s = observed.clone();
+    for action in actions {
+        match action {
+            Action::WaitForActive => {
+                s.status = "ACTIVE".into();
+                for i in &mut s.indexes {
+                    i.status = "ACTIVE".into();
+                }
+            }
+            Action::UpdateTable { .. } => update_table(&mut s, action),
+            Action::RegisterScalableTarget { key, min, max } => {
+                s.scalable_targets.retain(|t| t.key != *key);
+                s.scalable_targets.push(ScalableTarget {
+                    key: key.clone(),
+                    min: *min,
+                    max: *max,
+                });
+            }
+            Action::PutScalingPolicy {
+                key,
+                policy_name,
+                target_value,
+                scale_in_cooldown,
+                scale_out_cooldown,
+                disable_scale_in,
+            } => {
+                s.scaling_policies
+                    .retain(|p| !(p.key == *key && p.name == *policy_name));
+                s.scaling_policies.push(ScalingPolicy {
+                    scale_in_cooldown: *scale_in_cooldown,
+                    scale_out_cooldown: *scale_out_cooldown,
+                    disable_scale_in: *disable_scale_in,
+                    ..ScalingPolicy::target_tracking(key, policy_name, *target_value)
+                });
+            }
+            Action::DeleteScalingPolicy { key, policy_name } => {
+                s.scaling_policies
+                    .retain(|p| !(p.key == *key && p.name == *policy_name));
+            }
+            Action::DeregisterScalableTarget { key } => {
+                s.scalable_targets.retain(|t| t.key != *key);
+                s.scaling_policies.retain(|p| p.key != *key);
+            }
+        }
+    }
+    s.normalize();
+    s
+}
+
+/// What one UpdateTable does: a switch sets the mode and capacities (an on-demand table has
+/// none), caps and class are set where given; the table is UPDATING after it.
+fn update_table(s: &mut ObservedTable, action: &Action) {
+    let Action::UpdateTable {
+        billing_mode,
+        provisioned_throughput,
+        index_updates,
+        caps,
+        index_caps,
+        table_class,
+    } = action
+    else {
+        return;
+    };
+    if let Some(mode) = billing_mode {
+        s.billing_mode = *mode;
+        let t = provisioned_throughput.unwrap_or(Throughput { read: 0, write: 0 });
+        s.read_capacity = t.read;
+        s.write_capacity = t.write;
+        for i in &mut s.indexes {
+            let t = index_updates
+                .iter()
+                .find(|u| u.index == i.name)
+                .map(|u| u.throughput)
+                .unwrap_or(Throughput { read: 0, write: 0 });
+            i.read_capacity = t.read;
+            i.write_capacity = t.write;
+        }
+    }
+    s.caps = s.caps.overlaid(caps);
+    for IndexCaps { index, caps } in index_caps {
+        if let Some(i) = s.indexes.iter_mut().find(|i| i.name == *index) {
+            i.caps = i.caps.overlaid(caps);
+        }
+    }
+    if let Some(c) = table_class {
+        s.table_class = Some(*c);
+    }
+    s.status = "UPDATING".into();
+}
