@@ -303,7 +303,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value_t = Rates::default().sts)]
     pub sts_rps: NonZeroU32,
     /// Largest capacity units accepted in an inventory (AWS's default per-table quota).
-    #[arg(long, global = true, default_value_t = 40_000)]
+    // Auto scaling takes 32-bit capacities: larger values are refused here, before any AWS call.
+    #[arg(long, global = true, default_value_t = 40_000,
+          value_parser = clap::value_parser!(i64).range(1..=i64::from(i32::MAX)))]
     pub max_capacity_units: i64,
     /// First retry backoff in milliseconds (doubles, full jitter, capped at 20 s).
     #[arg(long, global = true, default_value_t = 250, hide = true)]

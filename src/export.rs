@@ -21,12 +21,16 @@ pub struct ExportRow {
     pub index: Option<String>,
     pub mode: DesiredMode,
     pub indexes: Option<IndexScope>,
+    /// Maximum on-demand throughput (on-demand tables and their index rows).
+    pub caps: OnDemandCaps,
+    /// The table class (table rows).
+    pub table_class: Option<TableClass>,
 }
 
 /// What an export says about one table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Exported {
-    Row(ExportRow),
+    Row(Box<ExportRow>),
     /// Written as a comment: the table is not in the export, and why.
     Note(String),
 }
@@ -69,7 +73,8 @@ fn has_any_scaling(o: &ObservedTable, index: Option<&str>) -> bool {
         || o.scaling_policies.iter().any(|p| mine(&p.key))
 }
 
-/// The rows (or the note) that describe `o` exactly.
+/// The rows (or the note) that describe `o` exactly: mode, auto scaling, maximum on-demand
+/// throughput and table class.
 pub fn export_table(
     account_id: &str,
     region: &str,
@@ -79,9 +84,12 @@ pub fn export_table(
     max_units: i64,
 ) -> Vec<Exported> {
     let row = |index: Option<String>, mode: DesiredMode, indexes: Option<IndexScope>| {
-        // An index row takes its role from its table's row.
-        let role = role.filter(|_| index.is_none());
-        Exported::Row(ExportRow {
+        // An index row takes its role and class from its table's row.
+        let (role, table_class) = match index {
+            None => (role, o.table_class),
+            Some(_) => (None, None),
+        };
+        Exported::Row(Box::new(ExportRow {
             account_id: account_id.into(),
             role_arn: role.map(|r| r.role_arn.clone()),
             external_id: role.and_then(|r| r.external_id.clone()),
@@ -90,62 +98,95 @@ pub fn export_table(
             index,
             mode,
             indexes,
-        })
+            caps: OnDemandCaps::default(),
+            table_class,
+        }))
     };
     let where_ = format!("{account_id} {region} {table}");
     match o.billing_mode {
-        BillingMode::OnDemand => {
-            if has_any_scaling(o, None) {
-                return vec![
-                    Exported::Note(format!("{where_}: on-demand, but auto scaling is still registered on the table: plan will remove it")),
-                    row(None, DesiredMode::OnDemand, Some(IndexScope::All)),
-                ];
-            }
-            // Leftover GSI auto scaling is left as it is (`indexes = none`), as plan would.
-            let gsi_leftovers = o.indexes.iter().any(|i| has_any_scaling(o, Some(&i.name)));
-            let scope = if gsi_leftovers {
-                IndexScope::None
-            } else {
-                IndexScope::All
-            };
-            vec![row(None, DesiredMode::OnDemand, Some(scope))]
-        }
-        BillingMode::Provisioned => {
-            let Some(table_scaling) = scaling_of(o, None, max_units) else {
-                return vec![Exported::Note(format!(
-                    "not exported: {where_} is provisioned ({} RCU / {} WCU) without complete auto scaling (a target and one target-tracking policy for reads and for writes, target 20-90%); ddb-fleet manages provisioned tables with auto scaling",
-                    o.read_capacity, o.write_capacity
-                ))];
-            };
-            let gsis: Vec<(&str, Option<AutoScaling>)> = o
-                .indexes
-                .iter()
-                .map(|i| (i.name.as_str(), scaling_of(o, Some(&i.name), max_units)))
-                .collect();
-            if gsis.iter().all(|(_, s)| *s == Some(table_scaling)) {
-                return vec![row(
-                    None,
-                    DesiredMode::Provisioned(table_scaling),
-                    Some(IndexScope::All),
-                )];
-            }
-            let mut out = vec![row(
-                None,
-                DesiredMode::Provisioned(table_scaling),
-                Some(IndexScope::None),
-            )];
-            for (name, s) in gsis {
-                if let Some(s) = s {
-                    out.push(row(
-                        Some(name.to_string()),
-                        DesiredMode::Provisioned(s),
-                        None,
-                    ));
-                }
-            }
-            out
+        BillingMode::OnDemand => export_on_demand(o, &where_, row),
+        BillingMode::Provisioned => export_provisioned(o, &where_, max_units, row),
+    }
+}
+
+/// An on-demand table: its row with its caps, and an index row for each GSI whose caps are
+/// not the table's (or every GSI, when the GSIs are not managed with the table).
+fn export_on_demand(
+    o: &ObservedTable,
+    where_: &str,
+    row: impl Fn(Option<String>, DesiredMode, Option<IndexScope>) -> Exported,
+) -> Vec<Exported> {
+    let with_caps = |item: Exported, caps: OnDemandCaps| match item {
+        Exported::Row(r) => Exported::Row(Box::new(ExportRow { caps, ..*r })),
+        note => note,
+    };
+    let mut out = Vec::new();
+    if has_any_scaling(o, None) {
+        out.push(Exported::Note(format!("{where_}: on-demand, but auto scaling is still registered on the table: plan will remove it")));
+    }
+    // Leftover GSI auto scaling is left as it is (`indexes = none`), as plan would.
+    let gsi_leftovers = o.indexes.iter().any(|i| has_any_scaling(o, Some(&i.name)));
+    let scope = if gsi_leftovers && !has_any_scaling(o, None) {
+        IndexScope::None
+    } else {
+        IndexScope::All
+    };
+    out.push(with_caps(
+        row(None, DesiredMode::OnDemand, Some(scope)),
+        o.caps,
+    ));
+    for i in &o.indexes {
+        if scope == IndexScope::None || i.caps != o.caps {
+            out.push(with_caps(
+                row(Some(i.name.clone()), DesiredMode::OnDemand, None),
+                i.caps,
+            ));
         }
     }
+    out
+}
+
+/// A provisioned table with complete auto scaling: its row, and index rows for GSIs whose
+/// auto scaling is not the table's. Without complete auto scaling: a note.
+fn export_provisioned(
+    o: &ObservedTable,
+    where_: &str,
+    max_units: i64,
+    row: impl Fn(Option<String>, DesiredMode, Option<IndexScope>) -> Exported,
+) -> Vec<Exported> {
+    let Some(table_scaling) = scaling_of(o, None, max_units) else {
+        return vec![Exported::Note(format!(
+            "not exported: {where_} is provisioned ({} RCU / {} WCU) without complete auto scaling (a target and one target-tracking policy for reads and for writes, target 20-90%); ddb-fleet manages provisioned tables with auto scaling",
+            o.read_capacity, o.write_capacity
+        ))];
+    };
+    let gsis: Vec<(&str, Option<AutoScaling>)> = o
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), scaling_of(o, Some(&i.name), max_units)))
+        .collect();
+    if gsis.iter().all(|(_, s)| *s == Some(table_scaling)) {
+        return vec![row(
+            None,
+            DesiredMode::Provisioned(table_scaling),
+            Some(IndexScope::All),
+        )];
+    }
+    let mut out = vec![row(
+        None,
+        DesiredMode::Provisioned(table_scaling),
+        Some(IndexScope::None),
+    )];
+    for (name, s) in gsis {
+        if let Some(s) = s {
+            out.push(row(
+                Some(name.to_string()),
+                DesiredMode::Provisioned(s),
+                None,
+            ));
+        }
+    }
+    out
 }
 
 fn number(v: f64) -> String {
@@ -170,7 +211,7 @@ fn scope_word(s: IndexScope) -> &'static str {
     }
 }
 
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 17] = [
     "account_id",
     "role_arn",
     "external_id",
@@ -185,6 +226,9 @@ const COLUMNS: [&str; 14] = [
     "max_write",
     "target_write",
     "indexes",
+    "max_read_request_units",
+    "max_write_request_units",
+    "table_class",
 ];
 
 /// The export as CSV: a header comment, the notes as comments, then one row per table or index.
@@ -227,6 +271,14 @@ pub fn to_csv(header: &str, items: &[Exported]) -> String {
         record.extend(t);
         record.extend(s);
         record.push(r.indexes.map(scope_word).unwrap_or_default().to_string());
+        for cap in [r.caps.read, r.caps.write] {
+            record.push(cap.map(|c| c.to_string()).unwrap_or_default());
+        }
+        record.push(
+            r.table_class
+                .map(|c| c.as_inventory_str().to_string())
+                .unwrap_or_default(),
+        );
         let _ = w.write_record(&record);
     }
     out.push_str(&String::from_utf8_lossy(
@@ -275,6 +327,19 @@ pub fn to_toml(header: &str, items: &[Exported]) -> String {
                 }
                 if let Some(s) = r.indexes {
                     out.push_str(&format!("indexes = {}\n", q(scope_word(s))));
+                }
+                for (field, cap) in [
+                    ("max_read_request_units", r.caps.read),
+                    ("max_write_request_units", r.caps.write),
+                ] {
+                    match cap {
+                        Some(Cap::Max(n)) => out.push_str(&format!("{field} = {n}\n")),
+                        Some(Cap::Unlimited) => out.push_str(&format!("{field} = \"none\"\n")),
+                        None => {}
+                    }
+                }
+                if let Some(c) = r.table_class {
+                    out.push_str(&format!("table_class = {}\n", q(c.as_inventory_str())));
                 }
             }
         }
@@ -371,5 +436,78 @@ mod tests {
         let mut o = observed(BillingMode::Provisioned, &[]);
         scale(&mut o, None, 5, 100, 95.0); // outside what DynamoDB auto scaling accepts
         assert!(matches!(&round_trip(&o)[..], [Exported::Note(_)]));
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+    use crate::inventory::{parse_bytes, Format, Limits};
+    use crate::planner::plan_table;
+
+    fn caps(read: Cap, write: Cap) -> OnDemandCaps {
+        OnDemandCaps {
+            read: Some(read),
+            write: Some(write),
+        }
+    }
+
+    /// Export, write, parse back, plan: nothing to do, and the rows state every setting.
+    fn round_trip(o: &ObservedTable) -> Vec<DesiredTable> {
+        let items = export_table("111111111111", "us-east-1", "t01", None, o, 40_000);
+        let mut parsed = Vec::new();
+        for (format, text) in [
+            (Format::Csv, to_csv("h", &items)),
+            (Format::Toml, to_toml("h", &items)),
+        ] {
+            let rows = parse_bytes("x", text.as_bytes(), format, &Limits::default())
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            for d in &rows {
+                let plan = plan_table(d, o);
+                assert!(
+                    plan.actions.is_empty(),
+                    "{format:?}: {:?}\n{text}",
+                    plan.actions
+                );
+            }
+            parsed = rows;
+        }
+        parsed
+    }
+
+    #[test]
+    fn caps_and_class_are_exported_exactly() {
+        let mut o = ObservedTable::active(BillingMode::OnDemand, 0, &["gs1", "gs2"]);
+        o.caps = caps(Cap::Max(300), Cap::Unlimited);
+        o.indexes[0].caps = caps(Cap::Max(300), Cap::Unlimited);
+        o.indexes[1].caps = caps(Cap::Max(20), Cap::Max(10));
+        o.table_class = Some(TableClass::StandardInfrequentAccess);
+        let rows = round_trip(&o);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].caps, o.caps);
+        assert_eq!(
+            rows[0].table_class,
+            Some(TableClass::StandardInfrequentAccess)
+        );
+        // Only the GSI whose caps differ from the table's has its own row.
+        assert_eq!(rows[0].index_caps.len(), 1);
+        assert_eq!(rows[0].index_caps["gs2"], o.indexes[1].caps);
+
+        // A provisioned table: its class, no caps (refused on provisioned rows).
+        let mut o = ObservedTable::active(BillingMode::Provisioned, 5, &[]);
+        o.caps = caps(Cap::Max(3), Cap::Max(3));
+        for side in Side::BOTH {
+            let key = ScalingKey::table(side);
+            o.scalable_targets.push(ScalableTarget {
+                key: key.clone(),
+                min: 1,
+                max: 10,
+            });
+            o.scaling_policies
+                .push(ScalingPolicy::target_tracking(&key, "p", 70.0));
+        }
+        let rows = round_trip(&o);
+        assert!(rows[0].caps.is_unset());
+        assert_eq!(rows[0].table_class, Some(TableClass::Standard));
     }
 }

@@ -17,13 +17,19 @@ fn status_word(s: TableStatus) -> &'static str {
 }
 
 fn mode_column(t: &TableReport) -> String {
-    let desired = match t.desired.mode {
+    let mut desired = match t.desired.mode {
         DesiredMode::OnDemand => "on_demand".to_string(),
         DesiredMode::Provisioned(a) => format!(
             "provisioned r{}-{}@{}% w{}-{}@{}%",
             a.read.min, a.read.max, a.read.target, a.write.min, a.write.max, a.write.target
         ),
     };
+    if !t.desired.caps.is_unset() {
+        desired.push_str(&format!(" max {}", t.desired.caps));
+    }
+    if let Some(c) = t.desired.table_class {
+        desired.push_str(&format!(" {c}"));
+    }
     match &t.before {
         Some(b) if b.billing_mode == t.desired.mode.billing_mode() => desired,
         Some(b) => format!("{} -> {desired}", b.billing_mode),

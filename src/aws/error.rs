@@ -73,7 +73,9 @@ impl AwsError {
         AwsError {
             code: code.into(),
             message: message.into(),
-            retryable: matches!(kind, ErrorKind::Transient | ErrorKind::Busy),
+            // Whether a later run may succeed (the report's `retryable`, which `--resume`
+            // follows); what the retry loop repeats within this run is decided by `kind`.
+            retryable: !matches!(kind, ErrorKind::NotFound | ErrorKind::Permanent),
             kind,
         }
     }
@@ -178,6 +180,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn table_class_limit_is_recognised_and_not_taken_for_other_limits() {
+        let e = AwsError::from_code(
+            "LimitExceededException",
+            "Subscriber limit exceeded: Update to TableClass are limited to 2 times in 30 day(s). Last update at 2026-11-30T10:00:00Z. Next update can be made at 2026-12-20T10:00:00Z",
+            Some(400),
+        );
+        assert_eq!(e.kind, ErrorKind::TableClassLimit);
+        assert!(e.retryable);
+        assert_eq!(
+            e.next_change_allowed_at().as_deref(),
+            Some("2026-12-20T10:00:00Z")
+        );
+        let e = AwsError::from_code(
+            "LimitExceededException",
+            "Too many concurrent control plane operations",
+            Some(400),
+        );
+        assert_eq!(e.kind, ErrorKind::Transient);
+    }
+
+    #[test]
     fn switch_limit_is_not_retried_but_other_limits_are() {
         let e = AwsError::from_code(
             "LimitExceededException",
@@ -185,7 +208,10 @@ mod tests {
             Some(400),
         );
         assert_eq!(e.kind, ErrorKind::SwitchLimit);
-        assert!(!e.retryable);
+        assert!(
+            e.retryable,
+            "tomorrow's run may switch it (--resume takes it up)"
+        );
         assert_eq!(
             e.next_change_allowed_at().as_deref(),
             Some("Wed Nov 25 10:00:00 UTC 2026")

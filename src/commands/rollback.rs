@@ -7,7 +7,7 @@ use super::source::{preselect, selection};
 use super::{read_report, CliError};
 use crate::cli::{GlobalArgs, RollbackArgs};
 use crate::inventory;
-use crate::model::DesiredTable;
+use crate::model::{DesiredTable, ObservedTable, TARGET_TRACKING};
 use crate::report::{self, InventoryRef};
 use crate::select::Selection;
 use std::path::Path;
@@ -51,6 +51,10 @@ fn rollback_tables(
         })
         .filter_map(|t| {
             let before = t.before?;
+            let caps = match before.billing_mode {
+                crate::model::BillingMode::OnDemand => before.caps,
+                crate::model::BillingMode::Provisioned => Default::default(),
+            };
             Some(DesiredTable {
                 source: t.source,
                 account_id: t.account_id,
@@ -63,9 +67,9 @@ fn rollback_tables(
                 mode: crate::model::DesiredMode::indicative(&before),
                 indexes: crate::model::IndexScope::All,
                 index_overrides: Default::default(),
-                caps: Default::default(),
+                caps,
                 index_caps: Default::default(),
-                table_class: None,
+                table_class: before.table_class,
                 restore: Some(Box::new(before)),
             })
         })
@@ -76,6 +80,17 @@ fn rollback_tables(
             path.display()
         )));
     }
+    for t in &tables {
+        if let Some(why) = t.restore.as_deref().and_then(unrestorable) {
+            return Err(CliError::Usage(format!(
+                "{}: {} {} {}: {why}; nothing was changed",
+                path.display(),
+                t.account_id,
+                t.region,
+                t.table
+            )));
+        }
+    }
     let tables = preselect(tables, sel)?;
     Ok((
         InventoryRef {
@@ -85,3 +100,46 @@ fn rollback_tables(
         tables,
     ))
 }
+
+/// Why a recorded state cannot be put back as it is, if it cannot: values AWS could not
+/// have reported (a report edited by hand, or damaged). Checked before any AWS call.
+fn unrestorable(before: &ObservedTable) -> Option<String> {
+    let units = 1..=i64::from(i32::MAX);
+    for t in &before.scalable_targets {
+        if !units.contains(&t.min) || !units.contains(&t.max) || t.min > t.max {
+            return Some(format!(
+                "the recorded scalable target {} has min {} and max {}, which AWS does not accept",
+                t.key.label(),
+                t.min,
+                t.max
+            ));
+        }
+    }
+    for p in &before.scaling_policies {
+        if p.policy_type == TARGET_TRACKING && p.metric.is_some() && p.target_value.is_none() {
+            return Some(format!(
+                "the recorded target-tracking policy {} ({}) has no target value to restore",
+                p.key.label(),
+                p.name
+            ));
+        }
+    }
+    let capacities = [before.read_capacity, before.write_capacity]
+        .into_iter()
+        .chain(
+            before
+                .indexes
+                .iter()
+                .flat_map(|i| [i.read_capacity, i.write_capacity]),
+        );
+    for c in capacities {
+        if !(0..=MAX_RESTORABLE_UNITS).contains(&c) {
+            return Some(format!("a recorded capacity of {c} units is out of range"));
+        }
+    }
+    None
+}
+
+/// The largest capacity a report may record: AWS's largest per-table quota is far below it,
+/// and the SDK's auto scaling calls take 32-bit values.
+const MAX_RESTORABLE_UNITS: i64 = i32::MAX as i64;

@@ -409,6 +409,8 @@ const TOKENS: &[&str] = &[
     "[[tables]]",
     "=",
     "\"x\"",
+    "standard_ia",
+    "STANDARD_INFREQUENT_ACCESS",
 ];
 
 use proptest::prelude::*;
@@ -453,7 +455,7 @@ proptest! {
 
     #[test]
     fn token_soup_csv_never_panics(rows in prop::collection::vec(prop::collection::vec(0usize..TOKENS.len(), 0..15), 0..6)) {
-        let mut text = String::from("account_id,role_arn,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write,indexes,external_id\n");
+        let mut text = String::from("account_id,role_arn,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write,indexes,external_id,index,max_read_request_units,max_write_request_units,table_class\n");
         for row in rows {
             let cells: Vec<&str> = row.iter().map(|i| TOKENS[*i]).collect();
             text.push_str(&cells.join(","));
@@ -561,5 +563,162 @@ fn region_names() {
         "east-1",
     ] {
         assert!(!valid_region(bad), "{bad}");
+    }
+}
+
+#[test]
+fn caps_and_class_are_read_from_csv_and_toml() {
+    let head = "account_id,region,table,index,mode,max_read_request_units,max_write_request_units,table_class\n";
+    let text = format!(
+        "{head}111111111111,us-east-1,orders,,on_demand,100,none,STANDARD_INFREQUENT_ACCESS\n\
+         111111111111,us-east-1,orders,by-date,on_demand,,5,\n\
+         111111111111,us-east-1,users,,on_demand,,,standard\n"
+    );
+    let t = parse_bytes("i.csv", text.as_bytes(), Format::Csv, &Limits::default()).unwrap();
+    assert_eq!(t.len(), 2);
+    assert_eq!(
+        t[0].caps,
+        OnDemandCaps {
+            read: Some(Cap::Max(100)),
+            write: Some(Cap::Unlimited)
+        }
+    );
+    assert_eq!(t[0].table_class, Some(TableClass::StandardInfrequentAccess));
+    assert_eq!(
+        t[0].index_caps["by-date"],
+        OnDemandCaps {
+            read: None,
+            write: Some(Cap::Max(5))
+        }
+    );
+    assert!(t[1].caps.is_unset(), "absent: left as it is");
+    assert_eq!(t[1].table_class, Some(TableClass::Standard));
+
+    // [defaults] give every on-demand entry its caps; a provisioned entry ignores them.
+    let text = r#"
+[defaults]
+max_read_request_units = 500
+table_class = "standard_ia"
+
+[[tables]]
+account_id = "111111111111"
+region = "us-east-1"
+table = "orders"
+mode = "on_demand"
+
+[[tables]]
+account_id = "111111111111"
+region = "us-east-1"
+table = "ledger"
+mode = "provisioned"
+min_read = 1
+max_read = 10
+target_read = 70
+min_write = 1
+max_write = 10
+target_write = 70
+"#;
+    let t = toml(text).unwrap();
+    assert_eq!(t[0].caps.read, Some(Cap::Max(500)));
+    assert!(t[1].caps.is_unset());
+    assert_eq!(t[1].table_class, Some(TableClass::StandardInfrequentAccess));
+}
+
+#[test]
+fn bad_caps_and_classes_name_the_field_and_what_to_do() {
+    let head = "account_id,region,table,index,mode,min_read,max_read,target_read,min_write,max_write,target_write,max_read_request_units,max_write_request_units,table_class\n";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "111111111111,us-east-1,t01,,on_demand,,,,,,,0,,\n",
+            "max_read_request_units",
+            "would refuse every request",
+        ),
+        (
+            "111111111111,us-east-1,t01,,on_demand,,,,,,,,-5,\n",
+            "max_write_request_units",
+            "would refuse every request",
+        ),
+        (
+            "111111111111,us-east-1,t01,,on_demand,,,,,,,lots,,\n",
+            "max_read_request_units",
+            "expected request units per second or `none`",
+        ),
+        (
+            "111111111111,us-east-1,t01,,on_demand,,,,,,,40001,,\n",
+            "max_read_request_units",
+            "at most 40000",
+        ),
+        (
+            "111111111111,us-east-1,t01,,provisioned,1,5,70,1,5,70,100,,\n",
+            "max_read_request_units",
+            "set on a provisioned row",
+        ),
+        (
+            "111111111111,us-east-1,t01,,on_demand,,,,,,,,,standard-iaa\n",
+            "table_class",
+            "did you mean `standard_ia`?",
+        ),
+        (
+            "111111111111,us-east-1,t01,,on_demand,,,,,,,,,glacier\n",
+            "table_class",
+            "use standard or standard_ia",
+        ),
+    ];
+    for (row, field, needle) in cases {
+        let text = format!("{head}{row}");
+        let e = only_error(parse_bytes(
+            "inv.csv",
+            text.as_bytes(),
+            Format::Csv,
+            &Limits::default(),
+        ));
+        assert_eq!((e.file.as_str(), e.line), ("inv.csv", Some(2)), "{row}");
+        assert_eq!(e.field.as_deref(), Some(*field), "{row}: {e}");
+        assert!(e.to_string().contains(needle), "{row}: {e}");
+    }
+    // --max-capacity-units raises the bound.
+    let text = format!("{head}111111111111,us-east-1,t01,,on_demand,,,,,,,40001,,\n");
+    let raised = Limits {
+        max_capacity_units: 80_000,
+    };
+    assert!(parse_bytes("inv.csv", text.as_bytes(), Format::Csv, &raised).is_ok());
+}
+
+#[test]
+fn index_rows_carry_caps_only_for_on_demand_tables_and_never_a_class() {
+    let head = "account_id,region,table,index,mode,min_read,max_read,target_read,min_write,max_write,target_write,max_read_request_units,table_class\n";
+    let table_od = "111111111111,us-east-1,orders,,on_demand,,,,,,,,\n";
+    let table_prov = "111111111111,us-east-1,orders,,provisioned,1,5,70,1,5,70,,\n";
+    let bad = [
+        (
+            format!("{head}{table_od}111111111111,us-east-1,orders,gs1,on_demand,,,,,,,5,standard_ia\n"),
+            "table_class",
+            "table-wide",
+        ),
+        (
+            format!("{head}{table_od}111111111111,us-east-1,orders,gs1,on_demand,,,,,,,,\n"),
+            "index",
+            "sets nothing",
+        ),
+        (
+            format!("{head}{table_prov}111111111111,us-east-1,orders,gs1,on_demand,,,,,,,10,\n"),
+            "index",
+            "is provisioned",
+        ),
+        (
+            format!("{head}{table_od}111111111111,us-east-1,orders,gs1,on_demand,,,,,,,10,\n111111111111,us-east-1,orders,gs1,on_demand,,,,,,,20,\n"),
+            "index",
+            "duplicate index row",
+        ),
+    ];
+    for (text, field, needle) in bad {
+        let e = only_error(parse_bytes(
+            "i.csv",
+            text.as_bytes(),
+            Format::Csv,
+            &Limits::default(),
+        ));
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert!(e.to_string().contains(needle), "{e}");
     }
 }

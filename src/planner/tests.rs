@@ -326,6 +326,173 @@ fn foreign_policies_on_a_managed_dimension_are_left_in_provisioned_mode() {
     assert!(plan_table(&d, &o).actions.is_empty());
 }
 
+fn caps(read: Option<Cap>, write: Option<Cap>) -> OnDemandCaps {
+    OnDemandCaps { read, write }
+}
+
+/// What AWS reports for a table or GSI without caps.
+fn uncapped() -> OnDemandCaps {
+    caps(Some(Cap::Unlimited), Some(Cap::Unlimited))
+}
+
+fn observed_with_aws_caps(mode: BillingMode, gsis: &[&str]) -> ObservedTable {
+    let mut o = observed(mode, gsis);
+    o.caps = uncapped();
+    for i in &mut o.indexes {
+        i.caps = uncapped();
+    }
+    o
+}
+
+#[test]
+fn caps_travel_in_the_switch_to_on_demand_for_the_table_and_its_gsis() {
+    let mut d = desired(DesiredMode::OnDemand, IndexScope::All);
+    d.caps = caps(Some(Cap::Max(100)), Some(Cap::Unlimited));
+    d.index_caps
+        .insert("g1".into(), caps(None, Some(Cap::Max(5))));
+    let o = observed_with_aws_caps(BillingMode::Provisioned, &["g2", "g1"]);
+    let plan = plan_table(&d, &o);
+    assert_eq!(
+        plan.actions[0],
+        Action::to_on_demand(
+            // `none` on writes is what AWS has already: not sent.
+            caps(Some(Cap::Max(100)), None),
+            vec![
+                IndexCaps {
+                    index: "g1".into(),
+                    caps: caps(Some(Cap::Max(100)), Some(Cap::Max(5))),
+                },
+                IndexCaps {
+                    index: "g2".into(),
+                    caps: caps(Some(Cap::Max(100)), None),
+                },
+            ]
+        )
+    );
+    assert_eq!(ops(&plan)[..2], ["UpdateTable", "WaitForActive"]);
+    let after = simulate(&o, &plan.actions);
+    assert_eq!(after.caps, caps(Some(Cap::Max(100)), Some(Cap::Unlimited)));
+    assert!(plan_table(&d, &after).actions.is_empty());
+
+    // With `indexes = none`, only GSIs with their own index row get caps.
+    d.indexes = IndexScope::None;
+    match &plan_table(&d, &o).actions[0] {
+        Action::UpdateTable { index_caps, .. } => {
+            assert_eq!(index_caps.len(), 1);
+            assert_eq!(index_caps[0].caps, caps(None, Some(Cap::Max(5))));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn caps_of_an_on_demand_table_change_in_their_own_update_and_absent_ones_are_left_alone() {
+    let mut d = desired(DesiredMode::OnDemand, IndexScope::All);
+    let mut o = observed_with_aws_caps(BillingMode::OnDemand, &["g"]);
+    o.caps = caps(Some(Cap::Max(7)), Some(Cap::Max(9)));
+    o.table_class = Some(TableClass::StandardInfrequentAccess);
+    // The inventory states neither caps nor class: nothing to do, whatever AWS has.
+    assert!(plan_table(&d, &o).actions.is_empty());
+
+    d.caps = caps(Some(Cap::Unlimited), None);
+    let plan = plan_table(&d, &o);
+    assert_eq!(
+        plan.actions,
+        vec![
+            Action::set_caps(caps(Some(Cap::Unlimited), None), vec![]),
+            Action::WaitForActive
+        ]
+    );
+    assert!(plan.actions[0].switches_to().is_none());
+    assert!(plan.actions[0]
+        .describe()
+        .contains("maximum on-demand throughput table none"));
+}
+
+#[test]
+fn switching_to_provisioned_ignores_caps_so_a_replan_is_empty() {
+    // Whatever AWS keeps of the caps across a switch to provisioned (it does not say), a
+    // provisioned table's caps are not planned.
+    let d = desired(
+        provisioned(th(1, 10, 70.0), th(1, 10, 70.0)),
+        IndexScope::All,
+    );
+    let mut o = observed_with_aws_caps(BillingMode::OnDemand, &["g"]);
+    o.caps = caps(Some(Cap::Max(3)), Some(Cap::Max(3)));
+    let plan = plan_table(&d, &o);
+    let after = simulate(&o, &plan.actions);
+    assert_eq!(after.caps, o.caps, "kept, as far as the model goes");
+    assert!(plan_table(&d, &after).actions.is_empty());
+}
+
+#[test]
+fn a_class_change_goes_first_alone_and_the_third_in_30_days_is_skipped() {
+    let mut d = desired(DesiredMode::OnDemand, IndexScope::All);
+    d.table_class = Some(TableClass::StandardInfrequentAccess);
+    let mut o = observed_with_aws_caps(BillingMode::Provisioned, &[]);
+    let plan = plan_table(&d, &o);
+    assert_eq!(
+        ops(&plan),
+        [
+            "UpdateTable",
+            "WaitForActive",
+            "UpdateTable",
+            "WaitForActive"
+        ]
+    );
+    assert_eq!(
+        plan.actions[0],
+        Action::set_class(TableClass::StandardInfrequentAccess)
+    );
+    assert_eq!(plan.actions[2].switches_to(), Some(BillingMode::OnDemand));
+
+    o.recent_table_class_changes = vec!["2026-11-20T10:00:00Z".into()];
+    assert!(plan_table(&d, &o).skip.is_none(), "one change left");
+    o.recent_table_class_changes
+        .push("2026-11-25T10:00:00Z".into());
+    let plan = plan_table(&d, &o);
+    assert!(plan.actions.is_empty(), "the switch waits with the class");
+    let (reason, message) = plan.skip.unwrap();
+    assert_eq!(reason, SkipReason::TableClassLimit);
+    assert!(reason.is_retryable());
+    assert!(
+        message.contains("next allowed at 2026-12-20T10:00:00Z"),
+        "{message}"
+    );
+    // The same class is no change: no limit applies.
+    o.table_class = Some(TableClass::StandardInfrequentAccess);
+    assert!(plan_table(&d, &o).skip.is_none());
+}
+
+#[test]
+fn restore_puts_back_recorded_caps_and_class_and_respects_the_class_limit() {
+    let mut before = observed_with_aws_caps(BillingMode::OnDemand, &["g"]);
+    before.caps = caps(Some(Cap::Max(40)), Some(Cap::Unlimited));
+    before.indexes[0].caps = caps(Some(Cap::Max(4)), Some(Cap::Unlimited));
+    before.table_class = Some(TableClass::Standard);
+    let mut current = observed_with_aws_caps(BillingMode::OnDemand, &["g"]);
+    current.table_class = Some(TableClass::StandardInfrequentAccess);
+    let plan = plan_restore(&before, &current);
+    assert_eq!(plan.actions[0], Action::set_class(TableClass::Standard));
+    let after = simulate(&current, &plan.actions);
+    assert_eq!(after.caps, before.caps);
+    assert_eq!(after.indexes[0].caps, before.indexes[0].caps);
+    assert_eq!(after.table_class, before.table_class);
+    assert!(plan_restore(&before, &after).actions.is_empty());
+
+    current.recent_table_class_changes = vec!["a".into(), "b".into()];
+    assert_eq!(
+        plan_restore(&before, &current).skip.map(|s| s.0),
+        Some(SkipReason::TableClassLimit)
+    );
+    // A report written before caps and class were recorded restores neither.
+    let mut old = before.clone();
+    old.caps = OnDemandCaps::default();
+    old.indexes[0].caps = OnDemandCaps::default();
+    old.table_class = None;
+    assert!(plan_restore(&old, &current).actions.is_empty());
+}
+
 // ---- the whole state space, generated ----
 
 fn arb_thresholds() -> impl Strategy<Value = Thresholds> {
@@ -344,18 +511,85 @@ fn arb_desired() -> impl Strategy<Value = DesiredTable> {
     ];
     let scope = prop_oneof![Just(IndexScope::All), Just(IndexScope::None)];
     let own = prop::option::of((arb_thresholds(), arb_thresholds()));
-    (mode, scope, own).prop_map(|(m, s, own)| {
+    let settings = (arb_caps(), arb_caps(), prop::option::of(arb_class()));
+    (mode, scope, own, settings).prop_map(|(m, s, own, (caps, gsi_caps, class))| {
         let mut d = desired(m, s);
-        // `index` rows attach to provisioned tables only.
-        if let (DesiredMode::Provisioned(_), Some((r, w))) = (m, own) {
-            d.index_overrides
-                .insert("gsi1".into(), AutoScaling { read: r, write: w });
+        d.table_class = class;
+        match (m, own) {
+            (DesiredMode::Provisioned(_), Some((r, w))) => {
+                d.index_overrides
+                    .insert("gsi1".into(), AutoScaling { read: r, write: w });
+            }
+            // Caps are on-demand settings, for the table and (index rows) its GSIs.
+            (DesiredMode::OnDemand, _) => {
+                d.caps = caps;
+                if !gsi_caps.is_unset() {
+                    d.index_caps.insert("gsi1".into(), gsi_caps);
+                }
+            }
+            _ => {}
         }
         d
     })
 }
 
+/// Caps as an inventory states them: each side absent, `none` or a number.
+fn arb_caps() -> impl Strategy<Value = OnDemandCaps> {
+    let side = prop::option::of(prop_oneof![
+        Just(Cap::Unlimited),
+        Just(Cap::Max(10)),
+        Just(Cap::Max(50)),
+    ]);
+    (side.clone(), side).prop_map(|(read, write)| OnDemandCaps { read, write })
+}
+
+/// Caps as AWS reports them: both sides known.
+fn arb_observed_caps() -> impl Strategy<Value = OnDemandCaps> {
+    let side = prop_oneof![Just(Cap::Unlimited), Just(Cap::Max(10)), Just(Cap::Max(50))];
+    (side.clone(), side).prop_map(|(r, w)| OnDemandCaps {
+        read: Some(r),
+        write: Some(w),
+    })
+}
+
+fn arb_class() -> impl Strategy<Value = TableClass> {
+    prop_oneof![
+        Just(TableClass::Standard),
+        Just(TableClass::StandardInfrequentAccess)
+    ]
+}
+
+/// The table's settings and history: caps (table and each GSI), class, and the limited
+/// changes already made (up to the limits).
+fn with_settings(
+    base: impl Strategy<Value = ObservedTable>,
+) -> impl Strategy<Value = ObservedTable> {
+    let history = |n: usize| prop::collection::vec(Just("2026-11-24T01:00:00Z".to_string()), 0..=n);
+    (
+        base,
+        arb_observed_caps(),
+        prop::collection::vec(arb_observed_caps(), 2),
+        arb_class(),
+        history(TABLE_CLASS_CHANGES_PER_30_DAYS),
+        history(SWITCHES_TO_ON_DEMAND_PER_DAY),
+    )
+        .prop_map(|(mut o, caps, gsi_caps, class, classes, switches)| {
+            o.caps = caps;
+            for (i, c) in o.indexes.iter_mut().zip(gsi_caps) {
+                i.caps = c;
+            }
+            o.table_class = Some(class);
+            o.recent_table_class_changes = classes;
+            o.recent_switches_to_on_demand = switches;
+            o
+        })
+}
+
 fn arb_observed() -> impl Strategy<Value = ObservedTable> {
+    with_settings(arb_observed_scaling())
+}
+
+fn arb_observed_scaling() -> impl Strategy<Value = ObservedTable> {
     let mode = prop_oneof![Just(BillingMode::Provisioned), Just(BillingMode::OnDemand)];
     let gsis = prop::sample::subsequence(vec!["gsi1", "gsi2"], 0..=2);
     let status = prop_oneof![Just("ACTIVE"), Just("UPDATING")];
@@ -467,6 +701,18 @@ proptest! {
         let plan = plan_restore(&before, &current);
         let after = simulate(&current, &plan.actions);
         prop_assert!(plan_restore(&before, &after).actions.is_empty());
+        if plan.skip.is_some() {
+            // Left alone (a limit reached): exactly as it was.
+            prop_assert!(plan.actions.is_empty());
+            return Ok(());
+        }
+        prop_assert_eq!(after.table_class, before.table_class);
+        if before.billing_mode == BillingMode::OnDemand {
+            prop_assert_eq!(after.caps, before.caps);
+            for (a, b) in after.indexes.iter().zip(&before.indexes) {
+                prop_assert_eq!(a.caps, b.caps);
+            }
+        }
         let (mode, targets, policies) = restorable_part(&after);
         let (want_mode, want_targets, want_policies) = restorable_part(&before);
         prop_assert_eq!(mode, want_mode);
@@ -483,7 +729,21 @@ proptest! {
         let after = simulate(&o, &plan.actions);
         let again = plan_table(&d, &after);
         prop_assert!(again.actions.is_empty(), "second plan not empty: {:?}", again.actions);
+        if plan.skip.is_some() {
+            prop_assert!(plan.actions.is_empty());
+            return Ok(());
+        }
         prop_assert_eq!(after.billing_mode, d.mode.billing_mode());
+        if let Some(class) = d.table_class {
+            prop_assert_eq!(after.table_class, Some(class));
+        }
+        if d.mode == DesiredMode::OnDemand {
+            for side in Side::BOTH {
+                if let Some(want) = d.caps.side(side) {
+                    prop_assert_eq!(after.caps.side(side), Some(want));
+                }
+            }
+        }
     }
 
     /// Planning is idempotent on a converged state and deterministic.
@@ -500,11 +760,29 @@ proptest! {
         let plan = plan_table(&d, &o);
         let first_mutation = plan.actions.iter().position(Action::is_mutating);
         let update = plan.actions.iter().position(|a| a.operation() == "UpdateTable");
-        if o.billing_mode != d.mode.billing_mode() {
-            prop_assert_eq!(first_mutation, update);
-            prop_assert!(update.is_some());
+        let switch = plan.actions.iter().position(|a| a.switches_to().is_some());
+        let class = plan.actions.iter().position(|a| a.sets_class().is_some());
+        let scaling = plan.actions.iter().position(|a| a.is_mutating() && a.operation() != "UpdateTable");
+        // Every UpdateTable comes before any auto scaling change, a class change first of all.
+        prop_assert_eq!(first_mutation, update.or(scaling));
+        if let (Some(u), Some(sc)) = (update, scaling) {
+            prop_assert!(plan.actions[u..sc].iter().all(|a| a.operation() != "RegisterScalableTarget"));
+            prop_assert!(plan.actions[sc..].iter().all(|a| a.operation() != "UpdateTable"));
+        }
+        if let Some(c) = class {
+            prop_assert_eq!(Some(c), update);
+            prop_assert!(switch.is_none_or(|s| s > c));
+        }
+        if plan.skip.is_none() {
+            prop_assert_eq!(switch.is_some(), o.billing_mode != d.mode.billing_mode());
         } else {
-            prop_assert!(update.is_none());
+            prop_assert!(plan.actions.is_empty());
+        }
+        // Each UpdateTable is waited for before the next step.
+        for (i, a) in plan.actions.iter().enumerate() {
+            if a.operation() == "UpdateTable" {
+                prop_assert_eq!(plan.actions.get(i + 1), Some(&Action::WaitForActive));
+            }
         }
         if d.mode == DesiredMode::OnDemand {
             let registers = plan.actions.iter().any(|a| matches!(a,

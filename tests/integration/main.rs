@@ -12,4 +12,5 @@ mod faults;
 mod fleet;
 mod guardrails;
 mod operations;
+mod settings;
 mod single_table;

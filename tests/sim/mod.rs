@@ -7,8 +7,13 @@
 //! GSI and a switch to PAY_PER_REQUEST must not; at most four switches to on-demand per table per
 //! 24 hours (`LimitExceededException` naming the next allowed time); per-(account, region,
 //! service) request quotas (`ThrottlingException`), counted; deregistering a target deletes its
-//! policies; missing targets answer `ObjectNotFoundException`. It adds latency, 500s and dropped
-//! connections at configured rates, and answers AccessDenied for configured accounts and roles.
+//! policies; missing targets answer `ObjectNotFoundException`. It stores the maximum on-demand
+//! throughput of tables and GSIs (`OnDemandThroughput`, -1 for no cap) and the table class
+//! (`TableClassSummary`), refuses a class change sent with other parameters (as AWS does) and a
+//! third class change in 30 days (`LimitExceededException`; AWS does not publish that message's
+//! text, so it is modelled on the switch-limit one), and refuses GSI updates naming GSIs the
+//! table does not have. It adds latency, 500s and dropped connections at configured rates, and
+//! answers AccessDenied for configured accounts and roles.
 //!
 //! The account of a request is read from its SigV4 access key (keys issued by the simulator's
 //! AssumeRole encode the account); its region from the credential scope.
@@ -67,8 +72,8 @@ pub struct SimTable {
     pub on_demand: bool,
     pub read: i64,
     pub write: i64,
-    /// GSI name -> (read, write) capacity.
-    pub gsis: BTreeMap<String, (i64, i64)>,
+    /// GSIs by name.
+    pub gsis: BTreeMap<String, SimGsi>,
     pub replicas: Vec<String>,
     /// While `Some(t)` and `t` is in the future, the table is UPDATING.
     pub updating_until: Option<Instant>,
@@ -76,6 +81,31 @@ pub struct SimTable {
     pub status_override: Option<String>,
     /// Times of switches to on-demand (seconds since the epoch).
     pub switches_to_on_demand: Vec<f64>,
+    /// Maximum on-demand throughput (read, write); `None`: no cap.
+    pub caps: (Option<i64>, Option<i64>),
+    /// `STANDARD` or `STANDARD_INFREQUENT_ACCESS`.
+    pub table_class: String,
+    /// Times of table-class changes (seconds since the epoch).
+    pub class_changes: Vec<f64>,
+}
+
+/// A global secondary index as the simulator holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimGsi {
+    pub read: i64,
+    pub write: i64,
+    /// Maximum on-demand throughput (read, write); `None`: no cap.
+    pub caps: (Option<i64>, Option<i64>),
+}
+
+impl SimGsi {
+    pub fn with_capacity(c: i64) -> SimGsi {
+        SimGsi {
+            read: c,
+            write: c,
+            caps: (None, None),
+        }
+    }
 }
 
 impl SimTable {
@@ -84,11 +114,17 @@ impl SimTable {
             on_demand: true,
             read: 0,
             write: 0,
-            gsis: gsis.iter().map(|g| (g.to_string(), (0, 0))).collect(),
+            gsis: gsis
+                .iter()
+                .map(|g| (g.to_string(), SimGsi::with_capacity(0)))
+                .collect(),
             replicas: vec![],
             updating_until: None,
             status_override: None,
             switches_to_on_demand: vec![],
+            caps: (None, None),
+            table_class: "STANDARD".into(),
+            class_changes: vec![],
         }
     }
 
@@ -99,7 +135,7 @@ impl SimTable {
             write: capacity,
             gsis: gsis
                 .iter()
-                .map(|g| (g.to_string(), (capacity, capacity)))
+                .map(|g| (g.to_string(), SimGsi::with_capacity(capacity)))
                 .collect(),
             ..SimTable::on_demand(&[])
         }
@@ -664,6 +700,15 @@ fn describe(name: &str, t: &SimTable, account: &str, region: &str) -> Value {
     if let Some(last) = t.switches_to_on_demand.last() {
         v["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = json!(last);
     }
+    // AWS answers -1 for a side without a cap.
+    let caps = |c: (Option<i64>, Option<i64>)| json!({"MaxReadRequestUnits": c.0.unwrap_or(-1), "MaxWriteRequestUnits": c.1.unwrap_or(-1)});
+    v["OnDemandThroughput"] = caps(t.caps);
+    // A table whose class never changed has no summary (its class is STANDARD).
+    if let Some(last) = t.class_changes.last() {
+        v["TableClassSummary"] = json!({"TableClass": t.table_class, "LastUpdateDateTime": last});
+    } else if t.table_class != "STANDARD" {
+        v["TableClassSummary"] = json!({"TableClass": t.table_class});
+    }
     if !t.gsis.is_empty() {
         let status = if t.status() == "UPDATING" {
             "UPDATING"
@@ -673,7 +718,7 @@ fn describe(name: &str, t: &SimTable, account: &str, region: &str) -> Value {
         v["GlobalSecondaryIndexes"] = t
             .gsis
             .iter()
-            .map(|(g, (r, w))| json!({"IndexName": g, "IndexStatus": status, "ProvisionedThroughput": pt(*r, *w)}))
+            .map(|(g, i)| json!({"IndexName": g, "IndexStatus": status, "ProvisionedThroughput": pt(i.read, i.write), "OnDemandThroughput": caps(i.caps)}))
             .collect();
     }
     if !t.replicas.is_empty() {
@@ -723,105 +768,7 @@ fn dynamodb(
         }
         "UpdateTable" => {
             let t = r.tables.get_mut(&name).ok_or_else(not_found)?;
-            if t.status() != "ACTIVE" {
-                return Err(("ResourceInUseException", format!("Attempt to change a resource which is still in use: Table is being updated: {name}")));
-            }
-            let mode = body["BillingMode"].as_str().unwrap_or("");
-            let updates = body["GlobalSecondaryIndexUpdates"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let gsi_pt: BTreeMap<String, (i64, i64)> = updates
-                .iter()
-                .filter_map(|u| {
-                    let u = &u["Update"];
-                    Some((
-                        u["IndexName"].as_str()?.to_string(),
-                        (
-                            u["ProvisionedThroughput"]["ReadCapacityUnits"].as_i64()?,
-                            u["ProvisionedThroughput"]["WriteCapacityUnits"].as_i64()?,
-                        ),
-                    ))
-                })
-                .collect();
-            match mode {
-                "PAY_PER_REQUEST" => {
-                    if let Some(g) = gsi_pt.keys().next() {
-                        return Err(("ValidationException", format!("One or more parameter values were invalid: ProvisionedThroughput should not be specified for index: {g} when BillingMode is PAY_PER_REQUEST")));
-                    }
-                    if t.on_demand {
-                        return Err((
-                            "ValidationException",
-                            "Table is already PAY_PER_REQUEST".into(),
-                        ));
-                    }
-                    let now = now_secs();
-                    let recent: Vec<f64> = t
-                        .switches_to_on_demand
-                        .iter()
-                        .copied()
-                        .filter(|s| now - s < 86_400.0)
-                        .collect();
-                    if recent.len() >= 4 {
-                        let first = recent[0];
-                        let fmt = |s: f64| {
-                            aws_smithy_types::DateTime::from_secs(s as i64)
-                                .fmt(aws_smithy_types::date_time::Format::DateTime)
-                                .unwrap()
-                        };
-                        return Err(("LimitExceededException", format!(
-                            "Subscriber limit exceeded: Update to PayPerRequest mode are limited to 4 times in 1 day(s). Last update at {}. Next update can be made at {}",
-                            fmt(*recent.last().unwrap()), fmt(first + 86_400.0)
-                        )));
-                    }
-                    t.on_demand = true;
-                    t.read = 0;
-                    t.write = 0;
-                    for c in t.gsis.values_mut() {
-                        *c = (0, 0);
-                    }
-                    t.switches_to_on_demand.push(now);
-                }
-                "PROVISIONED" => {
-                    let pt = &body["ProvisionedThroughput"];
-                    let (Some(rc), Some(wc)) = (
-                        pt["ReadCapacityUnits"].as_i64(),
-                        pt["WriteCapacityUnits"].as_i64(),
-                    ) else {
-                        return Err(("ValidationException", "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED".into()));
-                    };
-                    if t.on_demand {
-                        for g in t.gsis.keys() {
-                            if !gsi_pt.contains_key(g) {
-                                return Err(("ValidationException", format!("One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {g}")));
-                            }
-                        }
-                    }
-                    if !t.replicas.is_empty() {
-                        // A provisioned global table needs write auto scaling first; the
-                        // simulator refuses the switch as AWS does without it.
-                        return Err((
-                            "ValidationException",
-                            "Table write capacity should either be Pay-Per-Request or AutoScaled."
-                                .into(),
-                        ));
-                    }
-                    t.on_demand = false;
-                    t.read = rc;
-                    t.write = wc;
-                    for (g, c) in gsi_pt {
-                        if let Some(slot) = t.gsis.get_mut(&g) {
-                            *slot = c;
-                        }
-                    }
-                }
-                _ => {
-                    return Err((
-                        "ValidationException",
-                        "unsupported UpdateTable in the simulator".into(),
-                    ))
-                }
-            }
+            update_table(t, &name, body)?;
             if !config.update_duration.is_zero() {
                 t.updating_until = Some(Instant::now() + config.update_duration);
             }
@@ -833,6 +780,211 @@ fn dynamodb(
             format!("unsupported operation {op}"),
         )),
     }
+}
+
+/// The two table-class changes AWS allows per trailing 30 days.
+const CLASS_CHANGES_PER_30_DAYS: usize = 2;
+const CLASS_WINDOW_SECS: f64 = 30.0 * 86_400.0;
+
+fn fmt_secs(s: f64) -> String {
+    aws_smithy_types::DateTime::from_secs(s as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+}
+
+/// An `OnDemandThroughput` value: -1 removes the cap, 1 or more sets it; anything else is
+/// refused. `None` when the side is not given.
+fn cap_value(v: &Value, field: &str) -> Result<Option<Option<i64>>, SimError> {
+    match v[field].as_i64() {
+        None => Ok(None),
+        Some(-1) => Ok(Some(None)),
+        Some(n) if n >= 1 => Ok(Some(Some(n))),
+        Some(n) => Err((
+            "ValidationException",
+            format!("One or more parameter values were invalid: {field} must be -1 or at least 1, found {n}"),
+        )),
+    }
+}
+
+fn apply_caps(slot: &mut (Option<i64>, Option<i64>), v: &Value) -> Result<(), SimError> {
+    if let Some(c) = cap_value(v, "MaxReadRequestUnits")? {
+        slot.0 = c;
+    }
+    if let Some(c) = cap_value(v, "MaxWriteRequestUnits")? {
+        slot.1 = c;
+    }
+    Ok(())
+}
+
+/// UpdateTable, as AWS takes it: the table must be ACTIVE; a class change comes alone (AWS
+/// refuses it with other parameters) and at most twice per 30 days; a switch to provisioned
+/// carries throughput for every GSI, a switch to on-demand none; GSI updates name existing
+/// GSIs. Nothing is changed unless the whole request is accepted.
+fn update_table(t: &mut SimTable, name: &str, body: &Value) -> Result<(), SimError> {
+    if t.status() != "ACTIVE" {
+        return Err(("ResourceInUseException", format!("Attempt to change a resource which is still in use: Table is being updated: {name}")));
+    }
+    let mode = body["BillingMode"].as_str();
+    let updates = body["GlobalSecondaryIndexUpdates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let has_caps = body.get("OnDemandThroughput").is_some();
+    if let Some(class) = body["TableClass"].as_str() {
+        if mode.is_some()
+            || !updates.is_empty()
+            || has_caps
+            || body.get("ProvisionedThroughput").is_some()
+        {
+            return Err((
+                "ValidationException",
+                "TableClass cannot be updated together with other table parameters".into(),
+            ));
+        }
+        return change_class(t, class);
+    }
+    let mut next = t.clone();
+    for u in &updates {
+        let u = &u["Update"];
+        let g = u["IndexName"].as_str().unwrap_or_default();
+        let Some(gsi) = next.gsis.get_mut(g) else {
+            return Err(("ValidationException", format!("One or more parameter values were invalid: Index {g} does not exist for table {name}")));
+        };
+        if let Some(oc) = u.get("OnDemandThroughput") {
+            apply_caps(&mut gsi.caps, oc)?;
+        }
+    }
+    if let Some(oc) = body.get("OnDemandThroughput") {
+        apply_caps(&mut next.caps, oc)?;
+    }
+    match mode {
+        Some("PAY_PER_REQUEST") => switch_to_on_demand(&mut next, &updates)?,
+        Some("PROVISIONED") => switch_to_provisioned(&mut next, body, &updates)?,
+        Some(other) => return Err(("ValidationException", format!("unknown BillingMode {other}"))),
+        None if has_caps || !updates.is_empty() => {}
+        None => {
+            return Err((
+                "ValidationException",
+                "UpdateTable names nothing to change (the simulator serves BillingMode, OnDemandThroughput, GSI updates and TableClass)".into(),
+            ))
+        }
+    }
+    *t = next;
+    Ok(())
+}
+
+fn change_class(t: &mut SimTable, class: &str) -> Result<(), SimError> {
+    if class != "STANDARD" && class != "STANDARD_INFREQUENT_ACCESS" {
+        return Err(("ValidationException", format!("unknown TableClass {class}")));
+    }
+    if class == t.table_class {
+        return Err(("ValidationException", format!("Table is already {class}")));
+    }
+    let now = now_secs();
+    let recent: Vec<f64> = t
+        .class_changes
+        .iter()
+        .copied()
+        .filter(|s| now - s < CLASS_WINDOW_SECS)
+        .collect();
+    if recent.len() >= CLASS_CHANGES_PER_30_DAYS {
+        // AWS does not publish this message; it is modelled on its switch-limit refusal.
+        return Err(("LimitExceededException", format!(
+            "Subscriber limit exceeded: Update to TableClass are limited to {CLASS_CHANGES_PER_30_DAYS} times in 30 day(s). Last update at {}. Next update can be made at {}",
+            fmt_secs(*recent.last().unwrap()), fmt_secs(recent[0] + CLASS_WINDOW_SECS)
+        )));
+    }
+    t.table_class = class.to_string();
+    t.class_changes.push(now);
+    Ok(())
+}
+
+fn switch_to_on_demand(t: &mut SimTable, updates: &[Value]) -> Result<(), SimError> {
+    if let Some(g) = updates
+        .iter()
+        .find(|u| u["Update"].get("ProvisionedThroughput").is_some())
+    {
+        let g = g["Update"]["IndexName"].as_str().unwrap_or_default();
+        return Err(("ValidationException", format!("One or more parameter values were invalid: ProvisionedThroughput should not be specified for index: {g} when BillingMode is PAY_PER_REQUEST")));
+    }
+    if t.on_demand {
+        return Err((
+            "ValidationException",
+            "Table is already PAY_PER_REQUEST".into(),
+        ));
+    }
+    let now = now_secs();
+    let recent: Vec<f64> = t
+        .switches_to_on_demand
+        .iter()
+        .copied()
+        .filter(|s| now - s < 86_400.0)
+        .collect();
+    if recent.len() >= 4 {
+        return Err(("LimitExceededException", format!(
+            "Subscriber limit exceeded: Update to PayPerRequest mode are limited to 4 times in 1 day(s). Last update at {}. Next update can be made at {}",
+            fmt_secs(*recent.last().unwrap()), fmt_secs(recent[0] + 86_400.0)
+        )));
+    }
+    t.on_demand = true;
+    t.read = 0;
+    t.write = 0;
+    for g in t.gsis.values_mut() {
+        (g.read, g.write) = (0, 0);
+    }
+    t.switches_to_on_demand.push(now);
+    Ok(())
+}
+
+fn switch_to_provisioned(
+    t: &mut SimTable,
+    body: &Value,
+    updates: &[Value],
+) -> Result<(), SimError> {
+    let pt = &body["ProvisionedThroughput"];
+    let (Some(rc), Some(wc)) = (
+        pt["ReadCapacityUnits"].as_i64(),
+        pt["WriteCapacityUnits"].as_i64(),
+    ) else {
+        return Err(("ValidationException", "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED".into()));
+    };
+    let gsi_pt: BTreeMap<String, (i64, i64)> = updates
+        .iter()
+        .filter_map(|u| {
+            let u = &u["Update"];
+            Some((
+                u["IndexName"].as_str()?.to_string(),
+                (
+                    u["ProvisionedThroughput"]["ReadCapacityUnits"].as_i64()?,
+                    u["ProvisionedThroughput"]["WriteCapacityUnits"].as_i64()?,
+                ),
+            ))
+        })
+        .collect();
+    if t.on_demand {
+        for g in t.gsis.keys() {
+            if !gsi_pt.contains_key(g) {
+                return Err(("ValidationException", format!("One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {g}")));
+            }
+        }
+    }
+    if !t.replicas.is_empty() {
+        // A provisioned global table needs write auto scaling first; the simulator refuses
+        // the switch as AWS does without it.
+        return Err((
+            "ValidationException",
+            "Table write capacity should either be Pay-Per-Request or AutoScaled.".into(),
+        ));
+    }
+    t.on_demand = false;
+    t.read = rc;
+    t.write = wc;
+    for (g, (r, w)) in gsi_pt {
+        if let Some(slot) = t.gsis.get_mut(&g) {
+            (slot.read, slot.write) = (r, w);
+        }
+    }
+    Ok(())
 }
 
 fn target_json(t: &SimTarget, account: &str) -> Value {
