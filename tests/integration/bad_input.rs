@@ -74,6 +74,11 @@ fn bad_inventories_exit_2_with_located_errors_and_no_aws_call() {
         ("syntax.toml", b"[defaults\n", "syntax.toml:1", "invalid TOML"),
         ("thresholds.csv", b"account_id,region,table,mode,min_read\n111111111111,us-east-1,t01,on_demand,5\n", "thresholds.csv:2: field `min_read`", "on_demand row"),
         ("range.csv", b"account_id,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n111111111111,us-east-1,t01,provisioned,1,50000,70,1,5,70\n", "range.csv:2: field `max_read`", "between 1 and 40000"),
+        ("cap0.csv", b"account_id,region,table,mode,max_read_request_units\n111111111111,us-east-1,t01,on_demand,0\n", "cap0.csv:2: field `max_read_request_units`", "or none to remove the cap"),
+        ("capprov.csv", b"account_id,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write,max_write_request_units\n111111111111,us-east-1,t01,provisioned,1,5,70,1,5,70,100\n", "capprov.csv:2: field `max_write_request_units`", "set on a provisioned row"),
+        ("capbig.toml", b"[[tables]]\naccount_id = \"111111111111\"\nregion = \"us-east-1\"\ntable = \"t01\"\nmode = \"on_demand\"\nmax_read_request_units = 90000\n", "capbig.toml:6: field `max_read_request_units`", "at most 40000"),
+        ("class.csv", b"account_id,region,table,mode,table_class\n111111111111,us-east-1,t01,on_demand,infrequent\n", "class.csv:2: field `table_class`", "unknown table class"),
+        ("classidx.csv", b"account_id,region,table,index,mode,max_read_request_units,table_class\n111111111111,us-east-1,t01,,on_demand,,\n111111111111,us-east-1,t01,gsi1,on_demand,5,standard\n", "classidx.csv:3: field `table_class`", "table-wide"),
     ];
     for (name, bytes, location, words) in files {
         let path = dir.path().join(name);
