@@ -357,25 +357,6 @@ mod tests {
         ObservedTable::active(mode, 5, gsis)
     }
 
-    fn scale(o: &mut ObservedTable, index: Option<&str>, min: i64, max: i64, target: f64) {
-        for side in Side::BOTH {
-            let key = ScalingKey {
-                index: index.map(str::to_string),
-                side,
-            };
-            o.scalable_targets.push(ScalableTarget {
-                key: key.clone(),
-                min,
-                max,
-            });
-            o.scaling_policies.push(ScalingPolicy::target_tracking(
-                &key,
-                &format!("p-{side:?}-{index:?}"),
-                target,
-            ));
-        }
-    }
-
     /// Export, write, parse back, plan: nothing to do.
     fn round_trip(o: &ObservedTable) -> Vec<Exported> {
         let role = RoleSpec {
@@ -408,16 +389,16 @@ mod tests {
     fn exports_plan_as_unchanged() {
         round_trip(&observed(BillingMode::OnDemand, &["gs1"]));
         let mut o = observed(BillingMode::Provisioned, &["gs1", "gs2"]);
-        scale(&mut o, None, 5, 100, 70.0);
-        scale(&mut o, Some("gs1"), 5, 100, 70.0);
-        scale(&mut o, Some("gs2"), 5, 100, 70.0);
+        o.scale(None, 5, 100, 70.0, "p");
+        o.scale(Some("gs1"), 5, 100, 70.0, "p");
+        o.scale(Some("gs2"), 5, 100, 70.0, "p");
         let items = round_trip(&o);
         assert_eq!(items.len(), 1, "GSIs like the table: indexes = all");
 
         // GSIs that differ from the table get their own rows.
         let mut o = observed(BillingMode::Provisioned, &["gs1", "gs2"]);
-        scale(&mut o, None, 5, 100, 70.0);
-        scale(&mut o, Some("gs1"), 1, 9, 45.5);
+        o.scale(None, 5, 100, 70.0, "p");
+        o.scale(Some("gs1"), 1, 9, 45.5, "p");
         let items = round_trip(&o);
         assert_eq!(items.len(), 2);
         match &items[1] {
@@ -434,7 +415,7 @@ mod tests {
             matches!(&items[..], [Exported::Note(n)] if n.contains("without complete auto scaling"))
         );
         let mut o = observed(BillingMode::Provisioned, &[]);
-        scale(&mut o, None, 5, 100, 95.0); // outside what DynamoDB auto scaling accepts
+        o.scale(None, 5, 100, 95.0, "p"); // outside what DynamoDB auto scaling accepts
         assert!(matches!(&round_trip(&o)[..], [Exported::Note(_)]));
     }
 }
@@ -496,16 +477,7 @@ mod settings_tests {
         // A provisioned table: its class, no caps (refused on provisioned rows).
         let mut o = ObservedTable::active(BillingMode::Provisioned, 5, &[]);
         o.caps = caps(Cap::Max(3), Cap::Max(3));
-        for side in Side::BOTH {
-            let key = ScalingKey::table(side);
-            o.scalable_targets.push(ScalableTarget {
-                key: key.clone(),
-                min: 1,
-                max: 10,
-            });
-            o.scaling_policies
-                .push(ScalingPolicy::target_tracking(&key, "p", 70.0));
-        }
+        o.scale(None, 1, 10, 70.0, "p");
         let rows = round_trip(&o);
         assert!(rows[0].caps.is_unset());
         assert_eq!(rows[0].table_class, Some(TableClass::Standard));

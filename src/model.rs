@@ -574,6 +574,27 @@ impl ObservedTable {
     }
 }
 
+#[cfg(test)]
+impl ObservedTable {
+    /// Test fixture: a scalable target (`min`..`max`) and a target-tracking policy named
+    /// `policy` at `target` %, on reads and writes of the table (`index` `None`) or of a GSI.
+    pub fn scale(&mut self, index: Option<&str>, min: i64, max: i64, target: f64, policy: &str) {
+        for side in Side::BOTH {
+            let key = ScalingKey {
+                index: index.map(str::to_string),
+                side,
+            };
+            self.scalable_targets.push(ScalableTarget {
+                key: key.clone(),
+                min,
+                max,
+            });
+            self.scaling_policies
+                .push(ScalingPolicy::target_tracking(&key, policy, target));
+        }
+    }
+}
+
 impl ObservedTable {
     /// True when the table and all its GSIs accept an UpdateTable.
     pub fn is_active(&self) -> bool {

@@ -432,4 +432,52 @@ mod tests {
         let back: ActionRecord = serde_json::from_value(v).unwrap();
         assert_eq!(back, r);
     }
+
+    #[test]
+    fn update_table_records_name_only_what_they_change_and_read_old_reports() {
+        use crate::planner::IndexCaps;
+        let caps = OnDemandCaps {
+            read: Some(Cap::Max(100)),
+            write: Some(Cap::Unlimited),
+        };
+        let action = Action::to_on_demand(
+            caps,
+            vec![IndexCaps {
+                index: "g1".into(),
+                caps: OnDemandCaps {
+                    read: None,
+                    write: Some(Cap::Max(5)),
+                },
+            }],
+        );
+        let r = ActionRecord::unsent(&action, "t", Outcome::Planned);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "operation": "UpdateTable", "billing_mode": "PAY_PER_REQUEST",
+                "max_read_request_units": 100, "max_write_request_units": "none",
+                "index_caps": [{"index": "g1", "max_write_request_units": 5}],
+                "target": "t", "outcome": "planned", "attempts": 0
+            })
+        );
+        assert_eq!(serde_json::from_value::<ActionRecord>(v).unwrap(), r);
+        let class = ActionRecord::unsent(
+            &Action::set_class(TableClass::StandardInfrequentAccess),
+            "t",
+            Outcome::Planned,
+        );
+        assert_eq!(
+            serde_json::to_value(&class).unwrap()["table_class"],
+            "STANDARD_INFREQUENT_ACCESS"
+        );
+        // An UpdateTable recorded before caps and classes existed still reads.
+        let old = serde_json::json!({
+            "operation": "UpdateTable", "billing_mode": "PROVISIONED",
+            "provisioned_throughput": {"read": 5, "write": 5},
+            "target": "t", "outcome": "succeeded", "attempts": 1
+        });
+        let old: ActionRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(old.action.switches_to(), Some(BillingMode::Provisioned));
+    }
 }

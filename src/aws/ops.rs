@@ -6,7 +6,7 @@ use super::convert;
 use super::error::{AwsError, ErrorKind};
 use crate::cancel::Cancel;
 use crate::model::*;
-use crate::planner::{Action, Throughput};
+use crate::planner::{Action, TableUpdate, Throughput};
 use aws_sdk_applicationautoscaling::types as aas;
 use aws_sdk_dynamodb::types as ddb;
 use std::collections::{HashMap, HashSet};
@@ -446,7 +446,7 @@ pub async fn perform(
         Action::WaitForActive => wait_active(c, table, wait, cancel)
             .await
             .map(|_| Performed::Done),
-        Action::UpdateTable { .. } => match update_request(action) {
+        Action::UpdateTable(u) => match update_request(u) {
             Ok(request) => update_table(c, table, request, wait, max_attempts, cancel).await,
             Err(e) => Attempted {
                 result: Err(e),
@@ -520,18 +520,15 @@ fn on_demand_throughput(caps: &OnDemandCaps) -> Option<ddb::OnDemandThroughput> 
     })
 }
 
-fn update_request(action: &Action) -> Result<UpdateRequest, AwsError> {
-    let Action::UpdateTable {
+fn update_request(u: &TableUpdate) -> Result<UpdateRequest, AwsError> {
+    let TableUpdate {
         billing_mode,
         provisioned_throughput,
         index_updates,
         caps,
         index_caps,
         table_class,
-    } = action
-    else {
-        return Err(build_error("not an UpdateTable"));
-    };
+    } = u;
     // One `Update` per GSI, with its throughput or its maximum on-demand throughput.
     let mut names: Vec<&str> = index_updates.iter().map(|u| u.index.as_str()).collect();
     names.extend(index_caps.iter().map(|u| u.index.as_str()));

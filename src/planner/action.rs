@@ -28,6 +28,25 @@ pub struct IndexCaps {
     pub caps: OnDemandCaps,
 }
 
+/// The parameters of one UpdateTable.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TableUpdate {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub billing_mode: Option<BillingMode>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub provisioned_throughput: Option<Throughput>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub index_updates: Vec<IndexThroughput>,
+    /// The table's `OnDemandThroughput`: the sides that change.
+    #[serde(flatten)]
+    pub caps: OnDemandCaps,
+    /// GSIs' `OnDemandThroughput`.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub index_caps: Vec<IndexCaps>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub table_class: Option<TableClass>,
+}
+
 /// One step of a plan. Each mutating variant is exactly one AWS call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "operation")]
@@ -37,22 +56,7 @@ pub enum Action {
     /// DynamoDB UpdateTable: a billing-mode switch (with the throughput, or the maximum
     /// on-demand throughput, that goes with it), the maximum on-demand throughput alone, or the
     /// table class alone (AWS takes a class change only on its own).
-    UpdateTable {
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        billing_mode: Option<BillingMode>,
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        provisioned_throughput: Option<Throughput>,
-        #[serde(skip_serializing_if = "Vec::is_empty", default)]
-        index_updates: Vec<IndexThroughput>,
-        /// The table's `OnDemandThroughput`: the sides that change.
-        #[serde(flatten)]
-        caps: OnDemandCaps,
-        /// GSIs' `OnDemandThroughput`.
-        #[serde(skip_serializing_if = "Vec::is_empty", default)]
-        index_caps: Vec<IndexCaps>,
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        table_class: Option<TableClass>,
-    },
+    UpdateTable(TableUpdate),
     /// Application Auto Scaling RegisterScalableTarget (creates or updates min/max).
     RegisterScalableTarget {
         #[serde(flatten)]
@@ -89,56 +93,45 @@ pub enum Action {
 impl Action {
     /// UpdateTable switching to on-demand, with the caps that change.
     pub fn to_on_demand(caps: OnDemandCaps, index_caps: Vec<IndexCaps>) -> Action {
-        Action::UpdateTable {
+        Action::UpdateTable(TableUpdate {
             billing_mode: Some(BillingMode::OnDemand),
-            provisioned_throughput: None,
-            index_updates: vec![],
             caps,
             index_caps,
-            table_class: None,
-        }
+            ..TableUpdate::default()
+        })
     }
 
     /// UpdateTable switching to provisioned at these capacities (AWS needs every GSI's).
     pub fn to_provisioned(table: Throughput, index_updates: Vec<IndexThroughput>) -> Action {
-        Action::UpdateTable {
+        Action::UpdateTable(TableUpdate {
             billing_mode: Some(BillingMode::Provisioned),
             provisioned_throughput: Some(table),
             index_updates,
-            caps: OnDemandCaps::default(),
-            index_caps: vec![],
-            table_class: None,
-        }
+            ..TableUpdate::default()
+        })
     }
 
     /// UpdateTable changing only the maximum on-demand throughput.
     pub fn set_caps(caps: OnDemandCaps, index_caps: Vec<IndexCaps>) -> Action {
-        Action::UpdateTable {
-            billing_mode: None,
-            provisioned_throughput: None,
-            index_updates: vec![],
+        Action::UpdateTable(TableUpdate {
             caps,
             index_caps,
-            table_class: None,
-        }
+            ..TableUpdate::default()
+        })
     }
 
     /// UpdateTable changing only the table class.
     pub fn set_class(class: TableClass) -> Action {
-        Action::UpdateTable {
-            billing_mode: None,
-            provisioned_throughput: None,
-            index_updates: vec![],
-            caps: OnDemandCaps::default(),
-            index_caps: vec![],
+        Action::UpdateTable(TableUpdate {
             table_class: Some(class),
-        }
+            ..TableUpdate::default()
+        })
     }
 
     /// The billing mode this action switches to, if it is a switch.
     pub fn switches_to(&self) -> Option<BillingMode> {
         match self {
-            Action::UpdateTable { billing_mode, .. } => *billing_mode,
+            Action::UpdateTable(u) => u.billing_mode,
             _ => None,
         }
     }
@@ -146,7 +139,7 @@ impl Action {
     /// The table class this action sets, if it is a class change.
     pub fn sets_class(&self) -> Option<TableClass> {
         match self {
-            Action::UpdateTable { table_class, .. } => *table_class,
+            Action::UpdateTable(u) => u.table_class,
             _ => None,
         }
     }
@@ -155,7 +148,7 @@ impl Action {
     pub fn operation(&self) -> &'static str {
         match self {
             Action::WaitForActive => "WaitForActive",
-            Action::UpdateTable { .. } => "UpdateTable",
+            Action::UpdateTable(_) => "UpdateTable",
             Action::RegisterScalableTarget { .. } => "RegisterScalableTarget",
             Action::PutScalingPolicy { .. } => "PutScalingPolicy",
             Action::DeleteScalingPolicy { .. } => "DeleteScalingPolicy",
@@ -171,7 +164,7 @@ impl Action {
     /// What the action acts on: the table name, or the auto scaling ResourceId.
     pub fn target(&self, table: &str) -> String {
         match self {
-            Action::WaitForActive | Action::UpdateTable { .. } => table.to_string(),
+            Action::WaitForActive | Action::UpdateTable(_) => table.to_string(),
             Action::RegisterScalableTarget { key, .. }
             | Action::PutScalingPolicy { key, .. }
             | Action::DeleteScalingPolicy { key, .. }
@@ -183,7 +176,7 @@ impl Action {
     pub fn describe(&self) -> String {
         match self {
             Action::WaitForActive => "wait until table and indexes are ACTIVE".into(),
-            Action::UpdateTable { .. } => self.describe_update(),
+            Action::UpdateTable(u) => u.describe(),
             Action::RegisterScalableTarget { key, min, max } => {
                 format!(
                     "register scalable target {} min {min} max {max}",
@@ -207,19 +200,19 @@ impl Action {
             }
         }
     }
+}
 
-    fn describe_update(&self) -> String {
-        let Action::UpdateTable {
+impl TableUpdate {
+    /// One line for humans.
+    fn describe(&self) -> String {
+        let TableUpdate {
             billing_mode,
             provisioned_throughput,
             index_updates,
             caps,
             index_caps,
             table_class,
-        } = self
-        else {
-            return String::new();
-        };
+        } = self;
         let mut parts = Vec::new();
         match billing_mode {
             Some(BillingMode::OnDemand) => {

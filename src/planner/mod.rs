@@ -27,7 +27,7 @@ mod simulate;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, IndexCaps, IndexThroughput, Throughput};
+pub use action::{Action, IndexCaps, IndexThroughput, TableUpdate, Throughput};
 pub use limits::{
     add_day, next_allowed, SWITCHES_TO_ON_DEMAND_PER_DAY, SWITCH_WINDOW_SECS,
     TABLE_CLASS_CHANGES_PER_30_DAYS, TABLE_CLASS_WINDOW_SECS,

@@ -1,6 +1,6 @@
 //! AWS's effect of a plan on a table's state ([`simulate`]), for the convergence tests.
 
-use super::{Action, IndexCaps, Throughput};
+use super::{Action, IndexCaps, TableUpdate, Throughput};
 use crate::model::*;
 
 /// Applies a plan's actions to an observed state the way AWS does (including AWS's rule that
@@ -15,7 +15,7 @@ pub fn simulate(observed: &ObservedTable, actions: &[Action]) -> ObservedTable {
                     i.status = "ACTIVE".into();
                 }
             }
-            Action::UpdateTable { .. } => update_table(&mut s, action),
+            Action::UpdateTable(u) => update_table(&mut s, u),
             Action::RegisterScalableTarget { key, min, max } => {
                 s.scalable_targets.retain(|t| t.key != *key);
                 s.scalable_targets.push(ScalableTarget {
@@ -57,18 +57,15 @@ pub fn simulate(observed: &ObservedTable, actions: &[Action]) -> ObservedTable {
 
 /// What one UpdateTable does: a switch sets the mode and capacities (an on-demand table has
 /// none), caps and class are set where given; the table is UPDATING after it.
-fn update_table(s: &mut ObservedTable, action: &Action) {
-    let Action::UpdateTable {
+fn update_table(s: &mut ObservedTable, u: &TableUpdate) {
+    let TableUpdate {
         billing_mode,
         provisioned_throughput,
         index_updates,
         caps,
         index_caps,
         table_class,
-    } = action
-    else {
-        return;
-    };
+    } = u;
     if let Some(mode) = billing_mode {
         s.billing_mode = *mode;
         let t = provisioned_throughput.unwrap_or(Throughput { read: 0, write: 0 });

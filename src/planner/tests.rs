@@ -129,16 +129,7 @@ fn converged_tables_plan_nothing() {
         IndexScope::None,
     );
     let mut o = observed(BillingMode::Provisioned, &["g"]);
-    for side in Side::BOTH {
-        let key = ScalingKey::table(side);
-        o.scalable_targets.push(ScalableTarget {
-            key: key.clone(),
-            min: 1,
-            max: 10,
-        });
-        o.scaling_policies
-            .push(ScalingPolicy::target_tracking(&key, "mine", 70.0));
-    }
+    o.scale(None, 1, 10, 70.0, "mine");
     assert_eq!(plan_table(&d, &o), TablePlan::default());
 }
 
@@ -225,7 +216,7 @@ fn indexes_none_leaves_gsi_auto_scaling_alone_but_still_gives_gsis_throughput() 
     let o = observed(BillingMode::OnDemand, &["g"]);
     let plan = plan_table(&d, &o);
     match &plan.actions[0] {
-        Action::UpdateTable { index_updates, .. } => {
+        Action::UpdateTable(TableUpdate { index_updates, .. }) => {
             assert_eq!(
                 index_updates.len(),
                 1,
@@ -377,7 +368,7 @@ fn caps_travel_in_the_switch_to_on_demand_for_the_table_and_its_gsis() {
     // With `indexes = none`, only GSIs with their own index row get caps.
     d.indexes = IndexScope::None;
     match &plan_table(&d, &o).actions[0] {
-        Action::UpdateTable { index_caps, .. } => {
+        Action::UpdateTable(TableUpdate { index_caps, .. }) => {
             assert_eq!(index_caps.len(), 1);
             assert_eq!(index_caps[0].caps, caps(None, Some(Cap::Max(5))));
         }
