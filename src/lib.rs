@@ -19,6 +19,7 @@ pub mod aws;
 pub mod cancel;
 pub mod cli;
 pub mod commands;
+pub mod cost;
 pub mod events;
 pub mod exit_codes;
 pub mod export;

@@ -501,6 +501,12 @@ pub struct ObservedTable {
     /// The table's maximum on-demand throughput (`OnDemandThroughput`).
     #[serde(flatten)]
     pub caps: OnDemandCaps,
+    /// `TableSizeBytes` (AWS refreshes it about every six hours).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub size_bytes: Option<i64>,
+    /// `CreationDateTime`, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub created_at: Option<String>,
     /// `TableClassSummary.TableClass` (STANDARD when DescribeTable has no summary); `None` in
     /// reports written before ddb-fleet read it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -565,6 +571,8 @@ impl ObservedTable {
             last_switch_to_on_demand: None,
             recent_switches_to_on_demand: vec![],
             caps: OnDemandCaps::default(),
+            size_bytes: None,
+            created_at: None,
             table_class: Some(TableClass::Standard),
             last_table_class_change: None,
             recent_table_class_changes: vec![],

@@ -57,6 +57,10 @@ pub fn table(t: &ddb::TableDescription) -> ObservedTable {
             .and_then(|d| d.fmt(Format::DateTime).ok()),
         recent_switches_to_on_demand: vec![],
         caps: caps(t.on_demand_throughput()),
+        size_bytes: t.table_size_bytes(),
+        created_at: t
+            .creation_date_time()
+            .and_then(|d| d.fmt(Format::DateTime).ok()),
         // A table whose class never changed has no summary: it is STANDARD.
         table_class: Some(match class.and_then(|c| c.table_class()) {
             Some(ddb::TableClass::StandardInfrequentAccess) => TableClass::StandardInfrequentAccess,

@@ -1,0 +1,17 @@
+//! What DynamoDB capacity costs, and the cheapest way to run a table: pure (no SDK, no async),
+//! tested without AWS. `advise` reads the inputs and writes the outputs; this decides.
+//!
+//! - [`prices`]: the price book (built-in list prices, `--prices FILE`);
+//! - [`usage`]: CloudWatch's consumed units as series and summaries;
+//! - [`autoscale`]: provisioned capacity simulated period by period, with or without
+//!   target-tracking auto scaling;
+//! - [`recommend`]: the options' monthly costs and the recommendation for one table.
+
+pub mod autoscale;
+pub mod prices;
+pub mod recommend;
+pub mod usage;
+
+pub use prices::{ClassPrices, PriceBook, RegionPrices};
+pub use recommend::{advise_table, Advice, Policy, TableUsage, DAYS_PER_MONTH};
+pub use usage::{Series, UsageSummary};

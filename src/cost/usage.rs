@@ -1,0 +1,95 @@
+//! Usage as CloudWatch reports it ([`Series`]: consumed units per period, CloudWatch's `Sum`),
+//! turned into what the model needs: units per second per period ([`Series::rates`]) and a
+//! summary ([`UsageSummary`]: peak, average, idle, and an hourly profile for charts).
+
+use serde::{Deserialize, Serialize};
+
+/// One dimension's consumed units (table or GSI, read or write) over the analysis window:
+/// `sums[i]` is what was consumed in the `i`-th period from `start`; a period CloudWatch
+/// reported nothing for is 0 (DynamoDB publishes no datapoint for a minute without requests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Seconds per period (60, 300 or 3600).
+    pub period: u32,
+    /// Start of the first period, epoch seconds (aligned to the period).
+    pub start: i64,
+    pub sums: Vec<f64>,
+}
+
+impl Series {
+    /// An empty series (nothing consumed) of `periods` periods.
+    pub fn zeros(period: u32, start: i64, periods: usize) -> Series {
+        Series {
+            period,
+            start,
+            sums: vec![0.0; periods],
+        }
+    }
+
+    /// Units per second in each period: CloudWatch's Sum over the period's length.
+    pub fn rates(&self) -> Vec<f64> {
+        let p = f64::from(self.period);
+        self.sums.iter().map(|s| s / p).collect()
+    }
+
+    pub fn total(&self) -> f64 {
+        self.sums.iter().sum()
+    }
+
+    /// Summary of the series.
+    pub fn summary(&self) -> UsageSummary {
+        let p = f64::from(self.period);
+        let total = self.total();
+        let peak = self.sums.iter().fold(0.0f64, |m, s| m.max(*s)) / p;
+        let secs = p * self.sums.len() as f64;
+        let per_hour = (3600 / self.period).max(1) as usize;
+        let hourly = self
+            .sums
+            .chunks(per_hour)
+            .map(|c| (c.iter().sum::<f64>() / (p * c.len() as f64)) as f32)
+            .collect();
+        UsageSummary {
+            total_units: total,
+            peak_per_second: peak,
+            average_per_second: if secs > 0.0 { total / secs } else { 0.0 },
+            idle: total == 0.0,
+            hourly,
+        }
+    }
+}
+
+/// What one dimension consumed over the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageSummary {
+    pub total_units: f64,
+    /// The highest per-second rate of any period (shorter spikes are invisible).
+    pub peak_per_second: f64,
+    pub average_per_second: f64,
+    /// Nothing consumed in the window.
+    pub idle: bool,
+    /// Average units per second of each hour (for charts; not in the report).
+    #[serde(skip)]
+    pub hourly: Vec<f32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_and_summary() {
+        let s = Series {
+            period: 60,
+            start: 0,
+            sums: vec![60.0, 120.0, 0.0, 60.0],
+        };
+        assert_eq!(s.rates(), vec![1.0, 2.0, 0.0, 1.0]);
+        let u = s.summary();
+        assert_eq!(u.total_units, 240.0);
+        assert_eq!(u.peak_per_second, 2.0);
+        assert_eq!(u.average_per_second, 1.0);
+        assert!(!u.idle);
+        assert_eq!(u.hourly, vec![1.0]);
+        assert!(Series::zeros(60, 0, 10).summary().idle);
+    }
+}
