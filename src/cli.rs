@@ -47,6 +47,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Write the current state of tables as an inventory that `plan` reports as unchanged.
     Export(ExportArgs),
+    /// Price every table's real usage (CloudWatch) on-demand and provisioned, in both table
+    /// classes, and write the cheaper settings as an inventory that `apply` takes; read-only.
+    Advise(AdviseArgs),
     /// Restore the tables an earlier apply changed to their recorded `before` state (billing
     /// mode, scalable targets, scaling policies): a plan first, then the changes.
     Rollback(RollbackArgs),
@@ -157,6 +160,58 @@ pub struct ExportArgs {
     /// The inventory to write: .csv or .toml.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    /// Inventory naming the tables (patterns allowed); or use --account and --region.
+    pub inventory: Option<PathBuf>,
+    /// Account to advise (repeatable; with --region: every table, or those of --table). With
+    /// an inventory: only its rows of this account.
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// Region (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Only tables whose name matches this glob (repeatable).
+    #[arg(long = "table", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    /// With --account: the role to assume in each account (default: the caller's credentials).
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// Advise shard K of N (K from 0), as plan and apply take it.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Days of usage to analyse (CloudWatch keeps 1-minute data 15 days, 5-minute data 63,
+    /// hourly data 455).
+    #[arg(long, default_value_t = 14, value_name = "N")]
+    pub days: u32,
+    /// Seconds per CloudWatch period: 60, 300 or 3600 [default: the finest CloudWatch keeps
+    /// for --days].
+    #[arg(long, value_name = "SECONDS")]
+    pub period: Option<u32>,
+    /// Tables with fewer days of data get no recommendation (`insufficient_data`).
+    #[arg(long, default_value_t = 7.0, value_name = "DAYS")]
+    pub min_days: f64,
+    /// Recommend a change only if it saves at least this share of the table's monthly cost.
+    #[arg(long, default_value_t = 15.0, value_name = "PERCENT")]
+    pub min_savings_percent: f64,
+    /// ... and at least this much a month, in the price file's currency.
+    #[arg(long, default_value_t = 5.0, value_name = "AMOUNT")]
+    pub min_savings: f64,
+    /// For on-demand recommendations: maximum on-demand throughput at FACTOR x the observed
+    /// peak per second (table and GSIs).
+    #[arg(long, value_name = "FACTOR")]
+    pub cap_on_demand: Option<f64>,
+    /// Prices replacing or adding to the built-in list prices (TOML; see the README).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Write the recommended settings as an inventory: .csv or .toml.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write a one-page HTML report (self-contained).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -302,6 +357,10 @@ pub struct GlobalArgs {
     /// calling account).
     #[arg(long, global = true, default_value_t = Rates::default().sts)]
     pub sts_rps: NonZeroU32,
+    /// CloudWatch GetMetricData requests per second, per account and region (`advise`;
+    /// AWS's default quota is 50/s, shared with dashboards and alarms).
+    #[arg(long, global = true, default_value_t = Rates::default().cloudwatch)]
+    pub cloudwatch_rps: NonZeroU32,
     /// Largest capacity units accepted in an inventory (AWS's default per-table quota).
     // Auto scaling takes 32-bit capacities: larger values are refused here, before any AWS call.
     #[arg(long, global = true, default_value_t = 40_000,
@@ -367,6 +426,7 @@ fn run(cli: &Cli) -> Result<i32, CliError> {
         Command::Plan(a) => commands::plan_apply::plan(a, g),
         Command::Apply(a) => commands::plan_apply::apply(a, g),
         Command::Export(a) => commands::export::run(a, g),
+        Command::Advise(a) => commands::advise::run(a, g),
         Command::Rollback(a) => commands::rollback::run(a, g),
         Command::Report { command } => match command {
             ReportCommand::Recover { journal, output } => {
@@ -398,6 +458,7 @@ mod tests {
         assert_eq!(cli.global.dynamodb_rps, d.dynamodb);
         assert_eq!(cli.global.autoscaling_rps, d.autoscaling);
         assert_eq!(cli.global.sts_rps, d.sts);
+        assert_eq!(cli.global.cloudwatch_rps, d.cloudwatch);
         assert!(
             d.sts.get() >= 20,
             "a fleet of hundreds of accounts must not wait minutes on STS"

@@ -4,6 +4,7 @@
 //! consuming the same stream.
 
 use crate::model::DesiredTable;
+use crate::advise::report::TableAdvice;
 use crate::report::{ActionRecord, TableReport};
 
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub enum Event<'a> {
     TablePlanned { report: &'a TableReport },
     /// A table reached its final status for this phase.
     TableFinished { report: &'a TableReport },
+    /// `advise` is done with a table.
+    TableAdvised { advice: &'a TableAdvice },
 }
 
 pub trait EventSink: Send + Sync {
@@ -97,6 +100,24 @@ impl EventSink for LogSink {
                         step = index + 1, operation = record.action.operation(),
                         outcome = %outcome, attempts = record.attempts,
                         code = %e.code, error = %e.message, "action failed"
+                    ),
+                }
+            }
+            Event::TableAdvised { advice } => {
+                let status = serde_json::to_value(advice.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let (now, recommended) = advice.monthly();
+                match &advice.error {
+                    None => tracing::info!(
+                        account = %advice.account_id, region = %advice.region, table = %advice.table,
+                        status = %status, monthly_now = now, monthly_recommended = recommended,
+                        "table advised: {}", advice.reason
+                    ),
+                    Some(e) => tracing::warn!(
+                        account = %advice.account_id, region = %advice.region, table = %advice.table,
+                        status = %status, code = %e.code, error = %e.message, "table advised"
                     ),
                 }
             }

@@ -237,54 +237,59 @@ pub fn to_csv(header: &str, items: &[Exported]) -> String {
     for line in header.lines() {
         out.push_str(&format!("# {line}\n"));
     }
+    out.push_str(&csv_line(&COLUMNS.map(str::to_string)));
+    // Each note stands above the rows that follow it (comments are skipped when read).
     for item in items {
-        if let Exported::Note(n) = item {
-            out.push_str(&format!("# {}\n", n.replace('\n', " ")));
+        match item {
+            Exported::Note(n) => out.push_str(&format!("# {}\n", n.replace('\n', " "))),
+            Exported::Row(r) => out.push_str(&csv_line(&csv_record(r))),
         }
     }
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    let _ = w.write_record(COLUMNS);
-    for item in items {
-        let Exported::Row(r) = item else { continue };
-        let (mut t, mut s) = (vec![String::new(); 3], vec![String::new(); 3]);
-        if let DesiredMode::Provisioned(a) = &r.mode {
-            t = vec![
-                a.read.min.to_string(),
-                a.read.max.to_string(),
-                number(a.read.target),
-            ];
-            s = vec![
-                a.write.min.to_string(),
-                a.write.max.to_string(),
-                number(a.write.target),
-            ];
-        }
-        let mut record = vec![
-            r.account_id.clone(),
-            r.role_arn.clone().unwrap_or_default(),
-            r.external_id.clone().unwrap_or_default(),
-            r.region.clone(),
-            r.table.clone(),
-            r.index.clone().unwrap_or_default(),
-            mode_word(&r.mode).to_string(),
-        ];
-        record.extend(t);
-        record.extend(s);
-        record.push(r.indexes.map(scope_word).unwrap_or_default().to_string());
-        for cap in [r.caps.read, r.caps.write] {
-            record.push(cap.map(|c| c.to_string()).unwrap_or_default());
-        }
-        record.push(
-            r.table_class
-                .map(|c| c.as_inventory_str().to_string())
-                .unwrap_or_default(),
-        );
-        let _ = w.write_record(&record);
-    }
-    out.push_str(&String::from_utf8_lossy(
-        &w.into_inner().unwrap_or_default(),
-    ));
     out
+}
+
+/// One CSV line, quoted as needed.
+fn csv_line(record: &[String]) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let _ = w.write_record(record);
+    String::from_utf8_lossy(&w.into_inner().unwrap_or_default()).into_owned()
+}
+
+fn csv_record(r: &ExportRow) -> Vec<String> {
+    let (mut t, mut s) = (vec![String::new(); 3], vec![String::new(); 3]);
+    if let DesiredMode::Provisioned(a) = &r.mode {
+        t = vec![
+            a.read.min.to_string(),
+            a.read.max.to_string(),
+            number(a.read.target),
+        ];
+        s = vec![
+            a.write.min.to_string(),
+            a.write.max.to_string(),
+            number(a.write.target),
+        ];
+    }
+    let mut record = vec![
+        r.account_id.clone(),
+        r.role_arn.clone().unwrap_or_default(),
+        r.external_id.clone().unwrap_or_default(),
+        r.region.clone(),
+        r.table.clone(),
+        r.index.clone().unwrap_or_default(),
+        mode_word(&r.mode).to_string(),
+    ];
+    record.extend(t);
+    record.extend(s);
+    record.push(r.indexes.map(scope_word).unwrap_or_default().to_string());
+    for cap in [r.caps.read, r.caps.write] {
+        record.push(cap.map(|c| c.to_string()).unwrap_or_default());
+    }
+    record.push(
+        r.table_class
+            .map(|c| c.as_inventory_str().to_string())
+            .unwrap_or_default(),
+    );
+    record
 }
 
 /// The export as TOML: `[[tables]]` entries (no `[defaults]`), notes as comments.

@@ -15,6 +15,7 @@
 //!   [`events`] feeding the log, the [`progress`] bar and the journal; [`export`], [`iam`].
 //! - [`exit_codes`], [`cancel`].
 
+pub mod advise;
 pub mod aws;
 pub mod cancel;
 pub mod cli;

@@ -416,6 +416,30 @@ pub struct DesiredTable {
     pub restore: Option<Box<ObservedTable>>,
 }
 
+impl DesiredTable {
+    /// A row that asks for nothing of its own (`export` and `advise` read what tables have):
+    /// on-demand, every GSI, no caps or class; its location is to be filled in.
+    pub fn discovered() -> Self {
+        DesiredTable {
+            source: Source {
+                file: String::new(),
+                line: 0,
+            },
+            account_id: String::new(),
+            role: None,
+            region: String::new(),
+            table: String::new(),
+            mode: DesiredMode::OnDemand,
+            indexes: IndexScope::All,
+            index_overrides: Default::default(),
+            caps: OnDemandCaps::default(),
+            index_caps: Default::default(),
+            table_class: None,
+            restore: None,
+        }
+    }
+}
+
 /// The state of one GSI as DescribeTable reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservedIndex {

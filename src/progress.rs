@@ -59,6 +59,24 @@ impl EventSink for ProgressSink {
                 self.bar.set_length(*tables as u64);
                 self.bar.set_message("reading state");
             }
+            Event::TableAdvised { advice } => {
+                use crate::advise::report::AdviceStatus;
+                let counter = match advice.status {
+                    AdviceStatus::Recommended => &self.changed,
+                    AdviceStatus::Unchanged => &self.unchanged,
+                    AdviceStatus::Failed => &self.failed,
+                    _ => &self.other,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                self.bar.inc(1);
+                self.bar.set_message(format!(
+                    "to change {} · unchanged {} · failed {} · other {}",
+                    self.changed.load(Ordering::Relaxed),
+                    self.unchanged.load(Ordering::Relaxed),
+                    self.failed.load(Ordering::Relaxed),
+                    self.other.load(Ordering::Relaxed),
+                ));
+            }
             Event::TableFinished { report } => {
                 let counter = match report.status {
                     TableStatus::Changed | TableStatus::WouldChange => &self.changed,

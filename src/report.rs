@@ -277,6 +277,11 @@ pub fn now_rfc3339() -> String {
 /// over the destination, so readers never see a half-written report. The JSON is streamed to
 /// the file (a 10,000-table report is tens of megabytes).
 pub fn write_atomic(path: &Path, report: &Report) -> std::io::Result<()> {
+    write_json_atomic(path, report)
+}
+
+/// Any JSON document, written as [`write_atomic`] writes a report.
+pub fn write_json_atomic<T: Serialize>(path: &Path, report: &T) -> std::io::Result<()> {
     write_with(path, |f| {
         let mut w = std::io::BufWriter::new(f);
         serde_json::to_writer_pretty(&mut w, report).map_err(std::io::Error::other)?;

@@ -34,6 +34,9 @@ pub struct Rates {
     pub dynamodb: NonZeroU32,
     pub autoscaling: NonZeroU32,
     pub sts: NonZeroU32,
+    /// CloudWatch GetMetricData (AWS's default quota: 50 requests/s per account and region,
+    /// shared with dashboards and alarms).
+    pub cloudwatch: NonZeroU32,
 }
 
 impl Default for Rates {
@@ -42,6 +45,7 @@ impl Default for Rates {
             dynamodb: NonZeroU32::new(20).unwrap(),
             autoscaling: NonZeroU32::new(10).unwrap(),
             sts: NonZeroU32::new(20).unwrap(),
+            cloudwatch: NonZeroU32::new(10).unwrap(),
         }
     }
 }
@@ -98,6 +102,7 @@ pub struct AwsSettings {
 pub enum Service {
     DynamoDb,
     AutoScaling,
+    CloudWatch,
 }
 
 type Limiter = DefaultKeyedRateLimiter<(String, String)>;
@@ -112,6 +117,7 @@ fn paced(rate: NonZeroU32) -> Quota {
 struct Limiters {
     dynamodb: Limiter,
     autoscaling: Limiter,
+    cloudwatch: Limiter,
     sts: governor::DefaultDirectRateLimiter,
 }
 
@@ -198,6 +204,7 @@ impl ClientFactory {
         let limiters = Arc::new(Limiters {
             dynamodb: RateLimiter::keyed(paced(settings.rates.dynamodb)),
             autoscaling: RateLimiter::keyed(paced(settings.rates.autoscaling)),
+            cloudwatch: RateLimiter::keyed(paced(settings.rates.cloudwatch)),
             sts: RateLimiter::direct(paced(settings.rates.sts)),
         });
         ClientFactory {
@@ -323,11 +330,17 @@ impl ClientFactory {
                         .retry_config(RetryConfig::disabled())
                         .build(),
                 );
+                let cw = aws_sdk_cloudwatch::Client::from_conf(
+                    aws_sdk_cloudwatch::config::Builder::from(&conf)
+                        .retry_config(RetryConfig::disabled())
+                        .build(),
+                );
                 Ok(Arc::new(AccountRegion {
                     account_id: account_id.to_string(),
                     region: region.to_string(),
                     ddb,
                     aas,
+                    cw,
                     limiters: self.limiters.clone(),
                     retry: self.settings.retry,
                 }))
@@ -438,6 +451,7 @@ pub struct AccountRegion {
     pub region: String,
     pub ddb: aws_sdk_dynamodb::Client,
     pub aas: aws_sdk_applicationautoscaling::Client,
+    pub cw: aws_sdk_cloudwatch::Client,
     limiters: Arc<Limiters>,
     retry: RetryPolicy,
 }
@@ -449,6 +463,7 @@ impl AccountRegion {
         let limiter = match service {
             Service::DynamoDb => &self.limiters.dynamodb,
             Service::AutoScaling => &self.limiters.autoscaling,
+            Service::CloudWatch => &self.limiters.cloudwatch,
         };
         wait_for_token(limiter, &key).await;
     }

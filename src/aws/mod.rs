@@ -4,10 +4,12 @@
 //! - [`error`]: classification of failures into [`AwsError`].
 //! - [`convert`]: SDK values into domain values (`model`), in one place.
 //! - [`ops`]: reading a table's state and performing one planned action.
+//! - [`metrics`]: CloudWatch usage metrics (GetMetricData).
 
 pub mod clients;
 pub mod convert;
 pub mod error;
+pub mod metrics;
 pub mod ops;
 
 pub use clients::{AccountRegion, AwsSettings, ClientFactory, Rates, RetryPolicy};

@@ -42,6 +42,7 @@ pub fn aws_settings(g: &GlobalArgs) -> AwsSettings {
             dynamodb: g.dynamodb_rps,
             autoscaling: g.autoscaling_rps,
             sts: g.sts_rps,
+            cloudwatch: g.cloudwatch_rps,
         },
         retry: RetryPolicy {
             max_attempts: g.max_attempts,

@@ -3,15 +3,15 @@
 //! could not be read.
 
 use super::base::{self, limits};
-use super::source::preselect;
+use super::source::{rows_to_read_from, Discovery};
 use super::{report_dir_exists, CliError};
 use crate::aws::ClientFactory;
 use crate::cli::{ExportArgs, GlobalArgs};
 use crate::events::Sinks;
 use crate::exit_codes;
 use crate::export::{self, Exported};
-use crate::inventory::{self, Limits};
-use crate::model::{DesiredMode, DesiredTable, IndexScope, RoleSpec, Source};
+use crate::inventory::Limits;
+use crate::model::{DesiredTable, RoleSpec};
 use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::report::{self, TableReport};
 use crate::runner::{self, Ledger};
@@ -74,55 +74,26 @@ pub fn run(a: &ExportArgs, g: &GlobalArgs) -> Result<i32, CliError> {
     })
 }
 
-/// The rows to read: the inventory's (selected), or one pattern row per `--table` glob (every
-/// table without one) in each `--account` x `--region`.
+/// The rows to read: the inventory's (selected), or every table (or those of `--table`) of
+/// each `--account` x `--region`.
 fn rows_to_read(
     a: &ExportArgs,
     sel: &Selection,
     limits: &Limits,
 ) -> Result<(String, Vec<DesiredTable>), CliError> {
-    if let Some(path) = &a.inventory {
-        let inv = inventory::load(path, limits)?;
-        return Ok((inv.path, preselect(inv.tables, sel)?));
-    }
-    if a.accounts.is_empty() || a.regions.is_empty() {
-        return Err(CliError::Usage(
-            "export needs an inventory, or --account and --region".into(),
-        ));
-    }
-    let patterns = if a.tables.is_empty() {
-        vec!["*".to_string()]
-    } else {
-        a.tables.clone()
-    };
-    let mut rows = Vec::new();
-    for account in &a.accounts {
-        for region in &a.regions {
-            for pattern in &patterns {
-                rows.push(DesiredTable {
-                    source: Source {
-                        file: "(command line)".into(),
-                        line: 0,
-                    },
-                    account_id: account.clone(),
-                    role: a.role_name.as_ref().map(|n| RoleSpec {
-                        role_arn: format!("arn:aws:iam::{account}:role/{n}"),
-                        external_id: None,
-                    }),
-                    region: region.clone(),
-                    table: pattern.clone(),
-                    mode: DesiredMode::OnDemand,
-                    indexes: IndexScope::All,
-                    index_overrides: Default::default(),
-                    caps: Default::default(),
-                    index_caps: Default::default(),
-                    table_class: None,
-                    restore: None,
-                });
-            }
-        }
-    }
-    Ok(("(command line)".to_string(), rows))
+    let (source, rows) = rows_to_read_from(
+        a.inventory.as_deref(),
+        &Discovery {
+            accounts: &a.accounts,
+            regions: &a.regions,
+            tables: &a.tables,
+            role_name: a.role_name.as_deref(),
+            command: "export",
+        },
+        sel,
+        limits,
+    )?;
+    Ok((source.path, rows))
 }
 
 /// Expands the patterns and reads every table, as `plan` would, with a progress bar.

@@ -7,12 +7,14 @@
 //! - [`plan_apply`]: `plan` and `apply`, from an inventory or the single-table flags.
 //! - [`rollback`]: `rollback REPORT`, the tables a report changed, back to their `before`.
 //! - [`export`]: tables' current state written as an inventory.
+//! - [`advise`]: what each table costs and the cheaper settings, as an inventory.
 //! - [`report`]: `report merge` and `report recover`.
 //! - [`validate`], [`iam_policy`], [`completions`]: the small commands.
 //! - [`base`]: what every AWS-facing command builds (runtime, logging, clients' settings, run
 //!   options, pattern expansion); [`source`]: where a run's tables come from and which of them
 //!   it selects.
 
+pub mod advise;
 pub mod base;
 pub mod completions;
 pub mod export;

@@ -1,7 +1,8 @@
-//! `report merge` (the reports of a sharded run, as one) and `report recover` (a killed run's
+//! `report merge` (the reports of a sharded run, as one; `advise` reports too) and `report recover` (a killed run's
 //! report, rebuilt from its journal).
 
 use super::{read_report, CliError};
+use crate::advise::report::AdviceReport;
 use crate::exit_codes;
 use crate::journal;
 use crate::report;
@@ -10,6 +11,25 @@ use std::path::{Path, PathBuf};
 /// `report merge`: one report, summary recomputed; exit 1 if a table failed or was
 /// interrupted.
 pub fn merge(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
+    let mut advice = Vec::new();
+    for p in paths {
+        let bytes = std::fs::read(p)
+            .map_err(|e| CliError::Usage(format!("{}: cannot read: {e}", p.display())))?;
+        if super::advise::is_advice(&bytes) {
+            advice.push(serde_json::from_slice(&bytes).map_err(|e| {
+                CliError::Usage(format!("{}: not a ddb-fleet advice report: {e}", p.display()))
+            })?);
+        }
+    }
+    match advice.len() {
+        0 => {}
+        n if n == paths.len() => return merge_advice(advice, paths.len(), output),
+        _ => {
+            return Err(CliError::Usage(
+                "the reports are of different commands (advise and others)".into(),
+            ))
+        }
+    }
     let mut reports = Vec::new();
     for p in paths {
         reports.push(read_report(p)?.0);
@@ -44,4 +64,20 @@ pub fn recover(journal_path: &Path, output: &Path) -> Result<i32, CliError> {
         s.skipped
     );
     Ok(exit_codes::SUCCESS)
+}
+
+/// `report merge` of `advise` reports: tables and totals of every shard.
+fn merge_advice(reports: Vec<AdviceReport>, count: usize, output: &Path) -> Result<i32, CliError> {
+    let merged = crate::advise::report::merge(reports).map_err(CliError::Usage)?;
+    report::write_json_atomic(output, &merged).map_err(CliError::writing(output))?;
+    let s = &merged.summary;
+    println!(
+        "{}: {} tables from {count} advice reports: {} to change, {} unchanged, {} failed; monthly now {:.2}, recommended {:.2} {}",
+        output.display(), s.tables, s.recommended, s.unchanged, s.failed, s.monthly_now, s.monthly_recommended, merged.settings.currency
+    );
+    Ok(if s.failed > 0 || merged.interrupted {
+        exit_codes::FAILURES
+    } else {
+        exit_codes::SUCCESS
+    })
 }

@@ -6,7 +6,7 @@
 use super::{read_report, CliError};
 use crate::cli::{SelectArgs, SingleTableArgs};
 use crate::inventory::{self, InventoryError, InventoryErrors, Limits, Raw, RawRow};
-use crate::model::DesiredTable;
+use crate::model::{DesiredTable, RoleSpec, Source};
 use crate::report::InventoryRef;
 use crate::select::{self, Selection};
 use std::path::{Path, PathBuf};
@@ -54,6 +54,72 @@ pub fn preselect(
         )));
     }
     Ok(kept)
+}
+
+/// Where `export` and `advise` find tables without an inventory: every table (or those
+/// matching `tables`) of each account x region, through `role_name` if given.
+pub struct Discovery<'a> {
+    pub accounts: &'a [String],
+    pub regions: &'a [String],
+    pub tables: &'a [String],
+    pub role_name: Option<&'a str>,
+    /// The command, for messages.
+    pub command: &'a str,
+}
+
+/// The rows a reading command reads: an inventory's (selected), or the discovery's, as
+/// pattern rows (expanded through ListTables). Returns the source and the rows.
+pub fn rows_to_read_from(
+    inventory: Option<&Path>,
+    d: &Discovery,
+    sel: &Selection,
+    limits: &Limits,
+) -> Result<(InventoryRef, Vec<DesiredTable>), CliError> {
+    if let Some(path) = inventory {
+        let inv = inventory::load(path, limits)?;
+        let source = InventoryRef {
+            path: inv.path,
+            sha256: inv.sha256,
+        };
+        return Ok((source, preselect(inv.tables, sel)?));
+    }
+    if d.accounts.is_empty() || d.regions.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{} needs an inventory, or --account and --region",
+            d.command
+        )));
+    }
+    let patterns = if d.tables.is_empty() {
+        vec!["*".to_string()]
+    } else {
+        d.tables.to_vec()
+    };
+    let mut rows = Vec::new();
+    for account in d.accounts {
+        for region in d.regions {
+            for pattern in &patterns {
+                rows.push(DesiredTable {
+                    source: Source {
+                        file: "(command line)".into(),
+                        line: 0,
+                    },
+                    account_id: account.clone(),
+                    role: d.role_name.map(|n| RoleSpec {
+                        role_arn: format!("arn:aws:iam::{account}:role/{n}"),
+                        external_id: None,
+                    }),
+                    region: region.clone(),
+                    table: pattern.clone(),
+                    ..DesiredTable::discovered()
+                });
+            }
+        }
+    }
+    let source = InventoryRef {
+        path: "(command line)".into(),
+        sha256: String::new(),
+    };
+    Ok((source, rows))
 }
 
 /// The inventory for `plan`/`apply`: a file (filtered), or one row built from the

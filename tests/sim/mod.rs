@@ -20,6 +20,11 @@
 
 #![allow(dead_code)] // each user (tests, benches) uses a different part
 
+pub mod cbor;
+pub mod cloudwatch;
+
+#[allow(unused_imports)] // the benchmark uses only part of it
+pub use cloudwatch::{Profile, SimUsage};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -87,6 +92,12 @@ pub struct SimTable {
     pub table_class: String,
     /// Times of table-class changes (seconds since the epoch).
     pub class_changes: Vec<f64>,
+    /// What CloudWatch reports it consumed; `None`: no datapoint (as an idle table).
+    pub usage: Option<SimUsage>,
+    /// `TableSizeBytes`.
+    pub size_bytes: i64,
+    /// How long ago it was created (`CreationDateTime`).
+    pub age: Duration,
 }
 
 /// A global secondary index as the simulator holds it.
@@ -125,6 +136,9 @@ impl SimTable {
             caps: (None, None),
             table_class: "STANDARD".into(),
             class_changes: vec![],
+            usage: None,
+            size_bytes: 0,
+            age: Duration::from_secs(400 * 86_400),
         }
     }
 
@@ -195,6 +209,8 @@ pub struct SimStats {
     pub dropped: u64,
     /// Requests by operation name.
     pub by_operation: BTreeMap<String, u64>,
+    /// Metrics (queries) GetMetricData was asked for, summed over calls.
+    pub metric_queries: u64,
     /// The most requests accepted in any one-second window, per (account, region, service).
     pub max_accepted_per_window: BTreeMap<(String, String, String), usize>,
     /// Requests accepted (not throttled), per (account, region, service).
@@ -214,6 +230,8 @@ struct World {
     in_flight: u64,
     next_key: u64,
     denied: HashSet<String>,
+    /// Accounts whose CloudWatch answers AccessDenied.
+    metrics_denied: HashSet<String>,
 }
 
 /// A running simulator. Dropping it stops it.
@@ -331,6 +349,11 @@ impl Sim {
         r.targets.push(target);
     }
 
+    /// Denies CloudWatch (only) in an account.
+    pub fn deny_metrics(&self, account: &str) {
+        self.world.lock().unwrap().metrics_denied.insert(account.to_string());
+    }
+
     /// Stops denying an account (its permissions were fixed).
     pub fn allow_account(&self, account: &str) {
         self.world.lock().unwrap().denied.remove(account);
@@ -378,6 +401,8 @@ pub fn grid(
 // ---------------------------------------------------------------- HTTP
 
 struct Request {
+    /// The request line's path.
+    path: String,
     headers: HashMap<String, String>,
     body: Vec<u8>,
 }
@@ -386,6 +411,12 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Reque
     loop {
         if let Some(end) = find(buf, b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let path = head
+                .lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .unwrap_or("/")
+                .to_string();
             let mut headers = HashMap::new();
             for line in head.lines().skip(1) {
                 if let Some((k, v)) = line.split_once(':') {
@@ -406,7 +437,11 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Reque
             }
             let body = buf[end + 4..end + 4 + len].to_vec();
             buf.drain(..end + 4 + len);
-            return Some(Request { headers, body });
+            return Some(Request {
+                path,
+                headers,
+                body,
+            });
         }
         let mut chunk = [0u8; 8192];
         let n = stream.read(&mut chunk).await.ok()?;
@@ -424,7 +459,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 struct Response {
     status: u16,
     content_type: &'static str,
-    body: String,
+    body: Vec<u8>,
 }
 
 /// A request the simulator holds (read, not yet answered): counted in `World::in_flight` from
@@ -463,13 +498,21 @@ async fn serve(mut stream: TcpStream, world: Arc<Mutex<World>>, config: Arc<SimC
             Response {
                 status: 500,
                 content_type: "application/x-amz-json-1.0",
-                body: json!({"__type": "InternalServerError", "message": "injected"}).to_string(),
+                body: json!({"__type": "InternalServerError", "message": "injected"})
+                    .to_string()
+                    .into(),
             }
         } else {
             handle(&req, &world, &config)
         };
+        // rpc-v2-cbor answers name their protocol (the SDK checks it).
+        let protocol = if resp.content_type == CBOR {
+            "smithy-protocol: rpc-v2-cbor\r\n"
+        } else {
+            ""
+        };
         let head = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nx-amzn-RequestId: sim\r\n\r\n",
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{protocol}x-amzn-RequestId: sim\r\n\r\n",
             resp.status,
             if resp.status == 200 { "OK" } else { "Error" },
             resp.content_type,
@@ -477,7 +520,7 @@ async fn serve(mut stream: TcpStream, world: Arc<Mutex<World>>, config: Arc<SimC
         );
         // One write per answer: a client reading a head without its body wakes up twice.
         let mut answer = head.into_bytes();
-        answer.extend_from_slice(resp.body.as_bytes());
+        answer.extend_from_slice(&resp.body);
         if stream.write_all(&answer).await.is_err() {
             return;
         }
@@ -543,11 +586,28 @@ fn json_error(status: u16, kind: &'static str, code: &str, message: &str) -> Res
     Response {
         status,
         content_type: kind,
-        body: json!({"__type": code, "message": message, "Message": message}).to_string(),
+        body: json!({"__type": code, "message": message, "Message": message})
+            .to_string()
+            .into(),
     }
 }
 
 const DDB: &str = "application/x-amz-json-1.0";
+const CBOR: &str = "application/cbor";
+/// Where the rpc-v2-cbor protocol sends CloudWatch's operations.
+const CLOUDWATCH_PATH: &str = "/service/GraniteServiceVersion20100801/operation/";
+
+fn cbor_error(status: u16, code: &str, message: &str) -> Response {
+    Response {
+        status,
+        content_type: CBOR,
+        body: cbor::Cbor::Map(vec![
+            ("__type".into(), cbor::Cbor::Text(code.into())),
+            ("message".into(), cbor::Cbor::Text(message.into())),
+        ])
+        .to_bytes(),
+    }
+}
 const AAS: &str = "application/x-amz-json-1.1";
 
 fn sts_error(status: u16, code: &str, message: &str) -> Response {
@@ -556,7 +616,7 @@ fn sts_error(status: u16, code: &str, message: &str) -> Response {
         content_type: "text/xml",
         body: format!(
             "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>sim</RequestId></ErrorResponse>"
-        ),
+        ).into(),
     }
 }
 
@@ -574,7 +634,9 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         .cloned()
         .unwrap_or_else(|| CALLER_ACCOUNT.to_string());
 
-    let (service, op, kind) = if let Some(op) = target.strip_prefix("DynamoDB_20120810.") {
+    let (service, op, kind) = if let Some(op) = req.path.strip_prefix(CLOUDWATCH_PATH) {
+        ("cloudwatch", op.to_string(), CBOR)
+    } else if let Some(op) = target.strip_prefix("DynamoDB_20120810.") {
         ("dynamodb", op.to_string(), DDB)
     } else if let Some(op) = target.strip_prefix("AnyScaleFrontendService.") {
         ("autoscaling", op.to_string(), AAS)
@@ -605,6 +667,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         w.stats.throttled += 1;
         return match service {
             "sts" => sts_error(400, "Throttling", "Rate exceeded"),
+            "cloudwatch" => cbor_error(400, "Throttling", "Rate exceeded"),
             _ => json_error(400, kind, "ThrottlingException", "Rate exceeded"),
         };
     }
@@ -622,13 +685,15 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     if service == "sts" {
         return sts(&mut w, &account, &form(&req.body), config);
     }
-    if w.denied.contains(&account) {
-        return json_error(
-            400,
-            kind,
-            "AccessDeniedException",
-            &format!("User is not authorized to perform {op} in account {account}"),
-        );
+    if w.denied.contains(&account) || (service == "cloudwatch" && w.metrics_denied.contains(&account)) {
+        let message = format!("User is not authorized to perform {op} in account {account}");
+        return match service {
+            "cloudwatch" => cbor_error(400, "AccessDenied", &message),
+            _ => json_error(400, kind, "AccessDeniedException", &message),
+        };
+    }
+    if service == "cloudwatch" {
+        return metrics(w, &op, &req.body, &account, &region);
     }
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
     let r = w
@@ -644,9 +709,51 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         Ok(v) => Response {
             status: 200,
             content_type: kind,
-            body: v.to_string(),
+            body: v.to_string().into(),
         },
         Err((code, message)) => json_error(400, kind, code, &message),
+    }
+}
+
+/// CloudWatch: GetMetricData over the tables' usage profiles. The answer is built after the
+/// world's lock is let go: a page is 100,800 datapoints.
+fn metrics(
+    mut w: std::sync::MutexGuard<'_, World>,
+    op: &str,
+    body: &[u8],
+    account: &str,
+    region: &str,
+) -> Response {
+    if op != "GetMetricData" {
+        return cbor_error(400, "UnknownOperationException", &format!("unsupported operation {op}"));
+    }
+    let Some(body) = cbor::decode(body) else {
+        return cbor_error(400, "SerializationException", "the body is not CBOR");
+    };
+    let now = now_secs() as i64;
+    let tables = w
+        .regions
+        .get(&(account.to_string(), region.to_string()))
+        .map(|r| r.tables.clone())
+        .unwrap_or_default();
+    let queries = body["MetricDataQueries"].as_array().map_or(0, Vec::len) as u64;
+    w.stats.metric_queries += queries;
+    drop(w);
+    let lookup = |table: &str, index: Option<&str>| {
+        let t = tables.get(table)?;
+        Some(cloudwatch::Lookup {
+            usage: t.usage.clone(),
+            created: now - t.age.as_secs() as i64,
+            has_index: index.is_some_and(|i| t.gsis.contains_key(i)),
+        })
+    };
+    match cloudwatch::get_metric_data(&body, now, lookup) {
+        Ok((answer, _points)) => Response {
+            status: 200,
+            content_type: CBOR,
+            body: answer.to_bytes(),
+        },
+        Err((code, message)) => cbor_error(400, code, &message),
     }
 }
 
@@ -670,7 +777,7 @@ fn sts(w: &mut World, account: &str, f: &HashMap<String, String>, config: &SimCo
                 content_type: "text/xml",
                 body: format!(
                     "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>simsecret{key}</SecretAccessKey><SessionToken>simtoken{key}</SessionToken><Expiration>{exp}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROASIM:{session}</AssumedRoleId><Arn>arn:aws:sts::{role_account}:assumed-role/r/{session}</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></AssumeRoleResponse>"
-                ),
+                ).into(),
             }
         }
         Some("GetCallerIdentity") => Response {
@@ -678,7 +785,7 @@ fn sts(w: &mut World, account: &str, f: &HashMap<String, String>, config: &SimCo
             content_type: "text/xml",
             body: format!(
                 "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::{account}:user/sim</Arn><UserId>SIM</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
-            ),
+            ).into(),
         },
         other => sts_error(400, "InvalidAction", &format!("unsupported action {other:?}")),
     }
@@ -700,6 +807,8 @@ fn describe(name: &str, t: &SimTable, account: &str, region: &str) -> Value {
     if let Some(last) = t.switches_to_on_demand.last() {
         v["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = json!(last);
     }
+    v["TableSizeBytes"] = json!(t.size_bytes);
+    v["CreationDateTime"] = json!(now_secs() - t.age.as_secs_f64());
     // AWS answers -1 for a side without a cap.
     let caps = |c: (Option<i64>, Option<i64>)| json!({"MaxReadRequestUnits": c.0.unwrap_or(-1), "MaxWriteRequestUnits": c.1.unwrap_or(-1)});
     v["OnDemandThroughput"] = caps(t.caps);

@@ -1,0 +1,196 @@
+//! What `advise` writes besides its JSON report: the advice inventory ([`inventory_items`],
+//! CSV or TOML through `export`), which `plan` and `apply` take as it is, and the summary on
+//! stdout ([`summary`]).
+//!
+//! In the inventory, a table with a recommended change is written with the recommended
+//! settings; every other table is written as it is now (as `export` writes it), so `plan` on
+//! the file shows exactly the recommended changes. Each table's rows follow a comment with its
+//! monthly cost now and recommended, the saving, the confidence and the reason.
+
+use super::report::{AdviceReport, AdviceStatus, TableAdvice};
+use crate::cost::recommend::{Capacity, Settings};
+use crate::export::{export_table, ExportRow, Exported};
+use crate::model::*;
+use std::fmt::Write;
+
+/// The inventory rows (and comments) of every table, in report order.
+pub fn inventory_items(report: &AdviceReport, max_units: i64) -> Vec<Exported> {
+    let currency = &report.settings.currency;
+    let mut items = Vec::new();
+    for t in &report.tables {
+        items.push(Exported::Note(comment(t, currency)));
+        let role = t.role_arn.clone().map(|role_arn| RoleSpec {
+            role_arn,
+            external_id: t.external_id.clone(),
+        });
+        match (&t.state, &t.advice) {
+            (Some(_), Some(a)) if t.status == AdviceStatus::Recommended => {
+                items.extend(recommended_rows(t, role.as_ref(), &a.recommended));
+            }
+            (Some(state), _) => items.extend(export_table(
+                &t.account_id,
+                &t.region,
+                &t.table,
+                role.as_ref(),
+                state,
+                max_units,
+            )),
+            (None, _) => {}
+        }
+    }
+    items
+}
+
+fn comment(t: &TableAdvice, currency: &str) -> String {
+    let place = format!("{} {} {}", t.account_id, t.region, t.table);
+    match (&t.advice, &t.error) {
+        (Some(a), _) => format!(
+            "{place}: {} now {:.2} {currency}/month, recommended {:.2}, saving {:.2}; confidence {}; {}",
+            status_word(t.status),
+            a.monthly_now,
+            a.monthly_recommended,
+            a.monthly_saving,
+            serde_json::to_value(a.confidence)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            a.reason
+        ),
+        (None, Some(e)) => format!("{place}: not advised: {}: {}", e.code, e.message),
+        (None, None) => format!("{place}: {}: {}", status_word(t.status), t.reason),
+    }
+}
+
+pub fn status_word(s: AdviceStatus) -> &'static str {
+    match s {
+        AdviceStatus::Recommended => "recommended",
+        AdviceStatus::Unchanged => "unchanged",
+        AdviceStatus::InsufficientData => "insufficient_data",
+        AdviceStatus::Skipped => "skipped",
+        AdviceStatus::Failed => "failed",
+    }
+}
+
+/// The recommended settings as inventory rows: the table's, and an index row for each GSI
+/// whose settings are not the table's.
+fn recommended_rows(t: &TableAdvice, role: Option<&RoleSpec>, s: &Settings) -> Vec<Exported> {
+    let row = |index: Option<String>, mode: DesiredMode, caps: OnDemandCaps| {
+        let table_row = index.is_none();
+        Exported::Row(Box::new(ExportRow {
+            account_id: t.account_id.clone(),
+            role_arn: role.filter(|_| table_row).map(|r| r.role_arn.clone()),
+            external_id: role.filter(|_| table_row).and_then(|r| r.external_id.clone()),
+            region: t.region.clone(),
+            table: t.table.clone(),
+            indexes: table_row.then_some(IndexScope::All),
+            index,
+            mode,
+            caps,
+            table_class: table_row.then_some(s.table_class),
+        }))
+    };
+    match s.mode {
+        BillingMode::OnDemand => {
+            let mut rows = vec![row(None, DesiredMode::OnDemand, s.caps)];
+            for (index, caps) in &s.index_caps {
+                if *caps != s.caps {
+                    rows.push(row(Some(index.clone()), DesiredMode::OnDemand, *caps));
+                }
+            }
+            rows
+        }
+        BillingMode::Provisioned => {
+            let scaling = |index: Option<&str>| -> Option<AutoScaling> {
+                let side = |side: Side| {
+                    s.capacity.iter().find_map(|c| match c.capacity {
+                        Capacity::AutoScaled(t) if c.key.index.as_deref() == index && c.key.side == side => Some(t),
+                        _ => None,
+                    })
+                };
+                Some(AutoScaling {
+                    read: side(Side::Read)?,
+                    write: side(Side::Write)?,
+                })
+            };
+            let Some(table) = scaling(None) else {
+                return vec![Exported::Note(format!(
+                    "{} {} {}: the recommendation has no auto scaling for the table",
+                    t.account_id, t.region, t.table
+                ))];
+            };
+            let mut rows = vec![row(None, DesiredMode::Provisioned(table), OnDemandCaps::default())];
+            let mut gsis: Vec<&str> = s.capacity.iter().filter_map(|c| c.key.index.as_deref()).collect();
+            gsis.dedup();
+            for g in gsis {
+                if let Some(own) = scaling(Some(g)).filter(|own| *own != table) {
+                    rows.push(row(Some(g.to_string()), DesiredMode::Provisioned(own), OnDemandCaps::default()));
+                }
+            }
+            rows
+        }
+    }
+}
+
+/// The summary printed on stdout: totals, savings by account, the tables that save most.
+pub fn summary(report: &AdviceReport, top: usize) -> String {
+    let s = &report.summary;
+    let cur = &report.settings.currency;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Advice for {} tables in {} accounts ({} days of {}-second data; prices: {}, {}).",
+        s.tables,
+        report.accounts.len(),
+        report.settings.days,
+        report.settings.period,
+        report.settings.currency,
+        report.settings.prices_date
+    );
+    let pct = if s.monthly_now > 0.0 { s.monthly_saving / s.monthly_now * 100.0 } else { 0.0 };
+    let _ = writeln!(
+        out,
+        "Monthly cost now {:.2} {cur}, recommended {:.2} {cur}: saving {:.2} {cur} ({pct:.1} %).",
+        s.monthly_now, s.monthly_recommended, s.monthly_saving
+    );
+    let _ = writeln!(
+        out,
+        "{} to change, {} unchanged, {} with too little data, {} skipped, {} failed.",
+        s.recommended, s.unchanged, s.insufficient_data, s.skipped, s.failed
+    );
+    let _ = writeln!(out, "\nSavings by account ({cur} a month):");
+    let _ = writeln!(out, "  {:<14} {:>12} {:>12} {:>12}  changes", "ACCOUNT", "NOW", "RECOMMENDED", "SAVING");
+    for a in &report.accounts {
+        let _ = writeln!(
+            out,
+            "  {:<14} {:>12.2} {:>12.2} {:>12.2}  {}",
+            a.account_id, a.monthly_now, a.monthly_recommended, a.monthly_saving, a.recommended
+        );
+    }
+    let mut best: Vec<&TableAdvice> = report
+        .tables
+        .iter()
+        .filter(|t| t.status == AdviceStatus::Recommended)
+        .collect();
+    best.sort_by(|a, b| {
+        let saving = |t: &TableAdvice| t.advice.as_ref().map_or(0.0, |a| a.monthly_saving);
+        saving(b).total_cmp(&saving(a))
+    });
+    if !best.is_empty() {
+        let _ = writeln!(out, "\nTop tables by saving:");
+        for t in best.iter().take(top) {
+            let Some(a) = &t.advice else { continue };
+            let _ = writeln!(
+                out,
+                "  {:>10.2} {cur}/month  {} {} {}: {}",
+                a.monthly_saving, t.account_id, t.region, t.table, a.reason
+            );
+        }
+    }
+    let cw = &report.cloudwatch;
+    let _ = writeln!(
+        out,
+        "\nCloudWatch: {} GetMetricData calls, {} metrics requested (billed per 1,000), {} datapoints.",
+        cw.calls, cw.metrics_requested, cw.datapoints
+    );
+    out
+}

@@ -1,0 +1,214 @@
+//! The JSON report of `advise` ([`AdviceReport`]): a documented contract, versioned like the
+//! run report (`schema_version`), that `report merge` can combine across shards.
+
+use crate::cost::recommend::{Advice, Verdict};
+use crate::model::{ObservedTable, Source};
+use crate::report::{ErrorReport, InventoryRef};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report of one `advise` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdviceReport {
+    pub schema_version: u32,
+    pub tool_version: String,
+    /// Always `advise`.
+    pub command: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub interrupted: bool,
+    pub inventory: InventoryRef,
+    pub settings: AdviceSettings,
+    pub cloudwatch: CloudWatchUse,
+    pub summary: AdviceSummary,
+    /// Per account: monthly cost now and recommended.
+    pub accounts: Vec<AccountTotals>,
+    pub tables: Vec<TableAdvice>,
+}
+
+/// What the analysis used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdviceSettings {
+    pub days: u32,
+    /// Seconds per CloudWatch period (60, 300 or 3600).
+    pub period: u32,
+    pub min_days: f64,
+    pub min_savings_percent: f64,
+    pub min_savings: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cap_on_demand: Option<f64>,
+    /// Monthly figures are for this many days (365 / 12).
+    pub days_per_month: f64,
+    pub currency: String,
+    pub prices_source: String,
+    pub prices_date: String,
+}
+
+/// CloudWatch requests made (CloudWatch bills GetMetricData per 1,000 metrics requested).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CloudWatchUse {
+    pub calls: u64,
+    pub metrics_requested: u64,
+    pub datapoints: u64,
+}
+
+/// Totals for the fleet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdviceSummary {
+    pub tables: usize,
+    pub recommended: usize,
+    pub unchanged: usize,
+    pub insufficient_data: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub monthly_now: f64,
+    pub monthly_recommended: f64,
+    pub monthly_saving: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountTotals {
+    pub account_id: String,
+    pub tables: usize,
+    pub recommended: usize,
+    pub monthly_now: f64,
+    pub monthly_recommended: f64,
+    pub monthly_saving: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdviceStatus {
+    Recommended,
+    Unchanged,
+    InsufficientData,
+    /// Not analysed: see `reason` (a global table).
+    Skipped,
+    /// Could not be read (DescribeTable, auto scaling or CloudWatch): see `error`.
+    Failed,
+}
+
+/// One table's advice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableAdvice {
+    pub account_id: String,
+    pub region: String,
+    pub table: String,
+    pub source: Source,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub external_id: Option<String>,
+    pub status: AdviceStatus,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub reason: String,
+    /// The usage, the options' costs and the recommendation.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub advice: Option<Box<Advice>>,
+    /// The table as read.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state: Option<Box<ObservedTable>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<ErrorReport>,
+}
+
+impl TableAdvice {
+    /// Monthly cost now and recommended (both 0 without advice).
+    pub fn monthly(&self) -> (f64, f64) {
+        self.advice
+            .as_ref()
+            .map_or((0.0, 0.0), |a| (a.monthly_now, a.monthly_recommended))
+    }
+
+    pub fn status_of(advice: &Advice) -> AdviceStatus {
+        match advice.verdict {
+            Verdict::Recommended => AdviceStatus::Recommended,
+            Verdict::Unchanged => AdviceStatus::Unchanged,
+            Verdict::InsufficientData => AdviceStatus::InsufficientData,
+        }
+    }
+}
+
+impl AdviceSummary {
+    pub fn of(tables: &[TableAdvice]) -> AdviceSummary {
+        let mut s = AdviceSummary {
+            tables: tables.len(),
+            ..AdviceSummary::default()
+        };
+        for t in tables {
+            *match t.status {
+                AdviceStatus::Recommended => &mut s.recommended,
+                AdviceStatus::Unchanged => &mut s.unchanged,
+                AdviceStatus::InsufficientData => &mut s.insufficient_data,
+                AdviceStatus::Skipped => &mut s.skipped,
+                AdviceStatus::Failed => &mut s.failed,
+            } += 1;
+            let (now, rec) = t.monthly();
+            s.monthly_now += now;
+            s.monthly_recommended += rec;
+        }
+        s.monthly_saving = s.monthly_now - s.monthly_recommended;
+        s
+    }
+}
+
+/// Totals per account, by account id.
+pub fn accounts(tables: &[TableAdvice]) -> Vec<AccountTotals> {
+    let mut by: BTreeMap<&str, AccountTotals> = BTreeMap::new();
+    for t in tables {
+        let a = by.entry(&t.account_id).or_insert_with(|| AccountTotals {
+            account_id: t.account_id.clone(),
+            ..AccountTotals::default()
+        });
+        a.tables += 1;
+        a.recommended += usize::from(t.status == AdviceStatus::Recommended);
+        let (now, rec) = t.monthly();
+        a.monthly_now += now;
+        a.monthly_recommended += rec;
+        a.monthly_saving = a.monthly_now - a.monthly_recommended;
+    }
+    by.into_values().collect()
+}
+
+/// Combines the advice reports of a sharded run: tables concatenated (a table in two reports
+/// is an error), totals and CloudWatch counts added up. All must share settings and inventory.
+pub fn merge(reports: Vec<AdviceReport>) -> Result<AdviceReport, String> {
+    let mut iter = reports.into_iter();
+    let mut merged = iter.next().ok_or("no report to merge")?;
+    let mut seen: std::collections::HashSet<(String, String, String)> = merged
+        .tables
+        .iter()
+        .map(|t| (t.account_id.clone(), t.region.clone(), t.table.clone()))
+        .collect();
+    for r in iter {
+        if r.settings != merged.settings {
+            return Err("the advice reports were made with different settings or prices".into());
+        }
+        if r.inventory != merged.inventory {
+            return Err(format!(
+                "the reports are of different inventories ({} and {})",
+                merged.inventory.path, r.inventory.path
+            ));
+        }
+        for t in r.tables {
+            if !seen.insert((t.account_id.clone(), t.region.clone(), t.table.clone())) {
+                return Err(format!(
+                    "table {} in {} {} is in more than one report: were the shards overlapping?",
+                    t.table, t.account_id, t.region
+                ));
+            }
+            merged.tables.push(t);
+        }
+        merged.cloudwatch.calls += r.cloudwatch.calls;
+        merged.cloudwatch.metrics_requested += r.cloudwatch.metrics_requested;
+        merged.cloudwatch.datapoints += r.cloudwatch.datapoints;
+        merged.started_at = merged.started_at.min(r.started_at);
+        merged.finished_at = merged.finished_at.max(r.finished_at);
+        merged.interrupted |= r.interrupted;
+    }
+    merged.summary = AdviceSummary::of(&merged.tables);
+    merged.accounts = accounts(&merged.tables);
+    Ok(merged)
+}

@@ -1,0 +1,384 @@
+//! Reading every table's state and usage, and advising it ([`advise_fleet`]): per (account,
+//! role, region), DescribeTable for each table, its auto scaling in batches, then its
+//! CloudWatch usage (GetMetricData) and the cost model, table by table. Read-only.
+//!
+//! Memory stays bounded however large the fleet: a table's minute-by-minute series live only
+//! while it is advised (at most [`IN_FLIGHT`] tables at once), and only the
+//! [`CHARTED`] tables with the largest savings keep their hourly profiles for the HTML page.
+
+use super::report::{AdviceStatus, CloudWatchUse, TableAdvice};
+use crate::aws::metrics::{self, MetricRequest};
+use crate::aws::{ops, AccountRegion, AwsError, ClientFactory, ErrorKind};
+use crate::cancel::Cancel;
+use crate::cost::recommend::{DimUsage, TableUsage};
+use crate::cost::{advise_table, Policy, PriceBook, Series};
+use crate::events::{Event, EventSink};
+use crate::model::*;
+use crate::runner::Group;
+use futures::StreamExt;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Tables whose usage is being read or modelled at once, fleet-wide: each holds its series
+/// (14 days of minutes: 20,160 values per dimension) while it is advised.
+pub const IN_FLIGHT: usize = 48;
+
+/// Tables whose hourly profiles are kept for the HTML page: those with the largest savings.
+pub const CHARTED: usize = 50;
+
+/// Tables described before their auto scaling is read in one batch.
+const READ_BATCH: usize = 16;
+
+/// What an `advise` run works with.
+#[derive(Debug, Clone)]
+pub struct AdviseJob {
+    /// What the report says the run used.
+    pub settings: super::report::AdviceSettings,
+    pub prices: PriceBook,
+    pub policy: Policy,
+    /// Seconds per CloudWatch period.
+    pub period: u32,
+    /// The window, epoch seconds, aligned to the period: [start, end).
+    pub start: i64,
+    pub end: i64,
+    pub concurrency: usize,
+}
+
+/// The tables' advice, in input order, and the CloudWatch requests made.
+pub struct Collected {
+    pub tables: Vec<TableAdvice>,
+    pub cloudwatch: CloudWatchUse,
+}
+
+/// Every result as it comes, and which tables keep their charts.
+struct Collector {
+    tables: Vec<Option<TableAdvice>>,
+    /// The charted tables: (saving in cents, index), smallest first.
+    charted: BinaryHeap<std::cmp::Reverse<(i64, usize)>>,
+}
+
+impl Collector {
+    fn put(&mut self, i: usize, mut t: TableAdvice) {
+        let saving = t
+            .advice
+            .as_ref()
+            .map_or(i64::MIN, |a| (a.monthly_saving * 100.0).round() as i64);
+        self.charted.push(std::cmp::Reverse((saving, i)));
+        let dropped = if self.charted.len() > CHARTED {
+            self.charted.pop().map(|std::cmp::Reverse((_, j))| j)
+        } else {
+            None
+        };
+        match dropped {
+            Some(j) if j == i => strip_charts(&mut t),
+            Some(j) => {
+                if let Some(Some(other)) = self.tables.get_mut(j) {
+                    strip_charts(other);
+                }
+            }
+            None => {}
+        }
+        self.tables[i] = Some(t);
+    }
+}
+
+fn strip_charts(t: &mut TableAdvice) {
+    if let Some(a) = &mut t.advice {
+        for d in &mut a.dimensions {
+            d.usage.hourly = Vec::new();
+            d.current_hourly = Vec::new();
+            d.provisioned_hourly = Vec::new();
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    metrics: AtomicU64,
+    datapoints: AtomicU64,
+}
+
+/// What every group's task shares.
+struct Shared<'a> {
+    factory: &'a ClientFactory,
+    job: &'a AdviseJob,
+    events: &'a dyn EventSink,
+    cancel: &'a Cancel,
+    collector: Mutex<Collector>,
+    counters: Counters,
+    slots: tokio::sync::Semaphore,
+}
+
+impl Shared<'_> {
+    fn done(&self, i: usize, t: TableAdvice) {
+        self.events.event(&Event::TableAdvised { advice: &t });
+        self.collector
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(i, t);
+    }
+}
+
+/// Advises every row (patterns already expanded; a row with an error fails as it is). AWS
+/// calls: AssumeRole once per role, DescribeTable per table, DescribeScalableTargets /
+/// DescribeScalingPolicies in batches, and CloudWatch GetMetricData per table (every page).
+pub async fn advise_fleet(
+    factory: &ClientFactory,
+    rows: Vec<(DesiredTable, Option<AwsError>)>,
+    job: &AdviseJob,
+    events: &dyn EventSink,
+    cancel: &Cancel,
+) -> Collected {
+    events.event(&Event::ReadStarted { tables: rows.len() });
+    let shared = Shared {
+        factory,
+        job,
+        events,
+        cancel,
+        collector: Mutex::new(Collector {
+            tables: (0..rows.len()).map(|_| None).collect(),
+            charted: BinaryHeap::new(),
+        }),
+        counters: Counters::default(),
+        slots: tokio::sync::Semaphore::new(IN_FLIGHT),
+    };
+    let mut groups: BTreeMap<Group, Vec<(usize, DesiredTable)>> = BTreeMap::new();
+    for (i, (d, err)) in rows.into_iter().enumerate() {
+        match err {
+            Some(e) => shared.done(i, failed(&d, &e)),
+            None => groups
+                .entry((d.account_id.clone(), d.role.clone(), d.region.clone()))
+                .or_default()
+                .push((i, d)),
+        }
+    }
+    let per_group = (job.concurrency / groups.len().max(1)).max(1);
+    let shared_ref = &shared;
+    futures::stream::iter(groups)
+        .map(|(key, members)| async move { advise_group(shared_ref, key, members, per_group).await })
+        .buffer_unordered(job.concurrency.max(1))
+        .collect::<Vec<()>>()
+        .await;
+    let collector = shared.collector.into_inner().unwrap_or_else(|e| e.into_inner());
+    Collected {
+        tables: collector.tables.into_iter().flatten().collect(),
+        cloudwatch: CloudWatchUse {
+            calls: shared.counters.calls.into_inner(),
+            metrics_requested: shared.counters.metrics.into_inner(),
+            datapoints: shared.counters.datapoints.into_inner(),
+        },
+    }
+}
+
+fn entry(d: &DesiredTable, status: AdviceStatus) -> TableAdvice {
+    TableAdvice {
+        account_id: d.account_id.clone(),
+        region: d.region.clone(),
+        table: d.table.clone(),
+        source: d.source.clone(),
+        role_arn: d.role.as_ref().map(|r| r.role_arn.clone()),
+        external_id: d.role.as_ref().and_then(|r| r.external_id.clone()),
+        status,
+        reason: String::new(),
+        advice: None,
+        state: None,
+        error: None,
+    }
+}
+
+fn interrupted() -> AwsError {
+    AwsError::new("Interrupted", "the run was interrupted", ErrorKind::Permanent)
+}
+
+fn failed(d: &DesiredTable, e: &AwsError) -> TableAdvice {
+    TableAdvice {
+        error: Some(e.into()),
+        ..entry(d, AdviceStatus::Failed)
+    }
+}
+
+async fn advise_group(
+    shared: &Shared<'_>,
+    (account, role, region): (String, Option<RoleSpec>, String),
+    members: Vec<(usize, DesiredTable)>,
+    parallel: usize,
+) {
+    let c = match shared.factory.account_region(&account, role.as_ref(), &region).await {
+        Ok(c) => c,
+        Err(e) => {
+            for (i, d) in &members {
+                shared.done(*i, failed(d, &e));
+            }
+            return;
+        }
+    };
+    let c = &*c;
+    let namespace = ops::NamespacePolicies::for_group(members.len());
+    let namespace = &namespace;
+    futures::stream::iter(members)
+        .map(|(i, d)| async move {
+            if shared.cancel.is_requested() {
+                return (i, d, Err(interrupted()));
+            }
+            let r = ops::describe_table(c, &d.table).await.result.and_then(|o| {
+                o.ok_or_else(|| {
+                    AwsError::new(
+                        "ResourceNotFoundException",
+                        format!("table {} does not exist in account {} region {}", d.table, d.account_id, d.region),
+                        ErrorKind::NotFound,
+                    )
+                })
+            });
+            (i, d, r)
+        })
+        .buffered(parallel)
+        .chunks(READ_BATCH)
+        .map(|mut batch| async move {
+            let described = batch.iter_mut().map(|(_, d, r)| (d.table.as_str(), r)).collect();
+            ops::attach_scaling(c, described, namespace).await;
+            futures::future::join_all(batch.into_iter().map(|(i, d, r)| async move {
+                let t = match r {
+                    Err(e) if e.code == "Interrupted" => TableAdvice {
+                        reason: "interrupted before it was advised".into(),
+                        ..entry(&d, AdviceStatus::Skipped)
+                    },
+                    Err(e) => failed(&d, &e),
+                    Ok(_) if shared.cancel.is_requested() => TableAdvice {
+                        reason: "interrupted before it was advised".into(),
+                        ..entry(&d, AdviceStatus::Skipped)
+                    },
+                    Ok(o) => advise_one(shared, c, &d, o).await,
+                };
+                shared.done(i, t);
+            }))
+            .await;
+        })
+        .buffer_unordered(2)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// One table: its usage from CloudWatch, then the model (on a blocking thread: a table's
+/// simulations take milliseconds).
+async fn advise_one(shared: &Shared<'_>, c: &AccountRegion, d: &DesiredTable, o: ObservedTable) -> TableAdvice {
+    let base = entry(d, AdviceStatus::Skipped);
+    if !o.replicas.is_empty() {
+        return TableAdvice {
+            reason: format!(
+                "global table (replicas in {}): a mode change applies to every replica; not advised",
+                o.replicas.join(", ")
+            ),
+            state: Some(Box::new(o)),
+            ..base
+        };
+    }
+    let Some(prices) = shared.job.prices.region(&d.region).cloned() else {
+        // Checked before any AWS call for inventories; a discovered region may still lack one.
+        return TableAdvice {
+            status: AdviceStatus::Failed,
+            error: Some(crate::report::ErrorReport {
+                code: "NoPrices".into(),
+                message: format!("no prices for region {}: give them with --prices", d.region),
+                retryable: false,
+            }),
+            ..base
+        };
+    };
+    let _slot = shared.slots.acquire().await;
+    let usage = match usage(shared, c, &d.table, &o).await {
+        Ok(u) => u,
+        Err(e) => return TableAdvice { state: Some(Box::new(o)), ..failed(d, &e) },
+    };
+    let policy = shared.job.policy;
+    let (advice, o) = tokio::task::spawn_blocking(move || (advise_table(&o, &usage, &prices, &policy), o))
+        .await
+        .expect("the cost model does not panic");
+    TableAdvice {
+        status: TableAdvice::status_of(&advice),
+        reason: advice.reason.clone(),
+        advice: Some(Box::new(advice)),
+        state: Some(Box::new(o)),
+        ..base
+    }
+}
+
+/// The metrics of one table: consumed reads and writes of the table and each GSI at the
+/// job's period, and the table's throttle events by the hour.
+fn requests(table: &str, o: &ObservedTable, period: u32) -> (Vec<MetricRequest>, Vec<ScalingKey>) {
+    let mut keys: Vec<ScalingKey> = Side::BOTH.iter().map(|s| ScalingKey::table(*s)).collect();
+    for i in &o.indexes {
+        keys.extend(Side::BOTH.iter().map(|s| ScalingKey::index(&i.name, *s)));
+    }
+    let mut requests: Vec<MetricRequest> = keys
+        .iter()
+        .map(|k| MetricRequest {
+            table: table.to_string(),
+            index: k.index.clone(),
+            metric: match k.side {
+                Side::Read => metrics::CONSUMED_READ,
+                Side::Write => metrics::CONSUMED_WRITE,
+            },
+            period,
+        })
+        .collect();
+    for metric in [metrics::READ_THROTTLES, metrics::WRITE_THROTTLES] {
+        requests.push(MetricRequest {
+            table: table.to_string(),
+            index: None,
+            metric,
+            period: 3600,
+        });
+    }
+    (requests, keys)
+}
+
+/// The table's usage over the window (from its creation, if later).
+async fn usage(shared: &Shared<'_>, c: &AccountRegion, table: &str, o: &ObservedTable) -> Result<TableUsage, AwsError> {
+    let job = shared.job;
+    let period = i64::from(job.period);
+    let created = o
+        .created_at
+        .as_deref()
+        .and_then(|t| aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime).ok())
+        .map_or(job.start, |t| t.secs());
+    // The first whole period the table existed in.
+    let start = job.start.max((created + period - 1).div_euclid(period) * period).min(job.end);
+    let (requests, keys) = requests(table, o, job.period);
+    let fetched = if start < job.end {
+        metrics::get_metric_data(c, &requests, start, job.end).await?
+    } else {
+        // Created within the last period: nothing to read yet.
+        metrics::Fetched {
+            series: vec![Vec::new(); requests.len()],
+            ..metrics::Fetched::default()
+        }
+    };
+    let counters = &shared.counters;
+    counters.calls.fetch_add(fetched.calls, Ordering::Relaxed);
+    counters.metrics.fetch_add(fetched.metrics, Ordering::Relaxed);
+    counters.datapoints.fetch_add(fetched.datapoints, Ordering::Relaxed);
+    let periods = ((job.end - start) / period).max(0) as usize;
+    let mut series = fetched.series.into_iter();
+    let dims = keys
+        .into_iter()
+        .zip(series.by_ref())
+        .map(|(key, points)| {
+            let mut s = Series::zeros(job.period, start, periods);
+            for (t, v) in points {
+                if let Some(slot) = usize::try_from((t - start) / period).ok().and_then(|k| s.sums.get_mut(k)) {
+                    *slot += v;
+                }
+            }
+            DimUsage { key, series: s }
+        })
+        .collect();
+    let throttle_events = series.flatten().map(|(_, v)| v).sum();
+    Ok(TableUsage {
+        dims,
+        days_of_data: (job.end - start) as f64 / 86_400.0,
+        window_days: (job.end - job.start) as f64 / 86_400.0,
+        throttle_events,
+    })
+}

@@ -1,0 +1,126 @@
+//! CloudWatch usage metrics of DynamoDB tables (namespace `AWS/DynamoDB`), read with
+//! GetMetricData ([`get_metric_data`]): up to 500 queries per call, every `NextToken` page,
+//! through the per-(account, region) CloudWatch rate limit and the retry loop of
+//! [`AccountRegion::call`]. Counts what it asked for: CloudWatch bills per metric requested.
+
+use super::clients::{AccountRegion, OnBusy, Service};
+use super::error::AwsError;
+use aws_sdk_cloudwatch::types as cw;
+use aws_smithy_types::DateTime;
+
+pub const CONSUMED_READ: &str = "ConsumedReadCapacityUnits";
+pub const CONSUMED_WRITE: &str = "ConsumedWriteCapacityUnits";
+pub const READ_THROTTLES: &str = "ReadThrottleEvents";
+pub const WRITE_THROTTLES: &str = "WriteThrottleEvents";
+
+/// AWS's limit on queries in one GetMetricData call.
+pub const QUERIES_PER_CALL: usize = 500;
+/// AWS's largest page: datapoints in one GetMetricData answer.
+pub const DATAPOINTS_PER_PAGE: usize = 100_800;
+
+/// One metric of one table or GSI, summed over `period` seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRequest {
+    pub table: String,
+    pub index: Option<String>,
+    pub metric: &'static str,
+    pub period: u32,
+}
+
+/// What GetMetricData answered, and what it cost.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    /// Per request, in order: (period start, epoch seconds; Sum) in time order.
+    pub series: Vec<Vec<(i64, f64)>>,
+    /// GetMetricData calls made (pages included).
+    pub calls: u64,
+    /// Metrics requested, summed over calls (what CloudWatch bills, per 1,000).
+    pub metrics: u64,
+    pub datapoints: u64,
+}
+
+fn query(i: usize, r: &MetricRequest) -> cw::MetricDataQuery {
+    // Dimensions in the order AWS publishes them (table, then index).
+    let mut metric = cw::Metric::builder()
+        .namespace("AWS/DynamoDB")
+        .metric_name(r.metric)
+        .dimensions(cw::Dimension::builder().name("TableName").value(&r.table).build());
+    if let Some(index) = &r.index {
+        metric = metric.dimensions(
+            cw::Dimension::builder()
+                .name("GlobalSecondaryIndexName")
+                .value(index)
+                .build(),
+        );
+    }
+    cw::MetricDataQuery::builder()
+        .id(format!("m{i}"))
+        .metric_stat(
+            cw::MetricStat::builder()
+                .metric(metric.build())
+                .period(r.period as i32)
+                .stat("Sum")
+                .build(),
+        )
+        .return_data(true)
+        .build()
+}
+
+/// CloudWatch GetMetricData for `requests` over [start, end) (epoch seconds, aligned to the
+/// periods by the caller), oldest first, every page.
+pub async fn get_metric_data(
+    c: &AccountRegion,
+    requests: &[MetricRequest],
+    start: i64,
+    end: i64,
+) -> Result<Fetched, AwsError> {
+    let mut fetched = Fetched {
+        series: vec![Vec::new(); requests.len()],
+        ..Fetched::default()
+    };
+    for (chunk_no, chunk) in requests.chunks(QUERIES_PER_CALL).enumerate() {
+        let offset = chunk_no * QUERIES_PER_CALL;
+        let queries: Vec<cw::MetricDataQuery> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| query(offset + i, r))
+            .collect();
+        let mut token: Option<String> = None;
+        loop {
+            let out = c
+                .call(Service::CloudWatch, OnBusy::Retry, || {
+                    c.cw.get_metric_data()
+                        .set_metric_data_queries(Some(queries.clone()))
+                        .start_time(DateTime::from_secs(start))
+                        .end_time(DateTime::from_secs(end))
+                        .scan_by(cw::ScanBy::TimestampAscending)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .result?;
+            fetched.calls += 1;
+            fetched.metrics += queries.len() as u64;
+            for r in out.metric_data_results() {
+                let Some(i) = r.id().and_then(|id| id.strip_prefix('m')?.parse::<usize>().ok()) else {
+                    continue;
+                };
+                let Some(slot) = fetched.series.get_mut(i) else {
+                    continue;
+                };
+                fetched.datapoints += r.values().len() as u64;
+                slot.extend(r.timestamps().iter().map(|t| t.secs()).zip(r.values().iter().copied()));
+            }
+            match out.next_token() {
+                Some(t) if Some(t) != token.as_deref() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+    }
+    for s in &mut fetched.series {
+        // Ascending already; a page boundary can repeat a point: keep one per period.
+        s.sort_by_key(|(t, _)| *t);
+        s.dedup_by_key(|(t, _)| *t);
+    }
+    Ok(fetched)
+}

@@ -1,0 +1,272 @@
+//! `advise`: every flag, the price file and the inventory checked before any AWS call; then
+//! each table read and advised (`crate::advise::run`); then the JSON report, the advice
+//! inventory (`-o`), the HTML page (`--html`) and the summary on stdout. Read-only in AWS.
+//! Exit 1 if a table could not be advised, 130 if interrupted (the report is still written).
+
+use super::base::{self, limits, wait_for_signal};
+use super::source::{rows_to_read_from, Discovery};
+use super::{report_dir_exists, CliError};
+use crate::advise::report::{self as advice, AdviceReport, AdviceSettings};
+use crate::advise::run::{advise_fleet, AdviseJob};
+use crate::advise::{html, outputs};
+use crate::aws::ClientFactory;
+use crate::cancel::Cancel;
+use crate::cli::{AdviseArgs, GlobalArgs};
+use crate::cost::{Policy, PriceBook, DAYS_PER_MONTH};
+use crate::events::{EventSink, LogSink, Sinks};
+use crate::exit_codes;
+use crate::export;
+use crate::inventory::{InventoryError, InventoryErrors};
+use crate::model::DesiredTable;
+use crate::progress::{ProgressSink, SuspendingWriter};
+use crate::report;
+use crate::select::Selection;
+use std::sync::Arc;
+
+/// CloudWatch's retention per period: (seconds per period, days kept).
+const RETENTION: [(u32, u32); 3] = [(60, 15), (300, 63), (3600, 455)];
+
+/// The period for `--days`: the one given, or the finest CloudWatch keeps that long.
+fn period(a: &AdviseArgs) -> Result<u32, CliError> {
+    let usage = |m: String| CliError::Usage(m);
+    if a.days == 0 {
+        return Err(usage("--days 0: give at least one day".into()));
+    }
+    match a.period {
+        Some(p) => {
+            let Some((_, kept)) = RETENTION.iter().find(|(s, _)| *s == p) else {
+                return Err(usage(format!("--period {p}: use 60, 300 or 3600")));
+            };
+            if a.days > *kept {
+                return Err(usage(format!(
+                    "--days {}: CloudWatch keeps {p}-second data {kept} days; use --days {kept} or less, or a longer --period",
+                    a.days
+                )));
+            }
+            Ok(p)
+        }
+        None => RETENTION
+            .iter()
+            .find(|(_, kept)| a.days <= *kept)
+            .map(|(p, _)| *p)
+            .ok_or_else(|| usage(format!("--days {}: CloudWatch keeps DynamoDB metrics at most 455 days (hourly)", a.days))),
+    }
+}
+
+/// The thresholds, checked.
+fn policy(a: &AdviseArgs, max_capacity_units: i64) -> Result<Policy, CliError> {
+    let usage = |m: String| Err(CliError::Usage(m));
+    if !(0.0..=100.0).contains(&a.min_savings_percent) {
+        return usage(format!("--min-savings-percent {}: give a percentage from 0 to 100", a.min_savings_percent));
+    }
+    if !a.min_savings.is_finite() || a.min_savings < 0.0 {
+        return usage(format!("--min-savings {}: give an amount of 0 or more", a.min_savings));
+    }
+    if !a.min_days.is_finite() || a.min_days < 0.0 || a.min_days > f64::from(a.days) {
+        return usage(format!("--min-days {}: give 0 to --days ({})", a.min_days, a.days));
+    }
+    if let Some(f) = a.cap_on_demand {
+        if !f.is_finite() || !(1.0..=100.0).contains(&f) {
+            return usage(format!(
+                "--cap-on-demand {f}: give a factor from 1 to 100 (a cap under the observed peak would throttle real traffic)"
+            ));
+        }
+    }
+    Ok(Policy {
+        min_savings_percent: a.min_savings_percent,
+        min_savings: a.min_savings,
+        min_days: a.min_days,
+        cap_factor: a.cap_on_demand,
+        max_capacity_units,
+    })
+}
+
+/// Whether the inventory output is TOML (else CSV); checked with the directories.
+fn check_outputs(a: &AdviseArgs, g: &GlobalArgs) -> Result<Option<bool>, CliError> {
+    let toml = match &a.output {
+        None => None,
+        Some(o) => match o.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("csv") => Some(false),
+            Some(e) if e.eq_ignore_ascii_case("toml") => Some(true),
+            _ => return Err(CliError::Usage(format!("-o {}: name the file *.csv or *.toml", o.display()))),
+        },
+    };
+    for p in [Some(&g.report), a.output.as_ref(), a.html.as_ref()].into_iter().flatten() {
+        if !report_dir_exists(p) {
+            return Err(CliError::Usage(format!("the directory of {} does not exist", p.display())));
+        }
+    }
+    Ok(toml)
+}
+
+/// Every row's region must have prices: one error per region, at the first row using it.
+fn check_prices(rows: &[DesiredTable], prices: &PriceBook) -> Result<(), CliError> {
+    let mut errors: Vec<InventoryError> = Vec::new();
+    for d in rows {
+        if prices.region(&d.region).is_none() && !errors.iter().any(|e| e.message.contains(&format!("`{}`", d.region))) {
+            errors.push(InventoryError {
+                file: d.source.file.clone(),
+                line: (d.source.line > 0).then_some(d.source.line),
+                field: Some("region".into()),
+                message: format!("no prices for region `{}` (the built-in prices cover {})", d.region, prices.regions.keys().cloned().collect::<Vec<_>>().join(", ")),
+                hint: Some("give its prices with --prices FILE".into()),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(InventoryErrors(errors).to_string().replacen("invalid inventory", "cannot price the fleet", 1)))
+    }
+}
+
+/// `advise`.
+pub fn run(a: &AdviseArgs, g: &GlobalArgs) -> Result<i32, CliError> {
+    let limits = limits(g);
+    let period = period(a)?;
+    let policy = policy(a, limits.max_capacity_units)?;
+    let toml = check_outputs(a, g)?;
+    let prices = match &a.prices {
+        Some(p) => PriceBook::with_file(p).map_err(|e| {
+            CliError::Usage(InventoryErrors(e).to_string().replacen("invalid inventory", "invalid price file", 1))
+        })?,
+        None => PriceBook::builtin(),
+    };
+    let sel = Selection {
+        accounts: a.accounts.clone(),
+        regions: a.regions.clone(),
+        tables: a.tables.clone(),
+        shard: a.shard,
+        resume: None,
+    };
+    sel.validate().map_err(CliError::Usage)?;
+    let discovery = Discovery {
+        accounts: &a.accounts,
+        regions: &a.regions,
+        tables: &a.tables,
+        role_name: a.role_name.as_deref(),
+        command: "advise",
+    };
+    let (source, rows) = rows_to_read_from(a.inventory.as_deref(), &discovery, &sel, &limits)?;
+    check_prices(&rows, &prices)?;
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let end = now.div_euclid(i64::from(period)) * i64::from(period);
+    let job = AdviseJob {
+        settings: settings(a, period, &prices),
+        prices,
+        policy,
+        period,
+        start: end - i64::from(a.days) * 86_400,
+        end,
+        concurrency: base::concurrency(g, &rows),
+    };
+    let started_at = report::now_rfc3339();
+    let (collected, interrupted) = read(g, rows, &sel, &job)?;
+    let report = AdviceReport {
+        schema_version: advice::SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: "advise".into(),
+        started_at,
+        finished_at: report::now_rfc3339(),
+        interrupted,
+        inventory: source,
+        settings: job.settings.clone(),
+        cloudwatch: collected.cloudwatch,
+        summary: advice::AdviceSummary::of(&collected.tables),
+        accounts: advice::accounts(&collected.tables),
+        tables: collected.tables,
+    };
+    write_outputs(a, g, &report, toml, limits.max_capacity_units)?;
+    print!("{}", outputs::summary(&report, 10));
+    println!("Report: {}", g.report.display());
+    Ok(if report.interrupted {
+        exit_codes::INTERRUPTED
+    } else if report.summary.failed > 0 {
+        exit_codes::FAILURES
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+fn settings(a: &AdviseArgs, period: u32, prices: &PriceBook) -> AdviceSettings {
+    AdviceSettings {
+        days: a.days,
+        period,
+        min_days: a.min_days,
+        min_savings_percent: a.min_savings_percent,
+        min_savings: a.min_savings,
+        cap_on_demand: a.cap_on_demand,
+        days_per_month: DAYS_PER_MONTH,
+        currency: prices.currency.clone(),
+        prices_source: prices.source.clone(),
+        prices_date: prices.date.clone(),
+    }
+}
+
+/// Expands the patterns and advises every table, with a progress bar; Ctrl-C stops it
+/// (tables not reached are `skipped`, the report says `interrupted`).
+fn read(
+    g: &GlobalArgs,
+    rows: Vec<DesiredTable>,
+    sel: &Selection,
+    job: &AdviseJob,
+) -> Result<(crate::advise::run::Collected, bool), CliError> {
+    let progress = Arc::new(ProgressSink::new(!g.no_progress));
+    base::init_logging(g.log_format, SuspendingWriter::new(progress.bar()));
+    let cancel = Arc::new(Cancel::default());
+    let out = base::new_runtime()?.block_on(async {
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::warn!("interrupted: advising no more tables; the report will say which were not reached");
+            c.request();
+        });
+        let factory = ClientFactory::new(base::aws_settings(g)).await;
+        let rows = base::expand_selected(&factory, rows, job.concurrency, sel).await;
+        let sinks: Vec<Box<dyn EventSink>> = vec![Box::new(LogSink), Box::new(progress.clone())];
+        advise_fleet(&factory, rows, job, &Sinks(sinks), &cancel).await
+    });
+    progress.finish();
+    Ok((out, cancel.is_requested()))
+}
+
+fn write_outputs(
+    a: &AdviseArgs,
+    g: &GlobalArgs,
+    report: &AdviceReport,
+    toml: Option<bool>,
+    max_units: i64,
+) -> Result<(), CliError> {
+    crate::report::write_json_atomic(&g.report, report).map_err(CliError::writing(&g.report))?;
+    if let (Some(path), Some(toml)) = (&a.output, toml) {
+        let items = outputs::inventory_items(report, max_units);
+        let header = format!(
+            "ddb-fleet {} advice for {}, {}\nplan on this file shows the recommended changes; each table's comment gives its monthly cost now and recommended ({})",
+            env!("CARGO_PKG_VERSION"),
+            report.inventory.path,
+            report.finished_at,
+            report.settings.currency
+        );
+        let text = if toml {
+            export::to_toml(&header, &items)
+        } else {
+            export::to_csv(&header, &items)
+        };
+        report::write_bytes_atomic(path, text.trim_end().as_bytes()).map_err(CliError::writing(path))?;
+        println!("Inventory: {} (plan it to see the changes; apply it to make them)", path.display());
+    }
+    if let Some(path) = &a.html {
+        report::write_bytes_atomic(path, html::page(report).as_bytes()).map_err(CliError::writing(path))?;
+        println!("HTML: {}", path.display());
+    }
+    Ok(())
+}
+
+/// Whether a report file holds an advice report (for `report merge`).
+pub fn is_advice(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v["command"] == "advise")
+}
