@@ -3,8 +3,8 @@
 //! The runner never prints: the progress bar, the log lines and the journal are sinks
 //! consuming the same stream.
 
-use crate::model::DesiredTable;
 use crate::advise::report::TableAdvice;
+use crate::model::DesiredTable;
 use crate::report::{ActionRecord, TableReport};
 
 #[derive(Debug)]

@@ -56,7 +56,11 @@ pub fn page(report: &AdviceReport) -> String {
         esc(&report.finished_at),
         esc(&report.tool_version)
     );
-    let pct = if s.monthly_now > 0.0 { s.monthly_saving / s.monthly_now * 100.0 } else { 0.0 };
+    let pct = if s.monthly_now > 0.0 {
+        s.monthly_saving / s.monthly_now * 100.0
+    } else {
+        0.0
+    };
     let _ = write!(
         out,
         "<div class=\"cards\"><div class=\"card\">Monthly cost now<b>{}</b></div><div class=\"card\">Recommended<b>{}</b></div><div class=\"card save\">Saving<b>{}</b>{pct:.1}\u{a0}%</div><div class=\"card\">Tables to change<b>{}</b>of {}</div></div>",
@@ -78,7 +82,10 @@ pub fn page(report: &AdviceReport) -> String {
 fn accounts_chart(report: &AdviceReport) -> String {
     let cur = &report.settings.currency;
     let accounts = &report.accounts;
-    let max = accounts.iter().fold(0.0f64, |m, a| m.max(a.monthly_now)).max(1e-9);
+    let max = accounts
+        .iter()
+        .fold(0.0f64, |m, a| m.max(a.monthly_now))
+        .max(1e-9);
     let (w, row) = (520.0, 34.0);
     let h = row * accounts.len() as f64 + 10.0;
     let mut svg = format!(
@@ -100,7 +107,9 @@ fn accounts_chart(report: &AdviceReport) -> String {
             money(a.monthly_saving, cur)
         );
     }
-    svg.push_str("</svg><p class=\"legend\">grey: monthly cost now; green: with the recommendations</p>");
+    svg.push_str(
+        "</svg><p class=\"legend\">grey: monthly cost now; green: with the recommendations</p>",
+    );
     svg
 }
 
@@ -143,7 +152,11 @@ fn dimension_chart(d: &DimAdvice, a: &Advice) -> String {
     } else {
         &[]
     };
-    let series = [d.usage.hourly.as_slice(), d.current_hourly.as_slice(), recommended];
+    let series = [
+        d.usage.hourly.as_slice(),
+        d.current_hourly.as_slice(),
+        recommended,
+    ];
     let n = series.iter().map(|s| s.len()).max().unwrap_or(0).max(2);
     let top = series
         .iter()
@@ -162,7 +175,11 @@ fn dimension_chart(d: &DimAdvice, a: &Advice) -> String {
     };
     let mut area = path(&d.usage.hourly);
     if !d.usage.hourly.is_empty() {
-        let _ = write!(area, " L{:.1},{h} L0,{h} Z", point(d.usage.hourly.len() - 1, 0.0).0);
+        let _ = write!(
+            area,
+            " L{:.1},{h} L0,{h} Z",
+            point(d.usage.hourly.len() - 1, 0.0).0
+        );
     }
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{} hourly\"><text x=\"0\" y=\"10\" font-size=\"10\" fill=\"#616e7c\">{} (peak {:.1}/s, top of chart {top:.1})</text><g transform=\"translate(0,14)\"><path d=\"{area}\" fill=\"#9fb3c8\" fill-opacity=\"0.6\"/><path d=\"{}\" fill=\"none\" stroke=\"#616e7c\" stroke-width=\"1.5\"/><path d=\"{}\" fill=\"none\" stroke=\"#0e7c3a\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/></g></svg>",

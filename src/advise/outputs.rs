@@ -79,7 +79,9 @@ fn recommended_rows(t: &TableAdvice, role: Option<&RoleSpec>, s: &Settings) -> V
         Exported::Row(Box::new(ExportRow {
             account_id: t.account_id.clone(),
             role_arn: role.filter(|_| table_row).map(|r| r.role_arn.clone()),
-            external_id: role.filter(|_| table_row).and_then(|r| r.external_id.clone()),
+            external_id: role
+                .filter(|_| table_row)
+                .and_then(|r| r.external_id.clone()),
             region: t.region.clone(),
             table: t.table.clone(),
             indexes: table_row.then_some(IndexScope::All),
@@ -103,7 +105,11 @@ fn recommended_rows(t: &TableAdvice, role: Option<&RoleSpec>, s: &Settings) -> V
             let scaling = |index: Option<&str>| -> Option<AutoScaling> {
                 let side = |side: Side| {
                     s.capacity.iter().find_map(|c| match c.capacity {
-                        Capacity::AutoScaled(t) if c.key.index.as_deref() == index && c.key.side == side => Some(t),
+                        Capacity::AutoScaled(t)
+                            if c.key.index.as_deref() == index && c.key.side == side =>
+                        {
+                            Some(t)
+                        }
                         _ => None,
                     })
                 };
@@ -118,12 +124,24 @@ fn recommended_rows(t: &TableAdvice, role: Option<&RoleSpec>, s: &Settings) -> V
                     t.account_id, t.region, t.table
                 ))];
             };
-            let mut rows = vec![row(None, DesiredMode::Provisioned(table), OnDemandCaps::default())];
-            let mut gsis: Vec<&str> = s.capacity.iter().filter_map(|c| c.key.index.as_deref()).collect();
+            let mut rows = vec![row(
+                None,
+                DesiredMode::Provisioned(table),
+                OnDemandCaps::default(),
+            )];
+            let mut gsis: Vec<&str> = s
+                .capacity
+                .iter()
+                .filter_map(|c| c.key.index.as_deref())
+                .collect();
             gsis.dedup();
             for g in gsis {
                 if let Some(own) = scaling(Some(g)).filter(|own| *own != table) {
-                    rows.push(row(Some(g.to_string()), DesiredMode::Provisioned(own), OnDemandCaps::default()));
+                    rows.push(row(
+                        Some(g.to_string()),
+                        DesiredMode::Provisioned(own),
+                        OnDemandCaps::default(),
+                    ));
                 }
             }
             rows
@@ -146,7 +164,11 @@ pub fn summary(report: &AdviceReport, top: usize) -> String {
         report.settings.currency,
         report.settings.prices_date
     );
-    let pct = if s.monthly_now > 0.0 { s.monthly_saving / s.monthly_now * 100.0 } else { 0.0 };
+    let pct = if s.monthly_now > 0.0 {
+        s.monthly_saving / s.monthly_now * 100.0
+    } else {
+        0.0
+    };
     let _ = writeln!(
         out,
         "Monthly cost now {:.2} {cur}, recommended {:.2} {cur}: saving {:.2} {cur} ({pct:.1} %).",
@@ -158,7 +180,11 @@ pub fn summary(report: &AdviceReport, top: usize) -> String {
         s.recommended, s.unchanged, s.insufficient_data, s.skipped, s.failed
     );
     let _ = writeln!(out, "\nSavings by account ({cur} a month):");
-    let _ = writeln!(out, "  {:<14} {:>12} {:>12} {:>12}  changes", "ACCOUNT", "NOW", "RECOMMENDED", "SAVING");
+    let _ = writeln!(
+        out,
+        "  {:<14} {:>12} {:>12} {:>12}  changes",
+        "ACCOUNT", "NOW", "RECOMMENDED", "SAVING"
+    );
     for a in &report.accounts {
         let _ = writeln!(
             out,

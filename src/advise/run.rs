@@ -157,11 +157,16 @@ pub async fn advise_fleet(
     let per_group = (job.concurrency / groups.len().max(1)).max(1);
     let shared_ref = &shared;
     futures::stream::iter(groups)
-        .map(|(key, members)| async move { advise_group(shared_ref, key, members, per_group).await })
+        .map(
+            |(key, members)| async move { advise_group(shared_ref, key, members, per_group).await },
+        )
         .buffer_unordered(job.concurrency.max(1))
         .collect::<Vec<()>>()
         .await;
-    let collector = shared.collector.into_inner().unwrap_or_else(|e| e.into_inner());
+    let collector = shared
+        .collector
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     Collected {
         tables: collector.tables.into_iter().flatten().collect(),
         cloudwatch: CloudWatchUse {
@@ -189,7 +194,11 @@ fn entry(d: &DesiredTable, status: AdviceStatus) -> TableAdvice {
 }
 
 fn interrupted() -> AwsError {
-    AwsError::new("Interrupted", "the run was interrupted", ErrorKind::Permanent)
+    AwsError::new(
+        "Interrupted",
+        "the run was interrupted",
+        ErrorKind::Permanent,
+    )
 }
 
 fn failed(d: &DesiredTable, e: &AwsError) -> TableAdvice {
@@ -205,7 +214,11 @@ async fn advise_group(
     members: Vec<(usize, DesiredTable)>,
     parallel: usize,
 ) {
-    let c = match shared.factory.account_region(&account, role.as_ref(), &region).await {
+    let c = match shared
+        .factory
+        .account_region(&account, role.as_ref(), &region)
+        .await
+    {
         Ok(c) => c,
         Err(e) => {
             for (i, d) in &members {
@@ -226,7 +239,10 @@ async fn advise_group(
                 o.ok_or_else(|| {
                     AwsError::new(
                         "ResourceNotFoundException",
-                        format!("table {} does not exist in account {} region {}", d.table, d.account_id, d.region),
+                        format!(
+                            "table {} does not exist in account {} region {}",
+                            d.table, d.account_id, d.region
+                        ),
                         ErrorKind::NotFound,
                     )
                 })
@@ -236,7 +252,10 @@ async fn advise_group(
         .buffered(parallel)
         .chunks(READ_BATCH)
         .map(|mut batch| async move {
-            let described = batch.iter_mut().map(|(_, d, r)| (d.table.as_str(), r)).collect();
+            let described = batch
+                .iter_mut()
+                .map(|(_, d, r)| (d.table.as_str(), r))
+                .collect();
             ops::attach_scaling(c, described, namespace).await;
             futures::future::join_all(batch.into_iter().map(|(i, d, r)| async move {
                 let t = match r {
@@ -262,7 +281,12 @@ async fn advise_group(
 
 /// One table: its usage from CloudWatch, then the model (on a blocking thread: a table's
 /// simulations take milliseconds).
-async fn advise_one(shared: &Shared<'_>, c: &AccountRegion, d: &DesiredTable, o: ObservedTable) -> TableAdvice {
+async fn advise_one(
+    shared: &Shared<'_>,
+    c: &AccountRegion,
+    d: &DesiredTable,
+    o: ObservedTable,
+) -> TableAdvice {
     let base = entry(d, AdviceStatus::Skipped);
     if !o.replicas.is_empty() {
         return TableAdvice {
@@ -289,12 +313,18 @@ async fn advise_one(shared: &Shared<'_>, c: &AccountRegion, d: &DesiredTable, o:
     let _slot = shared.slots.acquire().await;
     let usage = match usage(shared, c, &d.table, &o).await {
         Ok(u) => u,
-        Err(e) => return TableAdvice { state: Some(Box::new(o)), ..failed(d, &e) },
+        Err(e) => {
+            return TableAdvice {
+                state: Some(Box::new(o)),
+                ..failed(d, &e)
+            }
+        }
     };
     let policy = shared.job.policy;
-    let (advice, o) = tokio::task::spawn_blocking(move || (advise_table(&o, &usage, &prices, &policy), o))
-        .await
-        .expect("the cost model does not panic");
+    let (advice, o) =
+        tokio::task::spawn_blocking(move || (advise_table(&o, &usage, &prices, &policy), o))
+            .await
+            .expect("the cost model does not panic");
     TableAdvice {
         status: TableAdvice::status_of(&advice),
         reason: advice.reason.clone(),
@@ -335,30 +365,38 @@ fn requests(table: &str, o: &ObservedTable, period: u32) -> (Vec<MetricRequest>,
 }
 
 /// The table's usage over the window (from its creation, if later).
-async fn usage(shared: &Shared<'_>, c: &AccountRegion, table: &str, o: &ObservedTable) -> Result<TableUsage, AwsError> {
+async fn usage(
+    shared: &Shared<'_>,
+    c: &AccountRegion,
+    table: &str,
+    o: &ObservedTable,
+) -> Result<TableUsage, AwsError> {
     let job = shared.job;
     let period = i64::from(job.period);
     let created = o
         .created_at
         .as_deref()
-        .and_then(|t| aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime).ok())
+        .and_then(|t| {
+            aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime)
+                .ok()
+        })
         .map_or(job.start, |t| t.secs());
-    // The first whole period the table existed in.
-    let start = job.start.max((created + period - 1).div_euclid(period) * period).min(job.end);
+    // The first whole period the table existed in; at least the last period is read, so a
+    // table created minutes ago still shows whether its metrics can be read.
+    let start = job
+        .start
+        .max((created + period - 1).div_euclid(period) * period)
+        .min(job.end - period);
     let (requests, keys) = requests(table, o, job.period);
-    let fetched = if start < job.end {
-        metrics::get_metric_data(c, &requests, start, job.end).await?
-    } else {
-        // Created within the last period: nothing to read yet.
-        metrics::Fetched {
-            series: vec![Vec::new(); requests.len()],
-            ..metrics::Fetched::default()
-        }
-    };
+    let fetched = metrics::get_metric_data(c, &requests, start, job.end).await?;
     let counters = &shared.counters;
     counters.calls.fetch_add(fetched.calls, Ordering::Relaxed);
-    counters.metrics.fetch_add(fetched.metrics, Ordering::Relaxed);
-    counters.datapoints.fetch_add(fetched.datapoints, Ordering::Relaxed);
+    counters
+        .metrics
+        .fetch_add(fetched.metrics, Ordering::Relaxed);
+    counters
+        .datapoints
+        .fetch_add(fetched.datapoints, Ordering::Relaxed);
     let periods = ((job.end - start) / period).max(0) as usize;
     let mut series = fetched.series.into_iter();
     let dims = keys
@@ -367,7 +405,10 @@ async fn usage(shared: &Shared<'_>, c: &AccountRegion, table: &str, o: &Observed
         .map(|(key, points)| {
             let mut s = Series::zeros(job.period, start, periods);
             for (t, v) in points {
-                if let Some(slot) = usize::try_from((t - start) / period).ok().and_then(|k| s.sums.get_mut(k)) {
+                if let Some(slot) = usize::try_from((t - start) / period)
+                    .ok()
+                    .and_then(|k| s.sums.get_mut(k))
+                {
                     *slot += v;
                 }
             }

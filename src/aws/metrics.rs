@@ -44,7 +44,12 @@ fn query(i: usize, r: &MetricRequest) -> cw::MetricDataQuery {
     let mut metric = cw::Metric::builder()
         .namespace("AWS/DynamoDB")
         .metric_name(r.metric)
-        .dimensions(cw::Dimension::builder().name("TableName").value(&r.table).build());
+        .dimensions(
+            cw::Dimension::builder()
+                .name("TableName")
+                .value(&r.table)
+                .build(),
+        );
     if let Some(index) = &r.index {
         metric = metric.dimensions(
             cw::Dimension::builder()
@@ -102,14 +107,22 @@ pub async fn get_metric_data(
             fetched.calls += 1;
             fetched.metrics += queries.len() as u64;
             for r in out.metric_data_results() {
-                let Some(i) = r.id().and_then(|id| id.strip_prefix('m')?.parse::<usize>().ok()) else {
+                let Some(i) = r
+                    .id()
+                    .and_then(|id| id.strip_prefix('m')?.parse::<usize>().ok())
+                else {
                     continue;
                 };
                 let Some(slot) = fetched.series.get_mut(i) else {
                     continue;
                 };
                 fetched.datapoints += r.values().len() as u64;
-                slot.extend(r.timestamps().iter().map(|t| t.secs()).zip(r.values().iter().copied()));
+                slot.extend(
+                    r.timestamps()
+                        .iter()
+                        .map(|t| t.secs())
+                        .zip(r.values().iter().copied()),
+                );
             }
             match out.next_token() {
                 Some(t) if Some(t) != token.as_deref() => token = Some(t.to_string()),

@@ -49,7 +49,12 @@ fn period(a: &AdviseArgs) -> Result<u32, CliError> {
             .iter()
             .find(|(_, kept)| a.days <= *kept)
             .map(|(p, _)| *p)
-            .ok_or_else(|| usage(format!("--days {}: CloudWatch keeps DynamoDB metrics at most 455 days (hourly)", a.days))),
+            .ok_or_else(|| {
+                usage(format!(
+                    "--days {}: CloudWatch keeps DynamoDB metrics at most 455 days (hourly)",
+                    a.days
+                ))
+            }),
     }
 }
 
@@ -57,13 +62,22 @@ fn period(a: &AdviseArgs) -> Result<u32, CliError> {
 fn policy(a: &AdviseArgs, max_capacity_units: i64) -> Result<Policy, CliError> {
     let usage = |m: String| Err(CliError::Usage(m));
     if !(0.0..=100.0).contains(&a.min_savings_percent) {
-        return usage(format!("--min-savings-percent {}: give a percentage from 0 to 100", a.min_savings_percent));
+        return usage(format!(
+            "--min-savings-percent {}: give a percentage from 0 to 100",
+            a.min_savings_percent
+        ));
     }
     if !a.min_savings.is_finite() || a.min_savings < 0.0 {
-        return usage(format!("--min-savings {}: give an amount of 0 or more", a.min_savings));
+        return usage(format!(
+            "--min-savings {}: give an amount of 0 or more",
+            a.min_savings
+        ));
     }
     if !a.min_days.is_finite() || a.min_days < 0.0 || a.min_days > f64::from(a.days) {
-        return usage(format!("--min-days {}: give 0 to --days ({})", a.min_days, a.days));
+        return usage(format!(
+            "--min-days {}: give 0 to --days ({})",
+            a.min_days, a.days
+        ));
     }
     if let Some(f) = a.cap_on_demand {
         if !f.is_finite() || !(1.0..=100.0).contains(&f) {
@@ -88,12 +102,23 @@ fn check_outputs(a: &AdviseArgs, g: &GlobalArgs) -> Result<Option<bool>, CliErro
         Some(o) => match o.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("csv") => Some(false),
             Some(e) if e.eq_ignore_ascii_case("toml") => Some(true),
-            _ => return Err(CliError::Usage(format!("-o {}: name the file *.csv or *.toml", o.display()))),
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "-o {}: name the file *.csv or *.toml",
+                    o.display()
+                )))
+            }
         },
     };
-    for p in [Some(&g.report), a.output.as_ref(), a.html.as_ref()].into_iter().flatten() {
+    for p in [Some(&g.report), a.output.as_ref(), a.html.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         if !report_dir_exists(p) {
-            return Err(CliError::Usage(format!("the directory of {} does not exist", p.display())));
+            return Err(CliError::Usage(format!(
+                "the directory of {} does not exist",
+                p.display()
+            )));
         }
     }
     Ok(toml)
@@ -103,12 +128,25 @@ fn check_outputs(a: &AdviseArgs, g: &GlobalArgs) -> Result<Option<bool>, CliErro
 fn check_prices(rows: &[DesiredTable], prices: &PriceBook) -> Result<(), CliError> {
     let mut errors: Vec<InventoryError> = Vec::new();
     for d in rows {
-        if prices.region(&d.region).is_none() && !errors.iter().any(|e| e.message.contains(&format!("`{}`", d.region))) {
+        if prices.region(&d.region).is_none()
+            && !errors
+                .iter()
+                .any(|e| e.message.contains(&format!("`{}`", d.region)))
+        {
             errors.push(InventoryError {
                 file: d.source.file.clone(),
                 line: (d.source.line > 0).then_some(d.source.line),
                 field: Some("region".into()),
-                message: format!("no prices for region `{}` (the built-in prices cover {})", d.region, prices.regions.keys().cloned().collect::<Vec<_>>().join(", ")),
+                message: format!(
+                    "no prices for region `{}` (the built-in prices cover {})",
+                    d.region,
+                    prices
+                        .regions
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 hint: Some("give its prices with --prices FILE".into()),
             });
         }
@@ -116,7 +154,13 @@ fn check_prices(rows: &[DesiredTable], prices: &PriceBook) -> Result<(), CliErro
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Usage(InventoryErrors(errors).to_string().replacen("invalid inventory", "cannot price the fleet", 1)))
+        Err(CliError::Usage(
+            InventoryErrors(errors).to_string().replacen(
+                "invalid inventory",
+                "cannot price the fleet",
+                1,
+            ),
+        ))
     }
 }
 
@@ -128,7 +172,11 @@ pub fn run(a: &AdviseArgs, g: &GlobalArgs) -> Result<i32, CliError> {
     let toml = check_outputs(a, g)?;
     let prices = match &a.prices {
         Some(p) => PriceBook::with_file(p).map_err(|e| {
-            CliError::Usage(InventoryErrors(e).to_string().replacen("invalid inventory", "invalid price file", 1))
+            CliError::Usage(InventoryErrors(e).to_string().replacen(
+                "invalid inventory",
+                "invalid price file",
+                1,
+            ))
         })?,
         None => PriceBook::builtin(),
     };
@@ -222,7 +270,9 @@ fn read(
         let c = cancel.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::warn!("interrupted: advising no more tables; the report will say which were not reached");
+            tracing::warn!(
+                "interrupted: advising no more tables; the report will say which were not reached"
+            );
             c.request();
         });
         let factory = ClientFactory::new(base::aws_settings(g)).await;
@@ -256,11 +306,16 @@ fn write_outputs(
         } else {
             export::to_csv(&header, &items)
         };
-        report::write_bytes_atomic(path, text.trim_end().as_bytes()).map_err(CliError::writing(path))?;
-        println!("Inventory: {} (plan it to see the changes; apply it to make them)", path.display());
+        report::write_bytes_atomic(path, text.trim_end().as_bytes())
+            .map_err(CliError::writing(path))?;
+        println!(
+            "Inventory: {} (plan it to see the changes; apply it to make them)",
+            path.display()
+        );
     }
     if let Some(path) = &a.html {
-        report::write_bytes_atomic(path, html::page(report).as_bytes()).map_err(CliError::writing(path))?;
+        report::write_bytes_atomic(path, html::page(report).as_bytes())
+            .map_err(CliError::writing(path))?;
         println!("HTML: {}", path.display());
     }
     Ok(())

@@ -17,7 +17,10 @@ pub fn merge(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
             .map_err(|e| CliError::Usage(format!("{}: cannot read: {e}", p.display())))?;
         if super::advise::is_advice(&bytes) {
             advice.push(serde_json::from_slice(&bytes).map_err(|e| {
-                CliError::Usage(format!("{}: not a ddb-fleet advice report: {e}", p.display()))
+                CliError::Usage(format!(
+                    "{}: not a ddb-fleet advice report: {e}",
+                    p.display()
+                ))
             })?);
         }
     }

@@ -7,6 +7,7 @@
 mod sim;
 mod support;
 
+mod advise;
 mod bad_input;
 mod faults;
 mod fleet;

@@ -404,6 +404,15 @@ pub fn entry<'a>(
 
 /// Starts `ddb-fleet` without waiting for it (for interruption tests).
 pub fn spawn_ddb_fleet(endpoint: &str, dir: &Path, args: &[&str]) -> Child {
+    spawn_ddb_fleet_with(endpoint, dir, args, &[])
+}
+
+/// Runs `ddb-fleet` as [`ddb_fleet`] does, with more environment variables.
+pub fn ddb_fleet_with(endpoint: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    finish(spawn_ddb_fleet_with(endpoint, dir, args, env))
+}
+
+fn spawn_ddb_fleet_with(endpoint: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_ddb-fleet"))
         .args(args)
         .args(["--no-progress", "--retry-base-ms", "10", "--poll-ms", "20"])
@@ -420,6 +429,7 @@ pub fn spawn_ddb_fleet(endpoint: &str, dir: &Path, args: &[&str]) -> Child {
             dir.join("no-aws-credentials"),
         )
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -165,7 +165,9 @@ fn simple(b: &[u8], pos: &mut usize, info: u8) -> Option<Value> {
             let h = u16::from_be_bytes(take(b, pos, 2)?.try_into().ok()?);
             Value::from(f16_to_f64(h))
         }
-        26 => Value::from(f64::from(f32::from_be_bytes(take(b, pos, 4)?.try_into().ok()?))),
+        26 => Value::from(f64::from(f32::from_be_bytes(
+            take(b, pos, 4)?.try_into().ok()?,
+        ))),
         27 => Value::from(f64::from_be_bytes(take(b, pos, 8)?.try_into().ok()?)),
         _ => return None,
     })

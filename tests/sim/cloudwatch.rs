@@ -84,9 +84,15 @@ struct Query {
 }
 
 fn queries(body: &Value) -> Result<Vec<Query>, SimError> {
-    let list = body["MetricDataQueries"].as_array().cloned().unwrap_or_default();
+    let list = body["MetricDataQueries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if list.is_empty() {
-        return Err(("ValidationException", "MetricDataQueries is required".into()));
+        return Err((
+            "ValidationException",
+            "MetricDataQueries is required".into(),
+        ));
     }
     if list.len() > 500 {
         return Err((
@@ -97,7 +103,10 @@ fn queries(body: &Value) -> Result<Vec<Query>, SimError> {
     list.iter()
         .map(|q| {
             let stat = &q["MetricStat"];
-            let dims = stat["Metric"]["Dimensions"].as_array().cloned().unwrap_or_default();
+            let dims = stat["Metric"]["Dimensions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let dim = |name: &str| {
                 dims.iter()
                     .find(|d| d["Name"] == name)
@@ -106,16 +115,25 @@ fn queries(body: &Value) -> Result<Vec<Query>, SimError> {
             };
             let period = stat["Period"].as_i64().unwrap_or(0);
             if period < 60 || period % 60 != 0 {
-                return Err(("ValidationException", format!("Period must be a multiple of 60, found {period}")));
+                return Err((
+                    "ValidationException",
+                    format!("Period must be a multiple of 60, found {period}"),
+                ));
             }
             if stat["Stat"] != "Sum" {
-                return Err(("ValidationException", "the simulator serves the Sum statistic".into()));
+                return Err((
+                    "ValidationException",
+                    "the simulator serves the Sum statistic".into(),
+                ));
             }
             Ok(Query {
                 id: q["Id"].as_str().unwrap_or_default().to_string(),
                 table: dim("TableName").unwrap_or_default(),
                 index: dim("GlobalSecondaryIndexName"),
-                metric: stat["Metric"]["MetricName"].as_str().unwrap_or_default().to_string(),
+                metric: stat["Metric"]["MetricName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 period,
             })
         })
@@ -160,7 +178,15 @@ pub fn get_metric_data(
     let queries = queries(body)?;
     let (start, end) = match (body["StartTime"].as_f64(), body["EndTime"].as_f64()) {
         (Some(s), Some(e)) if s < e => (s as i64, e as i64),
-        _ => return Err(("ValidationException", "StartTime must be before EndTime".into())),
+        _ => {
+            return Err((
+                "ValidationException",
+                format!(
+                    "StartTime must be before EndTime, found {} and {}",
+                    body["StartTime"], body["EndTime"]
+                ),
+            ))
+        }
     };
     let ascending = body["ScanBy"] == "TimestampAscending";
     let max = body["MaxDatapoints"].as_u64().unwrap_or(100_800) as usize;
@@ -185,9 +211,18 @@ pub fn get_metric_data(
         results.push(Cbor::Map(vec![
             ("Id".into(), Cbor::Text(q.id.clone())),
             ("Label".into(), Cbor::Text(q.metric.clone())),
-            ("Timestamps".into(), Cbor::Array(page.iter().map(|(t, _)| Cbor::Time(*t)).collect())),
-            ("Values".into(), Cbor::Array(page.iter().map(|(_, v)| Cbor::Float(*v)).collect())),
-            ("StatusCode".into(), Cbor::Text(if complete { "Complete" } else { "PartialData" }.into())),
+            (
+                "Timestamps".into(),
+                Cbor::Array(page.iter().map(|(t, _)| Cbor::Time(*t)).collect()),
+            ),
+            (
+                "Values".into(),
+                Cbor::Array(page.iter().map(|(_, v)| Cbor::Float(*v)).collect()),
+            ),
+            (
+                "StatusCode".into(),
+                Cbor::Text(if complete { "Complete" } else { "PartialData" }.into()),
+            ),
         ]));
         budget -= take;
         served += take;

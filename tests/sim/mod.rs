@@ -53,6 +53,9 @@ pub struct SimConfig {
     pub denied_accounts: HashSet<String>,
     /// AssumeRole on these role ARNs is refused.
     pub unassumable_roles: HashSet<String>,
+    /// The account of requests signed with keys the simulator did not issue (another
+    /// emulator's, when the simulator serves only CloudWatch); default [`CALLER_ACCOUNT`].
+    pub unknown_key_account: Option<String>,
     pub seed: u64,
 }
 
@@ -66,6 +69,7 @@ impl Default for SimConfig {
             drop_rate: 0.0,
             denied_accounts: HashSet::new(),
             unassumable_roles: HashSet::new(),
+            unknown_key_account: None,
             seed: 7,
         }
     }
@@ -351,7 +355,11 @@ impl Sim {
 
     /// Denies CloudWatch (only) in an account.
     pub fn deny_metrics(&self, account: &str) {
-        self.world.lock().unwrap().metrics_denied.insert(account.to_string());
+        self.world
+            .lock()
+            .unwrap()
+            .metrics_denied
+            .insert(account.to_string());
     }
 
     /// Stops denying an account (its permissions were fixed).
@@ -632,6 +640,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         .keys
         .get(&key)
         .cloned()
+        .or_else(|| config.unknown_key_account.clone())
         .unwrap_or_else(|| CALLER_ACCOUNT.to_string());
 
     let (service, op, kind) = if let Some(op) = req.path.strip_prefix(CLOUDWATCH_PATH) {
@@ -685,7 +694,9 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     if service == "sts" {
         return sts(&mut w, &account, &form(&req.body), config);
     }
-    if w.denied.contains(&account) || (service == "cloudwatch" && w.metrics_denied.contains(&account)) {
+    if w.denied.contains(&account)
+        || (service == "cloudwatch" && w.metrics_denied.contains(&account))
+    {
         let message = format!("User is not authorized to perform {op} in account {account}");
         return match service {
             "cloudwatch" => cbor_error(400, "AccessDenied", &message),
@@ -725,7 +736,11 @@ fn metrics(
     region: &str,
 ) -> Response {
     if op != "GetMetricData" {
-        return cbor_error(400, "UnknownOperationException", &format!("unsupported operation {op}"));
+        return cbor_error(
+            400,
+            "UnknownOperationException",
+            &format!("unsupported operation {op}"),
+        );
     }
     let Some(body) = cbor::decode(body) else {
         return cbor_error(400, "SerializationException", "the body is not CBOR");
