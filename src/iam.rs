@@ -3,12 +3,14 @@
 
 use serde_json::{json, Value};
 
-/// Actions `plan` (and `export`) need in each target account.
+/// Actions `plan`, `export` and `advise` need in each target account (`advise` reads usage
+/// from CloudWatch).
 pub const READ_ACTIONS: &[&str] = &[
     "dynamodb:DescribeTable",
     "dynamodb:ListTables",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
+    "cloudwatch:GetMetricData",
 ];
 
 /// Further actions `apply` (and `rollback`) need.
@@ -83,7 +85,10 @@ mod tests {
         assert_eq!(plan.len(), 1);
         for a in plan[0]["Action"].as_array().unwrap() {
             let a = a.as_str().unwrap();
-            assert!(a.contains(":Describe") || a.contains(":List"), "{a}");
+            assert!(
+                a.contains(":Describe") || a.contains(":List") || a.contains(":GetMetricData"),
+                "{a}"
+            );
         }
         let apply = p["target_role_apply"]["Statement"].as_array().unwrap();
         assert_eq!(apply.len(), 3);

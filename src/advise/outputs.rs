@@ -95,7 +95,8 @@ fn recommended_rows(t: &TableAdvice, role: Option<&RoleSpec>, s: &Settings) -> V
         BillingMode::OnDemand => {
             let mut rows = vec![row(None, DesiredMode::OnDemand, s.caps)];
             for (index, caps) in &s.index_caps {
-                if *caps != s.caps {
+                // A GSI without caps of its own takes the table's (`indexes = all`).
+                if *caps != s.caps && !caps.is_unset() {
                     rows.push(row(Some(index.clone()), DesiredMode::OnDemand, *caps));
                 }
             }

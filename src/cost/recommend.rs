@@ -606,14 +606,17 @@ fn apply_caps(s: &mut Settings, o: &ObservedTable, dims: &[DimCosts], factor: Op
             });
             match have {
                 Some(Cap::Max(n)) if o.billing_mode == BillingMode::OnDemand && n as f64 >= p => {
-                    Cap::Max(n)
+                    Some(Cap::Max(n))
                 }
-                _ => Cap::Max(((p * factor).ceil() as i64).max(1)),
+                // Nothing observed: no peak to scale a cap from, and a cap of 1 would throttle
+                // the first real traffic. Left as it is.
+                _ if p <= 0.0 => have.filter(|_| o.billing_mode == BillingMode::OnDemand),
+                _ => Some(Cap::Max(((p * factor).ceil() as i64).max(1))),
             }
         };
         OnDemandCaps {
-            read: Some(side(Side::Read, have.read)),
-            write: Some(side(Side::Write, have.write)),
+            read: side(Side::Read, have.read),
+            write: side(Side::Write, have.write),
         }
     };
     s.caps = cap_for(None, &o.caps);
@@ -915,6 +918,22 @@ mod tests {
         assert_eq!(a.verdict, Verdict::Unchanged, "{}", a.reason);
         assert_eq!(a.recommended, a.current);
         assert_eq!(a.monthly_recommended, a.monthly_now);
+    }
+
+    /// Regression: an idle table going on-demand was capped at 1 request unit per second,
+    /// which would throttle its first real traffic.
+    #[test]
+    fn idle_dimensions_get_no_cap() {
+        let o = ObservedTable::active(BillingMode::Provisioned, 100, &["g"]);
+        let zeros = vec![0.0; 14 * DAY];
+        let p = Policy {
+            cap_factor: Some(2.0),
+            ..policy()
+        };
+        let a = advise_table(&o, &usage(&o, &zeros, &zeros, 0.0), &prices(), &p);
+        assert_eq!(a.recommended.mode, BillingMode::OnDemand);
+        assert!(a.recommended.caps.is_unset(), "{:?}", a.recommended.caps);
+        assert!(a.recommended.index_caps["g"].is_unset());
     }
 
     #[test]

@@ -389,3 +389,177 @@ fn cloudwatch_failures_fail_their_tables_alone_and_its_own_endpoint_variable_is_
     assert_eq!(busy["status"], "failed");
     assert_eq!(busy["error"]["code"], "AccessDenied", "{busy}");
 }
+
+/// `scripts/advise-demo.sh`: a seeded fleet (two accounts, two regions, every usage profile),
+/// advised, the advice applied, and advised again; outputs in `$ADVISE_DEMO_DIR`.
+#[test]
+#[ignore = "a demo: scripts/advise-demo.sh runs it"]
+fn demo_on_a_seeded_fleet() {
+    let profiles: Vec<(&str, SimTable)> = vec![
+        (
+            "orders",
+            table(
+                usage(Profile::Steady(1500.0), Profile::Steady(400.0)),
+                SimTable::on_demand(&["by-customer"]),
+            ),
+        ),
+        (
+            "sessions",
+            table(
+                usage(
+                    Profile::Daily {
+                        base: 800.0,
+                        amplitude: 0.6,
+                    },
+                    Profile::Daily {
+                        base: 300.0,
+                        amplitude: 0.6,
+                    },
+                ),
+                SimTable::on_demand(&[]),
+            ),
+        ),
+        (
+            "checkout",
+            table(
+                usage(
+                    Profile::Spiky {
+                        base: 2.0,
+                        spike: 3000.0,
+                        every: 120,
+                    },
+                    Profile::Spiky {
+                        base: 1.0,
+                        spike: 1500.0,
+                        every: 120,
+                    },
+                ),
+                SimTable::provisioned(4000, &[]),
+            ),
+        ),
+        (
+            "legacy",
+            table(
+                usage(Profile::Idle, Profile::Idle),
+                SimTable::provisioned(100, &["by-date"]),
+            ),
+        ),
+        (
+            "events",
+            table(
+                usage(
+                    Profile::Growing {
+                        from: 50.0,
+                        to: 600.0,
+                    },
+                    Profile::Growing {
+                        from: 20.0,
+                        to: 300.0,
+                    },
+                ),
+                SimTable::on_demand(&[]),
+            ),
+        ),
+        ("archive", {
+            let mut t = table(
+                usage(Profile::Steady(0.5), Profile::Steady(0.1)),
+                SimTable::on_demand(&[]),
+            );
+            t.size_bytes = 800 * GB;
+            t
+        }),
+    ];
+    let mut fleet = Vec::new();
+    for account in ["100000000000", "100000000001"] {
+        for region in ["us-east-1", "eu-west-1"] {
+            for (name, t) in &profiles {
+                fleet.push((
+                    account.to_string(),
+                    region.to_string(),
+                    name.to_string(),
+                    t.clone(),
+                ));
+            }
+        }
+    }
+    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    let dir = std::env::var("ADVISE_DEMO_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join("ddb-fleet-advise-demo"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::from("account_id,role_name,region,table,mode\n");
+    for (account, region, name, _) in &fleet {
+        text.push_str(&format!("{account},fleet,{region},{name},on_demand\n"));
+    }
+    let inv = write(&dir, "fleet.csv", &text);
+    let inv = inv.to_str().unwrap();
+    let steps: [(&str, Vec<&str>); 4] = [
+        (
+            "advise",
+            vec![
+                "advise",
+                inv,
+                "-o",
+                "advice.csv",
+                "--html",
+                "advice.html",
+                "--report",
+                "advice.json",
+                "--cap-on-demand",
+                "2",
+                "--log-format",
+                "text",
+            ],
+        ),
+        (
+            "plan the advice",
+            vec![
+                "plan",
+                "advice.csv",
+                "--report",
+                "plan.json",
+                "--log-format",
+                "text",
+            ],
+        ),
+        (
+            "apply the advice",
+            vec![
+                "apply",
+                "advice.csv",
+                "--yes",
+                "--report",
+                "apply.json",
+                "--log-format",
+                "text",
+            ],
+        ),
+        (
+            "advise again (nothing to recommend)",
+            vec![
+                "advise",
+                inv,
+                "--report",
+                "again.json",
+                "--cap-on-demand",
+                "2",
+                "--log-format",
+                "text",
+            ],
+        ),
+    ];
+    for (title, args) in steps {
+        let run = ddb_fleet_with(&sim.endpoint, &dir, &args, &[("RUST_LOG", "warn")]);
+        println!(
+            "\n== ddb-fleet {}   ({title}, exit {})\n{}",
+            args.join(" "),
+            run.code,
+            run.stdout
+        );
+        assert!(run.code == 0, "{run:?}");
+    }
+    println!(
+        "Outputs in {}: advice.csv, advice.html, advice.json, apply.json, again.json",
+        dir.display()
+    );
+}
