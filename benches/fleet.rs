@@ -1,6 +1,7 @@
 //! Fleet-scale benchmark: `ddb-fleet plan` and `apply` (on-demand -> provisioned with auto
-//! scaling, half the tables with 2 GSIs) against the AWS-rules simulator with per-call latency
-//! and a per-(account, region, service) quota.
+//! scaling, half the tables with 2 GSIs) and `advise` (14 days of 1-minute CloudWatch data per
+//! table and GSI, from usage profiles: steady, daily, spiky, idle, growing) against the
+//! AWS-rules simulator with per-call latency and a per-(account, region, service) quota.
 //!
 //! For each fleet size it prints the wall time against the lower bound the quotas and latency
 //! impose (computed from the calls the simulator accepted: see `quota_bound`), the sequential
@@ -18,8 +19,9 @@
 //!
 //! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
 //!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
-//!   --commands plan,apply   (which runs to measure; apply still starts from the on-demand
-//!                            fleet; `--commands ''` only times reading inventories
+//!   --commands plan,apply,advise   (which runs to measure; apply still starts from the
+//!                            on-demand fleet; advise also measures the cost model's CPU per
+//!                            table; `--commands ''` only times reading inventories
 //!                            and measures the CPU floor of one call)
 //!   --sequential-sample 100   (tables measured at --concurrency 1, scaled to the fleet size;
 //!                              0 measures the whole fleet sequentially)   --no-sequential
@@ -67,7 +69,7 @@ fn options() -> Options {
         concurrency: 0,
         sequential_sample: 100,
         no_sequential: false,
-        commands: vec!["plan".into(), "apply".into()],
+        commands: vec!["plan".into(), "apply".into(), "advise".into()],
         floor_calls: 20_000,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -93,9 +95,9 @@ fn options() -> Options {
                 if let Some(c) = o
                     .commands
                     .iter()
-                    .find(|c| !["plan", "apply"].contains(&c.as_str()))
+                    .find(|c| !["plan", "apply", "advise"].contains(&c.as_str()))
                 {
-                    panic!("--commands: `{c}` is neither plan nor apply");
+                    panic!("--commands: `{c}` is not plan, apply or advise");
                 }
             }
             "--quota" => o.quota = value.parse().expect("--quota"),
@@ -128,14 +130,47 @@ const REGIONS: [&str; 4] = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast
 fn fleet(size: usize) -> Vec<(String, String, String, SimTable)> {
     let (accounts, per_region) = shape(size);
     let mut f = grid(accounts, &REGIONS, per_region, |i| {
-        SimTable::on_demand(if i % 2 == 0 {
+        let t = SimTable::on_demand(if i % 2 == 0 {
             &["by-date", "by-owner"]
         } else {
             &[]
-        })
+        });
+        // What `advise` reads from CloudWatch (plan and apply never ask).
+        SimTable {
+            usage: Some(usage_profile(i)),
+            size_bytes: (i as i64 % 7) << 32,
+            ..t
+        }
     });
     f.truncate(size);
     f
+}
+
+/// The i-th table's usage: steady, daily cycle, spiky, idle and growing in turn.
+fn usage_profile(i: usize) -> SimUsage {
+    let level = 50.0 + (i % 13) as f64 * 40.0;
+    let profile = |k: f64| match i % 5 {
+        0 => Profile::Steady(level * k),
+        1 => Profile::Daily {
+            base: level * k,
+            amplitude: 0.5,
+        },
+        2 => Profile::Spiky {
+            base: k,
+            spike: level * 10.0 * k,
+            every: 90,
+        },
+        3 => Profile::Idle,
+        _ => Profile::Growing {
+            from: level * k / 4.0,
+            to: level * k,
+        },
+    };
+    SimUsage {
+        read: profile(1.0),
+        write: profile(0.3),
+        gsi_share: 0.3,
+    }
 }
 
 /// A CSV inventory asking for every (account, region, table) to be provisioned with auto
@@ -503,7 +538,12 @@ fn main() {
         // Every rate limit at the quota, STS's included (the simulator counts AssumeRole
         // against the caller's quota too). The rate limits first: the sequential baseline takes
         // them without the rest.
-        let rate_flags = ["--dynamodb-rps", "--autoscaling-rps", "--sts-rps"];
+        let rate_flags = [
+            "--dynamodb-rps",
+            "--autoscaling-rps",
+            "--sts-rps",
+            "--cloudwatch-rps",
+        ];
         let mut common: Vec<&str> = rate_flags
             .iter()
             .flat_map(|flag| [*flag, rate.as_str()])
@@ -518,9 +558,12 @@ fn main() {
         // 6 dimensions x 2 writes, and the read-back (DescribeTable, targets, policies).
         let chain_plan = o.latency * 2;
         let chain_apply = o.latency * (2 + 2 + 12 + 3);
+        // advise: DescribeTable, the targets, then GetMetricData (a table is one page).
+        let chain_advise = o.latency * 3;
         for (command, report, chain) in [
             ("plan", "plan.json", chain_plan),
             ("apply", "apply.json", chain_apply),
+            ("advise", "advise.json", chain_advise),
         ] {
             if !o.measures(command) {
                 continue;
@@ -650,7 +693,83 @@ fn main() {
     let largest = o.sizes.iter().max().copied().unwrap_or(1000);
     inventory_parse(largest);
     inventory_parse(largest * 10);
+    if o.measures("advise") {
+        model_cpu(20);
+    }
     if o.floor_calls > 0 {
         call_cpu_floor(o.floor_calls);
     }
+}
+
+/// The cost model's CPU per table, alone: `tables` tables with 2 GSIs (6 dimensions) and 14
+/// days of 1-minute usage (a daily cycle), advised on this thread.
+fn model_cpu(tables: usize) {
+    use ddb_fleet::cost::recommend::{DimUsage, TableUsage};
+    use ddb_fleet::cost::{advise_table, Policy, PriceBook, Series};
+    use ddb_fleet::model::{
+        BillingMode, ObservedIndex, ObservedTable, OnDemandCaps, ScalingKey, Side,
+    };
+    let minutes = 14 * 1440;
+    let prices = PriceBook::builtin().region("us-east-1").unwrap().clone();
+    let policy = Policy {
+        min_savings_percent: 15.0,
+        min_savings: 5.0,
+        min_days: 7.0,
+        cap_factor: None,
+        max_capacity_units: 40_000,
+    };
+    let gsi = |name: &str| ObservedIndex {
+        name: name.into(),
+        status: "ACTIVE".into(),
+        read_capacity: 0,
+        write_capacity: 0,
+        caps: OnDemandCaps::default(),
+    };
+    let o: ObservedTable = serde_json::from_value(serde_json::json!({
+        "status": "ACTIVE", "billing_mode": "PAY_PER_REQUEST", "read_capacity": 0,
+        "write_capacity": 0, "indexes": [gsi("a"), gsi("b")], "scalable_targets": [],
+        "scaling_policies": []
+    }))
+    .unwrap();
+    assert_eq!(o.billing_mode, BillingMode::OnDemand);
+    let mut keys = vec![
+        ScalingKey::table(Side::Read),
+        ScalingKey::table(Side::Write),
+    ];
+    for g in ["a", "b"] {
+        keys.extend([
+            ScalingKey::index(g, Side::Read),
+            ScalingKey::index(g, Side::Write),
+        ]);
+    }
+    let usage = TableUsage {
+        dims: keys
+            .into_iter()
+            .map(|key| DimUsage {
+                key,
+                series: Series {
+                    period: 60,
+                    start: 0,
+                    sums: (0..minutes)
+                        .map(|m| {
+                            60.0 * 300.0
+                                * (1.0 + 0.5 * (m as f64 / 1440.0 * std::f64::consts::TAU).sin())
+                        })
+                        .collect(),
+                },
+            })
+            .collect(),
+        days_of_data: 14.0,
+        window_days: 14.0,
+        throttle_events: 0.0,
+    };
+    let cpu = thread_cpu();
+    for _ in 0..tables {
+        std::hint::black_box(advise_table(&o, &usage, &prices, &policy));
+    }
+    let per = (thread_cpu() - cpu) / tables as u32;
+    println!(
+        "cost model: {:.1} ms of CPU per table (6 dimensions, 14 days of 1-minute data: 20 threshold candidates simulated per dimension)",
+        per.as_secs_f64() * 1e3
+    );
 }

@@ -48,6 +48,21 @@ fn capacity_for(rate: f64, t: &Thresholds) -> i64 {
     want.clamp(t.min, t.max.max(t.min))
 }
 
+/// Where a simulation may stop early: once it throttles more minutes or costs more
+/// unit-hours than this, it cannot be the one chosen.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub throttled_minutes: u64,
+    pub unit_hours: f64,
+}
+
+impl Bounds {
+    pub const NONE: Bounds = Bounds {
+        throttled_minutes: u64::MAX,
+        unit_hours: f64::INFINITY,
+    };
+}
+
 /// Accumulates what a capacity costs and throttles, period by period.
 struct Meter {
     period: u32,
@@ -56,10 +71,13 @@ struct Meter {
     hour_sum: f64,
     hour_len: usize,
     per_hour: usize,
+    /// Keep the hourly capacity (for charts).
+    charts: bool,
+    hours_per_period: f64,
 }
 
 impl Meter {
-    fn new(period: u32) -> Meter {
+    fn new(period: u32, charts: bool) -> Meter {
         Meter {
             period,
             step: (period / 60).max(1),
@@ -67,13 +85,23 @@ impl Meter {
             hour_sum: 0.0,
             hour_len: 0,
             per_hour: (3600 / period).max(1) as usize,
+            charts,
+            hours_per_period: f64::from(period) / 3600.0,
         }
     }
 
+    /// Whether the run so far is past `b`.
+    fn beyond(&self, b: &Bounds) -> bool {
+        self.out.throttled_minutes > b.throttled_minutes || self.out.unit_hours > b.unit_hours
+    }
+
     fn record(&mut self, capacity: f64, rate: f64) {
-        self.out.unit_hours += capacity * f64::from(self.period) / 3600.0;
+        self.out.unit_hours += capacity * self.hours_per_period;
         if rate > capacity {
             self.out.throttled_minutes += u64::from(self.step);
+        }
+        if !self.charts {
+            return;
         }
         self.hour_sum += capacity;
         self.hour_len += 1;
@@ -99,7 +127,7 @@ impl Meter {
 
 /// A fixed provisioned capacity (no auto scaling).
 pub fn fixed(rates: &[f64], period: u32, capacity: i64) -> Outcome {
-    let mut m = Meter::new(period);
+    let mut m = Meter::new(period, true);
     for &r in rates {
         m.record(capacity as f64, r);
     }
@@ -110,7 +138,30 @@ pub fn fixed(rates: &[f64], period: u32, capacity: i64) -> Outcome {
 /// `period` seconds from `start`, epoch seconds). It starts at the capacity the first period
 /// asks for, so the result depends only on the thresholds and the usage.
 pub fn autoscaled(rates: &[f64], period: u32, start: i64, t: &Thresholds) -> Outcome {
-    let mut m = Meter::new(period);
+    simulate(rates, period, start, t, &Bounds::NONE, true).expect("no bounds: it runs through")
+}
+
+/// [`autoscaled`] without charts, stopping (`None`) once past `bounds`: what a search over
+/// many thresholds needs.
+pub fn autoscaled_within(
+    rates: &[f64],
+    period: u32,
+    start: i64,
+    t: &Thresholds,
+    bounds: &Bounds,
+) -> Option<Outcome> {
+    simulate(rates, period, start, t, bounds, false)
+}
+
+fn simulate(
+    rates: &[f64],
+    period: u32,
+    start: i64,
+    t: &Thresholds,
+    bounds: &Bounds,
+    charts: bool,
+) -> Option<Outcome> {
+    let mut m = Meter::new(period, charts);
     let step = m.step;
     let (out_n, in_n, land_n) = (
         periods(SCALE_OUT_MINUTES, step),
@@ -130,6 +181,9 @@ pub fn autoscaled(rates: &[f64], period: u32, start: i64, t: &Thresholds) -> Out
             }
         }
         m.record(capacity as f64, rate);
+        if m.beyond(bounds) {
+            return None;
+        }
         let utilisation = rate * 100.0 / capacity as f64;
         (above, below) = if utilisation > t.target {
             (above + 1, 0)
@@ -164,7 +218,7 @@ pub fn autoscaled(rates: &[f64], period: u32, start: i64, t: &Thresholds) -> Out
             }
         }
     }
-    m.finish()
+    Some(m.finish())
 }
 
 #[cfg(test)]

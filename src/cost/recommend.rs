@@ -248,23 +248,32 @@ pub fn best_thresholds(
             }
         }
     }
-    let mut best: Option<(Thresholds, Outcome)> = None;
+    // Each candidate stops as soon as it throttles more than allowed or costs more than the
+    // best so far; only the winner is run in full (with its hourly profile).
+    let mut best: Option<(Thresholds, f64)> = None;
     for t in candidates {
         if best.as_ref().is_some_and(|(b, _)| *b == t) {
             continue;
         }
-        let o = autoscale::autoscaled(rates, series.period, series.start, &t);
-        if o.throttled_minutes > allowed {
-            continue;
-        }
-        if best
-            .as_ref()
-            .is_none_or(|(_, b)| o.unit_hours < b.unit_hours)
+        let bounds = autoscale::Bounds {
+            throttled_minutes: allowed,
+            unit_hours: best.as_ref().map_or(f64::INFINITY, |(_, h)| *h),
+        };
+        if let Some(o) =
+            autoscale::autoscaled_within(rates, series.period, series.start, &t, &bounds)
         {
-            best = Some((t, o));
+            // Equal cost keeps the earlier candidate (the current thresholds first).
+            if best.as_ref().is_none_or(|(_, h)| o.unit_hours < *h) {
+                best = Some((t, o.unit_hours));
+            }
         }
     }
-    best
+    best.map(|(t, _)| {
+        (
+            t,
+            autoscale::autoscaled(rates, series.period, series.start, &t),
+        )
+    })
 }
 
 /// Per dimension: unit-hours and throttling of the current and the best provisioned setting,
