@@ -341,6 +341,11 @@ pub struct GlobalArgs {
     /// rate limits protect AWS; this only has to keep every account's limit busy.
     #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: Option<u32>,
+    /// Tables of one account and region UPDATING at once because of this run (AWS allows 500
+    /// concurrent control-plane operations per account and region, shared with everything
+    /// else there). Tables waiting for ACTIVE hold no --concurrency slot.
+    #[arg(long, global = true, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub max_updating: u32,
     /// Attempts per AWS call, retries of throttling and transient errors included.
     #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub max_attempts: u32,
@@ -471,7 +476,7 @@ mod tests {
         use clap::CommandFactory;
         let mut cmd = Cli::command().term_width(100);
         insta::assert_snapshot!("help", cmd.render_long_help().to_string());
-        for sub in ["apply", "rollback", "export"] {
+        for sub in ["apply", "rollback", "export", "advise"] {
             let sub_cmd = cmd.find_subcommand_mut(sub).unwrap();
             insta::assert_snapshot!(
                 format!("help_{sub}"),

@@ -35,3 +35,4 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod select;
+pub mod slots;

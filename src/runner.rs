@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub canary: Option<usize>,
     /// Limited changes recorded by earlier runs (`--history`).
     pub history: History,
+    /// Tables of one (account, region) UPDATING at once because of this run.
+    pub max_updating: usize,
 }
 
 /// (account, role, region): the tables that share clients, credentials and rate limits.
@@ -545,6 +547,10 @@ pub struct ApplyContext {
     /// Tables that failed to apply so far (for `--max-failures`).
     pub failures: AtomicUsize,
     read_backs: ReadBacks,
+    /// Permits for tables UPDATING at once, per group.
+    updating: crate::slots::Updating,
+    /// Where table tasks give back and ask again for their slots (set by `apply_fleet`).
+    slots: Mutex<Option<tokio::sync::mpsc::UnboundedSender<crate::slots::SlotMsg>>>,
 }
 
 impl ApplyContext {
@@ -557,13 +563,27 @@ impl ApplyContext {
     ) -> Self {
         ApplyContext {
             factory,
-            opts,
             events,
             ledger,
             cancel,
             failures: AtomicUsize::new(0),
             read_backs: ReadBacks::default(),
+            updating: crate::slots::Updating::new(opts.max_updating),
+            slots: Mutex::new(None),
+            opts,
         }
+    }
+
+    fn slot(&self, group: &Group) -> Option<crate::slots::SlotHandle> {
+        let tx = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        Some(crate::slots::SlotHandle {
+            tx,
+            group: group.clone(),
+        })
     }
 }
 
@@ -610,15 +630,20 @@ pub async fn apply_fleet(
     ctx: Arc<ApplyContext>,
     mut work: tokio::sync::mpsc::UnboundedReceiver<Work>,
 ) {
-    /// One group's tables waiting to start, and how many of its tables are running.
+    use crate::slots::SlotMsg;
+    /// One group's tables waiting to start, those waiting to resume after a wait (served
+    /// first), and how many of its tables hold a slot.
     #[derive(Default)]
     struct Lane {
         waiting: std::collections::VecDeque<(usize, Box<Planned>)>,
+        resuming: std::collections::VecDeque<tokio::sync::oneshot::Sender<()>>,
         running: usize,
     }
     let limit = ctx.opts.concurrency.max(1);
     let mut lanes: BTreeMap<Group, Lane> = BTreeMap::new();
-    let mut total = 0;
+    let mut total = 0usize;
+    let (slot_tx, mut slot_rx) = tokio::sync::mpsc::unbounded_channel::<SlotMsg>();
+    *ctx.slots.lock().unwrap_or_else(|e| e.into_inner()) = Some(slot_tx);
     // Table tasks return their group; read-back tasks return `None`.
     let mut tasks: tokio::task::JoinSet<Option<Group>> = tokio::task::JoinSet::new();
     let spawn_read_back = |tasks: &mut tokio::task::JoinSet<Option<Group>>, group, due| {
@@ -630,7 +655,8 @@ pub async fn apply_fleet(
     };
     let mut open = true;
     loop {
-        // Start what the limits allow, one table per group per round.
+        // Give out what the limits allow, one table per group per round: tables coming back
+        // from a wait first, then new ones.
         let per_group = (limit / lanes.len().max(1)).max(1);
         let mut started = true;
         while started && total < limit {
@@ -639,20 +665,16 @@ pub async fn apply_fleet(
                 if total >= limit || lane.running >= per_group {
                     continue;
                 }
-                if let Some((i, p)) = lane.waiting.pop_front() {
+                if let Some(resume) = lane.resuming.pop_front() {
                     lane.running += 1;
                     total += 1;
                     started = true;
-                    let (ctx, group) = (ctx.clone(), group.clone());
-                    tasks.spawn(async move {
-                        // A panic stays this table's (it remains `interrupted`): the slot is
-                        // freed all the same.
-                        let run = std::panic::AssertUnwindSafe(apply_one(&ctx, i, p));
-                        if futures::FutureExt::catch_unwind(run).await.is_err() {
-                            tracing::error!(table = i, "applying the table panicked");
-                        }
-                        Some(group)
-                    });
+                    let _ = resume.send(());
+                } else if let Some((i, p)) = lane.waiting.pop_front() {
+                    lane.running += 1;
+                    total += 1;
+                    started = true;
+                    tasks.spawn(run_table(ctx.clone(), group.clone(), i, p));
                 }
             }
         }
@@ -678,16 +700,54 @@ pub async fn apply_fleet(
                     }
                 }
             },
+            Some(msg) = slot_rx.recv() => match msg {
+                SlotMsg::Release(group) => {
+                    total = total.saturating_sub(1);
+                    if let Some(lane) = lanes.get_mut(&group) {
+                        lane.running = lane.running.saturating_sub(1);
+                    }
+                }
+                SlotMsg::Resume(group, tx) => lanes.entry(group).or_default().resuming.push_back(tx),
+            },
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Ok(Some(group)) = done {
-                    total -= 1;
+                    total = total.saturating_sub(1);
                     if let Some(lane) = lanes.get_mut(&group) {
-                        lane.running -= 1;
+                        lane.running = lane.running.saturating_sub(1);
                     }
                 }
             }
         }
     }
+    *ctx.slots.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// One table's task. A panic stays this table's: it is failed (with what its actions
+/// recorded), its group's read-back does not wait for it, and its slot is freed.
+async fn run_table(
+    ctx: Arc<ApplyContext>,
+    group: Group,
+    i: usize,
+    p: Box<Planned>,
+) -> Option<Group> {
+    let run = std::panic::AssertUnwindSafe(apply_one(&ctx, i, p));
+    if futures::FutureExt::catch_unwind(run).await.is_err() {
+        tracing::error!(table = i, "applying the table panicked");
+        let report = ctx.ledger.update(i, |t| {
+            t.status = TableStatus::Failed;
+            t.error = Some(ErrorReport {
+                code: "Panic".into(),
+                message: "ddb-fleet failed while applying this table (a bug): its actions say what was done".into(),
+                retryable: true,
+            });
+            t.clone()
+        });
+        ctx.failures.fetch_add(1, Ordering::SeqCst);
+        ctx.events.event(&Event::TableFinished { report: &report });
+        let due = ctx.read_backs.deposit(&group, None);
+        read_back(&ctx, &group, due).await;
+    }
+    Some(group)
 }
 
 async fn apply_one(ctx: &ApplyContext, i: usize, p: Box<Planned>) {
@@ -761,7 +821,7 @@ impl ReadBacks {
 
     fn deposit(&self, group: &Group, pending: Option<Pending>) -> Vec<Pending> {
         self.with(group, |b| {
-            b.outstanding -= 1;
+            b.outstanding = b.outstanding.saturating_sub(1);
             b.pending.extend(pending);
             b.due()
         })
@@ -823,7 +883,7 @@ struct Ran {
 /// Runs a table's actions in order, journalled, and reads the table back. Returns the table
 /// when its auto scaling is still to be read back (in a batch); otherwise it is concluded.
 async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending> {
-    let (opts, events, ledger, cancel) = (&ctx.opts, &*ctx.events, &*ctx.ledger, &ctx.cancel);
+    let (events, ledger, cancel) = (&*ctx.events, &*ctx.ledger, &ctx.cancel);
     if cancel.is_requested() {
         // Never started: stays `interrupted` with every action `not_attempted`.
         events.event(&Event::TableFinished {
@@ -851,55 +911,36 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
         }
     };
 
+    let group = group_of(d);
+    let slot = ctx.slot(&group);
+    // The permit of an UpdateTable sent, kept until the table is ACTIVE again.
+    let mut updating: Option<tokio::sync::OwnedSemaphorePermit> = None;
     for k in 0..p.steps {
         if cancel.is_requested() {
             ran.interrupted = true;
             break;
         }
-        let at = now_rfc3339();
-        let intent = ledger.update(i, |t| {
-            t.actions[k].outcome = Outcome::Started;
-            t.actions[k].started_at = Some(at.clone());
-            t.actions[k].clone()
-        });
-        let action = &intent.action;
-        // Recorded (journal included) before the request is sent.
-        events.event(&Event::ActionStarted {
-            table: d,
-            index: k,
-            record: &intent,
-        });
-        let t0 = Instant::now();
-        let r = ops::perform(
-            &clients,
-            &d.table,
-            action,
-            &opts.wait,
-            opts.max_attempts,
-            cancel,
-        )
-        .await;
-        let record = ledger.update(i, |t| {
-            let rec = &mut t.actions[k];
-            rec.attempts = r.attempts;
-            rec.duration_ms = Some(t0.elapsed().as_millis() as u64);
-            match &r.result {
-                Ok(Performed::Done) => rec.outcome = Outcome::Succeeded,
-                Ok(Performed::AlreadyAbsent) => rec.outcome = Outcome::AlreadyAbsent,
-                Err(e) => {
-                    rec.outcome = Outcome::Failed;
-                    rec.error = Some(e.into());
-                }
-            }
-            rec.clone()
-        });
-        events.event(&Event::ActionFinished {
-            table: d,
-            index: k,
-            record: &record,
-        });
-        match r.result {
-            Ok(_) => ran.mutated |= action.is_mutating(),
+        let kind = ledger.update(i, |t| t.actions[k].action.operation());
+        if kind == "UpdateTable" && updating.is_none() {
+            // Waiting for a permit, the table holds no slot: ACTIVE tables' work goes on.
+            let permit = ctx.updating.acquire(&group);
+            updating = Some(match &slot {
+                Some(s) => s.without(permit).await,
+                None => permit.await,
+            });
+        }
+        let r = if kind == "WaitForActive" {
+            let r = match &slot {
+                Some(s) => s.without(step(ctx, i, k, d, &clients)).await,
+                None => step(ctx, i, k, d, &clients).await,
+            };
+            updating = None;
+            r
+        } else {
+            step(ctx, i, k, d, &clients).await
+        };
+        match r {
+            Ok(mutating) => ran.mutated |= mutating,
             Err(e) if e.code == "Interrupted" => {
                 ran.interrupted = true;
                 break;
@@ -910,6 +951,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
             }
         }
     }
+    drop(updating);
 
     // Read back what AWS now has, whatever happened: the report must say the truth.
     if !ran.mutated {
@@ -929,6 +971,60 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
             None
         }
     }
+}
+
+/// Runs action `k` of table `i`: recorded as started (journal included) before the request
+/// is sent, then with its outcome. `Ok(true)` when it changed something.
+async fn step(
+    ctx: &ApplyContext,
+    i: usize,
+    k: usize,
+    d: &DesiredTable,
+    clients: &AccountRegion,
+) -> Result<bool, AwsError> {
+    let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
+    let at = now_rfc3339();
+    let intent = ledger.update(i, |t| {
+        t.actions[k].outcome = Outcome::Started;
+        t.actions[k].started_at = Some(at.clone());
+        t.actions[k].clone()
+    });
+    let action = &intent.action;
+    events.event(&Event::ActionStarted {
+        table: d,
+        index: k,
+        record: &intent,
+    });
+    let t0 = Instant::now();
+    let r = ops::perform(
+        clients,
+        &d.table,
+        action,
+        &opts.wait,
+        opts.max_attempts,
+        &ctx.cancel,
+    )
+    .await;
+    let record = ledger.update(i, |t| {
+        let rec = &mut t.actions[k];
+        rec.attempts = r.attempts;
+        rec.duration_ms = Some(t0.elapsed().as_millis() as u64);
+        match &r.result {
+            Ok(Performed::Done) => rec.outcome = Outcome::Succeeded,
+            Ok(Performed::AlreadyAbsent) => rec.outcome = Outcome::AlreadyAbsent,
+            Err(e) => {
+                rec.outcome = Outcome::Failed;
+                rec.error = Some(e.into());
+            }
+        }
+        rec.clone()
+    });
+    events.event(&Event::ActionFinished {
+        table: d,
+        index: k,
+        record: &record,
+    });
+    r.result.map(|_| action.is_mutating())
 }
 
 /// Records a table's final status from how its actions ran and what AWS reports after them.

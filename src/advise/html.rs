@@ -19,7 +19,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;font-size:1.2rem}\
 table{border-collapse:collapse;background:#fff;font-size:.85rem}td,th{border-bottom:1px solid #e4e7eb;padding:.3rem .6rem;text-align:left}\
 td.n,th.n{text-align:right}.charts{display:flex;flex-wrap:wrap;gap:1rem}\
 .chart{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:.6rem}\
-.chart h3{font-size:.85rem;margin:.1rem 0 .4rem}.legend{font-size:.75rem;color:#616e7c}\
+.chart h3{font-size:.9rem;margin:.1rem 0 .5rem}.chart svg{display:block;margin-bottom:.4rem}.legend{font-size:.75rem;color:#616e7c}\
 .recommended{color:#0e7c3a}.failed{color:#b42318}";
 
 /// HTML-escaped text.
@@ -125,7 +125,7 @@ fn charts(out: &mut String, report: &AdviceReport) {
         return;
     }
     charted.sort_by(|a, b| b.1.monthly_saving.total_cmp(&a.1.monthly_saving));
-    out.push_str("<h2>Tables that save most</h2><p class=\"legend\">Hourly average of consumed units per second (blue area), the capacity the table has now (grey line) and the recommended auto scaling's capacity, as simulated (green dashes).</p><div class=\"charts\">");
+    out.push_str("<h2>Tables that save most</h2><p class=\"legend\">Per hour, over the window: consumed units per second, average (grey-blue area) and peak (thin blue line); the capacity the table has now (grey line; none when on-demand) and the recommended auto scaling's capacity as simulated (green dashes; none when the recommendation is on-demand).</p><div class=\"charts\">");
     let cur = &report.settings.currency;
     for (t, a) in charted {
         let _ = write!(
@@ -144,9 +144,10 @@ fn charts(out: &mut String, report: &AdviceReport) {
     out.push_str("</div>");
 }
 
-/// One dimension: consumed units and capacities, hour by hour.
+/// One dimension: consumed units (hourly average as an area, hourly peak as a line) against
+/// the current and the recommended capacity, hour by hour, on one scale from 0.
 fn dimension_chart(d: &DimAdvice, a: &Advice) -> String {
-    let (w, h) = (360.0, 90.0);
+    let (w, h, left) = (380.0, 110.0, 44.0);
     let recommended = if a.recommended.mode == crate::model::BillingMode::Provisioned {
         d.provisioned_hourly.as_slice()
     } else {
@@ -154,6 +155,7 @@ fn dimension_chart(d: &DimAdvice, a: &Advice) -> String {
     };
     let series = [
         d.usage.hourly.as_slice(),
+        d.usage.hourly_peak.as_slice(),
         d.current_hourly.as_slice(),
         recommended,
     ];
@@ -163,7 +165,12 @@ fn dimension_chart(d: &DimAdvice, a: &Advice) -> String {
         .flat_map(|s| s.iter())
         .fold(0.0f32, |m, v| m.max(*v))
         .max(1e-6);
-    let point = |i: usize, v: f32| (i as f64 / (n - 1) as f64 * w, h - f64::from(v / top) * h);
+    let point = |i: usize, v: f32| {
+        (
+            left + i as f64 / (n - 1) as f64 * (w - left),
+            h - f64::from(v / top) * h,
+        )
+    };
     let path = |s: &[f32]| {
         s.iter()
             .enumerate()
@@ -177,18 +184,21 @@ fn dimension_chart(d: &DimAdvice, a: &Advice) -> String {
     if !d.usage.hourly.is_empty() {
         let _ = write!(
             area,
-            " L{:.1},{h} L0,{h} Z",
+            " L{:.1},{h} L{left},{h} Z",
             point(d.usage.hourly.len() - 1, 0.0).0
         );
     }
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{} hourly\"><text x=\"0\" y=\"10\" font-size=\"10\" fill=\"#616e7c\">{} (peak {:.1}/s, top of chart {top:.1})</text><g transform=\"translate(0,14)\"><path d=\"{area}\" fill=\"#9fb3c8\" fill-opacity=\"0.6\"/><path d=\"{}\" fill=\"none\" stroke=\"#616e7c\" stroke-width=\"1.5\"/><path d=\"{}\" fill=\"none\" stroke=\"#0e7c3a\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/></g></svg>",
-        h + 16.0,
-        esc(&d.key.label()),
-        esc(&d.key.label()),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{label} by the hour\"><text x=\"0\" y=\"11\" font-size=\"11\" fill=\"#323f4b\">{label}: peak {:.1}/s</text><g transform=\"translate(0,18)\"><rect x=\"{left}\" y=\"0\" width=\"{}\" height=\"{h}\" fill=\"#f5f7fa\"/><text x=\"{}\" y=\"9\" font-size=\"9\" text-anchor=\"end\" fill=\"#616e7c\">{top:.0}</text><text x=\"{}\" y=\"{h}\" font-size=\"9\" text-anchor=\"end\" fill=\"#616e7c\">0</text><path d=\"{area}\" fill=\"#9fb3c8\" fill-opacity=\"0.7\"/><path d=\"{}\" fill=\"none\" stroke=\"#2680c2\" stroke-width=\"0.8\"/><path d=\"{}\" fill=\"none\" stroke=\"#52606d\" stroke-width=\"1.6\"/><path d=\"{}\" fill=\"none\" stroke=\"#0e7c3a\" stroke-width=\"1.6\" stroke-dasharray=\"5 3\"/></g></svg>",
+        h + 22.0,
         d.usage.peak_per_second,
+        w - left,
+        left - 4.0,
+        left - 4.0,
+        path(&d.usage.hourly_peak),
         path(&d.current_hourly),
         path(recommended),
+        label = esc(&d.key.label()),
     )
 }
 

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 /// Tables whose usage is being read or modelled at once, fleet-wide: each holds its series
 /// (14 days of minutes: 20,160 values per dimension) while it is advised.
-pub const IN_FLIGHT: usize = 48;
+pub const IN_FLIGHT: usize = 16;
 
 /// Tables whose hourly profiles are kept for the HTML page: those with the largest savings.
 pub const CHARTED: usize = 50;
@@ -87,6 +87,7 @@ fn strip_charts(t: &mut TableAdvice) {
     if let Some(a) = &mut t.advice {
         for d in &mut a.dimensions {
             d.usage.hourly = Vec::new();
+            d.usage.hourly_peak = Vec::new();
             d.current_hourly = Vec::new();
             d.provisioned_hourly = Vec::new();
         }

@@ -116,6 +116,8 @@ fn paced(rate: NonZeroU32) -> Quota {
 
 struct Limiters {
     dynamodb: Limiter,
+    /// Polls of tables waiting for ACTIVE: at most half the DynamoDB rate (and within it).
+    polls: Limiter,
     autoscaling: Limiter,
     cloudwatch: Limiter,
     sts: governor::DefaultDirectRateLimiter,
@@ -203,6 +205,9 @@ impl ClientFactory {
         let base = loader.load().await;
         let limiters = Arc::new(Limiters {
             dynamodb: RateLimiter::keyed(paced(settings.rates.dynamodb)),
+            polls: RateLimiter::keyed(paced(
+                NonZeroU32::new(settings.rates.dynamodb.get() / 2).unwrap_or(NonZeroU32::MIN),
+            )),
             autoscaling: RateLimiter::keyed(paced(settings.rates.autoscaling)),
             cloudwatch: RateLimiter::keyed(paced(settings.rates.cloudwatch)),
             sts: RateLimiter::direct(paced(settings.rates.sts)),
@@ -466,6 +471,18 @@ impl AccountRegion {
             Service::CloudWatch => &self.limiters.cloudwatch,
         };
         wait_for_token(limiter, &key).await;
+    }
+
+    /// The jittered backoff before the `n`-th retry of a call (`n` from 1).
+    pub fn backoff(&self, n: u32) -> Duration {
+        self.retry.backoff(n)
+    }
+
+    /// Waits for a turn to poll a table waiting for ACTIVE (then `call` takes a DynamoDB token
+    /// as for any request): polls take at most half of the DynamoDB rate.
+    pub async fn throttle_poll(&self) {
+        let key = (self.account_id.clone(), self.region.clone());
+        wait_for_token(&self.limiters.polls, &key).await;
     }
 
     /// Sends one request through the rate limiter, retrying transient failures (and busy

@@ -86,7 +86,12 @@ impl AwsError {
             ErrorKind::SwitchLimit
         } else if code == "LimitExceededException" && is_table_class_limit_message(message) {
             ErrorKind::TableClassLimit
-        } else if code == "ResourceInUseException" || code == "ConcurrentUpdateException" {
+        } else if code == "ResourceInUseException"
+            || code == "ConcurrentUpdateException"
+            || code == "LimitExceededException"
+        {
+            // The last: too many operations in progress in the account and region (AWS allows
+            // 500 concurrent control-plane operations): they end; wait and send again.
             ErrorKind::Busy
         } else if code == "ResourceNotFoundException" || code == "ObjectNotFoundException" {
             ErrorKind::NotFound
@@ -197,7 +202,7 @@ mod tests {
             "Too many concurrent control plane operations",
             Some(400),
         );
-        assert_eq!(e.kind, ErrorKind::Transient);
+        assert_eq!(e.kind, ErrorKind::Busy);
     }
 
     #[test]
@@ -222,7 +227,7 @@ mod tests {
             "Too many operations for a given subscriber",
             Some(400),
         );
-        assert_eq!(e.kind, ErrorKind::Transient);
+        assert_eq!(e.kind, ErrorKind::Busy, "waited out, then sent again");
         assert!(e.retryable);
     }
 

@@ -24,13 +24,19 @@ const POLICIES_PER_RESOURCE_UP_TO: usize = 8;
 const TARGETS_PER_PAGE: i32 = 50;
 const POLICIES_PER_PAGE: i32 = 10;
 
-/// How long to wait for a table to become ACTIVE, and how often to look.
+/// How long to wait for a table to become ACTIVE, and how often to look: every tenth of the
+/// time waited so far, from `first_poll` to `max_poll`, so that ACTIVE is noticed within about
+/// 10 % of the time waited (and within `first_poll` of it early on), while a table UPDATING
+/// for minutes is polled a few times a minute.
 #[derive(Debug, Clone, Copy)]
 pub struct WaitPolicy {
     pub timeout: Duration,
     pub first_poll: Duration,
     pub max_poll: Duration,
 }
+
+/// Polls come every this fraction of the time waited so far.
+const POLL_FRACTION: u32 = 10;
 
 impl Default for WaitPolicy {
     fn default() -> Self {
@@ -351,8 +357,9 @@ pub async fn wait_active(
 ) -> Attempted<()> {
     let started = Instant::now();
     let mut attempts = 0;
-    let mut interval = wait.first_poll;
     loop {
+        // Waiting tables take at most a share of the DynamoDB rate: the other calls go on.
+        c.throttle_poll().await;
         let d = describe_table(c, table).await;
         attempts += d.attempts;
         let status = match d.result {
@@ -390,6 +397,8 @@ pub async fn wait_active(
             }
             Ok(Some(o)) => o.status,
         };
+        let interval = (started.elapsed() / POLL_FRACTION)
+            .clamp(wait.first_poll, wait.max_poll.max(wait.first_poll));
         if started.elapsed() + interval > wait.timeout {
             return Attempted {
                 result: Err(AwsError::new(
@@ -416,7 +425,6 @@ pub async fn wait_active(
             };
         }
         tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(wait.max_poll);
     }
 }
 
@@ -570,6 +578,7 @@ async fn update_table(
     cancel: &Cancel,
 ) -> Attempted<Performed> {
     let mut attempts = 0;
+    let (started, mut limited) = (Instant::now(), 0u32);
     loop {
         let a = c
             .call(Service::DynamoDb, OnBusy::Return, || {
@@ -592,6 +601,16 @@ async fn update_table(
                     result: Ok(Performed::Done),
                     attempts,
                 }
+            }
+            // Too many operations in progress in the account and region: not this table's
+            // doing; back off (as long as a table may take to become ACTIVE) and send again.
+            Err(e)
+                if e.code == "LimitExceededException"
+                    && started.elapsed() < wait.timeout
+                    && !cancel.is_requested() =>
+            {
+                limited += 1;
+                tokio::time::sleep(c.backoff(limited)).await;
             }
             Err(e)
                 if e.kind == ErrorKind::Busy

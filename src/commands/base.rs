@@ -91,6 +91,7 @@ pub fn run_options(g: &GlobalArgs, tables: &[DesiredTable]) -> RunOptions {
         max_failures: usize::MAX,
         canary: None,
         history: Default::default(),
+        max_updating: g.max_updating as usize,
     }
 }
 

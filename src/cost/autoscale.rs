@@ -65,7 +65,6 @@ impl Bounds {
 
 /// Accumulates what a capacity costs and throttles, period by period.
 struct Meter {
-    period: u32,
     step: u32,
     out: Outcome,
     hour_sum: f64,
@@ -79,7 +78,6 @@ struct Meter {
 impl Meter {
     fn new(period: u32, charts: bool) -> Meter {
         Meter {
-            period,
             step: (period / 60).max(1),
             out: Outcome::default(),
             hour_sum: 0.0,

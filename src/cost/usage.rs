@@ -48,12 +48,18 @@ impl Series {
             .chunks(per_hour)
             .map(|c| (c.iter().sum::<f64>() / (p * c.len() as f64)) as f32)
             .collect();
+        let hourly_peak = self
+            .sums
+            .chunks(per_hour)
+            .map(|c| (c.iter().fold(0.0f64, |m, v| m.max(*v)) / p) as f32)
+            .collect();
         UsageSummary {
             total_units: total,
             peak_per_second: peak,
             average_per_second: if secs > 0.0 { total / secs } else { 0.0 },
             idle: total == 0.0,
             hourly,
+            hourly_peak,
         }
     }
 }
@@ -70,6 +76,9 @@ pub struct UsageSummary {
     /// Average units per second of each hour (for charts; not in the report).
     #[serde(skip)]
     pub hourly: Vec<f32>,
+    /// The highest per-second rate of each hour's periods (for charts).
+    #[serde(skip)]
+    pub hourly_peak: Vec<f32>,
 }
 
 #[cfg(test)]
@@ -90,6 +99,7 @@ mod tests {
         assert_eq!(u.average_per_second, 1.0);
         assert!(!u.idle);
         assert_eq!(u.hourly, vec![1.0]);
+        assert_eq!(u.hourly_peak, vec![2.0]);
         assert!(Series::zeros(60, 0, 10).summary().idle);
     }
 }

@@ -13,5 +13,6 @@ mod faults;
 mod fleet;
 mod guardrails;
 mod operations;
+mod pace;
 mod settings;
 mod single_table;

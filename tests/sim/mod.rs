@@ -41,8 +41,13 @@ pub const CALLER_ACCOUNT: &str = "999999999999";
 pub struct SimConfig {
     /// Added before every answer.
     pub latency: Duration,
-    /// How long a table stays UPDATING after an UpdateTable.
+    /// How long a table stays UPDATING after an UpdateTable: this, or with
+    /// `update_duration_max` a duration drawn per update from [this, that].
     pub update_duration: Duration,
+    pub update_duration_max: Option<Duration>,
+    /// Tables of one (account, region) UPDATING at once beyond which UpdateTable answers
+    /// LimitExceededException (AWS: 500 concurrent control-plane operations, adjustable).
+    pub max_updating: Option<usize>,
     /// Requests accepted per second per (account, region, service); `None`: unlimited.
     pub quota_per_sec: Option<u32>,
     /// Fraction of requests answered with HTTP 500.
@@ -64,6 +69,8 @@ impl Default for SimConfig {
         SimConfig {
             latency: Duration::ZERO,
             update_duration: Duration::ZERO,
+            update_duration_max: None,
+            max_updating: None,
             quota_per_sec: None,
             error_rate: 0.0,
             drop_rate: 0.0,
@@ -215,6 +222,10 @@ pub struct SimStats {
     pub by_operation: BTreeMap<String, u64>,
     /// Metrics (queries) GetMetricData was asked for, summed over calls.
     pub metric_queries: u64,
+    /// The most tables UPDATING at once, per (account, region).
+    pub max_updating: BTreeMap<(String, String), usize>,
+    /// UpdateTables refused for too many concurrent operations.
+    pub updating_refusals: u64,
     /// The most requests accepted in any one-second window, per (account, region, service).
     pub max_accepted_per_window: BTreeMap<(String, String, String), usize>,
     /// Requests accepted (not throttled), per (account, region, service).
@@ -716,6 +727,23 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     } else {
         autoscaling(r, &op, &body, &account, &region)
     };
+    if op == "UpdateTable" {
+        let updating = r
+            .tables
+            .values()
+            .filter(|t| t.status() == "UPDATING")
+            .count();
+        let seen = w
+            .stats
+            .max_updating
+            .entry((account.clone(), region.clone()))
+            .or_default();
+        *seen = (*seen).max(updating);
+        if matches!(&result, Err(("LimitExceededException", m)) if m.contains("concurrent control plane"))
+        {
+            w.stats.updating_refusals += 1;
+        }
+    }
     match result {
         Ok(v) => Response {
             status: 200,
@@ -891,10 +919,23 @@ fn dynamodb(
             Ok(v)
         }
         "UpdateTable" => {
+            let updating = r
+                .tables
+                .values()
+                .filter(|t| t.status() == "UPDATING")
+                .count();
+            if config.max_updating.is_some_and(|m| updating >= m) {
+                return Err(("LimitExceededException", format!("Subscriber limit exceeded: {updating} tables are being created, updated or deleted at once (the limit of concurrent control plane operations)")));
+            }
             let t = r.tables.get_mut(&name).ok_or_else(not_found)?;
             update_table(t, &name, body)?;
-            if !config.update_duration.is_zero() {
-                t.updating_until = Some(Instant::now() + config.update_duration);
+            let duration = update_duration(
+                config,
+                &name,
+                t.switches_to_on_demand.len() + t.class_changes.len(),
+            );
+            if !duration.is_zero() {
+                t.updating_until = Some(Instant::now() + duration);
             }
             let t = t.clone();
             Ok(json!({"TableDescription": describe(&name, &t, account, region)}))
@@ -904,6 +945,21 @@ fn dynamodb(
             format!("unsupported operation {op}"),
         )),
     }
+}
+
+/// How long this update keeps the table UPDATING: fixed, or drawn (deterministically, from the
+/// table's name and how many times it changed) from the configured range.
+fn update_duration(config: &SimConfig, name: &str, changes: usize) -> Duration {
+    let Some(max) = config.update_duration_max else {
+        return config.update_duration;
+    };
+    let min = config.update_duration;
+    let span = max.saturating_sub(min).as_millis() as u64;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ changes as u64;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    min + Duration::from_millis(if span == 0 { 0 } else { h % (span + 1) })
 }
 
 /// The two table-class changes AWS allows per trailing 30 days.

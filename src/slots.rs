@@ -1,0 +1,85 @@
+//! Work slots of an apply ([`SlotHandle`]) and the bound on tables UPDATING at once
+//! ([`Updating`]), per (account, role, region).
+//!
+//! `--concurrency` bounds the tables being worked on, not those waiting: a table hands its slot
+//! back to the scheduler (`runner::apply_fleet`) while it waits for ACTIVE or for its turn to
+//! send an UpdateTable, and asks for one again afterwards; the scheduler serves such tables
+//! before starting new ones. Independently, at most `--max-updating` tables of an (account,
+//! region) are UPDATING because of this run: a permit is taken before an UpdateTable and given
+//! back once the table is ACTIVE again.
+
+use crate::runner::Group;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+
+/// What a table task tells the scheduler.
+#[derive(Debug)]
+pub enum SlotMsg {
+    /// The table gives its slot back (it is about to wait).
+    Release(Group),
+    /// The table wants a slot again; the scheduler answers when one is its.
+    Resume(Group, oneshot::Sender<()>),
+}
+
+/// A table task's way to give back and take again its group's work slot.
+#[derive(Clone)]
+pub struct SlotHandle {
+    pub tx: mpsc::UnboundedSender<SlotMsg>,
+    pub group: Group,
+}
+
+impl SlotHandle {
+    pub fn release(&self) {
+        let _ = self.tx.send(SlotMsg::Release(self.group.clone()));
+    }
+
+    /// Waits until the scheduler gives this table a slot again.
+    pub async fn resume(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(SlotMsg::Resume(self.group.clone(), tx))
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
+    }
+
+    /// Runs `f` without holding a slot: released before, taken again after.
+    pub async fn without<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.release();
+        let out = f.await;
+        self.resume().await;
+        out
+    }
+}
+
+/// Per group, the permits for tables UPDATING at once.
+pub struct Updating {
+    per_group: usize,
+    groups: Mutex<HashMap<Group, Arc<Semaphore>>>,
+}
+
+impl Updating {
+    pub fn new(per_group: usize) -> Self {
+        Updating {
+            per_group: per_group.max(1),
+            groups: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A permit to send an UpdateTable in `group` (kept until the table is ACTIVE again).
+    pub async fn acquire(&self, group: &Group) -> OwnedSemaphorePermit {
+        let sem = self
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(group.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_group)))
+            .clone();
+        sem.acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+}

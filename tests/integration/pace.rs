@@ -1,0 +1,110 @@
+//! Applying at AWS's pace while tables are UPDATING (simulator): a table waiting for ACTIVE
+//! holds no `--concurrency` slot, at most `--max-updating` tables of an (account, region) are
+//! UPDATING at once, and AWS's refusal of too many concurrent operations is waited out.
+//! Asserted on what the simulator counted and on the order of the recorded actions, not on
+//! wall-clock time.
+
+use crate::sim::*;
+use crate::support::*;
+use serde_json::Value;
+use std::time::Duration;
+
+const PROVISIONED: &str = "provisioned,2,20,70,1,10,60";
+
+/// (UpdateTable start, end of the wait that follows it), in milliseconds since the epoch, for
+/// every table of a report.
+fn switches(report: &Value) -> Vec<(i64, i64)> {
+    let ms = |t: &str| {
+        aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime)
+            .unwrap()
+            .to_millis()
+            .unwrap()
+    };
+    let mut out = Vec::new();
+    for t in report["tables"].as_array().unwrap() {
+        let actions = t["actions"].as_array().unwrap();
+        for (k, a) in actions.iter().enumerate() {
+            if a["operation"] == "UpdateTable" {
+                let wait = &actions[k + 1];
+                assert_eq!(wait["operation"], "WaitForActive");
+                let end = ms(wait["started_at"].as_str().unwrap())
+                    + wait["duration_ms"].as_i64().unwrap();
+                out.push((ms(a["started_at"].as_str().unwrap()), end));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn waiting_tables_hold_no_slot_and_updating_stays_within_its_bound() {
+    let fleet = grid(1, &["us-east-1"], 12, |_| SimTable::on_demand(&[]));
+    let (account, region) = (fleet[0].0.clone(), fleet[0].1.clone());
+    let sim = Sim::start(
+        SimConfig {
+            update_duration: Duration::from_secs(2),
+            update_duration_max: Some(Duration::from_secs(3)),
+            max_updating: Some(10),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--concurrency",
+            "2",
+            "--max-updating",
+            "8",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    assert_eq!(report["summary"]["changed"], 12, "{}", report["summary"]);
+    let stats = sim.stats();
+    let most = stats.max_updating[&(account, region)];
+    // More tables UPDATING at once than --concurrency: waiting tables gave their slots back.
+    assert!(most > 2, "at most {most} tables UPDATING at once");
+    assert!(most <= 8, "--max-updating 8 held: {most}");
+    assert_eq!(stats.updating_refusals, 0);
+    // About one UPDATING period, not one per wave of 2: the first 8 switches were all sent
+    // before the first of them was seen ACTIVE again.
+    let mut s = switches(&report);
+    s.sort();
+    let first_active = s.iter().map(|(_, end)| *end).min().unwrap();
+    let early = s.iter().filter(|(start, _)| *start < first_active).count();
+    assert!(
+        early >= 8,
+        "{early} switches sent before the first finished: {s:?}"
+    );
+}
+
+#[test]
+fn too_many_concurrent_operations_is_waited_out() {
+    // Another team's work fills the account: the simulator refuses a fourth UPDATING table;
+    // ddb-fleet (allowed 100) is refused and backs off until the others finish.
+    let fleet = grid(1, &["us-east-1"], 8, |_| SimTable::on_demand(&[]));
+    let sim = Sim::start(
+        SimConfig {
+            update_duration: Duration::from_millis(800),
+            max_updating: Some(3),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    assert_eq!(report["summary"]["changed"], 8, "{}", report["summary"]);
+    let stats = sim.stats();
+    assert!(stats.updating_refusals > 0, "the limit was met");
+    assert!(stats.max_updating.values().all(|m| *m <= 3));
+}
