@@ -311,6 +311,8 @@ impl SingleTableArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// Text on a terminal, JSON otherwise.
+    Auto,
     /// One JSON object per line.
     Json,
     /// Human-readable lines.
@@ -331,9 +333,13 @@ pub struct GlobalArgs {
     /// Session name for assumed roles (appears in CloudTrail).
     #[arg(long, global = true, default_value = "ddb-fleet")]
     pub role_session_name: String,
-    /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value = "json")]
+    /// Log format on stderr. On a terminal the log has a line per table (and every warning);
+    /// each action's lines are in JSON logs (stderr not a terminal) and with --verbose.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
     pub log_format: LogFormat,
+    /// Log each action's start and finish on a terminal too (RUST_LOG sets levels finely).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     /// Never draw a progress bar.
     #[arg(long, global = true)]
     pub no_progress: bool,

@@ -55,8 +55,19 @@ impl EventSink for Sinks {
     }
 }
 
-/// Logs every event through `tracing` (JSON or text, as configured in the CLI).
-pub struct LogSink;
+/// Logs events through `tracing` (JSON or text, as configured in the CLI): a line per table
+/// (and every warning and failure); each action's start and finish too when `detail` (logs for
+/// machines: stderr is not a terminal), else at debug level (`-v` or `RUST_LOG`).
+pub struct LogSink {
+    pub detail: bool,
+}
+
+fn word<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
 
 impl EventSink for LogSink {
     fn event(&self, event: &Event<'_>) {
@@ -71,25 +82,34 @@ impl EventSink for LogSink {
                 table,
                 index,
                 record,
-            } => tracing::info!(
-                account = %table.account_id,
-                region = %table.region,
-                table = %table.table,
-                step = index + 1,
-                operation = record.action.operation(),
-                target = %record.target,
-                "starting {}", record.action.describe()
-            ),
+            } => {
+                let (level_info, describe) = (self.detail, record.action.describe());
+                if level_info {
+                    tracing::info!(
+                        account = %table.account_id, region = %table.region, table = %table.table,
+                        step = index + 1, operation = record.action.operation(),
+                        target = %record.target, "starting {describe}"
+                    );
+                } else {
+                    tracing::debug!(
+                        account = %table.account_id, region = %table.region, table = %table.table,
+                        step = index + 1, operation = record.action.operation(),
+                        target = %record.target, "starting {describe}"
+                    );
+                }
+            }
             Event::ActionFinished {
                 table,
                 index,
                 record,
             } => {
-                let outcome = serde_json::to_value(record.outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let outcome = word(record.outcome);
                 match &record.error {
+                    None if !self.detail => tracing::debug!(
+                        account = %table.account_id, region = %table.region, table = %table.table,
+                        step = index + 1, operation = record.action.operation(),
+                        outcome = %outcome, attempts = record.attempts, "action finished"
+                    ),
                     None => tracing::info!(
                         account = %table.account_id, region = %table.region, table = %table.table,
                         step = index + 1, operation = record.action.operation(),
@@ -104,10 +124,7 @@ impl EventSink for LogSink {
                 }
             }
             Event::TableAdvised { advice } => {
-                let status = serde_json::to_value(advice.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let status = word(advice.status);
                 let (now, recommended) = advice.monthly();
                 match &advice.error {
                     None => tracing::info!(
@@ -122,10 +139,7 @@ impl EventSink for LogSink {
                 }
             }
             Event::TableFinished { report } => {
-                let status = serde_json::to_value(report.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let status = word(report.status);
                 match &report.error {
                     None => tracing::info!(
                         account = %report.account_id, region = %report.region, table = %report.table,

@@ -3,19 +3,35 @@
 //! The bar is drawn on stderr only when stderr is a terminal and `--no-progress` is not given;
 //! otherwise it is hidden and costs nothing. Log lines are written through
 //! [`SuspendingWriter`], which lifts the bar out of the way while a line is printed.
+//!
+//! The bar counts work, not only finished tables, so that it moves in every phase: each table
+//! is one unit when it has been read and planned, one per action it applies, and one when it
+//! is finished (verified); its ETA is indicatif's, from the rate of that work. The message
+//! says where each phase stands: tables read, actions done of actions planned, tables done,
+//! changed and failed.
 
 use crate::events::{Event, EventSink};
-use crate::report::TableStatus;
+use crate::report::{Outcome, TableStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[derive(Default)]
+struct Counts {
+    tables: AtomicUsize,
+    read: AtomicUsize,
+    actions: AtomicUsize,
+    actions_done: AtomicUsize,
+    done: AtomicUsize,
+    changed: AtomicUsize,
+    failed: AtomicUsize,
+}
+
 pub struct ProgressSink {
     bar: ProgressBar,
-    changed: AtomicUsize,
-    unchanged: AtomicUsize,
-    failed: AtomicUsize,
-    other: AtomicUsize,
+    counts: Counts,
+    /// Tables handed to apply (their read is counted when planned).
+    planned: std::sync::Mutex<std::collections::HashSet<(String, String, String)>>,
 }
 
 impl ProgressSink {
@@ -25,7 +41,7 @@ impl ProgressSink {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             b.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} tables  {msg}  ETA {eta}",
+                    "{spinner} [{elapsed_precise}] {bar:30} {percent:>3}%  {msg}  ETA {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
@@ -36,10 +52,8 @@ impl ProgressSink {
         };
         ProgressSink {
             bar,
-            changed: AtomicUsize::new(0),
-            unchanged: AtomicUsize::new(0),
-            failed: AtomicUsize::new(0),
-            other: AtomicUsize::new(0),
+            counts: Counts::default(),
+            planned: Default::default(),
         }
     }
 
@@ -50,49 +64,109 @@ impl ProgressSink {
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
+
+    fn message(&self) {
+        let c = &self.counts;
+        let get = |a: &AtomicUsize| a.load(Ordering::Relaxed);
+        self.bar.set_message(format!(
+            "read {}/{} · actions {}/{} · done {}/{} · changed {} · failed {}",
+            get(&c.read),
+            get(&c.tables),
+            get(&c.actions_done),
+            get(&c.actions),
+            get(&c.done),
+            get(&c.tables),
+            get(&c.changed),
+            get(&c.failed),
+        ));
+    }
+
+    /// A table is finished: its finish, and its read if it was not counted yet (a table that
+    /// needs nothing finishes as it is read), and the actions it will not run.
+    fn finished(&self, read_counted: bool, changed: bool, failed: bool, skipped_actions: usize) {
+        let c = &self.counts;
+        let units = 1 + usize::from(!read_counted) + skipped_actions;
+        if !read_counted {
+            c.read.fetch_add(1, Ordering::Relaxed);
+        }
+        c.done.fetch_add(1, Ordering::Relaxed);
+        c.changed.fetch_add(usize::from(changed), Ordering::Relaxed);
+        c.failed.fetch_add(usize::from(failed), Ordering::Relaxed);
+        c.actions_done.fetch_add(skipped_actions, Ordering::Relaxed);
+        self.bar.inc(units as u64);
+        self.message();
+    }
 }
 
 impl EventSink for ProgressSink {
     fn event(&self, event: &Event<'_>) {
+        let c = &self.counts;
         match event {
             Event::ReadStarted { tables } => {
-                self.bar.set_length(*tables as u64);
-                self.bar.set_message("reading state");
+                c.tables.store(*tables, Ordering::Relaxed);
+                // Read and planned, then finished: two units a table, plus its actions.
+                self.bar.set_length(2 * *tables as u64);
+                self.message();
+            }
+            Event::TablePlanned { report } => {
+                self.planned
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert((
+                        report.account_id.clone(),
+                        report.region.clone(),
+                        report.table.clone(),
+                    ));
+                let n = report.actions.len();
+                c.read.fetch_add(1, Ordering::Relaxed);
+                c.actions.fetch_add(n, Ordering::Relaxed);
+                self.bar.inc_length(n as u64);
+                self.bar.inc(1);
+                self.message();
+            }
+            Event::ActionFinished { .. } => {
+                c.actions_done.fetch_add(1, Ordering::Relaxed);
+                self.bar.inc(1);
+                self.message();
+            }
+            Event::TableFinished { report } => {
+                // A table handed to apply was counted as read when planned.
+                let applied = self
+                    .planned
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&(
+                        report.account_id.clone(),
+                        report.region.clone(),
+                        report.table.clone(),
+                    ));
+                let not_run = if applied {
+                    report
+                        .actions
+                        .iter()
+                        .filter(|a| matches!(a.outcome, Outcome::NotAttempted | Outcome::Planned))
+                        .count()
+                } else {
+                    0
+                };
+                self.finished(
+                    applied,
+                    matches!(
+                        report.status,
+                        TableStatus::Changed | TableStatus::WouldChange
+                    ),
+                    report.status == TableStatus::Failed,
+                    not_run,
+                );
             }
             Event::TableAdvised { advice } => {
                 use crate::advise::report::AdviceStatus;
-                let counter = match advice.status {
-                    AdviceStatus::Recommended => &self.changed,
-                    AdviceStatus::Unchanged => &self.unchanged,
-                    AdviceStatus::Failed => &self.failed,
-                    _ => &self.other,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                self.bar.inc(1);
-                self.bar.set_message(format!(
-                    "to change {} · unchanged {} · failed {} · other {}",
-                    self.changed.load(Ordering::Relaxed),
-                    self.unchanged.load(Ordering::Relaxed),
-                    self.failed.load(Ordering::Relaxed),
-                    self.other.load(Ordering::Relaxed),
-                ));
-            }
-            Event::TableFinished { report } => {
-                let counter = match report.status {
-                    TableStatus::Changed | TableStatus::WouldChange => &self.changed,
-                    TableStatus::Unchanged => &self.unchanged,
-                    TableStatus::Failed => &self.failed,
-                    _ => &self.other,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                self.bar.inc(1);
-                self.bar.set_message(format!(
-                    "changed {} · unchanged {} · failed {} · other {}",
-                    self.changed.load(Ordering::Relaxed),
-                    self.unchanged.load(Ordering::Relaxed),
-                    self.failed.load(Ordering::Relaxed),
-                    self.other.load(Ordering::Relaxed),
-                ));
+                self.finished(
+                    false,
+                    advice.status == AdviceStatus::Recommended,
+                    advice.status == AdviceStatus::Failed,
+                    0,
+                );
             }
             _ => {}
         }

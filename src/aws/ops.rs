@@ -606,6 +606,7 @@ async fn update_table(
             // doing; back off (as long as a table may take to become ACTIVE) and send again.
             Err(e)
                 if e.code == "LimitExceededException"
+                    && e.kind == ErrorKind::Busy
                     && started.elapsed() < wait.timeout
                     && !cancel.is_requested() =>
             {

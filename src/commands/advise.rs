@@ -13,7 +13,7 @@ use crate::aws::ClientFactory;
 use crate::cancel::Cancel;
 use crate::cli::{AdviseArgs, GlobalArgs};
 use crate::cost::{Policy, PriceBook, DAYS_PER_MONTH};
-use crate::events::{EventSink, LogSink, Sinks};
+use crate::events::{EventSink, Sinks};
 use crate::exit_codes;
 use crate::export;
 use crate::inventory::{InventoryError, InventoryErrors};
@@ -264,7 +264,7 @@ fn read(
     job: &AdviseJob,
 ) -> Result<(crate::advise::run::Collected, bool), CliError> {
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
-    base::init_logging(g.log_format, SuspendingWriter::new(progress.bar()));
+    base::init_logging(g, SuspendingWriter::new(progress.bar()));
     let cancel = Arc::new(Cancel::default());
     let out = base::new_runtime()?.block_on(async {
         let c = cancel.clone();
@@ -277,7 +277,8 @@ fn read(
         });
         let factory = ClientFactory::new(base::aws_settings(g)).await;
         let rows = base::expand_selected(&factory, rows, job.concurrency, sel).await;
-        let sinks: Vec<Box<dyn EventSink>> = vec![Box::new(LogSink), Box::new(progress.clone())];
+        let sinks: Vec<Box<dyn EventSink>> =
+            vec![Box::new(base::log_sink(g)), Box::new(progress.clone())];
         advise_fleet(&factory, rows, job, &Sinks(sinks), &cancel).await
     });
     progress.finish();

@@ -6,11 +6,13 @@ use super::CliError;
 use crate::aws::ops::WaitPolicy;
 use crate::aws::{AwsError, AwsSettings, ClientFactory, Rates, RetryPolicy};
 use crate::cli::{GlobalArgs, LogFormat};
+use crate::events::LogSink;
 use crate::inventory::Limits;
 use crate::model::DesiredTable;
 use crate::progress::SuspendingWriter;
 use crate::runner::{self, RunOptions};
 use crate::select::Selection;
+use std::io::IsTerminal;
 use std::time::Duration;
 
 /// The inventory limits the flags set.
@@ -20,17 +22,36 @@ pub fn limits(g: &GlobalArgs) -> Limits {
     }
 }
 
-pub fn init_logging(format: LogFormat, writer: SuspendingWriter) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ddb_fleet=info,warn"));
+pub fn init_logging(g: &GlobalArgs, writer: SuspendingWriter) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if g.verbose {
+            "ddb_fleet=debug,warn"
+        } else {
+            "ddb_fleet=info,warn"
+        })
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .with_target(false);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+    let json = match g.log_format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// The log's sink: each action's lines at info level for machines (stderr not a terminal)
+/// or with `--verbose`; on a terminal, a line per table (actions at debug level).
+pub fn log_sink(g: &GlobalArgs) -> LogSink {
+    LogSink {
+        detail: g.verbose || !std::io::stderr().is_terminal(),
+    }
 }
 
 pub fn aws_settings(g: &GlobalArgs) -> AwsSettings {

@@ -103,7 +103,7 @@ fn read_tables(
     sel: &Selection,
 ) -> Result<Vec<TableReport>, CliError> {
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
-    base::init_logging(g.log_format, SuspendingWriter::new(progress.bar()));
+    base::init_logging(g, SuspendingWriter::new(progress.bar()));
     let opts = base::run_options(g, &rows);
     let ledger = Ledger::default();
     base::new_runtime()?.block_on(async {

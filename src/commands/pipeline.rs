@@ -11,7 +11,7 @@ use super::{report_dir_exists, CliError};
 use crate::aws::ClientFactory;
 use crate::cancel::Cancel;
 use crate::cli::{GlobalArgs, Guards};
-use crate::events::{EventSink, LogSink, Sinks};
+use crate::events::{EventSink, Sinks};
 use crate::exit_codes;
 use crate::journal::{self, JournalSink};
 use crate::model::DesiredTable;
@@ -110,7 +110,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
     }
 
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
-    base::init_logging(g.log_format, SuspendingWriter::new(progress.bar()));
+    base::init_logging(g, SuspendingWriter::new(progress.bar()));
     let opts = RunOptions {
         max_failures: guards.map_or(usize::MAX, |a| a.max_failures as usize),
         canary: guards.and_then(|a| a.canary).map(|n| n as usize),
@@ -172,8 +172,10 @@ impl Running<'_> {
         spawn_signal_handler(self.record.clone());
         let (ledger, cancel) = (&self.record.ledger, &self.record.cancel);
         let factory = Arc::new(ClientFactory::new(base::aws_settings(self.g)).await);
-        let mut sinks: Vec<Box<dyn EventSink>> =
-            vec![Box::new(LogSink), Box::new(self.progress.clone())];
+        let mut sinks: Vec<Box<dyn EventSink>> = vec![
+            Box::new(base::log_sink(self.g)),
+            Box::new(self.progress.clone()),
+        ];
         if let Some(j) = &self.journal {
             sinks.push(Box::new(j.clone()));
         }

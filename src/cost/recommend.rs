@@ -412,7 +412,12 @@ fn settings_of(
         if mode == BillingMode::OnDemand && o.billing_mode == BillingMode::OnDemand {
             (
                 o.caps,
-                o.indexes.iter().map(|i| (i.name.clone(), i.caps)).collect(),
+                // GSIs without caps of their own are not listed (as in a recommendation).
+                o.indexes
+                    .iter()
+                    .filter(|i| !i.caps.is_unset())
+                    .map(|i| (i.name.clone(), i.caps))
+                    .collect(),
             )
         } else {
             (OnDemandCaps::default(), BTreeMap::new())
@@ -633,6 +638,7 @@ fn apply_caps(s: &mut Settings, o: &ObservedTable, dims: &[DimCosts], factor: Op
         .indexes
         .iter()
         .map(|i| (i.name.clone(), cap_for(Some(&i.name), &i.caps)))
+        .filter(|(_, c)| !c.is_unset())
         .collect();
 }
 
@@ -942,7 +948,11 @@ mod tests {
         let a = advise_table(&o, &usage(&o, &zeros, &zeros, 0.0), &prices(), &p);
         assert_eq!(a.recommended.mode, BillingMode::OnDemand);
         assert!(a.recommended.caps.is_unset(), "{:?}", a.recommended.caps);
-        assert!(a.recommended.index_caps["g"].is_unset());
+        assert!(a
+            .recommended
+            .index_caps
+            .get("g")
+            .is_none_or(OnDemandCaps::is_unset));
     }
 
     #[test]

@@ -108,3 +108,26 @@ fn too_many_concurrent_operations_is_waited_out() {
     assert!(stats.updating_refusals > 0, "the limit was met");
     assert!(stats.max_updating.values().all(|m| *m <= 3));
 }
+
+/// For looking at the terminal by hand (`TERMINAL_CHECK_DIR=... cargo test --test integration
+/// serve_a_fleet_for_a_terminal_check -- --ignored`): 80 tables UPDATING 4 s after each switch,
+/// served for two minutes; the endpoint and an inventory are written to the directory.
+#[test]
+#[ignore = "for a person at a terminal"]
+fn serve_a_fleet_for_a_terminal_check() {
+    let dir = std::path::PathBuf::from(std::env::var("TERMINAL_CHECK_DIR").unwrap());
+    let fleet = grid(4, &["us-east-1", "eu-west-1"], 10, |i| {
+        SimTable::on_demand(if i % 2 == 0 { &["by-day"] } else { &[] })
+    });
+    let sim = Sim::start(
+        SimConfig {
+            update_duration: Duration::from_secs(4),
+            latency: Duration::from_millis(20),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    sim_inventory(&dir, "fleet.csv", &fleet, PROVISIONED);
+    std::fs::write(dir.join("endpoint"), &sim.endpoint).unwrap();
+    std::thread::sleep(Duration::from_secs(120));
+}
