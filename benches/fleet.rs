@@ -26,6 +26,8 @@
 //!   --sequential-sample 100   (tables measured at --concurrency 1, scaled to the fleet size;
 //!                              0 measures the whole fleet sequentially)   --no-sequential
 //!   --floor-calls 20000   (calls per CPU-floor measurement; 0 skips it)
+//!   --updating 2-10   (seconds a table stays UPDATING after each UpdateTable, drawn per
+//!                      update from the range; `20` for a fixed time; default 0)
 //! `BENCH_WRAPPER="perf record -e cpu-clock -g -o perf.data --"` runs ddb-fleet under a profiler;
 //! `BENCH_KEEP_REPORTS=DIR` keeps each run's report (per-action durations and attempts).
 
@@ -52,6 +54,8 @@ struct Options {
     no_sequential: bool,
     commands: Vec<String>,
     floor_calls: usize,
+    /// How long a table stays UPDATING after each UpdateTable: drawn from [min, max].
+    updating: (Duration, Duration),
 }
 
 impl Options {
@@ -71,6 +75,7 @@ fn options() -> Options {
         no_sequential: false,
         commands: vec!["plan".into(), "apply".into(), "advise".into()],
         floor_calls: 20_000,
+        updating: (Duration::ZERO, Duration::ZERO),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -101,6 +106,14 @@ fn options() -> Options {
                 }
             }
             "--quota" => o.quota = value.parse().expect("--quota"),
+            "--updating" => {
+                // Seconds: `5`, or a range `2-10`.
+                let secs = |v: &str| Duration::from_secs_f64(v.parse().expect("--updating"));
+                o.updating = match value.split_once('-') {
+                    Some((a, b)) => (secs(a), secs(b)),
+                    None => (secs(&value), secs(&value)),
+                };
+            }
             "--floor-calls" => o.floor_calls = value.parse().expect("--floor-calls"),
             "--concurrency" => o.concurrency = value.parse().expect("--concurrency"),
             "--sequential-sample" => {
@@ -319,19 +332,31 @@ fn delta(after: &Counts, before: &Counts) -> Counts {
 ///   per second for the calling account, so the n-th account served (0-based) can start no
 ///   earlier than n / quota (the busiest accounts best served first), plus one call's latency;
 /// - and no table finishes before its longest chain of sequential calls, `chain`.
-fn quota_bound(calls: &Counts, quota: u32, latency: Duration, chain: Duration) -> Duration {
+fn quota_bound(
+    calls: &Counts,
+    quota: u32,
+    latency: Duration,
+    chain: Duration,
+    autoscaling_after: Duration,
+) -> Duration {
     let q = quota as f64;
     let span = |n: u64| n.saturating_sub(1) as f64 / q;
-    // Each account's busiest key, busiest first.
-    let mut busiest: BTreeMap<&str, u64> = BTreeMap::new();
+    // Each account's longest key: its calls at the quota, after what they must wait for (an
+    // account's auto scaling calls come after its first switch has finished).
+    let mut busiest: BTreeMap<&str, f64> = BTreeMap::new();
     for ((account, _, service), n) in calls {
         if service != "sts" {
+            let after = if service == "autoscaling" {
+                autoscaling_after.as_secs_f64()
+            } else {
+                0.0
+            };
             let b = busiest.entry(account.as_str()).or_default();
-            *b = (*b).max(*n);
+            *b = b.max(after + span(*n));
         }
     }
-    let mut work: Vec<u64> = busiest.into_values().collect();
-    work.sort_unstable_by(|a, b| b.cmp(a));
+    let mut work: Vec<f64> = busiest.into_values().collect();
+    work.sort_unstable_by(|a, b| b.total_cmp(a));
     let sts_calls: u64 = calls
         .iter()
         .filter(|((_, _, s), _)| s == "sts")
@@ -344,7 +369,7 @@ fn quota_bound(calls: &Counts, quota: u32, latency: Duration, chain: Duration) -
         } else {
             0.0
         };
-        bound = bound.max(start + span(*w));
+        bound = bound.max(start + w);
     }
     Duration::from_secs_f64(bound).max(chain)
 }
@@ -510,10 +535,12 @@ fn main() {
         std::env::set_var(k, v);
     }
     println!(
-        "ddb-fleet fleet benchmark: latency {} ms per call, quota {} requests/s per (account, region, service), --concurrency {}",
+        "ddb-fleet fleet benchmark: latency {} ms per call, quota {} requests/s per (account, region, service), --concurrency {}, UPDATING {:.0}-{:.0} s after each UpdateTable",
         o.latency.as_millis(),
         o.quota,
-        if o.concurrency == 0 { "default".to_string() } else { o.concurrency.to_string() }
+        if o.concurrency == 0 { "default".to_string() } else { o.concurrency.to_string() },
+        o.updating.0.as_secs_f64(),
+        o.updating.1.as_secs_f64()
     );
     let mut rows: Vec<Row> = Vec::new();
     let mut sequential: Vec<(String, f64)> = Vec::new();
@@ -530,6 +557,8 @@ fn main() {
         let config = SimConfig {
             latency: o.latency,
             quota_per_sec: Some(o.quota),
+            update_duration: o.updating.0,
+            update_duration_max: Some(o.updating.1),
             ..SimConfig::default()
         };
         let sim = Sim::start(config.clone(), fleet.clone());
@@ -557,7 +586,8 @@ fn main() {
         // on-demand table has no policies to read); apply adds UpdateTable, a wait poll,
         // 6 dimensions x 2 writes, and the read-back (DescribeTable, targets, policies).
         let chain_plan = o.latency * 2;
-        let chain_apply = o.latency * (2 + 2 + 12 + 3);
+        // A table's chain includes its longest UPDATING time (the switch, then its wait).
+        let chain_apply = o.latency * (2 + 2 + 12 + 3) + o.updating.1;
         // advise: DescribeTable, the targets, then GetMetricData (a table is one page).
         let chain_advise = o.latency * 3;
         for (command, report, chain) in [
@@ -582,7 +612,14 @@ fn main() {
             }
             let after = sim.stats();
             let calls = delta(&after.accepted, &before.accepted);
-            let bound = quota_bound(&calls, o.quota, o.latency, chain);
+            // Apply's auto scaling calls wait for a switch: DescribeTable, its targets,
+            // UpdateTable, the shortest UPDATING time, the poll that sees it ACTIVE.
+            let autoscaling_after = if command == "apply" {
+                o.latency * 4 + o.updating.0
+            } else {
+                Duration::ZERO
+            };
+            let bound = quota_bound(&calls, o.quota, o.latency, chain, autoscaling_after);
             let services = per_service(&calls);
             let total: u64 = services.values().sum();
             println!(

@@ -104,6 +104,10 @@ pub fn load(paths: &[PathBuf]) -> Result<History, String> {
     Ok(history)
 }
 
+/// A recorded change and DescribeTable's time within this many seconds are the same change:
+/// AWS stamps the change when it takes the request, seconds after ddb-fleet records it sent.
+const SAME_CHANGE_SECS: i64 = 60;
+
 /// The changes of the `window` seconds before `now` (epoch seconds), oldest first: the
 /// recorded ones (the same record read twice counts once) and the one DescribeTable shows
 /// (`observed`), unless a recorded change is that same change (AWS's time follows the request
@@ -124,7 +128,7 @@ pub fn recent_changes(
     times.sort_unstable();
     times.dedup();
     if let Some(o) = observed.and_then(secs) {
-        if !times.iter().any(|r| (o - r).abs() <= 60) {
+        if !times.iter().any(|r| (o - r).abs() <= SAME_CHANGE_SECS) {
             times.push(o);
         }
     }

@@ -241,6 +241,7 @@ mod tests {
             code: "ResourceNotFoundException".into(),
             message: "table ghost does not exist".into(),
             retryable: false,
+            detail: None,
         });
         let tables = vec![
             report(

@@ -252,8 +252,13 @@ impl ActionRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorReport {
     pub code: String,
+    /// One line saying what went wrong.
     pub message: String,
     pub retryable: bool,
+    /// The whole chain of causes, when `message` summarises a longer one (a connection or
+    /// credentials failure).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
 }
 
 impl From<&AwsError> for ErrorReport {
@@ -262,6 +267,7 @@ impl From<&AwsError> for ErrorReport {
             code: e.code.clone(),
             message: e.message.clone(),
             retryable: e.retryable,
+            detail: e.detail.clone(),
         }
     }
 }

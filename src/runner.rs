@@ -533,6 +533,7 @@ fn skip_error(reason: SkipReason, message: &str) -> ErrorReport {
         code,
         message: message.to_string(),
         retryable: reason.is_retryable(),
+        detail: None,
     }
 }
 
@@ -739,6 +740,7 @@ async fn run_table(
                 code: "Panic".into(),
                 message: "ddb-fleet failed while applying this table (a bug): its actions say what was done".into(),
                 retryable: true,
+                detail: None,
             });
             t.clone()
         });
@@ -1085,6 +1087,7 @@ fn conclude(
                             remaining.join("; ")
                         ),
                         retryable: true,
+                        detail: None,
                     });
                 } else {
                     t.status = TableStatus::Changed;
@@ -1103,6 +1106,7 @@ fn conclude(
                         e.message
                     ),
                     retryable: true,
+                    detail: None,
                 });
             }
         }

@@ -307,6 +307,7 @@ async fn advise_one(
                 code: "NoPrices".into(),
                 message: format!("no prices for region {}: give them with --prices", d.region),
                 retryable: false,
+                detail: None,
             }),
             ..base
         };

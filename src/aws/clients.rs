@@ -6,7 +6,7 @@
 //! is the single path every AWS request takes: it waits for the per-(account, region, service)
 //! rate limiter, sends, classifies the error and retries with jittered backoff.
 
-use super::error::{AwsError, ErrorKind};
+use super::error::{cause, AwsError, ErrorKind};
 use crate::model::RoleSpec;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -49,6 +49,19 @@ impl Default for Rates {
         }
     }
 }
+
+/// Assumed-role credentials are renewed this long before they expire, so that no request is
+/// signed with credentials that lapse in flight (and a clock a little off does not matter).
+const CREDENTIALS_REFRESH_BEFORE: Duration = Duration::from_secs(300);
+
+/// Idle HTTP connections kept per endpoint. A stall (a busy machine) releases many requests at
+/// once and each opens its own connection; kept idle, those held 20 to 60 MB at 10,000 tables.
+/// Steady traffic to one endpoint reuses far fewer than this.
+const MAX_IDLE_CONNECTIONS: usize = 256;
+
+/// A TCP connection to AWS not made within this is a connection error (retried): AWS answers
+/// in milliseconds; longer means a network problem, not a slow service.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy)]
@@ -181,7 +194,7 @@ impl ClientFactory {
             // A stall (a busy machine) releases many requests at once and each opens its own
             // connection; kept idle, those held 20 to 60 MB at 10,000 tables. Steady traffic to
             // one endpoint reuses far fewer than this.
-            .pool_max_idle_per_host(256)
+            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
             .build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
@@ -192,7 +205,7 @@ impl ClientFactory {
             )
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
+                    .connect_timeout(CONNECT_TIMEOUT)
                     .operation_attempt_timeout(settings.attempt_timeout)
                     .build(),
             );
@@ -263,11 +276,11 @@ impl ClientFactory {
                 Ok(_) => Ok(None),
                 Err(e) => Err(AwsError::new(
                     "CredentialsError",
-                    format!(
-                        "cannot load the caller's credentials: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e)
-                    ),
+                    format!("cannot load the caller's credentials: {}", cause(&e)),
                     ErrorKind::Permanent,
+                )
+                .with_detail(
+                    aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
                 )),
             };
         };
@@ -291,12 +304,11 @@ impl ClientFactory {
                     Ok(_) => Ok(provider),
                     Err(e) => Err(AwsError::new(
                         "AssumeRoleFailed",
-                        format!(
-                            "cannot assume role {}: {}",
-                            role.role_arn,
-                            aws_smithy_types::error::display::DisplayErrorContext(&e)
-                        ),
+                        format!("cannot assume role {}: {}", role.role_arn, cause(&e)),
                         ErrorKind::Permanent,
+                    )
+                    .with_detail(
+                        aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
                     )),
                 }
             })
@@ -399,7 +411,7 @@ impl ProvideCredentials for CachedCredentials {
     {
         future::ProvideCredentials::new(async move {
             let mut cached = self.cache.lock().await;
-            let fresh_until = SystemTime::now() + Duration::from_secs(300);
+            let fresh_until = SystemTime::now() + CREDENTIALS_REFRESH_BEFORE;
             if let Some(c) = cached.as_ref() {
                 if c.expiry().is_none_or(|e| e > fresh_until) {
                     return Ok(c.clone());

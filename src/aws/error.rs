@@ -35,10 +35,14 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AwsError {
     pub code: String,
+    /// One line: AWS's message, or what went wrong (a connection refused, a timeout).
     pub message: String,
     pub retryable: bool,
     #[serde(skip)]
     pub kind: ErrorKind,
+    /// The SDK's whole chain of causes, when `message` summarises it (for the report).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
 }
 
 impl fmt::Display for AwsError {
@@ -77,7 +81,14 @@ impl AwsError {
             // follows); what the retry loop repeats within this run is decided by `kind`.
             retryable: !matches!(kind, ErrorKind::NotFound | ErrorKind::Permanent),
             kind,
+            detail: None,
         }
+    }
+
+    /// The same error, its whole chain of causes kept as `detail`.
+    pub fn with_detail(mut self, detail: String) -> Self {
+        self.detail = Some(detail);
+        self
     }
 
     /// Classifies a service's error code and message (and HTTP status, when known).
@@ -125,25 +136,41 @@ impl AwsError {
                 let message = err.message().map(str::to_string).unwrap_or(context);
                 AwsError::from_code(&code, &message, Some(status))
             }
-            SdkError::TimeoutError(_) => AwsError::new("Timeout", context, ErrorKind::Transient),
+            SdkError::TimeoutError(_) => AwsError::new(
+                "Timeout",
+                format!("timed out: {}", cause(err)),
+                ErrorKind::Transient,
+            )
+            .with_detail(context),
             SdkError::DispatchFailure(d) => {
-                if context.contains("credentials") || context.contains("Credentials") {
-                    AwsError::new("CredentialsError", context, ErrorKind::Permanent)
-                } else if d.is_io() || d.is_timeout() {
-                    AwsError::new("ConnectionError", context, ErrorKind::Transient)
-                } else if d.is_user() {
-                    AwsError::new("DispatchError", context, ErrorKind::Permanent)
-                } else {
-                    AwsError::new("ConnectionError", context, ErrorKind::Transient)
-                }
+                let (code, kind) =
+                    if context.contains("credentials") || context.contains("Credentials") {
+                        ("CredentialsError", ErrorKind::Permanent)
+                    } else if d.is_user() && !(d.is_io() || d.is_timeout()) {
+                        ("DispatchError", ErrorKind::Permanent)
+                    } else {
+                        ("ConnectionError", ErrorKind::Transient)
+                    };
+                AwsError::new(
+                    code,
+                    format!("the request was not sent: {}", cause(err)),
+                    kind,
+                )
+                .with_detail(context)
             }
-            SdkError::ResponseError(_) => {
-                AwsError::new("ResponseError", context, ErrorKind::Transient)
-            }
+            SdkError::ResponseError(_) => AwsError::new(
+                "ResponseError",
+                format!("the answer could not be read: {}", cause(err)),
+                ErrorKind::Transient,
+            )
+            .with_detail(context),
             SdkError::ConstructionFailure(_) => {
-                AwsError::new("RequestConstructionError", context, ErrorKind::Permanent)
+                AwsError::new("RequestConstructionError", cause(err), ErrorKind::Permanent)
+                    .with_detail(context)
             }
-            _ => AwsError::new("UnknownError", context, ErrorKind::Permanent),
+            _ => {
+                AwsError::new("UnknownError", cause(err), ErrorKind::Permanent).with_detail(context)
+            }
         }
     }
 
@@ -170,6 +197,26 @@ impl AwsError {
 /// a `LimitExceededException` that speaks of the table class is taken as that refusal (the
 /// limit on concurrent control-plane operations, the other LimitExceededException UpdateTable
 /// answers, does not).
+/// The innermost cause of an error, in one line: what a person needs to read (`connection
+/// refused`), where the whole chain (`dispatch failure: io error: ... (os error 111)`) goes to
+/// the report's `detail`.
+pub fn cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    let text = inner.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => "unknown error".into(),
+    }
+}
+
 fn is_table_class_limit_message(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("tableclass") || m.contains("table class") || m.contains("table_class")
@@ -183,6 +230,24 @@ fn is_switch_limit_message(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cause_is_the_innermost_error_on_one_line() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("dispatch failure: io error: error trying to connect")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::from_raw_os_error(111));
+        assert_eq!(cause(&e), "connection refused");
+    }
 
     #[test]
     fn table_class_limit_is_recognised_and_not_taken_for_other_limits() {

@@ -729,3 +729,41 @@ fn auto_scaling_reads_are_batched_and_paged_as_aws_pages_them() {
     assert_eq!(calls.get("DescribeScalableTargets"), Some(&3), "{calls:?}");
     assert_eq!(calls.get("DescribeScalingPolicies"), Some(&4), "{calls:?}");
 }
+
+/// Regression: an unreachable endpoint printed the SDK's debug dump (hundreds of characters
+/// of `DispatchFailure(DispatchFailure { source: ConnectorError { ...`) in the plan's table.
+#[test]
+fn an_unreachable_endpoint_is_one_readable_line_with_the_chain_in_the_report() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "account_id,role_name,region,table,mode\n111111111111,ops,us-east-1,t01,on_demand\n",
+    );
+    let run = ddb_fleet(
+        &endpoint,
+        dir.path(),
+        &["plan", inv.to_str().unwrap(), "--max-attempts", "1"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("t01"))
+        .unwrap_or_else(|| panic!("{run:?}"));
+    assert!(
+        line.contains("AssumeRoleFailed: cannot assume role arn:aws:iam::111111111111:role/ops: connection refused"),
+        "{line}"
+    );
+    assert!(line.len() < 200, "{} characters: {line}", line.len());
+    assert!(!line.contains("DispatchFailure"), "{line}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let error = &entry(&report, "111111111111", "us-east-1", "t01")["error"];
+    assert!(
+        error["detail"].as_str().unwrap().len() > error["message"].as_str().unwrap().len(),
+        "{error}"
+    );
+}
