@@ -10,7 +10,11 @@
 //! - [`model`]: desired and observed state, without SDK types; [`planner`]: the pure function
 //!   from the two to the actions.
 //! - [`runner`]: reads state through [`aws`] and plans it (`observe_and_plan`), then realises
-//!   the plans (`apply_fleet`), recording every step in its ledger.
+//!   the plans (`apply_fleet`), recording every step in its ledger; [`slots`]: the work slots
+//!   tables give back while they wait, and the bound on tables UPDATING at once.
+//! - [`cost`]: prices and the cost model (pure); [`advise`]: reading usage from CloudWatch,
+//!   the advice report, inventory and HTML page.
+//! - [`history`]: the limited changes (switches, class changes) earlier runs recorded.
 //! - [`report`] (the JSON contract), [`journal`] (the crash record), [`render`] (text),
 //!   [`events`] feeding the log, the [`progress`] bar and the journal; [`export`], [`iam`].
 //! - [`exit_codes`], [`cancel`].

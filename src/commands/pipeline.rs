@@ -58,6 +58,9 @@ struct Record {
     path: PathBuf,
     ledger: Arc<Ledger>,
     cancel: Arc<Cancel>,
+    /// Held while a report is made and written: the final report and a second Ctrl-C's never
+    /// interleave, so the report on disk never loses entries.
+    writing: std::sync::Mutex<()>,
 }
 
 impl Record {
@@ -136,6 +139,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         path: g.report.clone(),
         ledger: Arc::new(Ledger::default()),
         cancel: Arc::new(Cancel::default()),
+        writing: std::sync::Mutex::new(()),
     });
     let run = Running {
         g,
@@ -283,8 +287,9 @@ fn spawn_signal_handler(record: Arc<Record>) {
         tracing::warn!("interrupted: starting no new tables; finishing the calls in flight (interrupt again to exit now)");
         record.cancel.request();
         wait_for_signal().await;
+        let _writing = record.writing.lock().unwrap_or_else(|e| e.into_inner());
         if record.ledger.is_taken() {
-            // The run is over and its report is being written: let it finish.
+            // The run is over and its full report is written: nothing to add.
             return;
         }
         let r = record.report(false);
@@ -322,9 +327,11 @@ fn finish(
         }
         Outcome::Ran => None,
     };
+    let writing = record.writing.lock().unwrap_or_else(|e| e.into_inner());
     let report = record.report(true);
     let mode = if guards.is_some() { "apply" } else { "plan" };
     write_and_print(&record.path, &report, mode, journal)?;
+    drop(writing);
     let s = &report.summary;
     if let Some(why) = refusal {
         eprintln!("{why}");
