@@ -503,6 +503,14 @@ impl ScalingPolicy {
     }
 }
 
+/// One dimension's peak consumption over the last minutes (CloudWatch), in units per second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecentPeak {
+    #[serde(flatten)]
+    pub key: ScalingKey,
+    pub per_second: f64,
+}
+
 /// Everything ddb-fleet reads about one table: DescribeTable plus its auto scaling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservedTable {
@@ -544,6 +552,13 @@ pub struct ObservedTable {
     pub recent_table_class_changes: Vec<String>,
     pub scalable_targets: Vec<ScalableTarget>,
     pub scaling_policies: Vec<ScalingPolicy>,
+    /// Peak consumption of the last 30 minutes per dimension (CloudWatch), read for a table
+    /// the plan switches to provisioned: its starting capacity is that peak / target.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub recent_peaks: Vec<RecentPeak>,
+    /// Why the recent peaks could not be read (the switch then starts at `min`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub recent_peaks_error: Option<String>,
 }
 
 #[cfg(test)]
@@ -602,6 +617,8 @@ impl ObservedTable {
             recent_table_class_changes: vec![],
             scalable_targets: vec![],
             scaling_policies: vec![],
+            recent_peaks: vec![],
+            recent_peaks_error: None,
         }
     }
 }
@@ -631,6 +648,14 @@ impl ObservedTable {
     /// True when the table and all its GSIs accept an UpdateTable.
     pub fn is_active(&self) -> bool {
         self.status == "ACTIVE" && self.indexes.iter().all(|i| i.status == "ACTIVE")
+    }
+
+    /// The recent peak of one dimension, units per second, if it was read.
+    pub fn recent_peak(&self, key: &ScalingKey) -> Option<f64> {
+        self.recent_peaks
+            .iter()
+            .find(|p| p.key == *key)
+            .map(|p| p.per_second)
     }
 
     pub fn target(&self, key: &ScalingKey) -> Option<&ScalableTarget> {

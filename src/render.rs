@@ -60,6 +60,22 @@ fn outcome_mark(o: Outcome) -> &'static str {
     }
 }
 
+/// Why a switch to provisioned starts where it does: the recent peak / target, or `min`.
+fn starting_capacity_note(t: &TableReport, a: &crate::report::ActionRecord) -> String {
+    let switch = a.action.switches_to() == Some(crate::model::BillingMode::Provisioned)
+        && !t.desired.restore;
+    match (&t.before, switch) {
+        (Some(b), true) if !b.recent_peaks.is_empty() => {
+            " (starting capacity: the last 30 minutes' peak / target, within min and max)".into()
+        }
+        (Some(b), true) => match &b.recent_peaks_error {
+            Some(e) => format!(" (starting at min: the recent consumption could not be read: {e})"),
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
 /// Renders the tables of a run, in inventory order.
 pub fn render(command: &str, tables: &[TableReport]) -> String {
     let header = ["STATUS", "ACCOUNT", "REGION", "TABLE", "MODE", "DETAIL"];
@@ -115,9 +131,10 @@ pub fn render(command: &str, tables: &[TableReport]) -> String {
             for (k, a) in t.actions.iter().enumerate() {
                 let _ = writeln!(
                     out,
-                    "    {}. {}{}",
+                    "    {}. {}{}{}",
                     k + 1,
                     a.action.describe(),
+                    starting_capacity_note(t, a),
                     outcome_mark(a.outcome)
                 );
             }

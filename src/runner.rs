@@ -411,12 +411,65 @@ async fn read_group(
                 .map(|(i, r)| (tables[*i].table.as_str(), r))
                 .collect();
             ops::attach_scaling(c, described, &namespace).await;
+            attach_recent_peaks(c, tables, &mut batch).await;
             out.extend(batch.into_iter().filter_map(|(i, r)| settle(i, r)));
             size = (size * 2).min(READ_BATCH);
         }
         out
     };
     futures::join!(describe, plan).1
+}
+
+/// For the tables of `batch` the plan will switch to provisioned: their recent peaks, for the
+/// starting capacity (`planner::starting_capacity`). CloudWatch not readable (denied,
+/// throttled beyond the retries, an emulator without it): the switch starts at `min`, with
+/// the reason in the table's state and a warning in the log; never a failure.
+async fn attach_recent_peaks(
+    c: &AccountRegion,
+    tables: &[DesiredTable],
+    batch: &mut [(usize, Result<ObservedTable, AwsError>)],
+) {
+    let switching = |i: usize, r: &Result<ObservedTable, AwsError>| {
+        let d = &tables[i];
+        matches!(d.mode, DesiredMode::Provisioned(_))
+            && d.restore.is_none()
+            && r.as_ref()
+                .is_ok_and(|o| o.billing_mode == BillingMode::OnDemand && o.replicas.is_empty())
+    };
+    let mut which: Vec<&mut (usize, Result<ObservedTable, AwsError>)> =
+        batch.iter_mut().filter(|(i, r)| switching(*i, r)).collect();
+    if which.is_empty() {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let peaks = {
+        let list: Vec<(&str, &ObservedTable)> = which
+            .iter()
+            .filter_map(|(i, r)| r.as_ref().ok().map(|o| (tables[*i].table.as_str(), o)))
+            .collect();
+        crate::aws::metrics::recent_peaks(c, &list, now).await
+    };
+    match peaks {
+        Ok(peaks) => {
+            for ((_, r), p) in which.iter_mut().zip(peaks) {
+                if let Ok(o) = r {
+                    o.recent_peaks = p;
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(account = %c.account_id, region = %c.region, code = %e.code, error = %e.message,
+                "cannot read the recent consumption from CloudWatch: switches to provisioned start at min");
+            for (_, r) in which.iter_mut() {
+                if let Ok(o) = r {
+                    o.recent_peaks_error = Some(format!("{}: {}", e.code, e.message));
+                }
+            }
+        }
+    }
 }
 
 /// Plans one table from what was read, and records it in the ledger: `before`, the planned

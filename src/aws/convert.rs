@@ -72,6 +72,8 @@ pub fn table(t: &ddb::TableDescription) -> ObservedTable {
         recent_table_class_changes: vec![],
         scalable_targets: vec![],
         scaling_policies: vec![],
+        recent_peaks: vec![],
+        recent_peaks_error: None,
     };
     o.normalize();
     o

@@ -137,3 +137,49 @@ pub async fn get_metric_data(
     }
     Ok(fetched)
 }
+
+/// How far back the starting capacity of a switch to provisioned looks (AWS's console: "the
+/// past 30 minutes").
+pub const RECENT_WINDOW_SECS: i64 = 30 * 60;
+
+/// The peak consumption per second of the last 30 minutes of each table and GSI, reads and
+/// writes (one GetMetricData call for up to 500 series, 1-minute Sums), for the starting
+/// capacity of a switch to provisioned. Per table, in order: (dimension, peak).
+pub async fn recent_peaks(
+    c: &AccountRegion,
+    tables: &[(&str, &crate::model::ObservedTable)],
+    now: i64,
+) -> Result<Vec<Vec<crate::model::RecentPeak>>, AwsError> {
+    use crate::model::{RecentPeak, ScalingKey, Side};
+    let end = now.div_euclid(60) * 60;
+    let mut requests = Vec::new();
+    let mut keys: Vec<(usize, ScalingKey)> = Vec::new();
+    for (n, (table, o)) in tables.iter().enumerate() {
+        let mut dims: Vec<ScalingKey> = Side::BOTH.iter().map(|s| ScalingKey::table(*s)).collect();
+        for i in &o.indexes {
+            dims.extend(Side::BOTH.iter().map(|s| ScalingKey::index(&i.name, *s)));
+        }
+        for key in dims {
+            requests.push(MetricRequest {
+                table: table.to_string(),
+                index: key.index.clone(),
+                metric: match key.side {
+                    Side::Read => CONSUMED_READ,
+                    Side::Write => CONSUMED_WRITE,
+                },
+                period: 60,
+            });
+            keys.push((n, key));
+        }
+    }
+    let fetched = get_metric_data(c, &requests, end - RECENT_WINDOW_SECS, end).await?;
+    let mut out = vec![Vec::new(); tables.len()];
+    for ((n, key), points) in keys.into_iter().zip(fetched.series) {
+        let peak = points.iter().fold(0.0f64, |m, (_, v)| m.max(*v)) / 60.0;
+        out[n].push(RecentPeak {
+            key,
+            per_second: peak,
+        });
+    }
+    Ok(out)
+}

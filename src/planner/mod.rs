@@ -230,29 +230,46 @@ fn switch_action(desired: &DesiredTable, observed: &ObservedTable) -> Action {
             Action::to_on_demand(caps, index_caps)
         }
         DesiredMode::Provisioned(scaling) => {
-            // Start at `min`: auto scaling raises capacity from there, and starting low avoids
-            // a later decrease, which AWS limits per day.
-            let start = Throughput {
-                read: scaling.read.min,
-                write: scaling.write.min,
+            let start = |index: Option<&str>, own: &AutoScaling| Throughput {
+                read: starting_capacity(observed, index, Side::Read, own),
+                write: starting_capacity(observed, index, Side::Write, own),
             };
             let mut index_updates: Vec<IndexThroughput> = observed
                 .indexes
                 .iter()
                 .map(|i| IndexThroughput {
                     index: i.name.clone(),
-                    throughput: match desired.index_overrides.get(&i.name) {
-                        Some(o) => Throughput {
-                            read: o.read.min,
-                            write: o.write.min,
-                        },
-                        None => start,
-                    },
+                    throughput: start(
+                        Some(&i.name),
+                        desired.index_overrides.get(&i.name).unwrap_or(scaling),
+                    ),
                 })
                 .collect();
             index_updates.sort_by(|a, b| a.index.cmp(&b.index));
-            Action::to_provisioned(start, index_updates)
+            Action::to_provisioned(start(None, scaling), index_updates)
         }
+    }
+}
+
+/// The capacity a dimension starts at when the table switches to provisioned: its peak of the
+/// last 30 minutes / target, within [min, max], as AWS's console estimates it ("based on the
+/// consumed read and write capacity of your table and global secondary indexes over the past
+/// 30 minutes"): a busy table does not throttle for the minutes auto scaling needs to catch
+/// up from `min`. Without the peak (CloudWatch not readable): `min`.
+pub fn starting_capacity(
+    observed: &ObservedTable,
+    index: Option<&str>,
+    side: Side,
+    scaling: &AutoScaling,
+) -> i64 {
+    let t = scaling.side(side);
+    let key = ScalingKey {
+        index: index.map(str::to_string),
+        side,
+    };
+    match observed.recent_peak(&key) {
+        Some(peak) => ((peak * 100.0 / t.target).ceil() as i64).clamp(t.min, t.max.max(t.min)),
+        None => t.min,
     }
 }
 

@@ -484,6 +484,57 @@ fn restore_puts_back_recorded_caps_and_class_and_respects_the_class_limit() {
     assert!(plan_restore(&old, &current).actions.is_empty());
 }
 
+#[test]
+fn a_switch_to_provisioned_starts_at_the_recent_peak_over_the_target() {
+    let d = desired(
+        provisioned(th(5, 10_000, 70.0), th(5, 10_000, 70.0)),
+        IndexScope::All,
+    );
+    let mut o = observed(BillingMode::OnDemand, &["g"]);
+    o.recent_peaks = vec![
+        RecentPeak {
+            key: ScalingKey::table(Side::Write),
+            per_second: 3000.0,
+        },
+        RecentPeak {
+            key: ScalingKey::table(Side::Read),
+            per_second: 1.0,
+        },
+        RecentPeak {
+            key: ScalingKey::index("g", Side::Write),
+            per_second: 70_000.0,
+        },
+    ];
+    let plan = plan_table(&d, &o);
+    let Action::UpdateTable(u) = &plan.actions[0] else {
+        panic!()
+    };
+    // 3,000 writes/s at a 70 % target: 4,286; 1 read/s: min 5; the GSI: capped at max.
+    assert_eq!(
+        u.provisioned_throughput,
+        Some(Throughput {
+            read: 5,
+            write: 4286
+        })
+    );
+    assert_eq!(
+        u.index_updates[0].throughput,
+        Throughput {
+            read: 5,
+            write: 10_000
+        }
+    );
+    // Without them: min.
+    o.recent_peaks.clear();
+    let Action::UpdateTable(u) = &plan_table(&d, &o).actions[0] else {
+        panic!()
+    };
+    assert_eq!(
+        u.provisioned_throughput,
+        Some(Throughput { read: 5, write: 5 })
+    );
+}
+
 // ---- the whole state space, generated ----
 
 fn arb_thresholds() -> impl Strategy<Value = Thresholds> {
@@ -565,6 +616,13 @@ fn with_settings(
         history(SWITCHES_TO_ON_DEMAND_PER_DAY),
     )
         .prop_map(|(mut o, caps, gsi_caps, class, classes, switches)| {
+            // A busy table's recent peaks (they only set where a switch starts).
+            if o.billing_mode == BillingMode::OnDemand && classes.len() == 1 {
+                o.recent_peaks = vec![RecentPeak {
+                    key: ScalingKey::table(Side::Write),
+                    per_second: 30.0,
+                }];
+            }
             o.caps = caps;
             for (i, c) in o.indexes.iter_mut().zip(gsi_caps) {
                 i.caps = c;

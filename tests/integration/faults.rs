@@ -767,3 +767,70 @@ fn an_unreachable_endpoint_is_one_readable_line_with_the_chain_in_the_report() {
         "{error}"
     );
 }
+
+/// A busy on-demand table switched to provisioned starts at its recent peak / target, not at
+/// `min` (it would throttle while auto scaling catches up); without CloudWatch, at `min`, with
+/// the reason in the report and the plan, and no failure.
+#[test]
+fn a_busy_table_switched_to_provisioned_starts_at_its_recent_peak() {
+    let busy = SimTable {
+        usage: Some(SimUsage {
+            read: Profile::Steady(100.0),
+            write: Profile::Steady(3000.0),
+            gsi_share: 0.5,
+        }),
+        ..SimTable::on_demand(&["by-day"])
+    };
+    let fleet = grid(2, &["us-east-1"], 1, |_| busy.clone());
+    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    let denied = fleet[1].0.clone();
+    sim.deny_metrics(&denied);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = sim_inventory(
+        dir.path(),
+        "fleet.csv",
+        &fleet,
+        "provisioned,5,10000,70,5,10000,70",
+    );
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["plan", &inv, "--report", "plan.json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("starting capacity: the last 30 minutes' peak / target"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("starting at min: the recent consumption could not be read"),
+        "{}",
+        run.stdout
+    );
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let t = sim.table(&fleet[0].0, "us-east-1", "table-00000");
+    // 3,000 writes/s (+-3 %) at a 70 % target: about 4,300; the GSI half of it.
+    assert!((4100..=4500).contains(&t.write), "{}", t.write);
+    assert!((140..=160).contains(&t.read), "{}", t.read);
+    assert!(
+        (2050..=2250).contains(&t.gsis["by-day"].write),
+        "{}",
+        t.gsis["by-day"].write
+    );
+    let t = sim.table(&denied, "us-east-1", "table-00000");
+    assert_eq!((t.read, t.write), (5, 5), "no CloudWatch: min");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let e = entry(&report, &denied, "us-east-1", "table-00000");
+    assert_eq!(e["status"], "changed");
+    assert!(
+        e["before"]["recent_peaks_error"]
+            .as_str()
+            .unwrap()
+            .contains("AccessDenied"),
+        "{e}"
+    );
+}
