@@ -374,6 +374,54 @@ fn quota_bound(
     Duration::from_secs_f64(bound).max(chain)
 }
 
+/// How soon after a table was ACTIVE again its wait noticed it: for each switch, the wait's
+/// end (from the report) minus when the simulator ended the UPDATING, against how long it was
+/// UPDATING.
+fn noticed_late(report: &Path, stats: &SimStats) -> String {
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    let secs = |t: &str| {
+        aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let mut late: Vec<(f64, f64)> = Vec::new();
+    for t in report["tables"].as_array().unwrap() {
+        let key = (
+            t["account_id"].as_str().unwrap().to_string(),
+            t["region"].as_str().unwrap().to_string(),
+            t["table"].as_str().unwrap().to_string(),
+        );
+        let Some((sent, ended)) = stats.updates.get(&key) else {
+            continue;
+        };
+        let actions = t["actions"].as_array().unwrap();
+        let Some(k) = actions.iter().position(|a| a["operation"] == "UpdateTable") else {
+            continue;
+        };
+        let wait = &actions[k + 1];
+        let end = secs(wait["started_at"].as_str().unwrap())
+            + wait["duration_ms"].as_f64().unwrap() / 1e3;
+        late.push(((end - ended).max(0.0), ended - sent));
+    }
+    if late.is_empty() {
+        return "no switch to measure".into();
+    }
+    let mut rel: Vec<f64> = late.iter().map(|(l, d)| l / d.max(1e-3)).collect();
+    let mut abs: Vec<f64> = late.iter().map(|(l, _)| *l).collect();
+    rel.sort_by(f64::total_cmp);
+    abs.sort_by(f64::total_cmp);
+    let q = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p) as usize];
+    format!(
+        "ACTIVE noticed late by: median {:.2} s ({:.0} % of the UPDATING time), 90th percentile {:.2} s ({:.0} %), over {} switches",
+        q(&abs, 0.5),
+        q(&rel, 0.5) * 100.0,
+        q(&abs, 0.9),
+        q(&rel, 0.9) * 100.0,
+        late.len()
+    )
+}
+
 /// Calls per service, summed over keys.
 fn per_service(calls: &Counts) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
@@ -641,6 +689,9 @@ fn main() {
                 "       pace: {}",
                 pace_by_service(&after, &calls, m.started, o.quota)
             );
+            if command == "apply" && o.updating.1 > Duration::ZERO {
+                println!("       {}", noticed_late(&dir.path().join(report), &after));
+            }
             rows.push(Row {
                 label: format!("{command} {size}"),
                 wall: m.wall,

@@ -380,8 +380,9 @@ pub struct GlobalArgs {
     /// First retry backoff in milliseconds (doubles, full jitter, capped at 20 s).
     #[arg(long, global = true, default_value_t = 250, hide = true)]
     pub retry_base_ms: u64,
-    /// First poll interval in milliseconds while waiting for ACTIVE.
-    #[arg(long, global = true, default_value_t = 2000, hide = true)]
+    /// Shortest poll interval in milliseconds while waiting for ACTIVE (polls come every tenth
+    /// of the time waited, never more often than this).
+    #[arg(long, global = true, default_value_t = 500, hide = true)]
     pub poll_ms: u64,
 }
 

@@ -42,7 +42,7 @@ impl Default for WaitPolicy {
     fn default() -> Self {
         WaitPolicy {
             timeout: Duration::from_secs(900),
-            first_poll: Duration::from_secs(2),
+            first_poll: Duration::from_millis(500),
             max_poll: Duration::from_secs(20),
         }
     }

@@ -226,6 +226,9 @@ pub struct SimStats {
     pub max_updating: BTreeMap<(String, String), usize>,
     /// UpdateTables refused for too many concurrent operations.
     pub updating_refusals: u64,
+    /// When each table's latest update was sent and when it ended (ACTIVE again), epoch
+    /// seconds, per (account, region, table).
+    pub updates: BTreeMap<(String, String, String), (f64, f64)>,
     /// The most requests accepted in any one-second window, per (account, region, service).
     pub max_accepted_per_window: BTreeMap<(String, String, String), usize>,
     /// Requests accepted (not throttled), per (account, region, service).
