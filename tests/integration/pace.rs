@@ -73,6 +73,12 @@ fn waiting_tables_hold_no_slot_and_updating_stays_within_its_bound() {
     assert!(most > 2, "at most {most} tables UPDATING at once");
     assert!(most <= 8, "--max-updating 8 held: {most}");
     assert_eq!(stats.updating_refusals, 0);
+    // The simulator records each switch's UPDATING (the benchmark measures against it).
+    assert_eq!(stats.updates.len(), 12);
+    for (sent, ended) in stats.updates.values() {
+        let lasted = ended - sent;
+        assert!((1.9..=3.1).contains(&lasted), "UPDATING lasted {lasted} s");
+    }
     // About one UPDATING period, not one per wave of 2: the first 8 switches were all sent
     // before the first of them was seen ACTIVE again.
     let mut s = switches(&report);

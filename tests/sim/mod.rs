@@ -736,6 +736,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
             .values()
             .filter(|t| t.status() == "UPDATING")
             .count();
+        let update = accepted_update(r, &result, &body, &account, &region);
         let seen = w
             .stats
             .max_updating
@@ -746,6 +747,9 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         {
             w.stats.updating_refusals += 1;
         }
+        if let Some(update) = update {
+            w.stats.updates.insert(update.0, update.1);
+        }
     }
     match result {
         Ok(v) => Response {
@@ -755,6 +759,28 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         },
         Err((code, message)) => json_error(400, kind, code, &message),
     }
+}
+
+/// An accepted UpdateTable's table and when it was sent and will end (epoch seconds).
+#[allow(clippy::type_complexity)]
+fn accepted_update(
+    r: &SimRegion,
+    result: &OpResult,
+    body: &Value,
+    account: &str,
+    region: &str,
+) -> Option<((String, String, String), (f64, f64))> {
+    let name = body["TableName"].as_str()?;
+    let t = r.tables.get(name).filter(|_| result.is_ok())?;
+    let sent = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let lasts = t
+        .updating_until
+        .map_or(0.0, |u| u.saturating_duration_since(Instant::now()).as_secs_f64());
+    let key = (account.to_string(), region.to_string(), name.to_string());
+    Some((key, (sent, sent + lasts)))
 }
 
 /// CloudWatch: GetMetricData over the tables' usage profiles. The answer is built after the
