@@ -673,12 +673,6 @@ pub fn gated_work(
         .collect()
 }
 
-/// Tables alive at once per --concurrency slot: those beyond the slots are waiting for
-/// ACTIVE or for an UPDATING permit. Four keeps a fleet whose switches take minutes
-/// switching four times as many tables as it has slots, and 10,000 tables' tasks out of
-/// memory at once.
-const ALIVE_PER_SLOT: usize = 4;
-
 /// Applies each table `work` hands over, until `work` ends: `concurrency` tables at a time,
 /// shared out evenly between the (account, role, region) groups seen so far, so that work
 /// arriving group by group never lets one account's tables take every slot.
@@ -700,10 +694,6 @@ pub async fn apply_fleet(
         running: usize,
     }
     let limit = ctx.opts.concurrency.max(1);
-    // Tables alive (holding a slot or waiting), so that a fleet whose tables mostly wait
-    // for ACTIVE keeps its memory bounded; resumed tables are already alive.
-    let alive_limit = limit.saturating_mul(ALIVE_PER_SLOT);
-    let mut alive = 0usize;
     let mut lanes: BTreeMap<Group, Lane> = BTreeMap::new();
     let mut total = 0usize;
     let (slot_tx, mut slot_rx) = tokio::sync::mpsc::unbounded_channel::<SlotMsg>();
@@ -734,12 +724,9 @@ pub async fn apply_fleet(
                     total += 1;
                     started = true;
                     let _ = resume.send(());
-                } else if alive >= alive_limit {
-                    continue;
                 } else if let Some((i, p)) = lane.waiting.pop_front() {
                     lane.running += 1;
                     total += 1;
-                    alive += 1;
                     started = true;
                     tasks.spawn(run_table(ctx.clone(), group.clone(), i, p));
                 }
@@ -777,9 +764,7 @@ pub async fn apply_fleet(
                 SlotMsg::Resume(group, tx) => lanes.entry(group).or_default().resuming.push_back(tx),
             },
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                // Table tasks catch their panics: only a read-back ends in an error.
                 if let Ok(Some(group)) = done {
-                    alive = alive.saturating_sub(1);
                     total = total.saturating_sub(1);
                     if let Some(lane) = lanes.get_mut(&group) {
                         lane.running = lane.running.saturating_sub(1);
