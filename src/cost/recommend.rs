@@ -459,17 +459,7 @@ pub fn advise_table(
     };
     let current_class = o.table_class.unwrap_or(TableClass::Standard);
     let mut notes = notes(o, &dims, usage);
-    let classes: Vec<TableClass> =
-        if o.recent_table_class_changes.len() >= TABLE_CLASS_CHANGES_PER_30_DAYS {
-            notes.push("two table-class changes in the last 30 days: the class stays".into());
-            vec![current_class]
-        } else {
-            let other = match current_class {
-                TableClass::Standard => TableClass::StandardInfrequentAccess,
-                TableClass::StandardInfrequentAccess => TableClass::Standard,
-            };
-            vec![current_class, other]
-        };
+    let classes = class_choices(o, current_class, &mut notes);
     let on_demand_allowed = o.billing_mode == BillingMode::OnDemand
         || o.recent_switches_to_on_demand.len() < SWITCHES_TO_ON_DEMAND_PER_DAY;
     if !on_demand_allowed {
@@ -518,19 +508,7 @@ pub fn advise_table(
     if best_settings.mode == BillingMode::OnDemand {
         apply_caps(&mut best_settings, o, &dims, policy.cap_factor);
     }
-    let coverage = if usage.window_days > 0.0 {
-        (usage.days_of_data / usage.window_days).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let period = usage.dims.first().map_or(60, |d| d.series.period);
-    let confidence = if usage.days_of_data < policy.min_days {
-        Confidence::Low
-    } else if coverage >= 0.9 && period <= 60 {
-        Confidence::High
-    } else {
-        Confidence::Medium
-    };
+    let (coverage, confidence) = confidence(usage, policy);
     let saving = current.monthly - best.monthly;
     let percent = if current.monthly > 0.0 {
         saving / current.monthly * 100.0
@@ -599,6 +577,43 @@ pub fn advise_table(
         dimensions: dims.into_iter().map(|d| d.advice).collect(),
         notes,
     }
+}
+
+/// The table classes to price: the current one, and the other unless two class changes in
+/// the last 30 days forbid it (said in `notes`).
+fn class_choices(
+    o: &ObservedTable,
+    current: TableClass,
+    notes: &mut Vec<String>,
+) -> Vec<TableClass> {
+    if o.recent_table_class_changes.len() >= TABLE_CLASS_CHANGES_PER_30_DAYS {
+        notes.push("two table-class changes in the last 30 days: the class stays".into());
+        return vec![current];
+    }
+    let other = match current {
+        TableClass::Standard => TableClass::StandardInfrequentAccess,
+        TableClass::StandardInfrequentAccess => TableClass::Standard,
+    };
+    vec![current, other]
+}
+
+/// The share of the window with data, and how far the figures can be trusted: low under
+/// --min-days, high with 90 % of the window at one-minute resolution.
+fn confidence(usage: &TableUsage, policy: &Policy) -> (f64, Confidence) {
+    let coverage = if usage.window_days > 0.0 {
+        (usage.days_of_data / usage.window_days).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let period = usage.dims.first().map_or(60, |d| d.series.period);
+    let confidence = if usage.days_of_data < policy.min_days {
+        Confidence::Low
+    } else if coverage >= 0.9 && period <= 60 {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    (coverage, confidence)
 }
 
 /// `--cap-on-demand F`: caps at F x the observed peak per second of each dimension. A table
