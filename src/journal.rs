@@ -282,6 +282,7 @@ pub(crate) mod tests {
             started_at: Some(at.into()),
             duration_ms: None,
             error: None,
+            confirmed_by_reading: false,
         }
     }
 

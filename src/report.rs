@@ -230,6 +230,10 @@ pub struct ActionRecord {
     pub duration_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<ErrorReport>,
+    /// The write's answer was lost (a retry was refused) and reading the table showed the
+    /// change had landed: it succeeded without being sent again.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub confirmed_by_reading: bool,
 }
 
 impl ActionRecord {
@@ -244,6 +248,7 @@ impl ActionRecord {
             started_at: None,
             duration_ms: None,
             error: None,
+            confirmed_by_reading: false,
         }
     }
 }
@@ -430,6 +435,7 @@ mod tests {
             started_at: None,
             duration_ms: Some(5),
             error: None,
+            confirmed_by_reading: false,
         };
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(

@@ -1066,6 +1066,10 @@ async fn step(
         rec.duration_ms = Some(t0.elapsed().as_millis() as u64);
         match &r.result {
             Ok(Performed::Done) => rec.outcome = Outcome::Succeeded,
+            Ok(Performed::ConfirmedByReading) => {
+                rec.outcome = Outcome::Succeeded;
+                rec.confirmed_by_reading = true;
+            }
             Ok(Performed::AlreadyAbsent) => rec.outcome = Outcome::AlreadyAbsent,
             Err(e) => {
                 rec.outcome = Outcome::Failed;

@@ -151,12 +151,9 @@ impl AwsError {
                     } else {
                         ("ConnectionError", ErrorKind::Transient)
                     };
-                AwsError::new(
-                    code,
-                    format!("the request was not sent: {}", cause(err)),
-                    kind,
-                )
-                .with_detail(context)
+                // The connection may fail after the request went out: say no answer came,
+                // not that nothing was sent (a write may have landed).
+                AwsError::new(code, format!("no answer: {}", cause(err)), kind).with_detail(context)
             }
             SdkError::ResponseError(_) => AwsError::new(
                 "ResponseError",

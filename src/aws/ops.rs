@@ -336,6 +336,9 @@ pub enum Performed {
     Done,
     /// A deletion found nothing to delete (someone else removed it): the goal is met.
     AlreadyAbsent,
+    /// An UpdateTable whose answer was lost (a retry met a refusal): reading the table showed
+    /// the change had landed, so it was not sent again.
+    ConfirmedByReading,
 }
 
 /// Table states that do not end in ACTIVE: waiting for them is pointless.
@@ -455,7 +458,7 @@ pub async fn perform(
             .await
             .map(|_| Performed::Done),
         Action::UpdateTable(u) => match update_request(u) {
-            Ok(request) => update_table(c, table, request, wait, max_attempts, cancel).await,
+            Ok(request) => update_table(c, table, u, request, wait, max_attempts, cancel).await,
             Err(e) => Attempted {
                 result: Err(e),
                 attempts: 0,
@@ -569,9 +572,11 @@ fn update_request(u: &TableUpdate) -> Result<UpdateRequest, AwsError> {
 
 /// DynamoDB UpdateTable; a busy table (ResourceInUseException) is waited for and the update
 /// sent again, within `max_attempts` in all.
+#[allow(clippy::too_many_arguments)]
 async fn update_table(
     c: &AccountRegion,
     table: &str,
+    update: &TableUpdate,
     request: UpdateRequest,
     wait: &WaitPolicy,
     max_attempts: u32,
@@ -595,6 +600,18 @@ async fn update_table(
             })
             .await;
         attempts += a.attempts;
+        // A refusal after a retry: the earlier attempt may have landed with its answer lost
+        // (a 5xx, a timeout, a dropped connection). Read before sending it again.
+        if a.result.is_err() && a.attempts > 1 && !cancel.is_requested() {
+            let landed = landed(c, table, update, wait, cancel).await;
+            attempts += landed.attempts;
+            if landed.result == Ok(true) {
+                return Attempted {
+                    result: Ok(Performed::ConfirmedByReading),
+                    attempts,
+                };
+            }
+        }
         match a.result {
             Ok(_) => {
                 return Attempted {
@@ -634,6 +651,30 @@ async fn update_table(
                 }
             }
         }
+    }
+}
+
+/// Whether `update` holds on the table, read once it is ACTIVE again.
+async fn landed(
+    c: &AccountRegion,
+    table: &str,
+    update: &TableUpdate,
+    wait: &WaitPolicy,
+    cancel: &Cancel,
+) -> Attempted<bool> {
+    let w = wait_active(c, table, wait, cancel).await;
+    if let Err(e) = w.result {
+        return Attempted {
+            result: Err(e),
+            attempts: w.attempts,
+        };
+    }
+    let read = describe_table(c, table).await;
+    Attempted {
+        result: read
+            .result
+            .map(|o| o.is_some_and(|o| crate::planner::update_holds(&o, update))),
+        attempts: w.attempts + read.attempts,
     }
 }
 

@@ -33,7 +33,7 @@ pub use limits::{
     TABLE_CLASS_CHANGES_PER_30_DAYS, TABLE_CLASS_WINDOW_SECS,
 };
 pub use restore::plan_restore;
-pub use simulate::simulate;
+pub use simulate::{simulate, update_holds};
 
 use crate::model::*;
 use serde::{Deserialize, Serialize};

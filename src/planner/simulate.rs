@@ -55,6 +55,31 @@ pub fn simulate(observed: &ObservedTable, actions: &[Action]) -> ObservedTable {
     s
 }
 
+/// Whether `observed` already holds what UpdateTable `u` sets (mode, capacities, caps,
+/// class): sending it again would change nothing. After a write whose answer was lost, this is
+/// how ddb-fleet tells whether it landed.
+pub fn update_holds(observed: &ObservedTable, u: &TableUpdate) -> bool {
+    let before = caps_reported(observed);
+    let mut after = before.clone();
+    update_table(&mut after, u);
+    after.status.clone_from(&before.status);
+    after == before
+}
+
+/// `observed` with caps it did not report as what that means on AWS: no cap.
+fn caps_reported(observed: &ObservedTable) -> ObservedTable {
+    let no_cap = |c: &mut OnDemandCaps| {
+        c.read.get_or_insert(Cap::Unlimited);
+        c.write.get_or_insert(Cap::Unlimited);
+    };
+    let mut o = observed.clone();
+    no_cap(&mut o.caps);
+    for i in &mut o.indexes {
+        no_cap(&mut i.caps);
+    }
+    o
+}
+
 /// What one UpdateTable does: a switch sets the mode and capacities (an on-demand table has
 /// none), caps and class are set where given; the table is UPDATING after it.
 fn update_table(s: &mut ObservedTable, u: &TableUpdate) {

@@ -848,3 +848,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_update_holds_only_when_the_table_already_has_all_it_sets() {
+    let update = |a: Action| match a {
+        Action::UpdateTable(u) => u,
+        other => panic!("{other:?}"),
+    };
+    let five = Throughput { read: 5, write: 5 };
+    let gsi = |t| {
+        vec![IndexThroughput {
+            index: "g1".into(),
+            throughput: t,
+        }]
+    };
+    let switched = observed(BillingMode::Provisioned, &["g1"]);
+    let to_five = update(Action::to_provisioned(five, gsi(five)));
+    assert!(update_holds(&switched, &to_five), "the switch landed");
+    let six = Throughput { read: 6, write: 5 };
+    assert!(!update_holds(
+        &switched,
+        &update(Action::to_provisioned(five, gsi(six)))
+    ));
+    assert!(!update_holds(
+        &switched,
+        &update(Action::to_provisioned(six, gsi(five)))
+    ));
+    let not_yet = observed(BillingMode::OnDemand, &["g1"]);
+    assert!(!update_holds(&not_yet, &to_five), "still on-demand");
+    let to_on_demand = update(Action::to_on_demand(uncapped(), vec![]));
+    assert!(update_holds(&not_yet, &to_on_demand));
+    assert!(!update_holds(&switched, &to_on_demand));
+}

@@ -269,6 +269,80 @@ fn injected_errors_and_dropped_connections_are_retried() {
     }
 }
 
+/// A switch whose answer was lost (carried out, connection closed) was sent again
+/// after the retry met the UPDATING table; AWS refused the repeat and the table was reported
+/// failed although it had changed.
+#[test]
+fn a_switch_whose_answer_was_lost_is_read_not_sent_again() {
+    let fleet = grid(1, &["us-east-1"], 12, |i| {
+        SimTable::on_demand(if i % 2 == 0 { &["g1"] } else { &[] })
+    });
+    let sim = Sim::start(
+        SimConfig {
+            drop_after_rate: 0.3,
+            update_duration: Duration::from_millis(300),
+            seed: 7,
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
+    // Enough attempts that no write fails 12 times in a row (0.3^12): every failure left is
+    // the repeat of a write that had landed.
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--max-attempts", "12"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(sim.stats().dropped_after > 0);
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    assert!(statuses(&report).iter().all(|s| s == "changed"), "{report}");
+    let confirmed = confirmed_switches(&report);
+    assert!(
+        confirmed > 0,
+        "no switch was confirmed by reading: {report}"
+    );
+    for (account, region, table, _) in &fleet {
+        assert_converged_provisioned(&sim, account, region, table);
+    }
+    // Rollback through the same faults: back to on-demand, every table restored.
+    let rb = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "rollback",
+            "ddb-fleet-report.json",
+            "--yes",
+            "--max-attempts",
+            "12",
+            "--report",
+            "rb.json",
+        ],
+    );
+    assert_eq!(rb.code, 0, "{rb:?}");
+    let rb_report = rb.report(&dir.path().join("rb.json"));
+    assert!(
+        statuses(&rb_report).iter().all(|s| s == "changed"),
+        "{rb_report}"
+    );
+    for (account, region, table, _) in &fleet {
+        assert!(sim.table(account, region, table).on_demand, "{table}");
+    }
+}
+
+/// UpdateTable actions a report says were confirmed by reading the table.
+fn confirmed_switches(report: &Value) -> usize {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["actions"].as_array().unwrap().iter())
+        .filter(|a| a["operation"] == "UpdateTable" && a["confirmed_by_reading"] == true)
+        .count()
+}
+
 #[test]
 fn switch_limit_skips_the_table_and_leaves_it_whole() {
     let now = std::time::SystemTime::now()

@@ -12,8 +12,10 @@
 //! (`TableClassSummary`), refuses a class change sent with other parameters (as AWS does) and a
 //! third class change in 30 days (`LimitExceededException`; AWS does not publish that message's
 //! text, so it is modelled on the switch-limit one), and refuses GSI updates naming GSIs the
-//! table does not have. It adds latency, 500s and dropped connections at configured rates, and
-//! answers AccessDenied for configured accounts and roles.
+//! table does not have, and a provisioned update that changes nothing (AWS's "will not change"
+//! refusal). It adds latency, 500s and dropped connections at configured rates, drops the answer
+//! of writes it has carried out (`drop_after_rate`), and answers AccessDenied for configured
+//! accounts and roles.
 //!
 //! The account of a request is read from its SigV4 access key (keys issued by the simulator's
 //! AssumeRole encode the account); its region from the credential scope.
@@ -54,6 +56,10 @@ pub struct SimConfig {
     pub error_rate: f64,
     /// Fraction of requests whose connection is closed without an answer.
     pub drop_rate: f64,
+    /// Fraction of write requests (UpdateTable, auto scaling writes) that are carried out and
+    /// whose answer is then lost (the connection closed): the client cannot tell whether the
+    /// write landed, as after a timeout on AWS.
+    pub drop_after_rate: f64,
     /// Every request in these accounts is refused with AccessDenied.
     pub denied_accounts: HashSet<String>,
     /// AssumeRole on these role ARNs is refused.
@@ -74,6 +80,7 @@ impl Default for SimConfig {
             quota_per_sec: None,
             error_rate: 0.0,
             drop_rate: 0.0,
+            drop_after_rate: 0.0,
             denied_accounts: HashSet::new(),
             unassumable_roles: HashSet::new(),
             unknown_key_account: None,
@@ -218,6 +225,8 @@ pub struct SimStats {
     pub throttled: u64,
     pub injected_errors: u64,
     pub dropped: u64,
+    /// Writes carried out whose answer was then dropped (`drop_after_rate`).
+    pub dropped_after: u64,
     /// Requests by operation name.
     pub by_operation: BTreeMap<String, u64>,
     /// Metrics (queries) GetMetricData was asked for, summed over calls.
@@ -503,6 +512,21 @@ impl Drop for InFlight {
     }
 }
 
+/// Whether the request changes something (its target names an update, registration, put or
+/// deletion).
+fn is_write(req: &Request) -> bool {
+    let target = req.headers.get("x-amz-target").map_or("", String::as_str);
+    [
+        "UpdateTable",
+        "RegisterScalableTarget",
+        "PutScalingPolicy",
+        "DeleteScalingPolicy",
+        "DeregisterScalableTarget",
+    ]
+    .iter()
+    .any(|op| target.ends_with(op))
+}
+
 async fn serve(mut stream: TcpStream, world: Arc<Mutex<World>>, config: Arc<SimConfig>, seed: u64) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut buf = Vec::new();
@@ -527,6 +551,14 @@ async fn serve(mut stream: TcpStream, world: Arc<Mutex<World>>, config: Arc<SimC
         } else {
             handle(&req, &world, &config)
         };
+        if config.drop_after_rate > 0.0
+            && resp.status == 200
+            && is_write(&req)
+            && rng.random_bool(config.drop_after_rate)
+        {
+            world.lock().unwrap().stats.dropped_after += 1;
+            return; // carried out, but the answer is lost
+        }
         // rpc-v2-cbor answers name their protocol (the SDK checks it).
         let protocol = if resp.content_type == CBOR {
             "smithy-protocol: rpc-v2-cbor\r\n"
@@ -776,9 +808,9 @@ fn accepted_update(
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64();
-    let lasts = t
-        .updating_until
-        .map_or(0.0, |u| u.saturating_duration_since(Instant::now()).as_secs_f64());
+    let lasts = t.updating_until.map_or(0.0, |u| {
+        u.saturating_duration_since(Instant::now()).as_secs_f64()
+    });
     let key = (account.to_string(), region.to_string(), name.to_string());
     Some((key, (sent, sent + lasts)))
 }
@@ -1184,6 +1216,15 @@ fn switch_to_provisioned(
             "ValidationException",
             "Table write capacity should either be Pay-Per-Request or AutoScaled.".into(),
         ));
+    }
+    let unchanged = !t.on_demand
+        && (rc, wc) == (t.read, t.write)
+        && gsi_pt
+            .iter()
+            .all(|(g, pt)| t.gsis.get(g).is_some_and(|s| (s.read, s.write) == *pt));
+    if unchanged {
+        // AWS refuses an update that changes nothing (e.g. a switch sent again after it landed).
+        return Err(("ValidationException", format!("The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {rc}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {wc}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.", t.read, t.write)));
     }
     t.on_demand = false;
     t.read = rc;
