@@ -673,6 +673,16 @@ fn a_second_interrupt_exits_at_once_and_still_writes_the_report() {
         recorded >= sim.stats().by_operation["UpdateTable"],
         "{recorded} recorded"
     );
+    // The second signal did not wait for the calls in flight (one signal lets each finish):
+    // what was in flight is recorded as started, not as done.
+    let in_flight = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["actions"].as_array().unwrap())
+        .filter(|a| a["outcome"] == "started")
+        .count();
+    assert!(in_flight > 0, "nothing was cut short: {report}");
 }
 
 /// Regression: AWS counts AssumeRole against the calling account, and a throttled AssumeRole
