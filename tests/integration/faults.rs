@@ -54,16 +54,27 @@ fn assert_converged_provisioned(sim: &Sim, account: &str, region: &str, table: &
         .map(|x| (x.resource_id.clone(), x.dimension.clone(), x.min, x.max))
         .collect();
     assert_eq!(have, want, "{table}");
-    let policies = r
+    // One policy per dimension, at the inventory's targets (PROVISIONED: read 70, write 60).
+    let mut policies: Vec<(String, String, f64)> = r
         .policies
         .iter()
         .filter(|p| resources.contains(&p.resource_id))
-        .count();
-    assert_eq!(
-        policies,
-        resources.len() * 2,
-        "{table}: one policy per dimension"
-    );
+        .map(|p| (p.resource_id.clone(), p.dimension.clone(), p.target_value))
+        .collect();
+    policies.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let mut expected: Vec<(String, String, f64)> = want
+        .iter()
+        .map(|(rid, dim, _, _)| {
+            let target = if dim.ends_with("ReadCapacityUnits") {
+                70.0
+            } else {
+                60.0
+            };
+            (rid.clone(), dim.clone(), target)
+        })
+        .collect();
+    expected.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(policies, expected, "{table}: one policy per dimension");
 }
 
 #[test]
