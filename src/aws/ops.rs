@@ -350,14 +350,14 @@ const NEVER_ACTIVE: &[&str] = &[
 ];
 
 /// Polls DescribeTable (through the rate limiter, with growing intervals) until the table and
-/// every GSI are ACTIVE. Fails with `WaitTimeout` after the policy's timeout and with
-/// `Interrupted` when the run is cancelled.
+/// every GSI are ACTIVE, and gives the table as it then was. Fails with `WaitTimeout` after
+/// the policy's timeout and with `Interrupted` when the run is cancelled.
 pub async fn wait_active(
     c: &AccountRegion,
     table: &str,
     wait: &WaitPolicy,
     cancel: &Cancel,
-) -> Attempted<()> {
+) -> Attempted<ObservedTable> {
     let started = Instant::now();
     let mut attempts = 0;
     loop {
@@ -384,7 +384,7 @@ pub async fn wait_active(
             }
             Ok(Some(o)) if o.is_active() => {
                 return Attempted {
-                    result: Ok(()),
+                    result: Ok(o),
                     attempts,
                 }
             }
@@ -457,13 +457,7 @@ pub async fn perform(
         Action::WaitForActive => wait_active(c, table, wait, cancel)
             .await
             .map(|_| Performed::Done),
-        Action::UpdateTable(u) => match update_request(u) {
-            Ok(request) => update_table(c, table, u, request, wait, max_attempts, cancel).await,
-            Err(e) => Attempted {
-                result: Err(e),
-                attempts: 0,
-            },
-        },
+        Action::UpdateTable(u) => update_table(c, table, u, wait, max_attempts, cancel).await,
         Action::RegisterScalableTarget { key, min, max } => {
             register_target(c, table, key, *min, *max).await
         }
@@ -572,16 +566,23 @@ fn update_request(u: &TableUpdate) -> Result<UpdateRequest, AwsError> {
 
 /// DynamoDB UpdateTable; a busy table (ResourceInUseException) is waited for and the update
 /// sent again, within `max_attempts` in all.
-#[allow(clippy::too_many_arguments)]
 async fn update_table(
     c: &AccountRegion,
     table: &str,
     update: &TableUpdate,
-    request: UpdateRequest,
     wait: &WaitPolicy,
     max_attempts: u32,
     cancel: &Cancel,
 ) -> Attempted<Performed> {
+    let request = match update_request(update) {
+        Ok(request) => request,
+        Err(e) => {
+            return Attempted {
+                result: Err(e),
+                attempts: 0,
+            }
+        }
+    };
     let mut attempts = 0;
     let (started, mut limited) = (Instant::now(), 0u32);
     loop {
@@ -654,7 +655,7 @@ async fn update_table(
     }
 }
 
-/// Whether `update` holds on the table, read once it is ACTIVE again.
+/// Whether `update` holds on the table, as read once it is ACTIVE again.
 async fn landed(
     c: &AccountRegion,
     table: &str,
@@ -662,20 +663,9 @@ async fn landed(
     wait: &WaitPolicy,
     cancel: &Cancel,
 ) -> Attempted<bool> {
-    let w = wait_active(c, table, wait, cancel).await;
-    if let Err(e) = w.result {
-        return Attempted {
-            result: Err(e),
-            attempts: w.attempts,
-        };
-    }
-    let read = describe_table(c, table).await;
-    Attempted {
-        result: read
-            .result
-            .map(|o| o.is_some_and(|o| crate::planner::update_holds(&o, update))),
-        attempts: w.attempts + read.attempts,
-    }
+    wait_active(c, table, wait, cancel)
+        .await
+        .map(|o| crate::planner::update_holds(&o, update))
 }
 
 /// Application Auto Scaling RegisterScalableTarget.

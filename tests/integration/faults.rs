@@ -127,13 +127,7 @@ fn throttling_storm_ends_with_every_table_done_and_backs_off() {
         stats.throttled
     );
     // Retries are recorded per action.
-    let retried = report["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["actions"].as_array().unwrap())
-        .filter(|a| a["attempts"].as_u64().unwrap() > 1)
-        .count();
+    let retried = count_actions(&report, |a| a["attempts"].as_u64().unwrap() > 1);
     assert!(retried > 0);
     for (account, region, table, _) in &fleet {
         assert_converged_provisioned(&sim, account, region, table);
@@ -313,7 +307,9 @@ fn a_switch_whose_answer_was_lost_is_read_not_sent_again() {
     assert!(sim.stats().dropped_after > 0);
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
     assert!(statuses(&report).iter().all(|s| s == "changed"), "{report}");
-    let confirmed = confirmed_switches(&report);
+    let confirmed = count_actions(&report, |a| {
+        a["operation"] == "UpdateTable" && a["confirmed_by_reading"] == true
+    });
     assert!(
         confirmed > 0,
         "no switch was confirmed by reading: {report}"
@@ -344,17 +340,6 @@ fn a_switch_whose_answer_was_lost_is_read_not_sent_again() {
     for (account, region, table, _) in &fleet {
         assert!(sim.table(account, region, table).on_demand, "{table}");
     }
-}
-
-/// UpdateTable actions a report says were confirmed by reading the table.
-fn confirmed_switches(report: &Value) -> usize {
-    report["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["actions"].as_array().unwrap().iter())
-        .filter(|a| a["operation"] == "UpdateTable" && a["confirmed_by_reading"] == true)
-        .count()
 }
 
 #[test]
@@ -670,29 +655,17 @@ fn a_second_interrupt_exits_at_once_and_still_writes_the_report() {
     assert_eq!(report["interrupted"], true);
     assert_eq!(report["summary"]["total"], 20);
     // Every write that reached AWS is in the report, as done or as started.
-    let recorded = report["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["actions"].as_array().unwrap())
-        .filter(|a| {
-            a["operation"] == "UpdateTable"
-                && (a["outcome"] == "succeeded" || a["outcome"] == "started")
-        })
-        .count() as u64;
+    let recorded = count_actions(&report, |a| {
+        a["operation"] == "UpdateTable"
+            && (a["outcome"] == "succeeded" || a["outcome"] == "started")
+    }) as u64;
     assert!(
         recorded >= sim.stats().by_operation["UpdateTable"],
         "{recorded} recorded"
     );
     // The second signal did not wait for the calls in flight (one signal lets each finish):
     // what was in flight is recorded as started, not as done.
-    let in_flight = report["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["actions"].as_array().unwrap())
-        .filter(|a| a["outcome"] == "started")
-        .count();
+    let in_flight = count_actions(&report, |a| a["outcome"] == "started");
     assert!(in_flight > 0, "nothing was cut short: {report}");
 }
 

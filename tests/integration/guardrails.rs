@@ -319,13 +319,7 @@ fn after_kill_9_the_journal_records_every_write_that_reached_aws() {
     assert_eq!(recovered["interrupted"], true);
     let unfinished = recovered["summary"]["interrupted"].as_u64().unwrap();
     assert!(unfinished > 0, "{}", recovered["summary"]);
-    let started = recovered["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["actions"].as_array().unwrap())
-        .filter(|a| a["outcome"] != "not_attempted")
-        .count();
+    let started = count_actions(&recovered, |a| a["outcome"] != "not_attempted");
     assert!(started > 0, "what was done is in the recovered report");
     let run = ddb_fleet(
         &sim.endpoint,

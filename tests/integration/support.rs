@@ -402,6 +402,20 @@ pub fn entry<'a>(
         .unwrap_or_else(|| panic!("no report entry for {account} {region} {table}"))
 }
 
+/// How many actions of the report's tables `keep` holds for.
+pub fn count_actions(
+    report: &serde_json::Value,
+    keep: impl Fn(&serde_json::Value) -> bool,
+) -> usize {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["actions"].as_array().unwrap())
+        .filter(|a| keep(a))
+        .count()
+}
+
 /// Starts `ddb-fleet` without waiting for it (for interruption tests).
 pub fn spawn_ddb_fleet(endpoint: &str, dir: &Path, args: &[&str]) -> Child {
     spawn_ddb_fleet_with(endpoint, dir, args, &[])

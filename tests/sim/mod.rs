@@ -804,10 +804,7 @@ fn accepted_update(
 ) -> Option<((String, String, String), (f64, f64))> {
     let name = body["TableName"].as_str()?;
     let t = r.tables.get(name).filter(|_| result.is_ok())?;
-    let sent = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64();
+    let sent = now_secs();
     let lasts = t.updating_until.map_or(0.0, |u| {
         u.saturating_duration_since(Instant::now()).as_secs_f64()
     });
