@@ -809,6 +809,7 @@ fn model_cpu(tables: usize) {
     let gsi = |name: &str| ObservedIndex {
         name: name.into(),
         status: "ACTIVE".into(),
+        backfilling: false,
         read_capacity: 0,
         write_capacity: 0,
         caps: OnDemandCaps::default(),

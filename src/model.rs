@@ -444,12 +444,26 @@ impl DesiredTable {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservedIndex {
     pub name: String,
+    /// `IndexStatus`: CREATING, UPDATING, DELETING or ACTIVE (`UNKNOWN` when AWS gives none).
     pub status: String,
+    /// `Backfilling`: a GSI added to an existing table is still reading the table's items.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub backfilling: bool,
     pub read_capacity: i64,
     pub write_capacity: i64,
     /// Its maximum on-demand throughput (`OnDemandThroughput`).
     #[serde(flatten)]
     pub caps: OnDemandCaps,
+}
+
+/// `IndexStatus` of a GSI being deleted.
+pub const INDEX_DELETING: &str = "DELETING";
+
+impl ObservedIndex {
+    /// ACTIVE and not backfilling: it can be named in an UpdateTable and given auto scaling.
+    pub fn is_ready(&self) -> bool {
+        self.status == "ACTIVE" && !self.backfilling
+    }
 }
 
 /// A registered Application Auto Scaling scalable target.
@@ -601,6 +615,7 @@ impl ObservedTable {
                 .map(|g| ObservedIndex {
                     name: g.to_string(),
                     status: "ACTIVE".into(),
+                    backfilling: false,
                     read_capacity: capacity,
                     write_capacity: capacity,
                     caps: OnDemandCaps::default(),
@@ -645,9 +660,30 @@ impl ObservedTable {
 }
 
 impl ObservedTable {
-    /// True when the table and all its GSIs accept an UpdateTable.
+    /// True when the table and all its GSIs accept an UpdateTable: the table and every GSI
+    /// ACTIVE, none still backfilling.
     pub fn is_active(&self) -> bool {
-        self.status == "ACTIVE" && self.indexes.iter().all(|i| i.status == "ACTIVE")
+        self.status == "ACTIVE" && self.indexes.iter().all(ObservedIndex::is_ready)
+    }
+
+    /// What keeps the table from being ACTIVE, for messages: `table UPDATING`,
+    /// `index by_day CREATING (backfilling)`...; empty when it is ACTIVE.
+    pub fn not_ready(&self) -> String {
+        let mut parts = Vec::new();
+        if self.status != "ACTIVE" {
+            parts.push(format!("table {}", self.status));
+        }
+        for i in self.indexes.iter().filter(|i| !i.is_ready()) {
+            let backfilling = if i.backfilling { " (backfilling)" } else { "" };
+            parts.push(format!("index {} {}{backfilling}", i.name, i.status));
+        }
+        parts.join(", ")
+    }
+
+    /// The GSIs a plan may name: those not being deleted (a GSI DELETING is gone by the time
+    /// an UpdateTable could name it, and AWS refuses an update naming a GSI it no longer has).
+    pub fn live_indexes(&self) -> impl Iterator<Item = &ObservedIndex> {
+        self.indexes.iter().filter(|i| i.status != INDEX_DELETING)
     }
 
     /// The recent peak of one dimension, units per second, if it was read.

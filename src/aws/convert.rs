@@ -26,10 +26,12 @@ pub fn table(t: &ddb::TableDescription) -> ObservedTable {
             let (r, w) = capacity(g.provisioned_throughput());
             ObservedIndex {
                 name: g.index_name().unwrap_or_default().to_string(),
+                // AWS always gives IndexStatus; without it, the GSI is not known to be ready.
                 status: g
                     .index_status()
                     .map(|s| s.as_str().to_string())
-                    .unwrap_or_else(|| "ACTIVE".into()),
+                    .unwrap_or_else(|| "UNKNOWN".into()),
+                backfilling: g.backfilling().unwrap_or(false),
                 read_capacity: r,
                 write_capacity: w,
                 caps: caps(g.on_demand_throughput()),

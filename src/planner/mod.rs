@@ -14,7 +14,9 @@
 //!   otherwise), starts at `min`, waits for ACTIVE, then registers targets and policies;
 //! - an on-demand table whose maximum on-demand throughput differs gets one UpdateTable with
 //!   the table's and its GSIs' caps;
-//! - every UpdateTable is waited for (ACTIVE) before the next step.
+//! - every UpdateTable is waited for (ACTIVE) before the next step, and a table that is not
+//!   ACTIVE (or a GSI being created, backfilling or deleted) before the first change; a GSI
+//!   being deleted is never named (it is gone by the time the change is sent).
 //!
 //! Modules: [`action`] (the steps), [`limits`] (AWS's switch and class limits), [`restore`]
 //! (the way back to a recorded state, for rollback), [`simulate`] (AWS's effect of a plan,
@@ -94,8 +96,7 @@ pub fn default_policy_name(table: &str, key: &ScalingKey) -> String {
 pub fn managed_keys(desired: &DesiredTable, observed: &ObservedTable) -> Vec<ScalingKey> {
     let mut keys: Vec<ScalingKey> = Side::BOTH.iter().map(|s| ScalingKey::table(*s)).collect();
     let mut names: Vec<&str> = observed
-        .indexes
-        .iter()
+        .live_indexes()
         .map(|i| i.name.as_str())
         .filter(|n| desired.indexes == IndexScope::All || desired.index_overrides.contains_key(*n))
         .collect();
@@ -143,7 +144,7 @@ pub fn plan_table(desired: &DesiredTable, observed: &ObservedTable) -> TablePlan
     if let Some(skip) = skip_reason(observed, &updates, !scaling.is_empty()) {
         return TablePlan::skipped(skip);
     }
-    let mut actions = with_waits(observed, updates);
+    let mut actions = with_waits(observed, updates, !scaling.is_empty());
     actions.extend(scaling);
     TablePlan {
         actions,
@@ -175,11 +176,12 @@ fn skip_reason(
         })
 }
 
-/// The UpdateTables in order, each followed by a wait for ACTIVE; a table not ACTIVE yet is
-/// waited for first.
-fn with_waits(observed: &ObservedTable, updates: Vec<Action>) -> Vec<Action> {
+/// The UpdateTables in order, each followed by a wait for ACTIVE. A table not ACTIVE yet (or
+/// with a GSI being created, backfilling or deleted) is waited for before anything is changed:
+/// AWS refuses an UpdateTable meanwhile, and auto scaling is not put on a GSI not ready.
+fn with_waits(observed: &ObservedTable, updates: Vec<Action>, scaling: bool) -> Vec<Action> {
     let mut actions = Vec::new();
-    if !updates.is_empty() && !observed.is_active() {
+    if (!updates.is_empty() || scaling) && !observed.is_active() {
         actions.push(Action::WaitForActive);
     }
     for u in updates {
@@ -210,8 +212,7 @@ fn caps_changes(
     observed: &ObservedTable,
 ) -> (OnDemandCaps, Vec<IndexCaps>) {
     let mut index_caps: Vec<IndexCaps> = observed
-        .indexes
-        .iter()
+        .live_indexes()
         .map(|i| IndexCaps {
             index: i.name.clone(),
             caps: index(&i.name).differing(&i.caps),
@@ -235,8 +236,7 @@ fn switch_action(desired: &DesiredTable, observed: &ObservedTable) -> Action {
                 write: starting_capacity(observed, index, Side::Write, own),
             };
             let mut index_updates: Vec<IndexThroughput> = observed
-                .indexes
-                .iter()
+                .live_indexes()
                 .map(|i| IndexThroughput {
                     index: i.name.clone(),
                     throughput: start(

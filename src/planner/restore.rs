@@ -10,7 +10,9 @@ use crate::model::*;
 /// throughput back), then exactly the recorded scalable targets and target-tracking policies:
 /// missing or different ones are put back under their recorded names, ones that were not there
 /// are removed. Policies of other kinds cannot be recreated by ddb-fleet and are left as they
-/// are. The class limit and the switch limit are respected as `plan_table` respects them.
+/// are. The class limit and the switch limit are respected as `plan_table` respects them. GSIs
+/// are today's: one created since the record starts at the table's recorded capacity, one
+/// deleted since is not named.
 pub fn plan_restore(target: &ObservedTable, current: &ObservedTable) -> TablePlan {
     let mut updates = Vec::new();
     if let Some(class) = target.table_class {
@@ -50,8 +52,10 @@ pub fn plan_restore(target: &ObservedTable, current: &ObservedTable) -> TablePla
     if let Some(skip) = skip_reason(current, &updates, false) {
         return TablePlan::skipped(skip);
     }
-    let mut actions = with_waits(current, updates);
-    restore_scaling(target, current, &mut actions);
+    let mut scaling = Vec::new();
+    restore_scaling(target, current, &mut scaling);
+    let mut actions = with_waits(current, updates, !scaling.is_empty());
+    actions.extend(scaling);
     TablePlan {
         actions,
         skip: None,
@@ -65,8 +69,7 @@ fn restore_provisioned(target: &ObservedTable, current: &ObservedTable) -> Actio
         write: target.write_capacity.max(1),
     };
     let mut index_updates: Vec<IndexThroughput> = current
-        .indexes
-        .iter()
+        .live_indexes()
         .map(|i| {
             let recorded = target.indexes.iter().find(|t| t.name == i.name);
             IndexThroughput {
@@ -99,7 +102,13 @@ fn restore_scaling(target: &ObservedTable, current: &ObservedTable, actions: &mu
     keys.dedup();
     let restorable = |p: &ScalingPolicy| p.policy_type == TARGET_TRACKING && p.metric.is_some();
     for key in keys {
-        let want = target.target(key);
+        // A GSI deleted since the record (or being deleted) gets no auto scaling back; what
+        // is left registered on it is removed.
+        let live = key
+            .index
+            .as_ref()
+            .is_none_or(|name| current.live_indexes().any(|i| &i.name == name));
+        let want = target.target(key).filter(|_| live);
         let have = current.target(key);
         // A policy cannot exist without its target: without a recorded target, none is wanted.
         let want_policies: Vec<&ScalingPolicy> = target

@@ -10,9 +10,12 @@ pub fn simulate(observed: &ObservedTable, actions: &[Action]) -> ObservedTable {
     for action in actions {
         match action {
             Action::WaitForActive => {
+                // Creations and backfills finish; deletions too (the GSI is gone).
                 s.status = "ACTIVE".into();
+                s.indexes.retain(|i| i.status != INDEX_DELETING);
                 for i in &mut s.indexes {
                     i.status = "ACTIVE".into();
+                    i.backfilling = false;
                 }
             }
             Action::UpdateTable(u) => update_table(&mut s, u),

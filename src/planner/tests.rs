@@ -635,7 +635,30 @@ fn with_settings(
 }
 
 fn arb_observed() -> impl Strategy<Value = ObservedTable> {
-    with_settings(arb_observed_scaling())
+    with_lifecycle(with_settings(arb_observed_scaling()))
+}
+
+/// What other teams do to a table meanwhile: GSIs being created (and backfilling), updated or
+/// deleted, and (rarely) replicas that make it a global table.
+fn with_lifecycle(
+    base: impl Strategy<Value = ObservedTable>,
+) -> impl Strategy<Value = ObservedTable> {
+    let index_state = prop_oneof![
+        6 => Just(("ACTIVE", false)),
+        1 => Just(("CREATING", true)),
+        1 => Just(("CREATING", false)),
+        1 => Just(("UPDATING", false)),
+        1 => Just(("DELETING", false)),
+    ];
+    let replicas = prop::option::weighted(0.1, Just(vec!["eu-west-1".to_string()]));
+    (base, prop::collection::vec(index_state, 2), replicas).prop_map(|(mut o, states, replicas)| {
+        for (i, (status, backfilling)) in o.indexes.iter_mut().zip(states) {
+            i.status = status.into();
+            i.backfilling = backfilling;
+        }
+        o.replicas = replicas.unwrap_or_default();
+        o
+    })
 }
 
 fn arb_observed_scaling() -> impl Strategy<Value = ObservedTable> {
@@ -750,24 +773,32 @@ proptest! {
         let plan = plan_restore(&before, &current);
         let after = simulate(&current, &plan.actions);
         prop_assert!(plan_restore(&before, &after).actions.is_empty());
-        if plan.skip.is_some() {
-            // Left alone (a limit reached): exactly as it was.
+        if plan.skip.is_some() || !current.replicas.is_empty() {
+            // Left alone (a limit reached, or a global table): exactly as it was.
             prop_assert!(plan.actions.is_empty());
             return Ok(());
         }
         prop_assert_eq!(after.table_class, before.table_class);
         if before.billing_mode == BillingMode::OnDemand {
             prop_assert_eq!(after.caps, before.caps);
-            for (a, b) in after.indexes.iter().zip(&before.indexes) {
+            for a in &after.indexes {
+                let b = before.indexes.iter().find(|b| b.name == a.name).unwrap();
                 prop_assert_eq!(a.caps, b.caps);
             }
         }
+        // A GSI deleted meanwhile gets nothing back (it is gone once the table is ready).
+        let exists = |k: &ScalingKey| k.index.as_ref()
+            .is_none_or(|n| after.live_indexes().any(|i| &i.name == n));
         let (mode, targets, policies) = restorable_part(&after);
         let (want_mode, want_targets, want_policies) = restorable_part(&before);
         prop_assert_eq!(mode, want_mode);
+        let want_targets: Vec<_> = want_targets.into_iter().filter(|t| exists(&t.key)).collect();
+        let targets: Vec<_> = targets.into_iter().filter(|t| exists(&t.key)).collect();
         prop_assert_eq!(targets, want_targets);
         // Recorded policies whose target was not recorded cannot exist in AWS.
-        let want_policies: Vec<_> = want_policies.into_iter().filter(|p| before.target(&p.key).is_some()).collect();
+        let want_policies: Vec<_> = want_policies.into_iter()
+            .filter(|p| before.target(&p.key).is_some() && exists(&p.key)).collect();
+        let policies: Vec<_> = policies.into_iter().filter(|p| exists(&p.key)).collect();
         prop_assert_eq!(policies, want_policies);
     }
 
@@ -792,6 +823,28 @@ proptest! {
                     prop_assert_eq!(after.caps.side(side), Some(want));
                 }
             }
+        }
+    }
+
+    /// A GSI being deleted is never named, and nothing is changed on a table (or GSI) that is
+    /// not ready before waiting for it: no UpdateTable AWS would refuse, no auto scaling on a
+    /// GSI still being created or backfilled. A global table is never changed.
+    #[test]
+    fn plans_wait_for_a_ready_table_and_never_name_a_deleted_gsi(d in arb_desired(), o in arb_observed()) {
+        let plan = plan_table(&d, &o);
+        let deleting: Vec<&str> = o.indexes.iter()
+            .filter(|i| i.status == INDEX_DELETING).map(|i| i.name.as_str()).collect();
+        for a in &plan.actions {
+            let text = format!("{a:?}");
+            for name in &deleting {
+                prop_assert!(!text.contains(&format!("\"{name}\"")), "{name} named in {a:?}");
+            }
+        }
+        if plan.changes_anything() && !o.is_active() {
+            prop_assert_eq!(plan.actions.first(), Some(&Action::WaitForActive));
+        }
+        if !o.replicas.is_empty() {
+            prop_assert!(plan.actions.is_empty());
         }
     }
 
