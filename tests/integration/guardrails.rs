@@ -6,9 +6,6 @@ use crate::support::*;
 use serde_json::Value;
 use std::time::Duration;
 
-const PROVISIONED: &str = "provisioned,2,20,70,1,10,60";
-const ON_DEMAND: &str = "on_demand,,,,,,";
-
 fn writes(sim: &Sim) -> u64 {
     let s = sim.stats();
     [

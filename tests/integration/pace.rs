@@ -9,8 +9,6 @@ use crate::support::*;
 use serde_json::Value;
 use std::time::Duration;
 
-const PROVISIONED: &str = "provisioned,2,20,70,1,10,60";
-
 /// (UpdateTable start, end of the wait that follows it), in milliseconds since the epoch, for
 /// every table of a report.
 fn switches(report: &Value) -> Vec<(i64, i64)> {
@@ -93,16 +91,26 @@ fn waiting_tables_hold_no_slot_and_updating_stays_within_its_bound() {
 
 #[test]
 fn too_many_concurrent_operations_is_waited_out() {
-    // Another team's work fills the account: the simulator refuses a fourth UPDATING table;
-    // ddb-fleet (allowed 100) is refused and backs off until the others finish.
+    // Another team's work fills the account: three of its tables are UPDATING for the first
+    // seconds and the simulator refuses a fourth; ddb-fleet (allowed 100) is refused and
+    // backs off until they finish.
     let fleet = grid(1, &["us-east-1"], 8, |_| SimTable::on_demand(&[]));
+    let (account, region) = (fleet[0].0.clone(), fleet[0].1.clone());
+    let mut everything = fleet.clone();
+    for n in 0..3 {
+        let busy = SimTable {
+            updating_until: Some(std::time::Instant::now() + Duration::from_secs(4)),
+            ..SimTable::provisioned(5, &[])
+        };
+        everything.push((account.clone(), region.clone(), format!("other-{n}"), busy));
+    }
     let sim = Sim::start(
         SimConfig {
             update_duration: Duration::from_millis(800),
             max_updating: Some(3),
             ..SimConfig::default()
         },
-        fleet.clone(),
+        everything,
     );
     let dir = tempfile::tempdir().unwrap();
     let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);

@@ -1,10 +1,12 @@
 //! Test support: a moto server per test, SDK clients acting in moto accounts, and a runner
 //! for the `ddb-fleet` binary.
 
+use crate::sim::Sim;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_sdk_applicationautoscaling::types as aas;
 use aws_sdk_dynamodb::types as ddb;
+use std::collections::HashSet;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -486,4 +488,75 @@ pub fn signal(child: &Child, name: &str) {
         .status()
         .unwrap();
     assert!(ok.success(), "kill -{name} failed");
+}
+
+/// An inventory row's mode and thresholds: provisioned, reads 2..20 at 70 %, writes 1..10 at 60 %.
+pub const PROVISIONED: &str = "provisioned,2,20,70,1,10,60";
+pub const ON_DEMAND: &str = "on_demand,,,,,,";
+
+/// Every table's status in a report, in order.
+pub fn statuses(report: &serde_json::Value) -> Vec<String> {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The simulator's table is provisioned with the inventory's auto scaling on table and GSIs.
+pub fn assert_converged_provisioned(sim: &Sim, account: &str, region: &str, table: &str) {
+    let r = sim.region(account, region);
+    let t = &r.tables[table];
+    assert!(!t.on_demand, "{table} still on-demand");
+    let mut want: HashSet<(String, String, i64, i64)> = HashSet::new();
+    let mut resources = vec![format!("table/{table}")];
+    resources.extend(t.gsis.keys().map(|g| format!("table/{table}/index/{g}")));
+    for rid in &resources {
+        let kind = if rid.contains("/index/") {
+            "index"
+        } else {
+            "table"
+        };
+        want.insert((
+            rid.clone(),
+            format!("dynamodb:{kind}:ReadCapacityUnits"),
+            2,
+            20,
+        ));
+        want.insert((
+            rid.clone(),
+            format!("dynamodb:{kind}:WriteCapacityUnits"),
+            1,
+            10,
+        ));
+    }
+    let have: HashSet<(String, String, i64, i64)> = r
+        .targets
+        .iter()
+        .filter(|x| resources.contains(&x.resource_id))
+        .map(|x| (x.resource_id.clone(), x.dimension.clone(), x.min, x.max))
+        .collect();
+    assert_eq!(have, want, "{table}");
+    // One policy per dimension, at the inventory's targets (PROVISIONED: read 70, write 60).
+    let mut policies: Vec<(String, String, f64)> = r
+        .policies
+        .iter()
+        .filter(|p| resources.contains(&p.resource_id))
+        .map(|p| (p.resource_id.clone(), p.dimension.clone(), p.target_value))
+        .collect();
+    policies.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let mut expected: Vec<(String, String, f64)> = want
+        .iter()
+        .map(|(rid, dim, _, _)| {
+            let target = if dim.ends_with("ReadCapacityUnits") {
+                70.0
+            } else {
+                60.0
+            };
+            (rid.clone(), dim.clone(), target)
+        })
+        .collect();
+    expected.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(policies, expected, "{table}: one policy per dimension");
 }
