@@ -631,11 +631,12 @@ fn main() {
             common.extend(["--concurrency", conc.as_str()]);
         }
         // Longest sequential chain per table: plan reads (DescribeTable, then the targets; an
-        // on-demand table has no policies to read); apply adds UpdateTable, a wait poll,
-        // 6 dimensions x 2 writes, and the read-back (DescribeTable, targets, policies).
+        // on-demand table has no policies to read); apply adds the read before the switch,
+        // UpdateTable, a wait poll, 6 dimensions x 2 writes, and the read-back (DescribeTable,
+        // targets, policies).
         let chain_plan = o.latency * 2;
         // A table's chain includes its longest UPDATING time (the switch, then its wait).
-        let chain_apply = o.latency * (2 + 2 + 12 + 3) + o.updating.1;
+        let chain_apply = o.latency * (2 + 3 + 12 + 3) + o.updating.1;
         // advise: DescribeTable, the targets, then GetMetricData (a table is one page).
         let chain_advise = o.latency * 3;
         for (command, report, chain) in [
@@ -660,10 +661,11 @@ fn main() {
             }
             let after = sim.stats();
             let calls = delta(&after.accepted, &before.accepted);
-            // Apply's auto scaling calls wait for a switch: DescribeTable, its targets,
-            // UpdateTable, the shortest UPDATING time, the poll that sees it ACTIVE.
+            // Apply's auto scaling calls wait for a switch: DescribeTable, its targets, the
+            // read before the switch, UpdateTable, the shortest UPDATING time, the poll that
+            // sees it ACTIVE.
             let autoscaling_after = if command == "apply" {
-                o.latency * 4 + o.updating.0
+                o.latency * 5 + o.updating.0
             } else {
                 Duration::ZERO
             };

@@ -27,6 +27,12 @@ pub enum Event<'a> {
     },
     /// A table's plan changes something; it is to be applied.
     TablePlanned { report: &'a TableReport },
+    /// Before an UpdateTable, the table had changed: its actions from there on were planned
+    /// again (`report.replanned` says why); it had `previous_actions` actions before.
+    TableReplanned {
+        report: &'a TableReport,
+        previous_actions: usize,
+    },
     /// A table reached its final status for this phase.
     TableFinished { report: &'a TableReport },
     /// `advise` is done with a table.
@@ -77,6 +83,11 @@ impl EventSink for LogSink {
             Event::TablePlanned { report } => tracing::debug!(
                 account = %report.account_id, region = %report.region, table = %report.table,
                 actions = report.actions.len(), "table planned"
+            ),
+            Event::TableReplanned { report, .. } => tracing::warn!(
+                account = %report.account_id, region = %report.region, table = %report.table,
+                actions = report.actions.len(),
+                "{}", report.replanned.as_deref().unwrap_or("planned again")
             ),
             Event::ActionStarted {
                 table,

@@ -149,9 +149,11 @@ impl EventSink for JournalSink {
                 index,
                 record,
             } => JournalLine::ActionFinished(ActionLine::new(table, *index, record)),
-            Event::TablePlanned { report } => JournalLine::TablePlanned {
-                report: Box::new((*report).clone()),
-            },
+            Event::TablePlanned { report } | Event::TableReplanned { report, .. } => {
+                JournalLine::TablePlanned {
+                    report: Box::new((*report).clone()),
+                }
+            }
             Event::TableFinished { report } => JournalLine::TableFinished {
                 at: now_rfc3339(),
                 report: Box::new((*report).clone()),
@@ -204,7 +206,8 @@ pub fn recover(path: &Path) -> Result<Report, String> {
                 inventory = i;
             }
             // Every selected table is journalled as planned before the first read, then
-            // again once its plan is known; a finished entry is never replaced by a planned one.
+            // again once its plan is known (and if it is planned again before an UpdateTable);
+            // a finished entry is never replaced by a planned one.
             JournalLine::TablePlanned { report } => {
                 let k = key(&report.account_id, &report.region, &report.table);
                 match positions.get(&k) {

@@ -11,7 +11,8 @@
 //!   from the two to the actions.
 //! - [`runner`]: reads state through [`aws`] and plans it (`observe_and_plan`), then realises
 //!   the plans (`apply_fleet`), recording every step in its ledger; [`slots`]: the work slots
-//!   tables give back while they wait, and the bound on tables UPDATING at once.
+//!   tables give back while they wait, and the bound on tables UPDATING at once; [`recheck`]:
+//!   the table as it is before an UpdateTable against the state it was planned from.
 //! - [`cost`]: prices and the cost model (pure); [`advise`]: reading usage from CloudWatch,
 //!   the advice report, inventory and HTML page.
 //! - [`history`]: the limited changes (switches, class changes) earlier runs recorded.
@@ -35,6 +36,7 @@ pub mod journal;
 pub mod model;
 pub mod planner;
 pub mod progress;
+pub mod recheck;
 pub mod render;
 pub mod report;
 pub mod runner;

@@ -124,6 +124,20 @@ impl EventSink for ProgressSink {
                 self.bar.inc(1);
                 self.message();
             }
+            Event::TableReplanned {
+                report,
+                previous_actions,
+            } => {
+                let (now, before) = (report.actions.len(), *previous_actions);
+                if now >= before {
+                    c.actions.fetch_add(now - before, Ordering::Relaxed);
+                } else {
+                    c.actions.fetch_sub(before - now, Ordering::Relaxed);
+                }
+                let length = self.bar.length().unwrap_or(0) + now as u64;
+                self.bar.set_length(length.saturating_sub(before as u64));
+                self.message();
+            }
             Event::ActionFinished { .. } => {
                 c.actions_done.fetch_add(1, Ordering::Relaxed);
                 self.bar.inc(1);

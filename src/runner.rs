@@ -11,7 +11,7 @@ use crate::events::{Event, EventSink};
 use crate::history::{recent_changes, History};
 use crate::model::*;
 use crate::planner::{
-    next_allowed, plan_table, Action, SkipReason, TablePlan, SWITCH_WINDOW_SECS,
+    next_allowed, plan_table, simulate, Action, SkipReason, TablePlan, SWITCH_WINDOW_SECS,
     TABLE_CLASS_WINDOW_SECS,
 };
 use crate::report::*;
@@ -297,10 +297,7 @@ pub async fn observe_and_plan(
         }
     }
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let now = unix_now();
     let settle = |i: usize, observed: Result<ObservedTable, AwsError>| {
         let p = settle_planned(
             i,
@@ -441,10 +438,7 @@ async fn attach_recent_peaks(
     if which.is_empty() {
         return;
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let now = unix_now();
     let peaks = {
         let list: Vec<(&str, &ObservedTable)> = which
             .iter()
@@ -538,21 +532,8 @@ fn settle_planned(
                 t.error = Some((&e).into());
             }
             Ok(o) => {
-                if let Some((reason, message)) = &plan.skip {
-                    t.status = TableStatus::Skipped;
-                    t.skip_reason = Some(*reason);
-                    t.error = Some(skip_error(*reason, message));
-                    match reason {
-                        SkipReason::SwitchLimit => {
-                            t.next_switch_allowed_at =
-                                next_allowed(&o.recent_switches_to_on_demand, SWITCH_WINDOW_SECS)
-                        }
-                        SkipReason::TableClassLimit => {
-                            t.next_table_class_change_allowed_at =
-                                next_allowed(&o.recent_table_class_changes, TABLE_CLASS_WINDOW_SECS)
-                        }
-                        _ => {}
-                    }
+                if let Some(skip) = &plan.skip {
+                    mark_skipped(t, skip, &o);
                 } else if !p.changes {
                     t.status = TableStatus::Unchanged;
                     if !plan_only {
@@ -575,6 +556,24 @@ fn settle_planned(
         events.event(&Event::TablePlanned { report: &report });
     }
     p
+}
+
+/// Records that a table is left alone, and for one of AWS's limits, when it is allowed again.
+fn mark_skipped(t: &mut TableReport, (reason, message): &(SkipReason, String), o: &ObservedTable) {
+    t.status = TableStatus::Skipped;
+    t.skip_reason = Some(*reason);
+    t.error = Some(skip_error(*reason, message));
+    match reason {
+        SkipReason::SwitchLimit => {
+            t.next_switch_allowed_at =
+                next_allowed(&o.recent_switches_to_on_demand, SWITCH_WINDOW_SECS)
+        }
+        SkipReason::TableClassLimit => {
+            t.next_table_class_change_allowed_at =
+                next_allowed(&o.recent_table_class_changes, TABLE_CLASS_WINDOW_SECS)
+        }
+        _ => {}
+    }
 }
 
 fn skip_error(reason: SkipReason, message: &str) -> ErrorReport {
@@ -933,6 +932,113 @@ struct Ran {
     /// The error that stopped the actions, and whether anything had changed before it.
     failure: Option<(AwsError, bool)>,
     interrupted: bool,
+    /// Planned again before an UpdateTable, the table is to be left alone (already recorded).
+    skipped: bool,
+}
+
+impl Ran {
+    /// The actions stopped on `e`: a failure, or the run's interruption.
+    fn stopped_by(&mut self, e: AwsError) {
+        if e.code == "Interrupted" {
+            self.interrupted = true;
+        } else {
+            self.failure = Some((e, self.mutated));
+        }
+    }
+}
+
+/// What checking a table before an UpdateTable came to.
+enum Rechecked {
+    /// The actions left are those a plan made now would take.
+    Same,
+    /// The table had changed: it now has this many actions, from the same step on.
+    Replanned(usize),
+    /// The table had changed and is now to be left alone (recorded as skipped).
+    Skipped,
+}
+
+/// Before the UpdateTable at step `k`: waits until the table and its GSIs are ready (unless
+/// the wait just before read it: `ready`), plans the table again from what it is now, and
+/// when that differs from the actions left, takes the new plan (the report and the journal
+/// say why). The state recorded as `before` becomes today's if nothing was changed yet.
+#[allow(clippy::too_many_arguments)]
+async fn recheck(
+    ctx: &ApplyContext,
+    i: usize,
+    k: usize,
+    d: &DesiredTable,
+    clients: &AccountRegion,
+    slot: &Option<crate::slots::SlotHandle>,
+    ready: Option<ObservedTable>,
+    mutated: bool,
+) -> Result<Rechecked, AwsError> {
+    let now = match ready {
+        Some(o) => o,
+        None => {
+            let wait = ops::wait_active(clients, &d.table, &ctx.opts.wait, &ctx.cancel);
+            match slot {
+                Some(s) => s.without(wait).await.result?,
+                None => wait.await.result?,
+            }
+        }
+    };
+    let (planned, done, left) = ctx.ledger.update(i, |t| {
+        let actions = |r: &[ActionRecord]| r.iter().map(|a| a.action.clone()).collect::<Vec<_>>();
+        (
+            t.before.clone(),
+            actions(&t.actions[..k]),
+            actions(&t.actions[k..]),
+        )
+    });
+    let Some(planned) = planned else {
+        return Ok(Rechecked::Same);
+    };
+    let state = crate::recheck::current_state(&planned, now, unix_now());
+    let plan = plan_table(d, &state);
+    if plan.skip.is_none() && plan.actions == left {
+        return Ok(Rechecked::Same);
+    }
+    let mut why = crate::recheck::drift(&simulate(&planned, &done), &state);
+    if why.is_empty() {
+        why.push("the table changed since it was planned".into());
+    }
+    let (report, previous) = ctx.ledger.update(i, |t| {
+        let previous = t.actions.len();
+        t.actions.truncate(k);
+        t.actions.extend(
+            plan.actions
+                .iter()
+                .map(|a| ActionRecord::unsent(a, &d.table, Outcome::NotAttempted)),
+        );
+        t.replanned = Some(format!(
+            "planned again before step {}: {}",
+            k + 1,
+            why.join("; ")
+        ));
+        if let Some(skip) = &plan.skip {
+            mark_skipped(t, skip, &state);
+        }
+        if !mutated {
+            t.before = Some(state.clone());
+        }
+        (t.clone(), previous)
+    });
+    ctx.events.event(&Event::TableReplanned {
+        report: &report,
+        previous_actions: previous,
+    });
+    Ok(match plan.skip {
+        Some(_) => Rechecked::Skipped,
+        None => Rechecked::Replanned(k + plan.actions.len()),
+    })
+}
+
+/// Seconds since the epoch.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Runs a table's actions in order, journalled, and reads the table back. Returns the table
@@ -951,6 +1057,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
         mutated: false,
         failure: None,
         interrupted: false,
+        skipped: false,
     };
     let d = &p.desired;
     let clients = match ctx
@@ -970,12 +1077,34 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
     let slot = ctx.slot(&group);
     // The permit of an UpdateTable sent, kept until the table is ACTIVE again.
     let mut updating: Option<tokio::sync::OwnedSemaphorePermit> = None;
-    for k in 0..p.steps {
+    // The table as the last wait for ACTIVE read it, and the step last checked against it.
+    let mut ready: Option<ObservedTable> = None;
+    let mut checked = None;
+    let (mut k, mut steps) = (0, p.steps);
+    while k < steps {
         if cancel.is_requested() {
             ran.interrupted = true;
             break;
         }
         let kind = ledger.update(i, |t| t.actions[k].action.operation());
+        if kind == "UpdateTable" && updating.is_none() && checked != Some(k) {
+            checked = Some(k);
+            match recheck(ctx, i, k, d, &clients, &slot, ready.take(), ran.mutated).await {
+                Ok(Rechecked::Same) => {}
+                Ok(Rechecked::Replanned(n)) => {
+                    steps = n;
+                    continue;
+                }
+                Ok(Rechecked::Skipped) => {
+                    ran.skipped = true;
+                    break;
+                }
+                Err(e) => {
+                    ran.stopped_by(e);
+                    break;
+                }
+            }
+        }
         if kind == "UpdateTable" && updating.is_none() {
             // Waiting for a permit, the table holds no slot: ACTIVE tables' work goes on.
             let permit = ctx.updating.acquire(&group);
@@ -995,20 +1124,25 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
             step(ctx, i, k, d, &clients).await
         };
         match r {
-            Ok(mutating) => ran.mutated |= mutating,
-            Err(e) if e.code == "Interrupted" => {
-                ran.interrupted = true;
-                break;
+            Ok((mutating, state)) => {
+                ran.mutated |= mutating;
+                ready = state;
             }
             Err(e) => {
-                ran.failure = Some((e, ran.mutated));
+                ran.stopped_by(e);
                 break;
             }
         }
+        k += 1;
     }
     drop(updating);
 
     // Read back what AWS now has, whatever happened: the report must say the truth.
+    if ran.skipped && !ran.mutated {
+        let report = ledger.get(i);
+        events.event(&Event::TableFinished { report: &report });
+        return None;
+    }
     if !ran.mutated {
         let before = ledger.update(i, |t| t.before.clone());
         conclude(ctx, i, d, &ran, Ok(before));
@@ -1029,14 +1163,15 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
 }
 
 /// Runs action `k` of table `i`: recorded as started (journal included) before the request
-/// is sent, then with its outcome. `Ok(true)` when it changed something.
+/// is sent, then with its outcome. Gives whether it changed something, and for a wait for
+/// ACTIVE, the table as it then was.
 async fn step(
     ctx: &ApplyContext,
     i: usize,
     k: usize,
     d: &DesiredTable,
     clients: &AccountRegion,
-) -> Result<bool, AwsError> {
+) -> Result<(bool, Option<ObservedTable>), AwsError> {
     let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
     let at = now_rfc3339();
     let intent = ledger.update(i, |t| {
@@ -1065,7 +1200,7 @@ async fn step(
         rec.attempts = r.attempts;
         rec.duration_ms = Some(t0.elapsed().as_millis() as u64);
         match &r.result {
-            Ok(Performed::Done) => rec.outcome = Outcome::Succeeded,
+            Ok(Performed::Done | Performed::Ready(_)) => rec.outcome = Outcome::Succeeded,
             Ok(Performed::ConfirmedByReading) => {
                 rec.outcome = Outcome::Succeeded;
                 rec.confirmed_by_reading = true;
@@ -1083,7 +1218,10 @@ async fn step(
         index: k,
         record: &record,
     });
-    r.result.map(|_| action.is_mutating())
+    r.result.map(|performed| match performed {
+        Performed::Ready(o) => (false, Some(*o)),
+        _ => (action.is_mutating(), None),
+    })
 }
 
 /// Records a table's final status from how its actions ran and what AWS reports after them.
@@ -1103,6 +1241,9 @@ fn conclude(
         if ran.interrupted {
             t.status = TableStatus::Interrupted;
             return t.clone();
+        }
+        if ran.skipped {
+            return t.clone(); // recorded when it was planned again
         }
         if let Some((e, changed_before)) = &ran.failure {
             match e.kind {
@@ -1146,8 +1287,11 @@ fn conclude(
                         retryable: true,
                         detail: None,
                     });
-                } else {
+                } else if ran.mutated {
                     t.status = TableStatus::Changed;
+                } else {
+                    // Planned again, nothing was left to do: someone else had done it.
+                    t.status = TableStatus::Unchanged;
                 }
             }
             Ok(None) => {

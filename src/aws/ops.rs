@@ -331,9 +331,11 @@ pub async fn attach_scaling(
 }
 
 /// What performing an action came to, when it did not fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Performed {
     Done,
+    /// A wait for ACTIVE ended: the table as it then was (ready for an UpdateTable).
+    Ready(Box<ObservedTable>),
     /// A deletion found nothing to delete (someone else removed it): the goal is met.
     AlreadyAbsent,
     /// An UpdateTable whose answer was lost (a retry met a refusal): reading the table showed
@@ -398,7 +400,7 @@ pub async fn wait_active(
                     attempts,
                 }
             }
-            Ok(Some(o)) => o.status,
+            Ok(Some(o)) => o.not_ready(),
         };
         let interval = (started.elapsed() / POLL_FRACTION)
             .clamp(wait.first_poll, wait.max_poll.max(wait.first_poll));
@@ -407,7 +409,7 @@ pub async fn wait_active(
                 result: Err(AwsError::new(
                     "WaitTimeout",
                     format!(
-                        "table is {status} (or an index is not ACTIVE) after {}s; raise --wait-timeout or run again later",
+                        "not ACTIVE after {}s ({status}); raise --wait-timeout or run again later",
                         wait.timeout.as_secs()
                     ),
                     ErrorKind::Busy,
@@ -420,7 +422,7 @@ pub async fn wait_active(
                 result: Err(AwsError::new(
                     "Interrupted",
                     format!(
-                        "run interrupted while waiting for the table ({status}) to become ACTIVE"
+                        "run interrupted while waiting for the table to become ACTIVE ({status})"
                     ),
                     ErrorKind::Busy,
                 )),
@@ -456,7 +458,7 @@ pub async fn perform(
     match action {
         Action::WaitForActive => wait_active(c, table, wait, cancel)
             .await
-            .map(|_| Performed::Done),
+            .map(|o| Performed::Ready(Box::new(o))),
         Action::UpdateTable(u) => update_table(c, table, u, wait, max_attempts, cancel).await,
         Action::RegisterScalableTarget { key, min, max } => {
             register_target(c, table, key, *min, *max).await

@@ -12,6 +12,7 @@ mod bad_input;
 mod faults;
 mod fleet;
 mod guardrails;
+mod live_changes;
 mod operations;
 mod pace;
 mod settings;

@@ -116,6 +116,11 @@ pub struct SimTable {
     pub size_bytes: i64,
     /// How long ago it was created (`CreationDateTime`).
     pub age: Duration,
+    /// Changes other teams make: each right after the table's n-th DescribeTable is answered
+    /// (1 = the first), e.g. between ddb-fleet's plan and its first UpdateTable.
+    pub others: Vec<(usize, OtherChange)>,
+    /// DescribeTables answered so far.
+    pub reads: usize,
 }
 
 /// A global secondary index as the simulator holds it.
@@ -125,6 +130,10 @@ pub struct SimGsi {
     pub write: i64,
     /// Maximum on-demand throughput (read, write); `None`: no cap.
     pub caps: (Option<i64>, Option<i64>),
+    /// Being added to the table: CREATING and backfilling until then.
+    pub creating_until: Option<Instant>,
+    /// Being deleted: DELETING until then, gone after.
+    pub deleting_until: Option<Instant>,
 }
 
 impl SimGsi {
@@ -133,8 +142,36 @@ impl SimGsi {
             read: c,
             write: c,
             caps: (None, None),
+            creating_until: None,
+            deleting_until: None,
         }
     }
+
+    /// `IndexStatus` apart from the table's own updates, and whether it is backfilling.
+    fn lifecycle(&self) -> Option<(&'static str, bool)> {
+        let now = Instant::now();
+        if self.deleting_until.is_some_and(|t| t > now) {
+            Some(("DELETING", false))
+        } else if self.creating_until.is_some_and(|t| t > now) {
+            Some(("CREATING", true))
+        } else {
+            None
+        }
+    }
+
+    fn is_gone(&self) -> bool {
+        self.deleting_until.is_some_and(|t| t <= Instant::now())
+    }
+}
+
+/// What another team does to a table while ddb-fleet works on it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OtherChange {
+    /// Adds a GSI (at `capacity` if the table is provisioned), CREATING and backfilling for
+    /// the given time.
+    CreateIndex(String, i64, Duration),
+    /// Deletes a GSI: DELETING for the given time, then gone.
+    DeleteIndex(String, Duration),
 }
 
 impl SimTable {
@@ -157,6 +194,8 @@ impl SimTable {
             usage: None,
             size_bytes: 0,
             age: Duration::from_secs(400 * 86_400),
+            others: vec![],
+            reads: 0,
         }
     }
 
@@ -171,6 +210,39 @@ impl SimTable {
                 .collect(),
             ..SimTable::on_demand(&[])
         }
+    }
+
+    /// Another team's change, when its time comes; finished GSI deletions are forgotten.
+    fn after_read(&mut self) {
+        self.reads += 1;
+        let due: Vec<OtherChange> = self
+            .others
+            .iter()
+            .filter(|(n, _)| *n == self.reads)
+            .map(|(_, c)| c.clone())
+            .collect();
+        for change in due {
+            match change {
+                OtherChange::CreateIndex(name, capacity, d) => {
+                    let c = if self.on_demand { 0 } else { capacity };
+                    let gsi = SimGsi {
+                        creating_until: Some(Instant::now() + d),
+                        ..SimGsi::with_capacity(c)
+                    };
+                    self.gsis.insert(name, gsi);
+                }
+                OtherChange::DeleteIndex(name, d) => {
+                    if let Some(g) = self.gsis.get_mut(&name) {
+                        g.deleting_until = Some(Instant::now() + d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets GSIs whose deletion has finished.
+    fn settle(&mut self) {
+        self.gsis.retain(|_, g| !g.is_gone());
     }
 
     fn status(&self) -> String {
@@ -920,15 +992,25 @@ fn describe(name: &str, t: &SimTable, account: &str, region: &str) -> Value {
         v["TableClassSummary"] = json!({"TableClass": t.table_class});
     }
     if !t.gsis.is_empty() {
-        let status = if t.status() == "UPDATING" {
+        let table = if t.status() == "UPDATING" {
             "UPDATING"
         } else {
             "ACTIVE"
         };
+        // A GSI added to an existing table is CREATING and backfilling, then ACTIVE; one
+        // being deleted is DELETING until it disappears. `Backfilling` only appears on GSIs
+        // added after the table was created, as AWS shows it.
         v["GlobalSecondaryIndexes"] = t
             .gsis
             .iter()
-            .map(|(g, i)| json!({"IndexName": g, "IndexStatus": status, "ProvisionedThroughput": pt(i.read, i.write), "OnDemandThroughput": caps(i.caps)}))
+            .map(|(g, i)| {
+                let (status, backfilling) = i.lifecycle().unwrap_or((table, false));
+                let mut gsi = json!({"IndexName": g, "IndexStatus": status, "ProvisionedThroughput": pt(i.read, i.write), "OnDemandThroughput": caps(i.caps)});
+                if i.creating_until.is_some() {
+                    gsi["Backfilling"] = json!(backfilling);
+                }
+                gsi
+            })
             .collect();
     }
     if !t.replicas.is_empty() {
@@ -958,8 +1040,11 @@ fn dynamodb(
     };
     match op {
         "DescribeTable" => {
-            let t = r.tables.get(&name).ok_or_else(not_found)?;
-            Ok(json!({"Table": describe(&name, t, account, region)}))
+            let t = r.tables.get_mut(&name).ok_or_else(not_found)?;
+            t.settle();
+            let answer = json!({"Table": describe(&name, t, account, region)});
+            t.after_read();
+            Ok(answer)
         }
         "ListTables" => {
             let start = body["ExclusiveStartTableName"].as_str();
@@ -986,6 +1071,7 @@ fn dynamodb(
                 return Err(("LimitExceededException", format!("Subscriber limit exceeded: {updating} tables are being created, updated or deleted at once (the limit of concurrent control plane operations)")));
             }
             let t = r.tables.get_mut(&name).ok_or_else(not_found)?;
+            t.settle();
             update_table(t, &name, body)?;
             let duration = update_duration(
                 config,
@@ -1054,13 +1140,18 @@ fn apply_caps(slot: &mut (Option<i64>, Option<i64>), v: &Value) -> Result<(), Si
     Ok(())
 }
 
-/// UpdateTable, as AWS takes it: the table must be ACTIVE; a class change comes alone (AWS
+/// UpdateTable, as AWS takes it: the table and every GSI must be ACTIVE (a GSI being created
+/// or deleted makes AWS refuse the update); a class change comes alone (AWS
 /// refuses it with other parameters) and at most twice per 30 days; a switch to provisioned
 /// carries throughput for every GSI, a switch to on-demand none; GSI updates name existing
 /// GSIs. Nothing is changed unless the whole request is accepted.
 fn update_table(t: &mut SimTable, name: &str, body: &Value) -> Result<(), SimError> {
     if t.status() != "ACTIVE" {
         return Err(("ResourceInUseException", format!("Attempt to change a resource which is still in use: Table is being updated: {name}")));
+    }
+    // Not until every GSI is ACTIVE too (AWS-RULES: wait for every IndexStatus == ACTIVE).
+    if let Some((g, (status, _))) = t.gsis.iter().find_map(|(g, i)| Some((g, i.lifecycle()?))) {
+        return Err(("ResourceInUseException", format!("Attempt to change a resource which is still in use: Index {g} of table {name} is {status}")));
     }
     let mode = body["BillingMode"].as_str();
     let updates = body["GlobalSecondaryIndexUpdates"]
