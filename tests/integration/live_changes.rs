@@ -134,3 +134,27 @@ fn a_gsi_created_before_a_rollback_switches_back_is_given_capacity() {
         assert!(why.contains("GSI late was created"), "{entry}");
     }
 }
+
+#[test]
+fn auto_scaling_waits_for_a_gsi_still_being_created() {
+    // Already provisioned; one GSI is still being created (backfilling) when the run starts.
+    // The plan only adds auto scaling: it must wait for the GSI before registering on it.
+    let fleet = grid(1, &["us-east-1"], 2, |_| {
+        let mut t = SimTable::provisioned(5, &["g1", "fresh"]);
+        t.gsis.get_mut("fresh").unwrap().creating_until =
+            Some(std::time::Instant::now() + Duration::from_secs(2));
+        t
+    });
+    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(sim.stats().scaling_on_unready_index, 0);
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    for (account, region, table, _) in &fleet {
+        assert_converged_provisioned(&sim, account, region, table);
+        let entry = table_entry(&report, table);
+        assert_eq!(entry["actions"][0]["operation"], "WaitForActive", "{entry}");
+    }
+}

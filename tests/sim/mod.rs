@@ -307,6 +307,10 @@ pub struct SimStats {
     pub max_updating: BTreeMap<(String, String), usize>,
     /// UpdateTables refused for too many concurrent operations.
     pub updating_refusals: u64,
+    /// Auto scaling put on a GSI that was not ACTIVE (being created, backfilling or deleted)
+    /// or does not exist: RegisterScalableTarget and PutScalingPolicy calls. What AWS does
+    /// then is not documented; a careful client never does it.
+    pub scaling_on_unready_index: u64,
     /// When each table's latest update was sent and when it ended (ACTIVE again), epoch
     /// seconds, per (account, region, table).
     pub updates: BTreeMap<(String, String, String), (f64, f64)>,
@@ -825,14 +829,18 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         return metrics(w, &op, &req.body, &account, &region);
     }
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
-    let r = w
+    let world = &mut *w;
+    let r = world
         .regions
         .entry((account.clone(), region.clone()))
         .or_default();
     let result = if service == "dynamodb" {
         dynamodb(r, &op, &body, config, &account, &region)
     } else {
-        autoscaling(r, &op, &body, &account, &region)
+        let unready = scales_unready_index(r, &op, &body);
+        let result = autoscaling(r, &op, &body, &account, &region);
+        world.stats.scaling_on_unready_index += u64::from(unready);
+        result
     };
     if op == "UpdateTable" {
         let updating = r
@@ -841,7 +849,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
             .filter(|t| t.status() == "UPDATING")
             .count();
         let update = accepted_update(r, &result, &body, &account, &region);
-        let seen = w
+        let seen = world
             .stats
             .max_updating
             .entry((account.clone(), region.clone()))
@@ -849,10 +857,10 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         *seen = (*seen).max(updating);
         if matches!(&result, Err(("LimitExceededException", m)) if m.contains("concurrent control plane"))
         {
-            w.stats.updating_refusals += 1;
+            world.stats.updating_refusals += 1;
         }
         if let Some(update) = update {
-            w.stats.updates.insert(update.0, update.1);
+            world.stats.updates.insert(update.0, update.1);
         }
     }
     match result {
@@ -863,6 +871,22 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         },
         Err((code, message)) => json_error(400, kind, code, &message),
     }
+}
+
+/// Whether this call puts auto scaling on a GSI that is not ACTIVE or does not exist.
+fn scales_unready_index(r: &SimRegion, op: &str, body: &Value) -> bool {
+    if op != "RegisterScalableTarget" && op != "PutScalingPolicy" {
+        return false;
+    }
+    let rid = body["ResourceId"].as_str().unwrap_or_default();
+    let Some((table, index)) = rid
+        .strip_prefix("table/")
+        .and_then(|rest| rest.split_once("/index/"))
+    else {
+        return false;
+    };
+    let gsi = r.tables.get(table).and_then(|t| t.gsis.get(index));
+    gsi.is_none_or(|g| g.lifecycle().is_some() || g.is_gone())
 }
 
 /// An accepted UpdateTable's table and when it was sent and will end (epoch seconds).
