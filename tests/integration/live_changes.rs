@@ -11,6 +11,27 @@ use std::time::Duration;
 /// How long the other team's GSI creation or deletion takes.
 const INDEX_CHANGE: Duration = Duration::from_millis(1200);
 
+/// Starts a simulator holding `fleet` (updates take 300 ms) and applies `mode` to every table:
+/// it must succeed. Gives the simulator, the run's directory and its report.
+fn applied(
+    fleet: &[(String, String, String, SimTable)],
+    mode: &str,
+) -> (Sim, tempfile::TempDir, Value) {
+    let sim = Sim::start(
+        SimConfig {
+            update_duration: Duration::from_millis(300),
+            ..SimConfig::default()
+        },
+        fleet.to_vec(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = sim_inventory(dir.path(), "fleet.csv", fleet, mode);
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    (sim, dir, report)
+}
+
 /// The report entry of `table`.
 fn table_entry<'a>(report: &'a Value, table: &str) -> &'a Value {
     report["tables"]
@@ -47,18 +68,7 @@ fn gsis_created_and_deleted_before_the_switch_make_apply_plan_the_table_again() 
         ],
         ..SimTable::on_demand(&["old"])
     });
-    let sim = Sim::start(
-        SimConfig {
-            update_duration: Duration::from_millis(300),
-            ..SimConfig::default()
-        },
-        fleet.clone(),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
-    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let (sim, _dir, report) = applied(&fleet, PROVISIONED);
     assert!(statuses(&report).iter().all(|s| s == "changed"), "{report}");
     for (account, region, table, _) in &fleet {
         let t = sim.table(account, region, table);
@@ -86,17 +96,7 @@ fn gsis_created_and_deleted_before_the_switch_make_apply_plan_the_table_again() 
 #[test]
 fn a_gsi_created_before_a_rollback_switches_back_is_given_capacity() {
     let fleet = grid(1, &["us-east-1"], 3, |_| SimTable::provisioned(7, &["g1"]));
-    let sim = Sim::start(
-        SimConfig {
-            update_duration: Duration::from_millis(300),
-            ..SimConfig::default()
-        },
-        fleet.clone(),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, ON_DEMAND);
-    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let (sim, dir, _) = applied(&fleet, ON_DEMAND);
     // Between the rollback's plan and its switch back to provisioned, `late` is added: the
     // switch must carry its throughput, or AWS refuses it.
     for (account, region, table, _) in &fleet {
@@ -145,13 +145,8 @@ fn auto_scaling_waits_for_a_gsi_still_being_created() {
             Some(std::time::Instant::now() + Duration::from_secs(2));
         t
     });
-    let sim = Sim::start(SimConfig::default(), fleet.clone());
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
-    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let (sim, _dir, report) = applied(&fleet, PROVISIONED);
     assert_eq!(sim.stats().scaling_on_unready_index, 0);
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
     for (account, region, table, _) in &fleet {
         assert_converged_provisioned(&sim, account, region, table);
         let entry = table_entry(&report, table);
