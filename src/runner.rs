@@ -799,7 +799,7 @@ async fn run_table(
         ctx.failures.fetch_add(1, Ordering::SeqCst);
         ctx.events.event(&Event::TableFinished { report: &report });
         let due = ctx.read_backs.deposit(&group, None);
-        read_back(&ctx, &group, due).await;
+        Box::pin(read_back(&ctx, &group, due)).await;
     }
     Some(group)
 }
@@ -827,7 +827,9 @@ async fn apply_one(ctx: &ApplyContext, i: usize, p: Box<Planned>) {
         apply_table(ctx, i, *p).await
     };
     let due = ctx.read_backs.deposit(&group, pending);
-    read_back(ctx, &group, due).await;
+    // Boxed, as every large future a table awaits: a table task waiting (for a permit, for
+    // ACTIVE) is then the size of its own state, not of the SDK calls it may make (15 KB).
+    Box::pin(read_back(ctx, &group, due)).await;
 }
 
 /// A table whose actions ran, waiting for the batched read-back of its auto scaling.
@@ -957,8 +959,8 @@ enum Rechecked {
     Skipped,
 }
 
-/// Before the UpdateTable at step `k`: waits until the table and its GSIs are ready (unless
-/// the wait just before read it: `ready`), plans the table again from what it is now, and
+/// Before the UpdateTable at step `k`: reads the table (unless the wait just before read it:
+/// `ready`), waiting until it and its GSIs are ready, plans the table again from it, and
 /// when that differs from the actions left, takes the new plan (the report and the journal
 /// say why). The state recorded as `before` becomes today's if nothing was changed yet.
 #[allow(clippy::too_many_arguments)]
@@ -974,13 +976,17 @@ async fn recheck(
 ) -> Result<Rechecked, AwsError> {
     let now = match ready {
         Some(o) => o,
-        None => {
-            let wait = ops::wait_active(clients, &d.table, &ctx.opts.wait, &ctx.cancel);
-            match slot {
-                Some(s) => s.without(wait).await.result?,
-                None => wait.await.result?,
+        None => match ops::read_if_ready(clients, &d.table).await.result? {
+            Some(o) => o,
+            None => {
+                // Not ready (an update or a GSI in progress): wait without the slot.
+                let wait = ops::wait_active(clients, &d.table, &ctx.opts.wait, &ctx.cancel);
+                match slot {
+                    Some(s) => s.without(wait).await.result?,
+                    None => wait.await.result?,
+                }
             }
-        }
+        },
     };
     let (planned, done, left) = ctx.ledger.update(i, |t| {
         let actions = |r: &[ActionRecord]| r.iter().map(|a| a.action.clone()).collect::<Vec<_>>();
@@ -1060,11 +1066,10 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
         skipped: false,
     };
     let d = &p.desired;
-    let clients = match ctx
+    let clients = ctx
         .factory
-        .account_region(&d.account_id, d.role.as_ref(), &d.region)
-        .await
-    {
+        .account_region(&d.account_id, d.role.as_ref(), &d.region);
+    let clients = match Box::pin(clients).await {
         Ok(c) => c,
         Err(e) => {
             ran.failure = Some((e, false));
@@ -1087,12 +1092,22 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
             break;
         }
         let kind = ledger.update(i, |t| t.actions[k].action.operation());
-        if kind == "UpdateTable" && updating.is_none() && checked != Some(k) {
+        if kind == "UpdateTable" && updating.is_none() {
+            // Waiting for a permit, the table holds no slot: ACTIVE tables' work goes on.
+            let permit = ctx.updating.acquire(&group);
+            updating = Some(match &slot {
+                Some(s) => s.without(permit).await,
+                None => permit.await,
+            });
+        }
+        if kind == "UpdateTable" && checked != Some(k) {
+            // Read with the permit in hand: what the switch is built from is fresh.
             checked = Some(k);
-            match recheck(ctx, i, k, d, &clients, &slot, ready.take(), ran.mutated).await {
+            let check = recheck(ctx, i, k, d, &clients, &slot, ready.take(), ran.mutated);
+            match Box::pin(check).await {
                 Ok(Rechecked::Same) => {}
                 Ok(Rechecked::Replanned(n)) => {
-                    steps = n;
+                    (steps, updating) = (n, None);
                     continue;
                 }
                 Ok(Rechecked::Skipped) => {
@@ -1105,23 +1120,15 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
                 }
             }
         }
-        if kind == "UpdateTable" && updating.is_none() {
-            // Waiting for a permit, the table holds no slot: ACTIVE tables' work goes on.
-            let permit = ctx.updating.acquire(&group);
-            updating = Some(match &slot {
-                Some(s) => s.without(permit).await,
-                None => permit.await,
-            });
-        }
         let r = if kind == "WaitForActive" {
             let r = match &slot {
-                Some(s) => s.without(step(ctx, i, k, d, &clients)).await,
-                None => step(ctx, i, k, d, &clients).await,
+                Some(s) => s.without(Box::pin(step(ctx, i, k, d, &clients))).await,
+                None => Box::pin(step(ctx, i, k, d, &clients)).await,
             };
             updating = None;
             r
         } else {
-            step(ctx, i, k, d, &clients).await
+            Box::pin(step(ctx, i, k, d, &clients)).await
         };
         match r {
             Ok((mutating, state)) => {
@@ -1148,7 +1155,10 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
         conclude(ctx, i, d, &ran, Ok(before));
         return None;
     }
-    match ops::describe_table(&clients, &d.table).await.result {
+    match Box::pin(ops::describe_table(&clients, &d.table))
+        .await
+        .result
+    {
         Ok(Some(after)) => Some(Pending {
             i,
             desired: p.desired,
@@ -1342,5 +1352,55 @@ mod tests {
         let names: Vec<&str> = order.iter().map(|&i| rows[i].table.as_str()).collect();
         // Groups in (region, account) order: (r1, 1), (r1, 2), (r2, 1).
         assert_eq!(names, ["a", "d", "e", "b", "f", "c"]);
+    }
+
+    /// At 10,000 tables most table tasks wait (for a permit, for ACTIVE); a task's memory is
+    /// its future's size, fixed when it is spawned. The SDK calls a table awaits are boxed, so
+    /// a task is its own state, not the largest call's (15 KB each, unboxed, in a release
+    /// build; this debug build's sizes are larger).
+    #[test]
+    fn a_table_task_is_small_while_it_waits() {
+        use crate::aws::{AwsSettings, Rates, RetryPolicy};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let size = rt.block_on(async {
+            let factory = ClientFactory::new(AwsSettings {
+                profile: None,
+                endpoint_url: Some("http://127.0.0.1:9".into()),
+                role_session_name: "test".into(),
+                rates: Rates::default(),
+                retry: RetryPolicy::default(),
+                attempt_timeout: std::time::Duration::from_secs(1),
+            })
+            .await;
+            let opts = RunOptions {
+                concurrency: 1,
+                wait: WaitPolicy::default(),
+                max_attempts: 1,
+                max_failures: 1,
+                canary: None,
+                history: History::default(),
+                max_updating: 1,
+            };
+            let desired = DesiredTable::on_demand("t");
+            let ctx = Arc::new(ApplyContext::new(
+                Arc::new(factory),
+                opts,
+                Arc::new(crate::events::Sinks::default()),
+                Arc::new(Ledger::default()),
+                Arc::new(Cancel::default()),
+            ));
+            let planned = Planned {
+                desired: desired.clone(),
+                read: true,
+                changes: true,
+                steps: 0,
+            };
+            let task = run_table(ctx, group_of(&desired), 0, Box::new(planned));
+            std::mem::size_of_val(&task)
+        });
+        assert!(size < 6 * 1024, "a table task takes {size} bytes");
     }
 }

@@ -351,6 +351,39 @@ const NEVER_ACTIVE: &[&str] = &[
     "INACCESSIBLE_ENCRYPTION_CREDENTIALS",
 ];
 
+/// One read of a table that is to be changed: `Ok(Ok(table))` when it and every GSI are
+/// ready, `Ok(Err(what is not))` when not yet, an error when it never will be (missing,
+/// being deleted, archived...).
+fn classify(
+    table: &str,
+    read: Result<Option<ObservedTable>, AwsError>,
+) -> Result<Result<ObservedTable, String>, AwsError> {
+    match read? {
+        None => Err(AwsError::new(
+            "ResourceNotFoundException",
+            format!("table {table} no longer exists"),
+            ErrorKind::NotFound,
+        )),
+        Some(o) if o.is_active() => Ok(Ok(o)),
+        Some(o) if NEVER_ACTIVE.contains(&o.status.as_str()) => Err(AwsError::new(
+            "TableNotUsable",
+            format!("table is {}: it will not become ACTIVE", o.status),
+            ErrorKind::Permanent,
+        )),
+        Some(o) => Ok(Err(o.not_ready())),
+    }
+}
+
+/// Reads the table once, as part of its own work (the DynamoDB rate limit, not the polls'):
+/// `Some` when it and every GSI are ready for an UpdateTable, `None` when it must be waited for.
+pub async fn read_if_ready(c: &AccountRegion, table: &str) -> Attempted<Option<ObservedTable>> {
+    let d = describe_table(c, table).await;
+    Attempted {
+        attempts: d.attempts,
+        result: classify(table, d.result).map(Result::ok),
+    }
+}
+
 /// Polls DescribeTable (through the rate limiter, with growing intervals) until the table and
 /// every GSI are ACTIVE, and gives the table as it then was. Fails with `WaitTimeout` after
 /// the policy's timeout and with `Interrupted` when the run is cancelled.
@@ -362,72 +395,44 @@ pub async fn wait_active(
 ) -> Attempted<ObservedTable> {
     let started = Instant::now();
     let mut attempts = 0;
+    let fail = |e, attempts| Attempted {
+        result: Err(e),
+        attempts,
+    };
     loop {
         // Waiting tables take at most a share of the DynamoDB rate: the other calls go on.
         c.throttle_poll().await;
         let d = describe_table(c, table).await;
         attempts += d.attempts;
-        let status = match d.result {
-            Err(e) => {
-                return Attempted {
-                    result: Err(e),
-                    attempts,
-                }
-            }
-            Ok(None) => {
-                return Attempted {
-                    result: Err(AwsError::new(
-                        "ResourceNotFoundException",
-                        format!("table {table} no longer exists"),
-                        ErrorKind::NotFound,
-                    )),
-                    attempts,
-                }
-            }
-            Ok(Some(o)) if o.is_active() => {
+        let status = match classify(table, d.result) {
+            Err(e) => return fail(e, attempts),
+            Ok(Ok(o)) => {
                 return Attempted {
                     result: Ok(o),
                     attempts,
                 }
             }
-            Ok(Some(o)) if NEVER_ACTIVE.contains(&o.status.as_str()) => {
-                return Attempted {
-                    result: Err(AwsError::new(
-                        "TableNotUsable",
-                        format!("table is {}: it will not become ACTIVE", o.status),
-                        ErrorKind::Permanent,
-                    )),
-                    attempts,
-                }
-            }
-            Ok(Some(o)) => o.not_ready(),
+            Ok(Err(status)) => status,
         };
         let interval = (started.elapsed() / POLL_FRACTION)
             .clamp(wait.first_poll, wait.max_poll.max(wait.first_poll));
         if started.elapsed() + interval > wait.timeout {
-            return Attempted {
-                result: Err(AwsError::new(
-                    "WaitTimeout",
-                    format!(
-                        "not ACTIVE after {}s ({status}); raise --wait-timeout or run again later",
-                        wait.timeout.as_secs()
-                    ),
-                    ErrorKind::Busy,
-                )),
+            let message = format!(
+                "not ACTIVE after {}s ({status}); raise --wait-timeout or run again later",
+                wait.timeout.as_secs()
+            );
+            return fail(
+                AwsError::new("WaitTimeout", message, ErrorKind::Busy),
                 attempts,
-            };
+            );
         }
         if cancel.is_requested() {
-            return Attempted {
-                result: Err(AwsError::new(
-                    "Interrupted",
-                    format!(
-                        "run interrupted while waiting for the table to become ACTIVE ({status})"
-                    ),
-                    ErrorKind::Busy,
-                )),
+            let message =
+                format!("run interrupted while waiting for the table to become ACTIVE ({status})");
+            return fail(
+                AwsError::new("Interrupted", message, ErrorKind::Busy),
                 attempts,
-            };
+            );
         }
         tokio::time::sleep(interval).await;
     }
