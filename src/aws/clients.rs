@@ -23,6 +23,7 @@ use rand::Rng;
 use std::collections::HashMap;
 use std::future::Future;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -127,13 +128,62 @@ fn paced(rate: NonZeroU32) -> Quota {
     Quota::per_second(rate).allow_burst(NonZeroU32::MIN)
 }
 
+/// While tables' own DynamoDB calls wait for tokens, polls take at most 1 / this of the rate.
+const POLL_SHARE: u32 = 4;
+
+/// How often a poll waiting for its turn looks again whether the DynamoDB rate is free.
+const POLL_RECHECK: Duration = Duration::from_millis(50);
+
 struct Limiters {
     dynamodb: Limiter,
-    /// Polls of tables waiting for ACTIVE: at most half the DynamoDB rate (and within it).
+    /// Polls' share of the DynamoDB rate while tables' own calls wait (see `throttle_poll`).
     polls: Limiter,
     autoscaling: Limiter,
     cloudwatch: Limiter,
     sts: governor::DefaultDirectRateLimiter,
+}
+
+impl Limiters {
+    fn new(rates: &Rates) -> Self {
+        Limiters {
+            dynamodb: RateLimiter::keyed(paced(rates.dynamodb)),
+            polls: RateLimiter::keyed(paced(
+                NonZeroU32::new(rates.dynamodb.get() / POLL_SHARE).unwrap_or(NonZeroU32::MIN),
+            )),
+            autoscaling: RateLimiter::keyed(paced(rates.autoscaling)),
+            cloudwatch: RateLimiter::keyed(paced(rates.cloudwatch)),
+            sts: RateLimiter::direct(paced(rates.sts)),
+        }
+    }
+
+    /// A DynamoDB token for a table's own call, counted in `waiting` while it waits.
+    async fn dynamodb_turn(&self, waiting: &AtomicUsize, key: &(String, String)) {
+        let _waiting = Waiting::new(waiting);
+        wait_for_token(&self.dynamodb, key).await
+    }
+
+    /// A DynamoDB token for a poll of a table waiting for ACTIVE. A poll takes the rate no
+    /// table's own DynamoDB call is waiting for (`waiting`); while some wait, polls take turns
+    /// with them within their share (1 / `POLL_SHARE` of the rate), so neither the switches
+    /// nor the tables waiting to be seen ACTIVE are starved.
+    async fn poll_turn(&self, waiting: &AtomicUsize, key: &(String, String)) {
+        let (ddb, polls) = (&self.dynamodb, &self.polls);
+        loop {
+            let mut wait = POLL_RECHECK;
+            if waiting.load(Ordering::Relaxed) == 0 {
+                match ddb.check_key(key) {
+                    Ok(()) => return,
+                    Err(rate) => wait = wait.min(rate.wait_time_from(ddb.clock().now())),
+                }
+            }
+            match polls.check_key(key) {
+                Ok(()) => return self.dynamodb_turn(waiting, key).await,
+                Err(share) => wait = wait.min(share.wait_time_from(polls.clock().now())),
+            }
+            // Work that starts or stops waiting meanwhile is seen at the next look.
+            tokio::time::sleep(wait).await;
+        }
+    }
 }
 
 /// A value built once, by whichever task asks first; failures are kept too, so an account
@@ -216,15 +266,7 @@ impl ClientFactory {
             loader = loader.endpoint_url(e);
         }
         let base = loader.load().await;
-        let limiters = Arc::new(Limiters {
-            dynamodb: RateLimiter::keyed(paced(settings.rates.dynamodb)),
-            polls: RateLimiter::keyed(paced(
-                NonZeroU32::new(settings.rates.dynamodb.get() / 2).unwrap_or(NonZeroU32::MIN),
-            )),
-            autoscaling: RateLimiter::keyed(paced(settings.rates.autoscaling)),
-            cloudwatch: RateLimiter::keyed(paced(settings.rates.cloudwatch)),
-            sts: RateLimiter::direct(paced(settings.rates.sts)),
-        });
+        let limiters = Arc::new(Limiters::new(&settings.rates));
         ClientFactory {
             base,
             settings,
@@ -360,6 +402,7 @@ impl ClientFactory {
                     cw,
                     limiters: self.limiters.clone(),
                     retry: self.settings.retry,
+                    ddb_waiting: AtomicUsize::new(0),
                 }))
             })
             .await
@@ -471,18 +514,52 @@ pub struct AccountRegion {
     pub cw: aws_sdk_cloudwatch::Client,
     limiters: Arc<Limiters>,
     retry: RetryPolicy,
+    /// DynamoDB calls of tables' own work waiting for a token: polls give way to them.
+    ddb_waiting: AtomicUsize,
+}
+
+/// Whose turn a request takes: a table's own work on a service, or a poll of a table waiting
+/// for ACTIVE (DynamoDB's rate, after the work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    Work(Service),
+    Poll,
+}
+
+/// Counts a DynamoDB call waiting for its token while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Waiting(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl AccountRegion {
+    fn key(&self) -> (String, String) {
+        (self.account_id.clone(), self.region.clone())
+    }
+
     /// Waits for a token of `service`'s limiter for this (account, region).
     pub async fn throttle(&self, service: Service) {
-        let key = (self.account_id.clone(), self.region.clone());
         let limiter = match service {
-            Service::DynamoDb => &self.limiters.dynamodb,
+            Service::DynamoDb => {
+                return self
+                    .limiters
+                    .dynamodb_turn(&self.ddb_waiting, &self.key())
+                    .await
+            }
             Service::AutoScaling => &self.limiters.autoscaling,
             Service::CloudWatch => &self.limiters.cloudwatch,
         };
-        wait_for_token(limiter, &key).await;
+        wait_for_token(limiter, &self.key()).await;
     }
 
     /// The jittered backoff before the `n`-th retry of a call (`n` from 1).
@@ -490,18 +567,26 @@ impl AccountRegion {
         self.retry.backoff(n)
     }
 
-    /// Waits for a turn to poll a table waiting for ACTIVE (then `call` takes a DynamoDB token
-    /// as for any request): polls take at most half of the DynamoDB rate.
-    pub async fn throttle_poll(&self) {
-        let key = (self.account_id.clone(), self.region.clone());
-        wait_for_token(&self.limiters.polls, &key).await;
-    }
-
     /// Sends one request through the rate limiter, retrying transient failures (and busy
     /// ones if asked) with backoff, up to the policy's attempts.
     pub async fn call<T, E, F, Fut>(
         &self,
         service: Service,
+        on_busy: OnBusy,
+        send: F,
+    ) -> Attempted<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.call_in_turn(Turn::Work(service), on_busy, send).await
+    }
+
+    /// [`Self::call`], each attempt taking `turn`'s token (a poll's, or a service's).
+    pub async fn call_in_turn<T, E, F, Fut>(
+        &self,
+        turn: Turn,
         on_busy: OnBusy,
         mut send: F,
     ) -> Attempted<T>
@@ -513,7 +598,14 @@ impl AccountRegion {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            self.throttle(service).await;
+            match turn {
+                Turn::Work(service) => self.throttle(service).await,
+                Turn::Poll => {
+                    self.limiters
+                        .poll_turn(&self.ddb_waiting, &self.key())
+                        .await
+                }
+            }
             // On the heap, and only while it is sent: an SDK request future is 5 to 6 KB
             // (measured for DescribeTable and UpdateTable), and inline it would size every
             // table task that is only waiting for a token.
@@ -549,6 +641,52 @@ impl AccountRegion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How many polls get a DynamoDB token in `window`, with (or without) tables' own calls
+    /// asking for tokens all the while, at the default 20 per second.
+    fn polls_served(with_work: bool, window: Duration) -> usize {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let limiters = Arc::new(Limiters::new(&Rates::default()));
+            let waiting = Arc::new(AtomicUsize::new(0));
+            let key = ("1".to_string(), "r".to_string());
+            let end = tokio::time::Instant::now() + window;
+            let work: Vec<_> = (0..if with_work { 4 } else { 0 })
+                .map(|_| {
+                    let (l, w, k) = (limiters.clone(), waiting.clone(), key.clone());
+                    tokio::spawn(async move {
+                        while tokio::time::Instant::now() < end {
+                            l.dynamodb_turn(&w, &k).await;
+                        }
+                    })
+                })
+                .collect();
+            let mut polls = 0;
+            while tokio::time::Instant::now() < end {
+                limiters.poll_turn(&waiting, &key).await;
+                polls += 1;
+            }
+            for w in work {
+                w.await.unwrap();
+            }
+            polls
+        })
+    }
+
+    #[test]
+    fn polls_give_way_to_work_but_take_the_rate_it_leaves() {
+        let window = Duration::from_secs(2);
+        // Work waiting all the time: polls get their share (a quarter of 20/s), no more.
+        let shared = polls_served(true, window);
+        assert!(shared <= 2 * 5 + 2, "{shared} polls in 2 s beside the work");
+        // Nothing else waiting: polls take the free rate, well beyond their share.
+        let alone = polls_served(false, window);
+        assert!(alone > 2 * 5 + 2, "only {alone} polls in 2 s alone");
+    }
 
     #[test]
     fn backoff_is_jittered_within_an_exponential_cap() {

@@ -1,7 +1,7 @@
 //! AWS operations on tables: reading state (batched per account and region) and performing
 //! one planned [`Action`]. Every request goes through [`AccountRegion::call`].
 
-use super::clients::{AccountRegion, Attempted, OnBusy, Service};
+use super::clients::{AccountRegion, Attempted, OnBusy, Service, Turn};
 use super::convert;
 use super::error::{AwsError, ErrorKind};
 use crate::cancel::Cancel;
@@ -58,8 +58,17 @@ fn build_error(e: impl std::fmt::Display) -> AwsError {
 
 /// DynamoDB DescribeTable. `Ok(None)` when the table does not exist.
 pub async fn describe_table(c: &AccountRegion, table: &str) -> Attempted<Option<ObservedTable>> {
+    describe_in_turn(c, table, Turn::Work(Service::DynamoDb)).await
+}
+
+/// DescribeTable, taking `turn`'s token (a poll's while waiting for ACTIVE).
+async fn describe_in_turn(
+    c: &AccountRegion,
+    table: &str,
+    turn: Turn,
+) -> Attempted<Option<ObservedTable>> {
     let a = c
-        .call(Service::DynamoDb, OnBusy::Retry, || {
+        .call_in_turn(turn, OnBusy::Retry, || {
             c.ddb.describe_table().table_name(table).send()
         })
         .await;
@@ -400,9 +409,8 @@ pub async fn wait_active(
         attempts,
     };
     loop {
-        // Waiting tables take at most a share of the DynamoDB rate: the other calls go on.
-        c.throttle_poll().await;
-        let d = describe_table(c, table).await;
+        // Polls give way to tables' own DynamoDB calls (see `throttle_poll`).
+        let d = describe_in_turn(c, table, Turn::Poll).await;
         attempts += d.attempts;
         let status = match classify(table, d.result) {
             Err(e) => return fail(e, attempts),
