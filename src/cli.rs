@@ -384,6 +384,10 @@ pub struct GlobalArgs {
     /// of the time waited, never more often than this).
     #[arg(long, global = true, default_value_t = 500, hide = true)]
     pub poll_ms: u64,
+    /// A table planned more than this many milliseconds before its first UpdateTable is read
+    /// again first, and planned again if it changed (0: always read again).
+    #[arg(long, global = true, default_value_t = 2000, hide = true)]
+    pub reread_after_ms: u64,
 }
 
 /// Parses `900`, `90s`, `15m`, `1h`.

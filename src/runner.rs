@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub history: History,
     /// Tables of one (account, region) UPDATING at once because of this run.
     pub max_updating: usize,
+    /// A table planned longer ago than this is read again before its first UpdateTable.
+    pub reread_after: std::time::Duration,
 }
 
 /// (account, role, region): the tables that share clients, credentials and rate limits.
@@ -54,6 +56,8 @@ pub struct Planned {
     changes: bool,
     /// How many actions the plan has.
     steps: usize,
+    /// When it was planned (its state read just before).
+    planned_at: Instant,
 }
 
 impl Planned {
@@ -509,6 +513,7 @@ fn settle_planned(
         desired,
         changes: plan.changes_anything(),
         steps: plan.actions.len(),
+        planned_at: Instant::now(),
     };
     let report = ledger.update(i, |t| {
         // The caller's account is known only now for single-table rows.
@@ -1100,7 +1105,9 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
                 None => permit.await,
             });
         }
-        if kind == "UpdateTable" && checked != Some(k) {
+        // A plan made moments ago (streaming, nothing queued) is as fresh as a read would be.
+        let fresh = ready.is_none() && p.planned_at.elapsed() < ctx.opts.reread_after;
+        if kind == "UpdateTable" && checked != Some(k) && !fresh {
             // Read with the permit in hand: what the switch is built from is fresh.
             checked = Some(k);
             let check = recheck(ctx, i, k, d, &clients, &slot, ready.take(), ran.mutated);
@@ -1383,6 +1390,7 @@ mod tests {
                 canary: None,
                 history: History::default(),
                 max_updating: 1,
+                reread_after: std::time::Duration::ZERO,
             };
             let desired = DesiredTable::on_demand("t");
             let ctx = Arc::new(ApplyContext::new(
@@ -1397,6 +1405,7 @@ mod tests {
                 read: true,
                 changes: true,
                 steps: 0,
+                planned_at: Instant::now(),
             };
             let task = run_table(ctx, group_of(&desired), 0, Box::new(planned));
             std::mem::size_of_val(&task)

@@ -113,6 +113,7 @@ pub fn run_options(g: &GlobalArgs, tables: &[DesiredTable]) -> RunOptions {
         canary: None,
         history: Default::default(),
         max_updating: g.max_updating as usize,
+        reread_after: Duration::from_millis(g.reread_after_ms),
     }
 }
 

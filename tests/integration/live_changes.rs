@@ -8,6 +8,11 @@ use crate::support::*;
 use serde_json::Value;
 use std::time::Duration;
 
+/// A table planned less than 2 s before its switch is not read again (the read would be as
+/// fresh as the plan's); these tests change tables right after the plan's read, so every
+/// table is read again.
+const REREAD_ALWAYS: [&str; 2] = ["--reread-after-ms", "0"];
+
 /// How long the other team's GSI creation or deletion takes.
 const INDEX_CHANGE: Duration = Duration::from_millis(1200);
 
@@ -26,7 +31,11 @@ fn applied(
     );
     let dir = tempfile::tempdir().unwrap();
     let inv = sim_inventory(dir.path(), "fleet.csv", fleet, mode);
-    let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", REREAD_ALWAYS[0], REREAD_ALWAYS[1]],
+    );
     assert_eq!(run.code, 0, "{run:?}");
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
     (sim, dir, report)
@@ -116,6 +125,8 @@ fn a_gsi_created_before_a_rollback_switches_back_is_given_capacity() {
             "--yes",
             "--report",
             "rb.json",
+            REREAD_ALWAYS[0],
+            REREAD_ALWAYS[1],
         ],
     );
     assert_eq!(rb.code, 0, "{rb:?}");

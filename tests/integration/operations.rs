@@ -200,6 +200,8 @@ fn resume_acts_only_on_what_the_report_left_undone() {
             "first.json",
             "--report",
             "second.json",
+            "--reread-after-ms",
+            "0",
         ],
     );
     assert_eq!(run.code, 0, "{run:?}");
