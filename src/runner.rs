@@ -19,7 +19,7 @@ use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How the run behaves.
 #[derive(Debug, Clone)]
@@ -1089,6 +1089,8 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
     let mut updating: Option<tokio::sync::OwnedSemaphorePermit> = None;
     // The table as the last wait for ACTIVE read it, and the step last checked against it.
     let mut ready: Option<ObservedTable> = None;
+    // AWS answered the last UpdateTable with the table UPDATING: its wait reads it later.
+    let mut settle = false;
     let mut checked = None;
     let (mut k, mut steps) = (0, p.steps);
     while k < steps {
@@ -1128,19 +1130,20 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
             }
         }
         let r = if kind == "WaitForActive" {
+            let wait = Box::pin(step(ctx, i, k, d, &clients, settle));
             let r = match &slot {
-                Some(s) => s.without(Box::pin(step(ctx, i, k, d, &clients))).await,
-                None => Box::pin(step(ctx, i, k, d, &clients)).await,
+                Some(s) => s.without(wait).await,
+                None => wait.await,
             };
             updating = None;
             r
         } else {
-            Box::pin(step(ctx, i, k, d, &clients)).await
+            Box::pin(step(ctx, i, k, d, &clients, false)).await
         };
         match r {
-            Ok((mutating, state)) => {
-                ran.mutated |= mutating;
-                ready = state;
+            Ok(stepped) => {
+                ran.mutated |= stepped.mutating;
+                (ready, settle) = (stepped.ready, stepped.updating);
             }
             Err(e) => {
                 ran.stopped_by(e);
@@ -1179,17 +1182,36 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
     }
 }
 
+/// What a step came to, when it did not fail.
+struct Stepped {
+    /// It changed something.
+    mutating: bool,
+    /// A wait for ACTIVE: the table as it then was.
+    ready: Option<ObservedTable>,
+    /// An UpdateTable AWS answered with the table UPDATING.
+    updating: bool,
+}
+
 /// Runs action `k` of table `i`: recorded as started (journal included) before the request
-/// is sent, then with its outcome. Gives whether it changed something, and for a wait for
-/// ACTIVE, the table as it then was.
+/// is sent, then with its outcome. A wait for ACTIVE after an UpdateTable AWS answered with
+/// the table UPDATING (`settle`) lets it settle for one poll interval before the first read.
 async fn step(
     ctx: &ApplyContext,
     i: usize,
     k: usize,
     d: &DesiredTable,
     clients: &AccountRegion,
-) -> Result<(bool, Option<ObservedTable>), AwsError> {
+    settle: bool,
+) -> Result<Stepped, AwsError> {
     let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
+    let wait = WaitPolicy {
+        settle: if settle {
+            opts.wait.first_poll
+        } else {
+            Duration::ZERO
+        },
+        ..opts.wait
+    };
     let at = now_rfc3339();
     let intent = ledger.update(i, |t| {
         t.actions[k].outcome = Outcome::Started;
@@ -1207,7 +1229,7 @@ async fn step(
         clients,
         &d.table,
         action,
-        &opts.wait,
+        &wait,
         opts.max_attempts,
         &ctx.cancel,
     )
@@ -1217,7 +1239,9 @@ async fn step(
         rec.attempts = r.attempts;
         rec.duration_ms = Some(t0.elapsed().as_millis() as u64);
         match &r.result {
-            Ok(Performed::Done | Performed::Ready(_)) => rec.outcome = Outcome::Succeeded,
+            Ok(Performed::Done | Performed::Ready(_) | Performed::Updating) => {
+                rec.outcome = Outcome::Succeeded
+            }
             Ok(Performed::ConfirmedByReading) => {
                 rec.outcome = Outcome::Succeeded;
                 rec.confirmed_by_reading = true;
@@ -1235,9 +1259,13 @@ async fn step(
         index: k,
         record: &record,
     });
-    r.result.map(|performed| match performed {
-        Performed::Ready(o) => (false, Some(*o)),
-        _ => (action.is_mutating(), None),
+    r.result.map(|performed| Stepped {
+        mutating: action.is_mutating(),
+        updating: performed == Performed::Updating,
+        ready: match performed {
+            Performed::Ready(o) => Some(*o),
+            _ => None,
+        },
     })
 }
 

@@ -33,6 +33,9 @@ pub struct WaitPolicy {
     pub timeout: Duration,
     pub first_poll: Duration,
     pub max_poll: Duration,
+    /// Before the first read: set after an UpdateTable AWS answered with the table UPDATING
+    /// (a read at once would find it so).
+    pub settle: Duration,
 }
 
 /// Polls come every this fraction of the time waited so far.
@@ -44,6 +47,7 @@ impl Default for WaitPolicy {
             timeout: Duration::from_secs(900),
             first_poll: Duration::from_millis(500),
             max_poll: Duration::from_secs(20),
+            settle: Duration::ZERO,
         }
     }
 }
@@ -350,6 +354,8 @@ pub enum Performed {
     /// An UpdateTable whose answer was lost (a retry met a refusal): reading the table showed
     /// the change had landed, so it was not sent again.
     ConfirmedByReading,
+    /// An UpdateTable AWS accepted, answering that the table (or a GSI) is now UPDATING.
+    Updating,
 }
 
 /// Table states that do not end in ACTIVE: waiting for them is pointless.
@@ -408,6 +414,7 @@ pub async fn wait_active(
         result: Err(e),
         attempts,
     };
+    tokio::time::sleep(wait.settle).await;
     loop {
         // Polls give way to tables' own DynamoDB calls (see `throttle_poll`).
         let d = describe_in_turn(c, table, Turn::Poll).await;
@@ -629,11 +636,16 @@ async fn update_table(
             }
         }
         match a.result {
-            Ok(_) => {
+            Ok(out) => {
+                let ready = out.table_description().map(convert::table);
+                let performed = match ready {
+                    Some(t) if t.is_active() => Performed::Done,
+                    _ => Performed::Updating,
+                };
                 return Attempted {
-                    result: Ok(Performed::Done),
+                    result: Ok(performed),
                     attempts,
-                }
+                };
             }
             // Too many operations in progress in the account and region: not this table's
             // doing; back off (as long as a table may take to become ACTIVE) and send again.
