@@ -382,7 +382,7 @@ pub struct GlobalArgs {
     pub retry_base_ms: u64,
     /// Shortest poll interval in milliseconds while waiting for ACTIVE (polls come every tenth
     /// of the time waited, never more often than this).
-    #[arg(long, global = true, default_value_t = 500, hide = true)]
+    #[arg(long, global = true, default_value_t = 1000, hide = true)]
     pub poll_ms: u64,
     /// A table planned more than this many milliseconds before its first UpdateTable is read
     /// again first, and planned again if it changed (0: always read again).

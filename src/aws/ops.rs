@@ -45,7 +45,7 @@ impl Default for WaitPolicy {
     fn default() -> Self {
         WaitPolicy {
             timeout: Duration::from_secs(900),
-            first_poll: Duration::from_millis(500),
+            first_poll: Duration::from_secs(1),
             max_poll: Duration::from_secs(20),
             settle: Duration::ZERO,
         }
