@@ -1052,6 +1052,88 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Runs a table's actions in order (recorded in `ran`): an UpdateTable takes an UPDATING
+/// permit first and is checked against the table as it is now (`recheck`); a wait for ACTIVE
+/// gives the table's slot back while it waits.
+async fn run_actions(
+    ctx: &ApplyContext,
+    i: usize,
+    p: &Planned,
+    clients: &AccountRegion,
+    ran: &mut Ran,
+) {
+    let d = &p.desired;
+    let group = group_of(d);
+    let slot = ctx.slot(&group);
+    // The permit of an UpdateTable sent, kept until the table is ACTIVE again.
+    let mut updating: Option<tokio::sync::OwnedSemaphorePermit> = None;
+    // The table as the last wait for ACTIVE read it, and the step last checked against it.
+    let mut ready: Option<ObservedTable> = None;
+    // AWS answered the last UpdateTable with the table UPDATING: its wait reads it later.
+    let mut settle = false;
+    let mut checked = None;
+    let (mut k, mut steps) = (0, p.steps);
+    while k < steps {
+        if ctx.cancel.is_requested() {
+            ran.interrupted = true;
+            break;
+        }
+        let kind = ctx.ledger.update(i, |t| t.actions[k].action.operation());
+        if kind == "UpdateTable" && updating.is_none() {
+            // Waiting for a permit, the table holds no slot: ACTIVE tables' work goes on.
+            let permit = ctx.updating.acquire(&group);
+            updating = Some(match &slot {
+                Some(s) => s.without(permit).await,
+                None => permit.await,
+            });
+        }
+        // A plan made moments ago (streaming, nothing queued) is as fresh as a read would be.
+        let fresh = ready.is_none() && p.planned_at.elapsed() < ctx.opts.reread_after;
+        if kind == "UpdateTable" && checked != Some(k) && !fresh {
+            // Read with the permit in hand: what the switch is built from is fresh.
+            checked = Some(k);
+            let check = recheck(ctx, i, k, d, clients, &slot, ready.take(), ran.mutated);
+            match Box::pin(check).await {
+                Ok(Rechecked::Same) => {}
+                Ok(Rechecked::Replanned(n)) => {
+                    (steps, updating) = (n, None);
+                    continue;
+                }
+                Ok(Rechecked::Skipped) => {
+                    ran.skipped = true;
+                    break;
+                }
+                Err(e) => {
+                    ran.stopped_by(e);
+                    break;
+                }
+            }
+        }
+        let r = if kind == "WaitForActive" {
+            let wait = Box::pin(step(ctx, i, k, d, clients, settle));
+            let r = match &slot {
+                Some(s) => s.without(wait).await,
+                None => wait.await,
+            };
+            updating = None;
+            r
+        } else {
+            Box::pin(step(ctx, i, k, d, clients, false)).await
+        };
+        match r {
+            Ok(stepped) => {
+                ran.mutated |= stepped.mutating;
+                (ready, settle) = (stepped.ready, stepped.updating);
+            }
+            Err(e) => {
+                ran.stopped_by(e);
+                break;
+            }
+        }
+        k += 1;
+    }
+}
+
 /// Runs a table's actions in order, journalled, and reads the table back. Returns the table
 /// when its auto scaling is still to be read back (in a batch); otherwise it is concluded.
 async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending> {
@@ -1083,76 +1165,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
         }
     };
 
-    let group = group_of(d);
-    let slot = ctx.slot(&group);
-    // The permit of an UpdateTable sent, kept until the table is ACTIVE again.
-    let mut updating: Option<tokio::sync::OwnedSemaphorePermit> = None;
-    // The table as the last wait for ACTIVE read it, and the step last checked against it.
-    let mut ready: Option<ObservedTable> = None;
-    // AWS answered the last UpdateTable with the table UPDATING: its wait reads it later.
-    let mut settle = false;
-    let mut checked = None;
-    let (mut k, mut steps) = (0, p.steps);
-    while k < steps {
-        if cancel.is_requested() {
-            ran.interrupted = true;
-            break;
-        }
-        let kind = ledger.update(i, |t| t.actions[k].action.operation());
-        if kind == "UpdateTable" && updating.is_none() {
-            // Waiting for a permit, the table holds no slot: ACTIVE tables' work goes on.
-            let permit = ctx.updating.acquire(&group);
-            updating = Some(match &slot {
-                Some(s) => s.without(permit).await,
-                None => permit.await,
-            });
-        }
-        // A plan made moments ago (streaming, nothing queued) is as fresh as a read would be.
-        let fresh = ready.is_none() && p.planned_at.elapsed() < ctx.opts.reread_after;
-        if kind == "UpdateTable" && checked != Some(k) && !fresh {
-            // Read with the permit in hand: what the switch is built from is fresh.
-            checked = Some(k);
-            let check = recheck(ctx, i, k, d, &clients, &slot, ready.take(), ran.mutated);
-            match Box::pin(check).await {
-                Ok(Rechecked::Same) => {}
-                Ok(Rechecked::Replanned(n)) => {
-                    (steps, updating) = (n, None);
-                    continue;
-                }
-                Ok(Rechecked::Skipped) => {
-                    ran.skipped = true;
-                    break;
-                }
-                Err(e) => {
-                    ran.stopped_by(e);
-                    break;
-                }
-            }
-        }
-        let r = if kind == "WaitForActive" {
-            let wait = Box::pin(step(ctx, i, k, d, &clients, settle));
-            let r = match &slot {
-                Some(s) => s.without(wait).await,
-                None => wait.await,
-            };
-            updating = None;
-            r
-        } else {
-            Box::pin(step(ctx, i, k, d, &clients, false)).await
-        };
-        match r {
-            Ok(stepped) => {
-                ran.mutated |= stepped.mutating;
-                (ready, settle) = (stepped.ready, stepped.updating);
-            }
-            Err(e) => {
-                ran.stopped_by(e);
-                break;
-            }
-        }
-        k += 1;
-    }
-    drop(updating);
+    Box::pin(run_actions(ctx, i, &p, &clients, &mut ran)).await;
 
     // Read back what AWS now has, whatever happened: the report must say the truth.
     if ran.skipped && !ran.mutated {
