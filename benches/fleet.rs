@@ -383,9 +383,7 @@ fn quota_bound(
 /// How soon after a table was ACTIVE again its wait noticed it: for each switch, the wait's
 /// end (from the report) minus when the simulator ended the UPDATING, against how long it was
 /// UPDATING.
-fn noticed_late(report: &Path, stats: &SimStats) -> String {
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+fn noticed_late(report: &serde_json::Value, stats: &SimStats) -> String {
     let secs = |t: &str| {
         aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime)
             .unwrap()
@@ -432,9 +430,7 @@ fn noticed_late(report: &Path, stats: &SimStats) -> String {
 /// ACTIVE: the polls that found it still UPDATING (from the report's WaitForActive attempts).
 /// They are the client's choice, not a cost AWS imposes, so the bound leaves them out: a client
 /// polling more would otherwise raise its own bound.
-fn extra_polls(report: &Path) -> Counts {
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+fn extra_polls(report: &serde_json::Value) -> Counts {
     let mut out = Counts::new();
     for t in report["tables"].as_array().unwrap() {
         let key = (
@@ -699,10 +695,13 @@ fn main() {
             } else {
                 Duration::ZERO
             };
-            let necessary = if command == "apply" {
-                delta(&calls, &extra_polls(&dir.path().join(report)))
-            } else {
-                calls.clone()
+            // Apply's report, read once: the polls it made and when it saw tables ACTIVE.
+            let applied: Option<serde_json::Value> = (command == "apply").then(|| {
+                serde_json::from_slice(&std::fs::read(dir.path().join(report)).unwrap()).unwrap()
+            });
+            let necessary = match &applied {
+                Some(r) => delta(&calls, &extra_polls(r)),
+                None => calls.clone(),
             };
             let bound = quota_bound(&necessary, o.quota, o.latency, chain, autoscaling_after);
             let services = per_service(&calls);
@@ -726,8 +725,8 @@ fn main() {
                 "       pace: {}",
                 pace_by_service(&after, &calls, m.started, o.quota)
             );
-            if command == "apply" && o.updating.1 > Duration::ZERO {
-                println!("       {}", noticed_late(&dir.path().join(report), &after));
+            if let Some(r) = applied.as_ref().filter(|_| o.updating.1 > Duration::ZERO) {
+                println!("       {}", noticed_late(r, &after));
             }
             rows.push(Row {
                 label: format!("{command} {size}"),

@@ -586,16 +586,9 @@ impl DesiredTable {
                 line: 2,
             },
             account_id: "111111111111".into(),
-            role: None,
             region: "us-east-1".into(),
             table: table.into(),
-            mode: DesiredMode::OnDemand,
-            indexes: IndexScope::All,
-            index_overrides: Default::default(),
-            caps: OnDemandCaps::default(),
-            index_caps: Default::default(),
-            table_class: None,
-            restore: None,
+            ..DesiredTable::discovered()
         }
     }
 }

@@ -38,7 +38,7 @@ pub struct RunOptions {
     /// Tables of one (account, region) UPDATING at once because of this run.
     pub max_updating: usize,
     /// A table planned longer ago than this is read again before its first UpdateTable.
-    pub reread_after: std::time::Duration,
+    pub reread_after: Duration,
 }
 
 /// (account, role, region): the tables that share clients, credentials and rate limits.
@@ -154,7 +154,8 @@ fn interleave<'a, T>(items: &[T], desired: impl Fn(usize) -> &'a DesiredTable) -
     order
 }
 
-fn table_not_found(d: &DesiredTable) -> AwsError {
+/// The error of a row whose table does not exist.
+pub fn table_not_found(d: &DesiredTable) -> AwsError {
     AwsError::new(
         "ResourceNotFoundException",
         format!(
@@ -984,8 +985,13 @@ async fn recheck(
         None => match ops::read_if_ready(clients, &d.table).await.result? {
             Some(o) => o,
             None => {
-                // Not ready (an update or a GSI in progress): wait without the slot.
-                let wait = ops::wait_active(clients, &d.table, &ctx.opts.wait, &ctx.cancel);
+                // Not ready (an update or a GSI in progress): wait without the slot, its first
+                // poll one interval after this read (at once, it would find the same).
+                let policy = WaitPolicy {
+                    settle: ctx.opts.wait.first_poll,
+                    ..ctx.opts.wait
+                };
+                let wait = ops::wait_active(clients, &d.table, &policy, &ctx.cancel);
                 match slot {
                     Some(s) => s.without(wait).await.result?,
                     None => wait.await.result?,
@@ -1045,7 +1051,7 @@ async fn recheck(
 }
 
 /// Seconds since the epoch.
-fn unix_now() -> i64 {
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

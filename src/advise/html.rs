@@ -56,11 +56,7 @@ pub fn page(report: &AdviceReport) -> String {
         esc(&report.finished_at),
         esc(&report.tool_version)
     );
-    let pct = if s.monthly_now > 0.0 {
-        s.monthly_saving / s.monthly_now * 100.0
-    } else {
-        0.0
-    };
+    let pct = s.saving_percent();
     let _ = write!(
         out,
         "<div class=\"cards\"><div class=\"card\">Monthly cost now<b>{}</b></div><div class=\"card\">Recommended<b>{}</b></div><div class=\"card save\">Saving<b>{}</b>{pct:.1}\u{a0}%</div><div class=\"card\">Tables to change<b>{}</b>of {}</div></div>",

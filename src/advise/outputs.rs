@@ -165,11 +165,7 @@ pub fn summary(report: &AdviceReport, top: usize) -> String {
         report.settings.currency,
         report.settings.prices_date
     );
-    let pct = if s.monthly_now > 0.0 {
-        s.monthly_saving / s.monthly_now * 100.0
-    } else {
-        0.0
-    };
+    let pct = s.saving_percent();
     let _ = writeln!(
         out,
         "Monthly cost now {:.2} {cur}, recommended {:.2} {cur}: saving {:.2} {cur} ({pct:.1} %).",

@@ -152,6 +152,15 @@ impl AdviceSummary {
         s.monthly_saving = s.monthly_now - s.monthly_recommended;
         s
     }
+
+    /// The saving as a percentage of today's monthly cost (0 when nothing costs anything).
+    pub fn saving_percent(&self) -> f64 {
+        if self.monthly_now > 0.0 {
+            self.monthly_saving / self.monthly_now * 100.0
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Totals per account, by account id.

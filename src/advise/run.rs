@@ -14,7 +14,7 @@ use crate::cost::recommend::{DimUsage, TableUsage};
 use crate::cost::{advise_table, Policy, PriceBook, Series};
 use crate::events::{Event, EventSink};
 use crate::model::*;
-use crate::runner::Group;
+use crate::runner::{table_not_found, Group};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -236,18 +236,10 @@ async fn advise_group(
             if shared.cancel.is_requested() {
                 return (i, d, Err(interrupted()));
             }
-            let r = ops::describe_table(c, &d.table).await.result.and_then(|o| {
-                o.ok_or_else(|| {
-                    AwsError::new(
-                        "ResourceNotFoundException",
-                        format!(
-                            "table {} does not exist in account {} region {}",
-                            d.table, d.account_id, d.region
-                        ),
-                        ErrorKind::NotFound,
-                    )
-                })
-            });
+            let r = ops::describe_table(c, &d.table)
+                .await
+                .result
+                .and_then(|o| o.ok_or_else(|| table_not_found(&d)));
             (i, d, r)
         })
         .buffered(parallel)

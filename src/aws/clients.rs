@@ -136,7 +136,7 @@ const POLL_RECHECK: Duration = Duration::from_millis(50);
 
 struct Limiters {
     dynamodb: Limiter,
-    /// Polls' share of the DynamoDB rate while tables' own calls wait (see `throttle_poll`).
+    /// Polls' share of the DynamoDB rate while tables' own calls wait (see `poll_turn`).
     polls: Limiter,
     autoscaling: Limiter,
     cloudwatch: Limiter,
@@ -549,17 +549,12 @@ impl AccountRegion {
 
     /// Waits for a token of `service`'s limiter for this (account, region).
     pub async fn throttle(&self, service: Service) {
-        let limiter = match service {
-            Service::DynamoDb => {
-                return self
-                    .limiters
-                    .dynamodb_turn(&self.ddb_waiting, &self.key())
-                    .await
-            }
-            Service::AutoScaling => &self.limiters.autoscaling,
-            Service::CloudWatch => &self.limiters.cloudwatch,
-        };
-        wait_for_token(limiter, &self.key()).await;
+        let (l, key) = (&self.limiters, self.key());
+        match service {
+            Service::DynamoDb => l.dynamodb_turn(&self.ddb_waiting, &key).await,
+            Service::AutoScaling => wait_for_token(&l.autoscaling, &key).await,
+            Service::CloudWatch => wait_for_token(&l.cloudwatch, &key).await,
+        }
     }
 
     /// The jittered backoff before the `n`-th retry of a call (`n` from 1).

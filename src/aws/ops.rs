@@ -416,7 +416,7 @@ pub async fn wait_active(
     };
     tokio::time::sleep(wait.settle).await;
     loop {
-        // Polls give way to tables' own DynamoDB calls (see `throttle_poll`).
+        // Polls give way to tables' own DynamoDB calls (see `Limiters::poll_turn`).
         let d = describe_in_turn(c, table, Turn::Poll).await;
         attempts += d.attempts;
         let status = match classify(table, d.result) {

@@ -198,10 +198,7 @@ pub fn run(a: &AdviseArgs, g: &GlobalArgs) -> Result<i32, CliError> {
     let (source, rows) = rows_to_read_from(a.inventory.as_deref(), &discovery, &sel, &limits)?;
     check_prices(&rows, &prices)?;
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let now = crate::runner::unix_now();
     let end = now.div_euclid(i64::from(period)) * i64::from(period);
     let job = AdviseJob {
         settings: settings(a, period, &prices),

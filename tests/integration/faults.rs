@@ -14,15 +14,14 @@ fn throttling_storm_ends_with_every_table_done_and_backs_off() {
     let fleet = grid(2, &["us-east-1"], 6, |i| {
         SimTable::on_demand(if i % 2 == 0 { &["g1"] } else { &[] })
     });
-    let sim = Sim::start(
+    let (sim, dir, inv) = on_sim(
         SimConfig {
             quota_per_sec: Some(quota),
             ..SimConfig::default()
         },
-        fleet.clone(),
+        &fleet,
+        PROVISIONED,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     // Our limits far above the simulator's quota: a storm of ThrottlingException.
     let run = ddb_fleet(
         &sim.endpoint,
@@ -70,9 +69,7 @@ fn our_rate_limits_hold_per_account_region_and_service() {
     let fleet = grid(2, &["us-east-1", "eu-west-1"], 5, |_| {
         SimTable::on_demand(&["g1"])
     });
-    let sim = Sim::start(SimConfig::default(), fleet.clone());
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -182,17 +179,16 @@ fn injected_errors_and_dropped_connections_are_retried() {
     let fleet = grid(2, &["us-east-1"], 8, |i| {
         SimTable::on_demand(if i % 3 == 0 { &["g1"] } else { &[] })
     });
-    let sim = Sim::start(
+    let (sim, dir, inv) = on_sim(
         SimConfig {
             error_rate: 0.08,
             drop_rate: 0.04,
             seed: 42,
             ..SimConfig::default()
         },
-        fleet.clone(),
+        &fleet,
+        PROVISIONED,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -218,17 +214,16 @@ fn a_switch_whose_answer_was_lost_is_read_not_sent_again() {
     let fleet = grid(1, &["us-east-1"], 24, |i| {
         SimTable::on_demand(if i % 2 == 0 { &["g1"] } else { &[] })
     });
-    let sim = Sim::start(
+    let (sim, dir, inv) = on_sim(
         SimConfig {
             drop_after_rate: 0.3,
             update_duration: Duration::from_millis(300),
             seed: 7,
             ..SimConfig::default()
         },
-        fleet.clone(),
+        &fleet,
+        PROVISIONED,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     // Enough attempts that no write fails 12 times in a row (0.3^12): every failure left is
     // the repeat of a write that had landed.
     let run = ddb_fleet(
@@ -362,16 +357,15 @@ fn switch_limit_skips_the_table_and_leaves_it_whole() {
 fn denied_accounts_and_unassumable_roles_fail_alone() {
     let fleet = grid(3, &["us-east-1"], 2, |_| SimTable::on_demand(&[]));
     let (denied, unassumable, fine) = (fleet[0].0.clone(), fleet[2].0.clone(), fleet[4].0.clone());
-    let sim = Sim::start(
+    let (sim, dir, inv) = on_sim(
         SimConfig {
             denied_accounts: [denied.clone()].into(),
             unassumable_roles: [format!("arn:aws:iam::{unassumable}:role/fleet")].into(),
             ..SimConfig::default()
         },
-        fleet.clone(),
+        &fleet,
+        PROVISIONED,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
     assert_eq!(run.code, 1, "{run:?}");
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
@@ -416,9 +410,7 @@ fn global_tables_are_skipped_untouched() {
         },
         ..SimTable::on_demand(&[])
     });
-    let sim = Sim::start(SimConfig::default(), fleet.clone());
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
     assert_eq!(run.code, 0, "{run:?}");
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
@@ -483,15 +475,14 @@ fn interruption_stops_at_a_consistent_point_and_the_report_matches_aws() {
     let fleet = grid(2, &["us-east-1"], 15, |i| {
         SimTable::on_demand(if i % 2 == 0 { &["g1"] } else { &[] })
     });
-    let sim = Sim::start(
+    let (sim, dir, inv) = on_sim(
         SimConfig {
             latency: Duration::from_millis(40),
             ..SimConfig::default()
         },
-        fleet.clone(),
+        &fleet,
+        PROVISIONED,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let child = spawn_ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -550,15 +541,14 @@ fn interruption_stops_at_a_consistent_point_and_the_report_matches_aws() {
 #[test]
 fn a_second_interrupt_exits_at_once_and_still_writes_the_report() {
     let fleet = grid(1, &["us-east-1"], 20, |_| SimTable::on_demand(&[]));
-    let sim = Sim::start(
+    let (sim, dir, inv) = on_sim(
         SimConfig {
             latency: Duration::from_millis(150),
             ..SimConfig::default()
         },
-        fleet.clone(),
+        &fleet,
+        PROVISIONED,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let child = spawn_ddb_fleet(
         &sim.endpoint,
         dir.path(),
@@ -607,15 +597,14 @@ fn a_second_interrupt_exits_at_once_and_still_writes_the_report() {
 #[test]
 fn throttled_assume_role_is_retried_and_sts_is_limited_per_caller() {
     let fleet = grid(12, &["us-east-1"], 1, |_| SimTable::on_demand(&[]));
-    let sim = Sim::start(
+    let (sim, dir, inv) = on_sim(
         SimConfig {
             quota_per_sec: Some(3),
             ..SimConfig::default()
         },
-        fleet.clone(),
+        &fleet,
+        ON_DEMAND,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, ON_DEMAND);
     // STS allowed far above the simulator's quota: AssumeRole gets throttled.
     let run = ddb_fleet(
         &sim.endpoint,
@@ -676,9 +665,7 @@ fn auto_scaling_reads_are_batched_and_paged_as_aws_pages_them() {
     let fleet = grid(1, &["us-east-1"], 12, |i| {
         SimTable::on_demand(if i % 2 == 0 { &["g1"] } else { &[] })
     });
-    let sim = Sim::start(SimConfig::default(), fleet.clone());
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
 
     // On-demand tables have no scalable targets, so no policy can exist: no policy reads.
     // Targets are read for batches of 2, 4 and then the 6 remaining tables.

@@ -8,16 +8,10 @@ use std::time::Duration;
 
 fn writes(sim: &Sim) -> u64 {
     let s = sim.stats();
-    [
-        "UpdateTable",
-        "RegisterScalableTarget",
-        "PutScalingPolicy",
-        "DeleteScalingPolicy",
-        "DeregisterScalableTarget",
-    ]
-    .iter()
-    .map(|op| s.by_operation.get(*op).copied().unwrap_or(0))
-    .sum()
+    WRITE_OPERATIONS
+        .iter()
+        .map(|op| s.by_operation.get(*op).copied().unwrap_or(0))
+        .sum()
 }
 
 #[test]

@@ -22,15 +22,11 @@ fn applied(
     fleet: &[(String, String, String, SimTable)],
     mode: &str,
 ) -> (Sim, tempfile::TempDir, Value) {
-    let sim = Sim::start(
-        SimConfig {
-            update_duration: Duration::from_millis(300),
-            ..SimConfig::default()
-        },
-        fleet.to_vec(),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", fleet, mode);
+    let config = SimConfig {
+        update_duration: Duration::from_millis(300),
+        ..SimConfig::default()
+    };
+    let (sim, dir, inv) = on_sim(config, fleet, mode);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),

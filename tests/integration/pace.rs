@@ -38,17 +38,16 @@ fn switches(report: &Value) -> Vec<(i64, i64)> {
 fn waiting_tables_hold_no_slot_and_updating_stays_within_its_bound() {
     let fleet = grid(1, &["us-east-1"], 12, |_| SimTable::on_demand(&[]));
     let (account, region) = (fleet[0].0.clone(), fleet[0].1.clone());
-    let sim = Sim::start(
+    let (sim, dir, inv) = on_sim(
         SimConfig {
             update_duration: Duration::from_secs(2),
             update_duration_max: Some(Duration::from_secs(3)),
             max_updating: Some(10),
             ..SimConfig::default()
         },
-        fleet.clone(),
+        &fleet,
+        PROVISIONED,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),

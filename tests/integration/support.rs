@@ -560,3 +560,16 @@ pub fn assert_converged_provisioned(sim: &Sim, account: &str, region: &str, tabl
     expected.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     assert_eq!(policies, expected, "{table}: one policy per dimension");
 }
+
+/// A simulator holding `fleet`, a directory for the run, and an inventory in it
+/// (`fleet.csv`) asking `mode` of every table.
+pub fn on_sim(
+    config: crate::sim::SimConfig,
+    fleet: &[(String, String, String, crate::sim::SimTable)],
+    mode: &str,
+) -> (Sim, tempfile::TempDir, String) {
+    let sim = Sim::start(config, fleet.to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    let inv = sim_inventory(dir.path(), "fleet.csv", fleet, mode);
+    (sim, dir, inv)
+}

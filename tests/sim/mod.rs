@@ -212,7 +212,7 @@ impl SimTable {
         }
     }
 
-    /// Another team's change, when its time comes; finished GSI deletions are forgotten.
+    /// Counts a DescribeTable answered, and carries out the other teams' changes due at it.
     fn after_read(&mut self) {
         self.reads += 1;
         let due: Vec<OtherChange> = self
@@ -588,19 +588,19 @@ impl Drop for InFlight {
     }
 }
 
-/// Whether the request changes something (its target names an update, registration, put or
-/// deletion).
+/// The operations that change something: an update, a registration, a put, a deletion.
+pub const WRITE_OPERATIONS: [&str; 5] = [
+    "UpdateTable",
+    "RegisterScalableTarget",
+    "PutScalingPolicy",
+    "DeleteScalingPolicy",
+    "DeregisterScalableTarget",
+];
+
+/// Whether the request changes something (its target names one of [`WRITE_OPERATIONS`]).
 fn is_write(req: &Request) -> bool {
     let target = req.headers.get("x-amz-target").map_or("", String::as_str);
-    [
-        "UpdateTable",
-        "RegisterScalableTarget",
-        "PutScalingPolicy",
-        "DeleteScalingPolicy",
-        "DeregisterScalableTarget",
-    ]
-    .iter()
-    .any(|op| target.ends_with(op))
+    WRITE_OPERATIONS.iter().any(|op| target.ends_with(op))
 }
 
 async fn serve(mut stream: TcpStream, world: Arc<Mutex<World>>, config: Arc<SimConfig>, seed: u64) {
