@@ -29,7 +29,10 @@
 //!   --updating 2-10   (seconds a table stays UPDATING after each UpdateTable, drawn per
 //!                      update from the range; `20` for a fixed time; default 0)
 //! `BENCH_WRAPPER="perf record -e cpu-clock -g -o perf.data --"` runs ddb-fleet under a profiler;
-//! `BENCH_KEEP_REPORTS=DIR` keeps each run's report (per-action durations and attempts).
+//! `BENCH_ARGS="--poll-ms 500"` adds flags to each measured ddb-fleet run (to compare settings);
+//! `BENCH_KEEP_REPORTS=DIR` keeps each run's report (per-action durations and attempts), and
+//! for apply, when the simulator saw each table's update sent and ended (`apply-N-updates.json`:
+//! account, region, table, epoch seconds sent, ended).
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -337,28 +340,37 @@ fn delta(after: &Counts, before: &Counts) -> Counts {
 /// - an account's calls need its credentials first: AssumeRole is itself limited to `quota`
 ///   per second for the calling account, so the n-th account served (0-based) can start no
 ///   earlier than n / quota (the busiest accounts best served first), plus one call's latency;
+/// - an (account, region)'s auto scaling calls wait for its first switch to finish
+///   (`autoscaling_after`, per (account, region)), but for those it made before that switch
+///   had finished (`before_switch`: the plan's reads, which wait for no switch);
 /// - and no table finishes before its longest chain of sequential calls, `chain`.
 fn quota_bound(
     calls: &Counts,
+    before_switch: &Counts,
     quota: u32,
     latency: Duration,
     chain: Duration,
-    autoscaling_after: Duration,
+    autoscaling_after: &BTreeMap<(String, String), Duration>,
 ) -> Duration {
     let q = quota as f64;
     let span = |n: u64| n.saturating_sub(1) as f64 / q;
     // Each account's longest key: its calls at the quota, after what they must wait for (an
     // account's auto scaling calls come after its first switch has finished).
     let mut busiest: BTreeMap<&str, f64> = BTreeMap::new();
-    for ((account, _, service), n) in calls {
+    for (key, n) in calls {
+        let (account, service) = (key.0.as_str(), key.2.as_str());
         if service != "sts" {
-            let after = if service == "autoscaling" {
-                autoscaling_after.as_secs_f64()
-            } else {
-                0.0
-            };
-            let b = busiest.entry(account.as_str()).or_default();
-            *b = b.max(after + span(*n));
+            let mut need = span(*n);
+            let place = (key.0.clone(), key.1.clone());
+            if let Some(after) = autoscaling_after
+                .get(&place)
+                .filter(|_| service == "autoscaling")
+            {
+                let free = before_switch.get(key).copied().unwrap_or(0);
+                need = need.max(after.as_secs_f64() + span(n.saturating_sub(free)));
+            }
+            let b = busiest.entry(account).or_default();
+            *b = b.max(need);
         }
     }
     let mut work: Vec<f64> = busiest.into_values().collect();
@@ -378,6 +390,21 @@ fn quota_bound(
         bound = bound.max(start + w);
     }
     Duration::from_secs_f64(bound).max(chain)
+}
+
+/// The soonest each (account, region)'s first switch can have finished: DescribeTable, its
+/// targets, the read before the switch, UpdateTable, the shortest UPDATING time the simulator
+/// drew for any of its tables, the poll that sees it ACTIVE. (A client that knew which table
+/// finishes first would switch it first.)
+fn first_switch_done(stats: &SimStats, latency: Duration) -> BTreeMap<(String, String), Duration> {
+    let mut out: BTreeMap<(String, String), Duration> = BTreeMap::new();
+    for ((account, region, _), (sent, ended)) in &stats.updates {
+        let soonest = latency * 5 + Duration::from_secs_f64((ended - sent).max(0.0));
+        out.entry((account.clone(), region.clone()))
+            .and_modify(|d| *d = (*d).min(soonest))
+            .or_insert(soonest);
+    }
+    out
 }
 
 /// How soon after a table was ACTIVE again its wait noticed it: for each switch, the wait's
@@ -679,21 +706,27 @@ fn main() {
                 args.push("--yes");
             }
             args.extend_from_slice(&common);
+            let extra = std::env::var("BENCH_ARGS").unwrap_or_default();
+            args.extend(extra.split_whitespace());
             let m = run(&sim, dir.path(), &args);
             assert_eq!(m.exit, 0, "{command} failed");
+            let after = sim.stats();
             if let Ok(keep) = std::env::var("BENCH_KEEP_REPORTS") {
                 let to = Path::new(&keep).join(format!("{command}-{size}.json"));
                 std::fs::copy(dir.path().join(report), to).unwrap();
+                let updates: Vec<_> = after
+                    .updates
+                    .iter()
+                    .map(|((a, r, t), (sent, ended))| (a, r, t, sent, ended))
+                    .collect();
+                let to = Path::new(&keep).join(format!("{command}-{size}-updates.json"));
+                std::fs::write(to, serde_json::to_vec(&updates).unwrap()).unwrap();
             }
-            let after = sim.stats();
             let calls = delta(&after.accepted, &before.accepted);
-            // Apply's auto scaling calls wait for a switch: DescribeTable, its targets, the
-            // read before the switch, UpdateTable, the shortest UPDATING time, the poll that
-            // sees it ACTIVE.
             let autoscaling_after = if command == "apply" {
-                o.latency * 5 + o.updating.0
+                first_switch_done(&after, o.latency)
             } else {
-                Duration::ZERO
+                BTreeMap::new()
             };
             // Apply's report, read once: the polls it made and when it saw tables ACTIVE.
             let applied: Option<serde_json::Value> = (command == "apply").then(|| {
@@ -703,7 +736,15 @@ fn main() {
                 Some(r) => delta(&calls, &extra_polls(r)),
                 None => calls.clone(),
             };
-            let bound = quota_bound(&necessary, o.quota, o.latency, chain, autoscaling_after);
+            let before_switch = delta(&after.before_first_switch, &before.before_first_switch);
+            let bound = quota_bound(
+                &necessary,
+                &before_switch,
+                o.quota,
+                o.latency,
+                chain,
+                &autoscaling_after,
+            );
             let services = per_service(&calls);
             let total: u64 = services.values().sum();
             println!(

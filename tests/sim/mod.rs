@@ -281,6 +281,8 @@ pub struct SimRegion {
     pub tables: BTreeMap<String, SimTable>,
     pub targets: Vec<SimTarget>,
     pub policies: Vec<SimPolicy>,
+    /// When the first update sent here ended (its table ACTIVE again).
+    pub first_update_end: Option<Instant>,
 }
 
 /// Counters, for assertions and benchmarks.
@@ -320,6 +322,9 @@ pub struct SimStats {
     pub accepted: BTreeMap<(String, String, String), u64>,
     /// When the first and the latest accepted requests arrived, per (account, region, service).
     pub accepted_span: BTreeMap<(String, String, String), (Instant, Instant)>,
+    /// Requests accepted before the (account, region)'s first update ended, per (account,
+    /// region, service): none of them can have waited for a switch to finish.
+    pub before_first_switch: BTreeMap<(String, String, String), u64>,
 }
 
 #[derive(Default)]
@@ -805,6 +810,11 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     window.push_back(now);
     let n = window.len();
     *w.stats.accepted.entry(wkey.clone()).or_default() += 1;
+    let place = (account.clone(), region.clone());
+    let first_end = w.regions.get(&place).and_then(|r| r.first_update_end);
+    if first_end.is_none_or(|end| now < end) {
+        *w.stats.before_first_switch.entry(wkey.clone()).or_default() += 1;
+    }
     w.stats
         .accepted_span
         .entry(wkey.clone())
@@ -1099,13 +1109,15 @@ fn dynamodb(
             update_table(t, &name, body)?;
             let duration = update_duration(
                 config,
-                &name,
+                [account, region, name.as_str()],
                 t.switches_to_on_demand.len() + t.class_changes.len(),
             );
+            let end = Instant::now() + duration;
             if !duration.is_zero() {
-                t.updating_until = Some(Instant::now() + duration);
+                t.updating_until = Some(end);
             }
             let t = t.clone();
+            r.first_update_end = Some(r.first_update_end.map_or(end, |e| e.min(end)));
             Ok(json!({"TableDescription": describe(&name, &t, account, region)}))
         }
         _ => Err((
@@ -1116,15 +1128,16 @@ fn dynamodb(
 }
 
 /// How long this update keeps the table UPDATING: fixed, or drawn (deterministically, from the
-/// table's name and how many times it changed) from the configured range.
-fn update_duration(config: &SimConfig, name: &str, changes: usize) -> Duration {
+/// table's account, region and name and how many times it changed) from the configured range.
+/// Tables of the same name in other accounts or regions draw their own times.
+fn update_duration(config: &SimConfig, table: [&str; 3], changes: usize) -> Duration {
     let Some(max) = config.update_duration_max else {
         return config.update_duration;
     };
     let min = config.update_duration;
     let span = max.saturating_sub(min).as_millis() as u64;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ changes as u64;
-    for b in name.bytes() {
+    for b in table.join("/").bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
     }
     min + Duration::from_millis(if span == 0 { 0 } else { h % (span + 1) })
