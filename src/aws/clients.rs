@@ -403,6 +403,7 @@ impl ClientFactory {
                     limiters: self.limiters.clone(),
                     retry: self.settings.retry,
                     ddb_waiting: AtomicUsize::new(0),
+                    poll_order: Default::default(),
                 }))
             })
             .await
@@ -516,14 +517,16 @@ pub struct AccountRegion {
     retry: RetryPolicy,
     /// DynamoDB calls of tables' own work waiting for a token: polls give way to them.
     ddb_waiting: AtomicUsize,
+    /// Polls take their turns the longest-waiting table first.
+    poll_order: super::poll_order::PollOrder,
 }
 
-/// Whose turn a request takes: a table's own work on a service, or a poll of a table waiting
-/// for ACTIVE (DynamoDB's rate, after the work).
+/// Whose turn a request takes: a table's own work on a service, or a poll of a table waited
+/// for since `since` (DynamoDB's rate, after the work; the longest-waiting table first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Turn {
     Work(Service),
-    Poll,
+    Poll { since: tokio::time::Instant },
 }
 
 /// Counts a DynamoDB call waiting for its token while it lives.
@@ -595,7 +598,8 @@ impl AccountRegion {
             attempts += 1;
             match turn {
                 Turn::Work(service) => self.throttle(service).await,
-                Turn::Poll => {
+                Turn::Poll { since } => {
+                    let _place = self.poll_order.turn(since).await;
                     self.limiters
                         .poll_turn(&self.ddb_waiting, &self.key())
                         .await

@@ -5,12 +5,14 @@
 //! - [`convert`]: SDK values into domain values (`model`), in one place.
 //! - [`ops`]: reading a table's state and performing one planned action.
 //! - [`metrics`]: CloudWatch usage metrics (GetMetricData).
+//! - [`poll_order`]: which waiting table's poll goes first.
 
 pub mod clients;
 pub mod convert;
 pub mod error;
 pub mod metrics;
 pub mod ops;
+pub mod poll_order;
 
 pub use clients::{AccountRegion, AwsSettings, ClientFactory, Rates, RetryPolicy};
 pub use error::{AwsError, ErrorKind};

@@ -408,7 +408,7 @@ pub async fn wait_active(
     wait: &WaitPolicy,
     cancel: &Cancel,
 ) -> Attempted<ObservedTable> {
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let mut attempts = 0;
     let fail = |e, attempts| Attempted {
         result: Err(e),
@@ -417,7 +417,7 @@ pub async fn wait_active(
     tokio::time::sleep(wait.settle).await;
     loop {
         // Polls give way to tables' own DynamoDB calls (see `Limiters::poll_turn`).
-        let d = describe_in_turn(c, table, Turn::Poll).await;
+        let d = describe_in_turn(c, table, Turn::Poll { since: started }).await;
         attempts += d.attempts;
         let status = match classify(table, d.result) {
             Err(e) => return fail(e, attempts),
