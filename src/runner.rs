@@ -349,7 +349,10 @@ pub async fn observe_and_plan(
                     .iter()
                     .filter_map(|&i| settle_ref(i, Err(e.clone())))
                     .collect(),
-                Ok(c) => read_group(c, tables_ref, &members, per_group, settle_ref).await,
+                Ok(c) => {
+                    let streaming = ready_ref.is_some();
+                    read_group(c, tables_ref, &members, per_group, streaming, settle_ref).await
+                }
             };
             if let Some(tx) = ready_ref {
                 let _ = tx.send(Work::GroupPlanned(group));
@@ -365,14 +368,18 @@ pub async fn observe_and_plan(
 }
 
 /// Reads one group's tables: DescribeTable `parallel` at a time while the auto scaling of
-/// the tables already described is read in batches of 2, 4, 8, then `READ_BATCH` tables (the
-/// namespace's policies, if needed, listed once for the group). `settle` plans each table as
-/// its batch completes.
+/// the tables already described is read in batches (the namespace's policies, if needed,
+/// listed once for the group). `settle` plans each table as its batch completes.
+/// `streaming` (apply starts each table as it is planned): a batch is every table described
+/// by the time the last batch was planned (at least one), so each table is applied one batch
+/// read after its DescribeTable, not after a whole batch of them; otherwise `READ_BATCH`
+/// tables, the fewest calls.
 async fn read_group(
     c: &AccountRegion,
     tables: &[DesiredTable],
     members: &[usize],
     parallel: usize,
+    streaming: bool,
     settle: &(dyn Fn(usize, Result<ObservedTable, AwsError>) -> Option<(usize, Planned)> + Sync),
 ) -> Vec<(usize, Planned)> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -394,19 +401,18 @@ async fn read_group(
     let plan = async {
         let namespace = ops::NamespacePolicies::for_group(members.len());
         let mut out = Vec::with_capacity(members.len());
-        // Small batches first, so the group's first tables are planned (and, streaming,
-        // applied) after a few DescribeTable calls instead of a full batch of them.
-        let mut size = 2;
-        loop {
-            let mut batch = Vec::with_capacity(size);
-            while batch.len() < size {
-                match rx.recv().await {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < READ_BATCH {
+                let next = if streaming {
+                    rx.try_recv().ok()
+                } else {
+                    rx.recv().await
+                };
+                match next {
                     Some(x) => batch.push(x),
                     None => break,
                 }
-            }
-            if batch.is_empty() {
-                break;
             }
             let described = batch
                 .iter_mut()
@@ -415,7 +421,6 @@ async fn read_group(
             ops::attach_scaling(c, described, &namespace).await;
             attach_recent_peaks(c, tables, &mut batch).await;
             out.extend(batch.into_iter().filter_map(|(i, r)| settle(i, r)));
-            size = (size * 2).min(READ_BATCH);
         }
         out
     };
