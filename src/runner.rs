@@ -510,9 +510,11 @@ fn settle_planned(
             TABLE_CLASS_WINDOW_SECS,
         );
     }
+    // A table being deleted (or archived) cannot be changed: failed now, not planned to wait.
+    let unusable = observed.as_ref().ok().and_then(ops::never_active);
     let plan = match &observed {
-        Ok(o) => plan_table(&desired, o),
-        Err(_) => TablePlan::default(),
+        Ok(o) if unusable.is_none() => plan_table(&desired, o),
+        _ => TablePlan::default(),
     };
     let p = Planned {
         read: observed.is_ok(),
@@ -543,7 +545,10 @@ fn settle_planned(
                 t.error = Some((&e).into());
             }
             Ok(o) => {
-                if let Some(skip) = &plan.skip {
+                if let Some(e) = &unusable {
+                    t.status = TableStatus::Failed;
+                    t.error = Some(e.into());
+                } else if let Some(skip) = &plan.skip {
                     mark_skipped(t, skip, &o);
                 } else if !p.changes {
                     t.status = TableStatus::Unchanged;

@@ -366,6 +366,18 @@ const NEVER_ACTIVE: &[&str] = &[
     "INACCESSIBLE_ENCRYPTION_CREDENTIALS",
 ];
 
+/// The error for a table in a state that does not end in ACTIVE (being deleted, archived...):
+/// nothing can be changed on it.
+pub fn never_active(o: &ObservedTable) -> Option<AwsError> {
+    NEVER_ACTIVE.contains(&o.status.as_str()).then(|| {
+        AwsError::new(
+            "TableNotUsable",
+            format!("table is {}: it will not become ACTIVE", o.status),
+            ErrorKind::Permanent,
+        )
+    })
+}
+
 /// One read of a table that is to be changed: `Ok(Ok(table))` when it and every GSI are
 /// ready, `Ok(Err(what is not))` when not yet, an error when it never will be (missing,
 /// being deleted, archived...).
@@ -380,12 +392,10 @@ fn classify(
             ErrorKind::NotFound,
         )),
         Some(o) if o.is_active() => Ok(Ok(o)),
-        Some(o) if NEVER_ACTIVE.contains(&o.status.as_str()) => Err(AwsError::new(
-            "TableNotUsable",
-            format!("table is {}: it will not become ACTIVE", o.status),
-            ErrorKind::Permanent,
-        )),
-        Some(o) => Ok(Err(o.not_ready())),
+        Some(o) => match never_active(&o) {
+            Some(e) => Err(e),
+            None => Ok(Err(o.not_ready())),
+        },
     }
 }
 

@@ -104,9 +104,15 @@ fn max_changes_refuses_before_any_write() {
 
 #[test]
 fn max_failures_stops_starting_tables_and_deleting_tables_fail_fast() {
-    // Four tables being deleted, then four healthy ones, in one account and region.
+    // One account and region: tables 0-3 are deleted by someone else once the plan has read
+    // them (the switch then meets a table being deleted), tables 4-7 stay healthy. With one
+    // table at a time and --max-failures 2, the third table must not start.
     let fleet = grid(1, &["us-east-1"], 8, |i| SimTable {
-        status_override: (i < 4).then(|| "DELETING".to_string()),
+        others: if i < 4 {
+            vec![(1, OtherChange::DeleteTable)]
+        } else {
+            vec![]
+        },
         ..SimTable::on_demand(&[])
     });
     let sim = Sim::start(SimConfig::default(), fleet.clone());
@@ -133,6 +139,7 @@ fn max_failures_stops_starting_tables_and_deleting_tables_fail_fast() {
     for t in ["table-00000", "table-00001"] {
         let e = entry(&report, account, "us-east-1", t);
         assert_eq!(e["status"], "failed");
+        // Failed fast: not after the hour-long wait.
         assert_eq!(e["error"]["code"], "TableNotUsable", "{e}");
         assert!(e["error"]["message"].as_str().unwrap().contains("DELETING"));
     }
@@ -141,7 +148,31 @@ fn max_failures_stops_starting_tables_and_deleting_tables_fail_fast() {
         assert_eq!(e["status"], "skipped", "{e}");
         assert_eq!(e["skip_reason"], "max_failures");
     }
-    assert_eq!(writes(&sim), 0);
+    // The two switches AWS refused (the table in use), nothing else.
+    assert_eq!(writes(&sim), 2);
+}
+
+#[test]
+fn a_table_being_deleted_is_failed_by_the_plan_not_planned_to_wait() {
+    let fleet = grid(1, &["us-east-1"], 2, |i| SimTable {
+        status_override: (i == 0).then(|| "DELETING".to_string()),
+        ..SimTable::on_demand(&[])
+    });
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["plan", &inv, "--report", "plan.json"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let report = run.report(&dir.path().join("plan.json"));
+    let e = entry(&report, &fleet[0].0, "us-east-1", "table-00000");
+    assert_eq!(e["status"], "failed", "{e}");
+    assert_eq!(e["error"]["code"], "TableNotUsable", "{e}");
+    assert_eq!(e["actions"].as_array().unwrap().len(), 0, "{e}");
+    assert_eq!(e["before"]["status"], "DELETING", "{e}");
+    let e = entry(&report, &fleet[0].0, "us-east-1", "table-00001");
+    assert_eq!(e["status"], "would_change", "{e}");
 }
 
 #[test]

@@ -172,6 +172,8 @@ pub enum OtherChange {
     CreateIndex(String, i64, Duration),
     /// Deletes a GSI: DELETING for the given time, then gone.
     DeleteIndex(String, Duration),
+    /// Deletes the table: DELETING from then on.
+    DeleteTable,
 }
 
 impl SimTable {
@@ -236,6 +238,7 @@ impl SimTable {
                         g.deleting_until = Some(Instant::now() + d);
                     }
                 }
+                OtherChange::DeleteTable => self.status_override = Some("DELETING".into()),
             }
         }
     }
