@@ -240,6 +240,11 @@ pub async fn expand_patterns(
 /// each, their ResourceIds fit one DescribeScalableTargets call (50).
 const READ_BATCH: usize = 16;
 
+/// Streaming, a batch of described tables waits at most this long for more before its auto
+/// scaling is read: each table is switched soon after its DescribeTable, and a batch read
+/// (one DescribeScalableTargets, one GetMetricData) serves a few tables, not one.
+const BATCH_WAIT: Duration = Duration::from_millis(150);
+
 /// At most this many applied tables wait for one batched read-back of their auto scaling.
 const READ_BACK_BATCH: usize = 100;
 
@@ -370,10 +375,9 @@ pub async fn observe_and_plan(
 /// Reads one group's tables: DescribeTable `parallel` at a time while the auto scaling of
 /// the tables already described is read in batches (the namespace's policies, if needed,
 /// listed once for the group). `settle` plans each table as its batch completes.
-/// `streaming` (apply starts each table as it is planned): a batch is every table described
-/// by the time the last batch was planned (at least one), so each table is applied one batch
-/// read after its DescribeTable, not after a whole batch of them; otherwise `READ_BATCH`
-/// tables, the fewest calls.
+/// `streaming` (apply starts each table as it is planned): a batch is the tables described
+/// within `BATCH_WAIT` of its first, so each table is applied soon after its DescribeTable,
+/// not after a whole batch of them; otherwise `READ_BATCH` tables, the fewest calls.
 async fn read_group(
     c: &AccountRegion,
     tables: &[DesiredTable],
@@ -403,9 +407,13 @@ async fn read_group(
         let mut out = Vec::with_capacity(members.len());
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
+            let close = tokio::time::Instant::now() + BATCH_WAIT;
             while batch.len() < READ_BATCH {
                 let next = if streaming {
-                    rx.try_recv().ok()
+                    tokio::time::timeout_at(close, rx.recv())
+                        .await
+                        .ok()
+                        .flatten()
                 } else {
                     rx.recv().await
                 };
