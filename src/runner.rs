@@ -240,9 +240,10 @@ pub async fn expand_patterns(
 /// each, their ResourceIds fit one DescribeScalableTargets call (50).
 const READ_BATCH: usize = 16;
 
-/// Streaming, a batch of described tables waits at most this long for more before its auto
-/// scaling is read: each table is switched soon after its DescribeTable, and a batch read
-/// (one DescribeScalableTargets, one GetMetricData) serves a few tables, not one.
+/// Streaming, a batch of described tables waits this long for more before its auto scaling
+/// is read, if Auto Scaling has calls to spare (else it fills up to `READ_BATCH`): each table
+/// is switched soon after its DescribeTable, and a batch read (one DescribeScalableTargets,
+/// one GetMetricData) serves a few tables, not one.
 const BATCH_WAIT: Duration = Duration::from_millis(150);
 
 /// At most this many applied tables wait for one batched read-back of their auto scaling.
@@ -376,8 +377,9 @@ pub async fn observe_and_plan(
 /// the tables already described is read in batches (the namespace's policies, if needed,
 /// listed once for the group). `settle` plans each table as its batch completes.
 /// `streaming` (apply starts each table as it is planned): a batch is the tables described
-/// within `BATCH_WAIT` of its first, so each table is applied soon after its DescribeTable,
-/// not after a whole batch of them; otherwise `READ_BATCH` tables, the fewest calls.
+/// within `BATCH_WAIT` of its first (more while Auto Scaling is busy), so each table is
+/// applied soon after its DescribeTable, not after a whole batch of them; otherwise
+/// `READ_BATCH` tables, the fewest calls.
 async fn read_group(
     c: &AccountRegion,
     tables: &[DesiredTable],
@@ -410,10 +412,13 @@ async fn read_group(
             let close = tokio::time::Instant::now() + BATCH_WAIT;
             while batch.len() < READ_BATCH {
                 let next = if streaming {
-                    tokio::time::timeout_at(close, rx.recv())
-                        .await
-                        .ok()
-                        .flatten()
+                    match tokio::time::timeout_at(close, rx.recv()).await {
+                        Ok(x) => x,
+                        // Past the wait: read now if Auto Scaling has calls to spare; while
+                        // the switched tables' auto scaling keeps it busy, fewer reads do.
+                        Err(_) if c.autoscaling_idle() => None,
+                        Err(_) => rx.recv().await,
+                    }
                 } else {
                     rx.recv().await
                 };

@@ -121,6 +121,8 @@ pub enum Service {
 
 type Limiter = DefaultKeyedRateLimiter<(String, String)>;
 
+use super::poll_order::Place;
+
 /// `rate` requests per second, evenly spaced. A burst as large as the rate (governor's
 /// default) lets nearly twice the rate through in the first second, which a quota counted over
 /// any one-second window would throttle.
@@ -130,9 +132,6 @@ fn paced(rate: NonZeroU32) -> Quota {
 
 /// While tables' own DynamoDB calls wait for tokens, polls take at most 1 / this of the rate.
 const POLL_SHARE: u32 = 4;
-
-/// How often a poll waiting for its turn looks again whether the DynamoDB rate is free.
-const POLL_RECHECK: Duration = Duration::from_millis(50);
 
 struct Limiters {
     dynamodb: Limiter,
@@ -157,31 +156,43 @@ impl Limiters {
     }
 
     /// A DynamoDB token for a table's own call, counted in `waiting` while it waits.
-    async fn dynamodb_turn(&self, waiting: &AtomicUsize, key: &(String, String)) {
+    async fn dynamodb_turn(&self, waiting: &Busy, key: &(String, String)) {
         let _waiting = Waiting::new(waiting);
         wait_for_token(&self.dynamodb, key).await
     }
 
     /// A DynamoDB token for a poll of a table waiting for ACTIVE. A poll takes the rate no
-    /// table's own DynamoDB call is waiting for (`waiting`); while some wait, polls take turns
+    /// table's own DynamoDB call is waiting for (`work`); while some wait, polls take turns
     /// with them within their share (1 / `POLL_SHARE` of the rate), so neither the switches
-    /// nor the tables waiting to be seen ACTIVE are starved.
-    async fn poll_turn(&self, waiting: &AtomicUsize, key: &(String, String)) {
+    /// nor the tables waiting to be seen ACTIVE are starved. The poll sleeps until a token
+    /// could be its own, or until the last call of `work` stops waiting. It holds its `place`
+    /// in the polls' order until it has a token or its share.
+    async fn poll_turn(&self, work: &Busy, key: &(String, String), place: Place<'_>) {
         let (ddb, polls) = (&self.dynamodb, &self.polls);
         loop {
-            let mut wait = POLL_RECHECK;
-            if waiting.load(Ordering::Relaxed) == 0 {
+            let none_left = work.none_left.notified();
+            tokio::pin!(none_left);
+            none_left.as_mut().enable();
+            let mut wait = None;
+            if work.n.load(Ordering::Acquire) == 0 {
                 match ddb.check_key(key) {
                     Ok(()) => return,
-                    Err(rate) => wait = wait.min(rate.wait_time_from(ddb.clock().now())),
+                    Err(rate) => wait = Some(rate.wait_time_from(ddb.clock().now())),
                 }
             }
-            match polls.check_key(key) {
-                Ok(()) => return self.dynamodb_turn(waiting, key).await,
-                Err(share) => wait = wait.min(share.wait_time_from(polls.clock().now())),
+            let share = match polls.check_key(key) {
+                Ok(()) => {
+                    // In line with the work now: the next poll may look for its turn.
+                    drop(place);
+                    return self.dynamodb_turn(work, key).await;
+                }
+                Err(share) => share.wait_time_from(polls.clock().now()),
+            };
+            let wait = wait.map_or(share, |w| w.min(share));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = none_left => {}
             }
-            // Work that starts or stops waiting meanwhile is seen at the next look.
-            tokio::time::sleep(wait).await;
         }
     }
 }
@@ -402,8 +413,9 @@ impl ClientFactory {
                     cw,
                     limiters: self.limiters.clone(),
                     retry: self.settings.retry,
-                    ddb_waiting: AtomicUsize::new(0),
+                    ddb_waiting: Busy::default(),
                     poll_order: Default::default(),
+                    autoscaling_busy: Busy::default(),
                 }))
             })
             .await
@@ -516,9 +528,11 @@ pub struct AccountRegion {
     limiters: Arc<Limiters>,
     retry: RetryPolicy,
     /// DynamoDB calls of tables' own work waiting for a token: polls give way to them.
-    ddb_waiting: AtomicUsize,
+    ddb_waiting: Busy,
     /// Polls take their turns the longest-waiting table first.
     poll_order: super::poll_order::PollOrder,
+    /// Auto Scaling calls waiting for a token or being sent.
+    autoscaling_busy: Busy,
 }
 
 /// Whose turn a request takes: a table's own work on a service, or a poll of a table waited
@@ -529,19 +543,29 @@ pub enum Turn {
     Poll { since: tokio::time::Instant },
 }
 
-/// Counts a DynamoDB call waiting for its token while it lives.
-struct Waiting<'a>(&'a AtomicUsize);
+/// Calls of one kind waiting for their token (or being sent); `none_left` wakes those waiting
+/// for there to be none.
+#[derive(Debug, Default)]
+struct Busy {
+    n: AtomicUsize,
+    none_left: tokio::sync::Notify,
+}
+
+/// Counts a call in `Busy` while it lives.
+struct Waiting<'a>(&'a Busy);
 
 impl<'a> Waiting<'a> {
-    fn new(n: &'a AtomicUsize) -> Self {
-        n.fetch_add(1, Ordering::Relaxed);
-        Waiting(n)
+    fn new(b: &'a Busy) -> Self {
+        b.n.fetch_add(1, Ordering::AcqRel);
+        Waiting(b)
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        if self.0.n.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none_left.notify_waiters();
+        }
     }
 }
 
@@ -558,6 +582,11 @@ impl AccountRegion {
             Service::AutoScaling => wait_for_token(&l.autoscaling, &key).await,
             Service::CloudWatch => wait_for_token(&l.cloudwatch, &key).await,
         }
+    }
+
+    /// No Auto Scaling call of this (account, region) is waiting for its turn or being sent.
+    pub fn autoscaling_idle(&self) -> bool {
+        self.autoscaling_busy.n.load(Ordering::Acquire) == 0
     }
 
     /// The jittered backoff before the `n`-th retry of a call (`n` from 1).
@@ -593,15 +622,17 @@ impl AccountRegion {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        let _busy = (turn == Turn::Work(Service::AutoScaling))
+            .then(|| Waiting::new(&self.autoscaling_busy));
         let mut attempts = 0;
         loop {
             attempts += 1;
             match turn {
                 Turn::Work(service) => self.throttle(service).await,
                 Turn::Poll { since } => {
-                    let _place = self.poll_order.turn(since).await;
+                    let place = self.poll_order.turn(since).await;
                     self.limiters
-                        .poll_turn(&self.ddb_waiting, &self.key())
+                        .poll_turn(&self.ddb_waiting, &self.key(), place)
                         .await
                 }
             }
@@ -651,7 +682,7 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             let limiters = Arc::new(Limiters::new(&Rates::default()));
-            let waiting = Arc::new(AtomicUsize::new(0));
+            let waiting = Arc::new(Busy::default());
             let key = ("1".to_string(), "r".to_string());
             let end = tokio::time::Instant::now() + window;
             let work: Vec<_> = (0..if with_work { 4 } else { 0 })
@@ -666,7 +697,9 @@ mod tests {
                 .collect();
             let mut polls = 0;
             while tokio::time::Instant::now() < end {
-                limiters.poll_turn(&waiting, &key).await;
+                let order = crate::aws::poll_order::PollOrder::default();
+                let place = order.turn(tokio::time::Instant::now()).await;
+                limiters.poll_turn(&waiting, &key, place).await;
                 polls += 1;
             }
             for w in work {
