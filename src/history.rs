@@ -29,7 +29,9 @@ impl History {
         } else {
             return;
         };
-        let when = r.started_at.clone().unwrap_or_else(|| at.to_string());
+        let when = r
+            .started_at
+            .map_or_else(|| at.to_string(), |s| s.to_string());
         map.entry((account.into(), region.into(), table.into()))
             .or_default()
             .push(when);

@@ -282,7 +282,7 @@ pub(crate) mod tests {
             target: "t".into(),
             outcome,
             attempts: 1,
-            started_at: Some(at.into()),
+            started_at: crate::report::Stamp::parse(at),
             duration_ms: None,
             error: None,
             confirmed_by_reading: false,

@@ -231,11 +231,12 @@ pub struct ActionRecord {
     /// Requests sent, retries included (0 when not attempted).
     pub attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub started_at: Option<String>,
+    pub started_at: Option<Stamp>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duration_ms: Option<u64>,
+    /// Boxed: most actions never fail, and a fleet's report holds a record per action.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub error: Option<ErrorReport>,
+    pub error: Option<Box<ErrorReport>>,
     /// The write's answer was lost (a retry was refused) and reading the table showed the
     /// change had landed: it succeeded without being sent again.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
@@ -288,6 +289,62 @@ pub fn now_rfc3339() -> String {
     aws_smithy_types::DateTime::from(std::time::SystemTime::now())
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default()
+}
+
+/// A moment, kept as UTC microseconds since the epoch and written as RFC 3339
+/// (`2026-12-03T13:00:39.956985Z`, as `now_rfc3339`): 16 bytes beside each action of a fleet's
+/// report instead of a string of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp(i64);
+
+impl Stamp {
+    pub fn now() -> Self {
+        Stamp::from(aws_smithy_types::DateTime::from(
+            std::time::SystemTime::now(),
+        ))
+    }
+
+    /// An RFC 3339 date-time, as the report and journal write it.
+    pub fn parse(text: &str) -> Option<Self> {
+        use aws_smithy_types::date_time::Format;
+        aws_smithy_types::DateTime::from_str(text, Format::DateTime)
+            .ok()
+            .map(Stamp::from)
+    }
+}
+
+impl From<aws_smithy_types::DateTime> for Stamp {
+    fn from(t: aws_smithy_types::DateTime) -> Self {
+        Stamp(t.secs() * 1_000_000 + i64::from(t.subsec_nanos() / 1_000))
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = aws_smithy_types::DateTime::from_secs_and_nanos(
+            self.0.div_euclid(1_000_000),
+            (self.0.rem_euclid(1_000_000) * 1_000) as u32,
+        );
+        let text = t
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .map_err(|_| std::fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        Stamp::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}` is not an RFC 3339 date-time"))
+        })
+    }
 }
 
 /// Writes the report atomically: a temporary file in the same directory, synced, then renamed
@@ -390,6 +447,24 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_reads_and_writes_the_reports_date_times_unchanged() {
+        for text in [
+            "2026-12-03T13:00:39.956985Z",
+            "2026-12-03T13:00:39Z",
+            "1969-12-31T23:59:59.5Z",
+            now_rfc3339().as_str(),
+        ] {
+            let stamp = Stamp::parse(text).expect(text);
+            assert_eq!(stamp.to_string(), text);
+            let json = serde_json::to_string(&stamp).unwrap();
+            assert_eq!(serde_json::from_str::<Stamp>(&json).unwrap(), stamp);
+        }
+        assert!(Stamp::parse("2026-12-03 13:00").is_none());
+        assert!(serde_json::from_str::<Stamp>("\"yesterday\"").is_err());
+        assert!(Stamp::parse("2026-12-03T13:00:39Z") < Stamp::parse("2026-12-03T13:00:39.1Z"));
+    }
 
     #[test]
     fn summary_counts_each_status() {

@@ -1254,10 +1254,10 @@ async fn step(
         },
         ..opts.wait
     };
-    let at = now_rfc3339();
+    let at = crate::report::Stamp::now();
     let intent = ledger.update(i, |t| {
         t.actions[k].outcome = Outcome::Started;
-        t.actions[k].started_at = Some(at.clone());
+        t.actions[k].started_at = Some(at);
         t.actions[k].clone()
     });
     let action = &intent.action;
@@ -1291,7 +1291,7 @@ async fn step(
             Ok(Performed::AlreadyAbsent) => rec.outcome = Outcome::AlreadyAbsent,
             Err(e) => {
                 rec.outcome = Outcome::Failed;
-                rec.error = Some(e.into());
+                rec.error = Some(Box::new(e.into()));
             }
         }
         rec.clone()
