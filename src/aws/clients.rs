@@ -720,6 +720,48 @@ mod tests {
         assert!(alone > 2 * 5 + 2, "only {alone} polls in 2 s alone");
     }
 
+    /// Regression: a poll kept its place in the polls' order while it waited among the work
+    /// for its DynamoDB token, so polls went one at a time, below their share.
+    #[test]
+    fn a_poll_waiting_among_the_work_lets_the_next_poll_look_for_its_turn() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let rates = Rates {
+                dynamodb: NonZeroU32::MIN,
+                ..Rates::default()
+            };
+            let limiters = Arc::new(Limiters::new(&rates));
+            let work = Arc::new(Busy::default());
+            let order = Arc::new(crate::aws::poll_order::PollOrder::default());
+            let key = ("1".to_string(), "r".to_string());
+            // This second's DynamoDB token is taken, and a table's own call waits for the next.
+            limiters.dynamodb.check_key(&key).unwrap();
+            let _waiting = Waiting::new(&work);
+            let since = tokio::time::Instant::now();
+            let first = {
+                let (l, w, o, k) = (limiters.clone(), work.clone(), order.clone(), key.clone());
+                tokio::spawn(async move {
+                    let place = o.turn(since).await;
+                    l.poll_turn(&w, &k, place).await;
+                })
+            };
+            // The first poll takes its share and waits among the work, for about a second.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let next = order.turn(since + Duration::from_secs(1));
+            assert!(
+                tokio::time::timeout(Duration::from_millis(400), next)
+                    .await
+                    .is_ok(),
+                "the next poll waited for the first one's DynamoDB token"
+            );
+            assert!(!first.is_finished(), "the first poll was not held back");
+        });
+    }
+
     #[test]
     fn backoff_is_jittered_within_an_exponential_cap() {
         let p = RetryPolicy {
