@@ -46,8 +46,14 @@ impl SlotHandle {
         }
     }
 
-    /// Runs `f` without holding a slot: released before, taken again after.
+    /// Runs `f` without holding a slot: released before, taken again after. A future ready at
+    /// once (a permit free) keeps the slot: giving it back would let the scheduler start
+    /// another table beside this one.
     pub async fn without<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        let mut f = std::pin::pin!(f);
+        if let std::task::Poll::Ready(out) = futures::poll!(f.as_mut()) {
+            return out;
+        }
         self.release();
         let out = f.await;
         self.resume().await;
@@ -81,5 +87,55 @@ impl Updating {
         sem.acquire_owned()
             .await
             .expect("the semaphore is never closed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle() -> (SlotHandle, mpsc::UnboundedReceiver<SlotMsg>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let group = ("1".to_string(), None, "r".to_string());
+        (SlotHandle { tx, group }, rx)
+    }
+
+    /// Regression: a permit free at once still gave the slot back, and with --concurrency 1 the
+    /// scheduler started the next table beside this one.
+    #[tokio::test]
+    async fn a_wait_over_at_once_keeps_the_slot() {
+        let (slot, mut rx) = handle();
+        // Given back, the slot would be asked for again, and nobody answers here.
+        let out =
+            tokio::time::timeout(std::time::Duration::from_secs(1), slot.without(async { 7 }));
+        assert_eq!(out.await.ok(), Some(7), "the slot was given back");
+        assert!(rx.try_recv().is_err(), "the slot was given back");
+    }
+
+    #[tokio::test]
+    async fn a_real_wait_gives_the_slot_back_and_asks_for_it_again() {
+        let (slot, mut rx) = handle();
+        let scheduler = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while let Some(msg) = rx.recv().await {
+                match msg {
+                    SlotMsg::Release(_) => seen.push("release"),
+                    SlotMsg::Resume(_, answer) => {
+                        seen.push("resume");
+                        let _ = answer.send(());
+                        break;
+                    }
+                }
+            }
+            seen
+        });
+        let out = slot
+            .without(async {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                8
+            })
+            .await;
+        assert_eq!(out, 8);
+        assert_eq!(scheduler.await.unwrap(), vec!["release", "resume"]);
     }
 }
