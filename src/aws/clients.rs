@@ -672,15 +672,19 @@ impl AccountRegion {
 mod tests {
     use super::*;
 
-    /// How many polls get a DynamoDB token in `window`, with (or without) tables' own calls
-    /// asking for tokens all the while, at the default 20 per second.
-    fn polls_served(with_work: bool, window: Duration) -> usize {
-        let rt = tokio::runtime::Builder::new_multi_thread()
+    /// A runtime like ddb-fleet's on a two-core machine.
+    fn two_threads() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .unwrap();
-        rt.block_on(async {
+            .unwrap()
+    }
+
+    /// How many polls get a DynamoDB token in `window`, with (or without) tables' own calls
+    /// asking for tokens all the while, at the default 20 per second.
+    fn polls_served(with_work: bool, window: Duration) -> usize {
+        two_threads().block_on(async {
             let limiters = Arc::new(Limiters::new(&Rates::default()));
             let waiting = Arc::new(Busy::default());
             let key = ("1".to_string(), "r".to_string());
@@ -724,12 +728,7 @@ mod tests {
     /// for its DynamoDB token, so polls went one at a time, below their share.
     #[test]
     fn a_poll_waiting_among_the_work_lets_the_next_poll_look_for_its_turn() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        two_threads().block_on(async {
             let rates = Rates {
                 dynamodb: NonZeroU32::MIN,
                 ..Rates::default()
