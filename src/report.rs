@@ -286,9 +286,7 @@ impl From<&AwsError> for ErrorReport {
 
 /// Current UTC time, RFC 3339 with milliseconds.
 pub fn now_rfc3339() -> String {
-    aws_smithy_types::DateTime::from(std::time::SystemTime::now())
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
+    Stamp::now().to_string()
 }
 
 /// A moment, kept as UTC microseconds since the epoch and written as RFC 3339

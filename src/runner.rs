@@ -1008,12 +1008,8 @@ async fn recheck(
         None => match ops::read_if_ready(clients, &d.table).await.result? {
             Some(o) => o,
             None => {
-                // Not ready (an update or a GSI in progress): wait without the slot, its first
-                // poll one interval after this read (at once, it would find the same).
-                let policy = WaitPolicy {
-                    settle: ctx.opts.wait.first_poll,
-                    ..ctx.opts.wait
-                };
+                // Not ready (an update or a GSI in progress): wait without the slot.
+                let policy = ctx.opts.wait.settled();
                 let wait = ops::wait_active(clients, &d.table, &policy, &ctx.cancel);
                 match slot {
                     Some(s) => s.without(wait).await.result?,
@@ -1246,13 +1242,10 @@ async fn step(
     settle: bool,
 ) -> Result<Stepped, AwsError> {
     let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
-    let wait = WaitPolicy {
-        settle: if settle {
-            opts.wait.first_poll
-        } else {
-            Duration::ZERO
-        },
-        ..opts.wait
+    let wait = if settle {
+        opts.wait.settled()
+    } else {
+        opts.wait
     };
     let at = crate::report::Stamp::now();
     let intent = ledger.update(i, |t| {

@@ -7,6 +7,7 @@
 //! rate limiter, sends, classifies the error and retries with jittered backoff.
 
 use super::error::{cause, AwsError, ErrorKind};
+use super::poll_order::{Place, PollOrder};
 use crate::model::RoleSpec;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -120,8 +121,6 @@ pub enum Service {
 }
 
 type Limiter = DefaultKeyedRateLimiter<(String, String)>;
-
-use super::poll_order::Place;
 
 /// `rate` requests per second, evenly spaced. A burst as large as the rate (governor's
 /// default) lets nearly twice the rate through in the first second, which a quota counted over
@@ -530,7 +529,7 @@ pub struct AccountRegion {
     /// DynamoDB calls of tables' own work waiting for a token: polls give way to them.
     ddb_waiting: Busy,
     /// Polls take their turns the longest-waiting table first.
-    poll_order: super::poll_order::PollOrder,
+    poll_order: PollOrder,
     /// Auto Scaling calls waiting for a token or being sent.
     autoscaling_busy: Busy,
 }
@@ -701,7 +700,7 @@ mod tests {
                 .collect();
             let mut polls = 0;
             while tokio::time::Instant::now() < end {
-                let order = crate::aws::poll_order::PollOrder::default();
+                let order = PollOrder::default();
                 let place = order.turn(tokio::time::Instant::now()).await;
                 limiters.poll_turn(&waiting, &key, place).await;
                 polls += 1;
@@ -735,7 +734,7 @@ mod tests {
             };
             let limiters = Arc::new(Limiters::new(&rates));
             let work = Arc::new(Busy::default());
-            let order = Arc::new(crate::aws::poll_order::PollOrder::default());
+            let order = Arc::new(PollOrder::default());
             let key = ("1".to_string(), "r".to_string());
             // This second's DynamoDB token is taken, and a table's own call waits for the next.
             limiters.dynamodb.check_key(&key).unwrap();

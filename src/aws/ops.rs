@@ -41,6 +41,17 @@ pub struct WaitPolicy {
 /// Polls come every this fraction of the time waited so far.
 const POLL_FRACTION: u32 = 10;
 
+impl WaitPolicy {
+    /// This policy for a table just read and found not ready: its first poll one interval
+    /// later (at once, it would find the same).
+    pub fn settled(self) -> Self {
+        WaitPolicy {
+            settle: self.first_poll,
+            ..self
+        }
+    }
+}
+
 impl Default for WaitPolicy {
     fn default() -> Self {
         WaitPolicy {

@@ -85,12 +85,11 @@ mod tests {
             .into_iter()
             .map(|s| {
                 let (order, served) = (order.clone(), served.clone());
-                let task = tokio::spawn(async move {
+                tokio::spawn(async move {
                     let _turn = order.turn(base + Duration::from_secs(s)).await;
                     served.lock().unwrap().push(s);
                     tokio::time::sleep(Duration::from_millis(10)).await;
-                });
-                task
+                })
             })
             .collect();
         queued(&order, 5).await;

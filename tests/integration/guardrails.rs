@@ -115,9 +115,7 @@ fn max_failures_stops_starting_tables_and_deleting_tables_fail_fast() {
         },
         ..SimTable::on_demand(&[])
     });
-    let sim = Sim::start(SimConfig::default(), fleet.clone());
-    let dir = tempfile::tempdir().unwrap();
-    let inv = sim_inventory(dir.path(), "inv.csv", &fleet, PROVISIONED);
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),

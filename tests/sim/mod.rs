@@ -843,10 +843,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     }
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(json!({}));
     let world = &mut *w;
-    let r = world
-        .regions
-        .entry((account.clone(), region.clone()))
-        .or_default();
+    let r = world.regions.entry(place).or_default();
     let result = if service == "dynamodb" {
         dynamodb(r, &op, &body, config, &account, &region)
     } else {
