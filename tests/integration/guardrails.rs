@@ -366,7 +366,14 @@ fn after_kill_9_the_journal_records_every_write_that_reached_aws() {
 #[test]
 fn history_from_earlier_runs_counts_against_the_switch_limit() {
     let fleet = grid(1, &["us-east-1"], 1, |_| SimTable::provisioned(5, &[]));
-    let sim = Sim::start(SimConfig::default(), fleet.clone());
+    // Each switch keeps the table UPDATING a while, as AWS's do, and apply waits for it: two
+    // switches never land in the same second (history counts switches to the second; runs of
+    // half a second each once put two in one and counted three of four).
+    let config = SimConfig {
+        update_duration: Duration::from_millis(1100),
+        ..SimConfig::default()
+    };
+    let sim = Sim::start(config, fleet.clone());
     let dir = tempfile::tempdir().unwrap();
     let to_demand = sim_inventory(dir.path(), "demand.csv", &fleet, ON_DEMAND);
     let to_prov = sim_inventory(dir.path(), "prov.csv", &fleet, PROVISIONED);
