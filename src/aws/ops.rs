@@ -437,8 +437,9 @@ pub async fn wait_active(
     };
     tokio::time::sleep(wait.settle).await;
     loop {
-        // Polls give way to tables' own DynamoDB calls (see `Limiters::poll_turn`).
-        let d = describe_in_turn(c, table, Turn::Poll { since: started }).await;
+        // Polls give way to tables' own DynamoDB calls (see `Limiters::poll_turn`). Boxed:
+        // between polls, a waiting table keeps only its timer.
+        let d = Box::pin(describe_in_turn(c, table, Turn::Poll { since: started })).await;
         attempts += d.attempts;
         let status = match classify(table, d.result) {
             Err(e) => return fail(e, attempts),
@@ -488,6 +489,8 @@ fn dimension(key: &ScalingKey) -> aas::ScalableDimension {
 
 /// Performs one action on `table`. UpdateTable on a busy table waits for ACTIVE and tries
 /// again (AWS answers ResourceInUseException while an update is in progress).
+/// Each kind of action runs in an allocation of its own size: thousands of tables wait for
+/// ACTIVE at once in a fleet run, and a wait should not reserve room for an UpdateTable.
 pub async fn perform(
     c: &AccountRegion,
     table: &str,
@@ -496,13 +499,15 @@ pub async fn perform(
     max_attempts: u32,
     cancel: &Cancel,
 ) -> Attempted<Performed> {
-    match action {
-        Action::WaitForActive => wait_active(c, table, wait, cancel)
-            .await
-            .map(|o| Performed::Ready(Box::new(o))),
-        Action::UpdateTable(u) => update_table(c, table, u, wait, max_attempts, cancel).await,
+    let run: futures::future::BoxFuture<'_, Attempted<Performed>> = match action {
+        Action::WaitForActive => Box::pin(async move {
+            wait_active(c, table, wait, cancel)
+                .await
+                .map(|o| Performed::Ready(Box::new(o)))
+        }),
+        Action::UpdateTable(u) => Box::pin(update_table(c, table, u, wait, max_attempts, cancel)),
         Action::RegisterScalableTarget { key, min, max } => {
-            register_target(c, table, key, *min, *max).await
+            Box::pin(register_target(c, table, key, *min, *max))
         }
         Action::PutScalingPolicy {
             key,
@@ -520,20 +525,23 @@ pub async fn perform(
                 *disable_scale_in,
             );
             match config {
-                Ok(config) => put_policy(c, table, key, policy_name, config).await,
-                Err(e) => Attempted {
-                    result: Err(e),
-                    attempts: 0,
-                },
+                Ok(config) => Box::pin(put_policy(c, table, key, policy_name, config)),
+                Err(e) => {
+                    return Attempted {
+                        result: Err(e),
+                        attempts: 0,
+                    }
+                }
             }
         }
         Action::DeleteScalingPolicy { key, policy_name } => {
-            deletion(delete_policy(c, table, key, policy_name).await)
+            Box::pin(async move { deletion(delete_policy(c, table, key, policy_name).await) })
         }
         Action::DeregisterScalableTarget { key } => {
-            deletion(deregister_target(c, table, key).await)
+            Box::pin(async move { deletion(deregister_target(c, table, key).await) })
         }
-    }
+    };
+    run.await
 }
 
 /// A deletion that found nothing to delete has met its goal.
