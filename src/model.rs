@@ -5,6 +5,7 @@
 //! `after` fields, so their serde names are part of the report contract (see `report.rs`).
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// DynamoDB's capacity mode, table-wide (GSIs inherit it).
@@ -481,9 +482,11 @@ pub struct ScalingPolicy {
     #[serde(flatten)]
     pub key: ScalingKey,
     pub name: String,
-    pub policy_type: String,
+    /// Borrowed when it is a name ddb-fleet knows ([`ScalingPolicy::known`]): a fleet's
+    /// report holds these names for every policy.
+    pub policy_type: Cow<'static, str>,
     /// The predefined metric of a target-tracking policy, if it uses one.
-    pub metric: Option<String>,
+    pub metric: Option<Cow<'static, str>>,
     pub target_value: Option<f64>,
     pub scale_in_cooldown: Option<i32>,
     pub scale_out_cooldown: Option<i32>,
@@ -494,14 +497,28 @@ pub struct ScalingPolicy {
 pub const TARGET_TRACKING: &str = "TargetTrackingScaling";
 
 impl ScalingPolicy {
+    /// `name` as written by AWS, without an allocation of its own when it is the policy type
+    /// or a predefined metric that ddb-fleet manages.
+    pub fn known(name: &str) -> Cow<'static, str> {
+        let known = [
+            TARGET_TRACKING,
+            ScalingKey::table(Side::Read).predefined_metric(),
+            ScalingKey::table(Side::Write).predefined_metric(),
+        ];
+        match known.into_iter().find(|k| *k == name) {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(name.to_string()),
+        }
+    }
+
     /// A target-tracking policy on `key`'s predefined metric, the kind ddb-fleet puts, with
     /// AWS's default cooldowns and scale-in.
     pub fn target_tracking(key: &ScalingKey, name: &str, target_value: f64) -> Self {
         ScalingPolicy {
             key: key.clone(),
             name: name.to_string(),
-            policy_type: TARGET_TRACKING.into(),
-            metric: Some(key.predefined_metric().into()),
+            policy_type: Cow::Borrowed(TARGET_TRACKING),
+            metric: Some(Cow::Borrowed(key.predefined_metric())),
             target_value: Some(target_value),
             scale_in_cooldown: None,
             scale_out_cooldown: None,
@@ -740,5 +757,22 @@ mod tests {
             ScalingKey::parse("table/", "dynamodb:table:ReadCapacityUnits"),
             None
         );
+    }
+
+    #[test]
+    fn known_policy_names_are_borrowed_and_others_kept_as_given() {
+        use std::borrow::Cow;
+        for name in [
+            "TargetTrackingScaling",
+            "DynamoDBReadCapacityUtilization",
+            "DynamoDBWriteCapacityUtilization",
+        ] {
+            let known = ScalingPolicy::known(name);
+            assert!(matches!(known, Cow::Borrowed(_)), "{name} was copied");
+            assert_eq!(known, name);
+        }
+        let other = ScalingPolicy::known("StepScaling");
+        assert!(matches!(other, Cow::Owned(_)));
+        assert_eq!(other, "StepScaling");
     }
 }

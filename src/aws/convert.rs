@@ -111,10 +111,10 @@ pub fn scaling_policy(p: &aas::ScalingPolicy) -> Option<(String, ScalingPolicy)>
         ScalingPolicy {
             key,
             name: p.policy_name().to_string(),
-            policy_type: p.policy_type().as_str().to_string(),
+            policy_type: ScalingPolicy::known(p.policy_type().as_str()),
             metric: tt
                 .and_then(|c| c.predefined_metric_specification())
-                .map(|m| m.predefined_metric_type().as_str().to_string()),
+                .map(|m| ScalingPolicy::known(m.predefined_metric_type().as_str())),
             target_value: tt.map(|c| c.target_value()),
             scale_in_cooldown: tt.and_then(|c| c.scale_in_cooldown()),
             scale_out_cooldown: tt.and_then(|c| c.scale_out_cooldown()),
