@@ -3,7 +3,8 @@
 
 use crate::model::DesiredMode;
 use crate::report::{Outcome, Summary, TableReport, TableStatus};
-use std::fmt::Write;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 fn status_word(s: TableStatus) -> &'static str {
     match s {
@@ -76,33 +77,41 @@ fn starting_capacity_note(t: &TableReport, a: &crate::report::ActionRecord) -> S
     }
 }
 
+/// One table's row: borrowed where the report has the text.
+fn row(t: &TableReport) -> [Cow<'_, str>; 6] {
+    [
+        Cow::Borrowed(status_word(t.status)),
+        Cow::Borrowed(t.account_id.as_str()),
+        Cow::Borrowed(t.region.as_str()),
+        Cow::Borrowed(t.table.as_str()),
+        Cow::Owned(mode_column(t)),
+        Cow::Owned(detail_column(t)),
+    ]
+}
+
 /// Renders the tables of a run, in inventory order.
 pub fn render(command: &str, tables: &[TableReport]) -> String {
+    let mut out = Vec::new();
+    write(&mut out, command, tables).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("the rendering is UTF-8")
+}
+
+/// Writes the rendering of a run's tables to `out` as it goes: at 10,000 tables the text is
+/// megabytes, and holding it whole would be a fleet run's largest allocation at its end.
+pub fn write(
+    out: &mut impl std::io::Write,
+    command: &str,
+    tables: &[TableReport],
+) -> std::io::Result<()> {
     let header = ["STATUS", "ACCOUNT", "REGION", "TABLE", "MODE", "DETAIL"];
-    let rows: Vec<[String; 6]> = tables
-        .iter()
-        .map(|t| {
-            [
-                status_word(t.status).to_string(),
-                t.account_id.clone(),
-                t.region.clone(),
-                t.table.clone(),
-                mode_column(t),
-                detail_column(t),
-            ]
-        })
-        .collect();
+    // The rows are made twice (to size the columns, then to write them) rather than kept.
     let mut widths = header.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r.iter()) {
+    for t in tables {
+        for (w, c) in widths.iter_mut().zip(row(t).iter()) {
             *w = (*w).max(c.chars().count());
         }
     }
-    // Sized up front: growing a string of megabytes by doubling cost more than writing it.
-    let steps: usize = tables.iter().map(|t| t.actions.len()).sum();
-    let mut out =
-        String::with_capacity((widths.iter().sum::<usize>() + 12) * (rows.len() + 1) + steps * 96);
-    let line = |out: &mut String, cells: &[&str]| {
+    let line = |out: &mut dyn std::io::Write, cells: &[&str]| -> std::io::Result<()> {
         let mut l = String::new();
         for (i, c) in cells.iter().enumerate() {
             if i + 1 == cells.len() {
@@ -111,42 +120,41 @@ pub fn render(command: &str, tables: &[TableReport]) -> String {
                 let _ = write!(l, "{:<w$}  ", c, w = widths[i]);
             }
         }
-        out.push_str(l.trim_end());
-        out.push('\n');
+        writeln!(out, "{}", l.trim_end())
     };
-    line(&mut out, &header);
-    for r in &rows {
-        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
-        line(&mut out, &cells);
+    line(out, &header)?;
+    for t in tables {
+        let r = row(t);
+        line(out, &r.each_ref().map(|c| c.as_ref()))?;
     }
 
-    let changing: Vec<&TableReport> = tables
+    let mut changing = tables
         .iter()
         .filter(|t| t.actions.iter().any(|a| a.action.is_mutating()))
-        .collect();
-    if !changing.is_empty() {
-        out.push_str("\nSteps:\n");
+        .peekable();
+    if changing.peek().is_some() {
+        writeln!(out, "\nSteps:")?;
         for t in changing {
-            let _ = writeln!(out, "  {} {} {}", t.account_id, t.region, t.table);
+            writeln!(out, "  {} {} {}", t.account_id, t.region, t.table)?;
             for (k, a) in t.actions.iter().enumerate() {
-                let _ = writeln!(
+                writeln!(
                     out,
                     "    {}. {}{}{}",
                     k + 1,
                     a.action.describe(),
                     starting_capacity_note(t, a),
                     outcome_mark(a.outcome)
-                );
+                )?;
             }
         }
     }
 
     let s = Summary::of(tables);
-    let _ = write!(
+    write!(
         out,
         "\n{}: ",
         if command == "plan" { "Plan" } else { "Apply" }
-    );
+    )?;
     let mut parts = Vec::new();
     if command == "plan" {
         parts.push(format!("{} to change", s.would_change));
@@ -162,8 +170,7 @@ pub fn render(command: &str, tables: &[TableReport]) -> String {
     if s.interrupted > 0 {
         parts.push(format!("{} interrupted", s.interrupted));
     }
-    let _ = writeln!(out, "{} (of {} tables).", parts.join(", "), s.total);
-    out
+    writeln!(out, "{} (of {} tables).", parts.join(", "), s.total)
 }
 
 /// What `apply` is about to do, by account and operation, for the confirmation prompt.
