@@ -712,17 +712,9 @@ pub async fn apply_fleet(
     ctx: Arc<ApplyContext>,
     mut work: tokio::sync::mpsc::UnboundedReceiver<Work>,
 ) {
-    use crate::slots::SlotMsg;
-    /// One group's tables waiting to start, those waiting to resume after a wait (served
-    /// first), and how many of its tables hold a slot.
-    #[derive(Default)]
-    struct Lane {
-        waiting: std::collections::VecDeque<(usize, Box<Planned>)>,
-        resuming: std::collections::VecDeque<tokio::sync::oneshot::Sender<()>>,
-        running: usize,
-    }
+    use crate::slots::{Lane, Next, SlotMsg};
     let limit = ctx.opts.concurrency.max(1);
-    let mut lanes: BTreeMap<Group, Lane> = BTreeMap::new();
+    let mut lanes: BTreeMap<Group, Lane<(usize, Box<Planned>)>> = BTreeMap::new();
     let mut total = 0usize;
     let (slot_tx, mut slot_rx) = tokio::sync::mpsc::unbounded_channel::<SlotMsg>();
     *ctx.slots.lock().unwrap_or_else(|e| e.into_inner()) = Some(slot_tx);
@@ -737,8 +729,8 @@ pub async fn apply_fleet(
     };
     let mut open = true;
     loop {
-        // Give out what the limits allow, one table per group per round: tables coming back
-        // from a wait first, then new ones.
+        // Give out what the limits allow, one table per group per round (in each group, tables
+        // coming back from a wait and new ones by turns).
         let per_group = (limit / lanes.len().max(1)).max(1);
         let mut started = true;
         while started && total < limit {
@@ -747,16 +739,19 @@ pub async fn apply_fleet(
                 if total >= limit || lane.running >= per_group {
                     continue;
                 }
-                if let Some(resume) = lane.resuming.pop_front() {
-                    lane.running += 1;
-                    total += 1;
-                    started = true;
-                    let _ = resume.send(());
-                } else if let Some((i, p)) = lane.waiting.pop_front() {
-                    lane.running += 1;
-                    total += 1;
-                    started = true;
-                    tasks.spawn(run_table(ctx.clone(), group.clone(), i, p));
+                let Some(next) = lane.take_turn() else {
+                    continue;
+                };
+                lane.running += 1;
+                total += 1;
+                started = true;
+                match next {
+                    Next::Resume(resume) => {
+                        let _ = resume.send(());
+                    }
+                    Next::Start((i, p)) => {
+                        tasks.spawn(run_table(ctx.clone(), group.clone(), i, p));
+                    }
                 }
             }
         }
@@ -768,7 +763,7 @@ pub async fn apply_fleet(
                 Some(Work::Table(i, p)) => {
                     let group = group_of(&p.desired);
                     ctx.read_backs.expect(&group);
-                    lanes.entry(group).or_default().waiting.push_back((i, p));
+                    lanes.entry(group).or_default().push_new((i, p));
                 }
                 Some(Work::GroupPlanned(group)) => {
                     let due = ctx.read_backs.planned(&group);
@@ -789,7 +784,9 @@ pub async fn apply_fleet(
                         lane.running = lane.running.saturating_sub(1);
                     }
                 }
-                SlotMsg::Resume(group, tx) => lanes.entry(group).or_default().resuming.push_back(tx),
+                SlotMsg::Resume(group, tx) => {
+                    lanes.entry(group).or_default().push_back_from_wait(tx)
+                }
             },
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Ok(Some(group)) = done {

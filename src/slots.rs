@@ -3,13 +3,17 @@
 //!
 //! `--concurrency` bounds the tables being worked on, not those waiting: a table hands its slot
 //! back to the scheduler (`runner::apply_fleet`) while it waits for ACTIVE or for its turn to
-//! send an UpdateTable, and asks for one again afterwards; the scheduler serves such tables
-//! before starting new ones. Independently, at most `--max-updating` tables of an (account,
-//! region) are UPDATING because of this run: a permit is taken before an UpdateTable and given
-//! back once the table is ACTIVE again.
+//! send an UpdateTable, and asks for one again afterwards. Independently, at most
+//! `--max-updating` tables of an (account, region) are UPDATING because of this run: a permit
+//! is taken before an UpdateTable and given back once the table is ACTIVE again.
+//!
+//! A group's slots go by turns ([`Lane`]) to tables coming back from a wait (their auto
+//! scaling, the Auto Scaling quota's work) and to new tables (their switches, the DynamoDB
+//! quota's): served first, tables back from a wait took every slot for as long as Auto Scaling
+//! had a backlog, and the switches not yet sent waited for it, minutes of UPDATING later.
 
 use crate::runner::Group;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
@@ -58,6 +62,60 @@ impl SlotHandle {
         let out = f.await;
         self.resume().await;
         out
+    }
+}
+
+/// One group's tables waiting for a slot: new ones (`T`) and those coming back from a wait.
+pub struct Lane<T> {
+    new: VecDeque<T>,
+    back: VecDeque<oneshot::Sender<()>>,
+    /// Tables of the group holding a slot.
+    pub running: usize,
+    /// When both kinds wait, whether a new table has the next turn.
+    new_next: bool,
+}
+
+impl<T> Default for Lane<T> {
+    fn default() -> Self {
+        Lane {
+            new: VecDeque::new(),
+            back: VecDeque::new(),
+            running: 0,
+            new_next: false,
+        }
+    }
+}
+
+/// The table a freed slot goes to.
+pub enum Next<T> {
+    /// A table back from a wait: answering lets it go on.
+    Resume(oneshot::Sender<()>),
+    /// A new table, to start.
+    Start(T),
+}
+
+impl<T> Lane<T> {
+    pub fn push_new(&mut self, table: T) {
+        self.new.push_back(table);
+    }
+
+    pub fn push_back_from_wait(&mut self, resume: oneshot::Sender<()>) {
+        self.back.push_back(resume);
+    }
+
+    /// The next table to get a slot, each kind in arrival order, the two kinds by turns while
+    /// both wait (a table back from a wait first).
+    pub fn take_turn(&mut self) -> Option<Next<T>> {
+        let new_turn = self.back.is_empty() || (self.new_next && !self.new.is_empty());
+        let next = if new_turn {
+            self.new.pop_front().map(Next::Start)
+        } else {
+            self.back.pop_front().map(Next::Resume)
+        };
+        if next.is_some() {
+            self.new_next = !new_turn;
+        }
+        next
     }
 }
 
@@ -110,6 +168,57 @@ mod tests {
             tokio::time::timeout(std::time::Duration::from_secs(1), slot.without(async { 7 }));
         assert_eq!(out.await.ok(), Some(7), "the slot was given back");
         assert!(rx.try_recv().is_err(), "the slot was given back");
+    }
+
+    /// Regression: tables back from a wait were always served first, and at 10,000 tables a
+    /// group's last switches waited behind its whole Auto Scaling backlog (sent 17 s late).
+    #[test]
+    fn a_lane_gives_its_slots_by_turns_while_both_kinds_wait() {
+        let mut lane = Lane::default();
+        let mut answers = Vec::new();
+        for name in ["a", "b", "c"] {
+            lane.push_new(name);
+        }
+        for _ in 0..4 {
+            let (tx, rx) = oneshot::channel();
+            lane.push_back_from_wait(tx);
+            answers.push(rx);
+        }
+        let mut order = Vec::new();
+        let mut resumed = 0;
+        while let Some(next) = lane.take_turn() {
+            match next {
+                Next::Start(name) => order.push(name.to_string()),
+                Next::Resume(tx) => {
+                    tx.send(()).unwrap();
+                    order.push(format!("back{resumed}"));
+                    resumed += 1;
+                }
+            }
+        }
+        assert_eq!(
+            order,
+            ["back0", "a", "back1", "b", "back2", "c", "back3"],
+            "by turns, each kind in arrival order"
+        );
+        // Each table back from a wait was answered, in the order it asked.
+        for mut rx in answers {
+            assert_eq!(rx.try_recv(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_lane_with_one_kind_serves_it_alone() {
+        let mut lane = Lane::default();
+        lane.push_new(1);
+        lane.push_new(2);
+        assert!(matches!(lane.take_turn(), Some(Next::Start(1))));
+        assert!(matches!(lane.take_turn(), Some(Next::Start(2))));
+        assert!(lane.take_turn().is_none());
+        let (tx, _rx) = oneshot::channel();
+        lane.push_back_from_wait(tx);
+        assert!(matches!(lane.take_turn(), Some(Next::Resume(_))));
+        assert!(lane.take_turn().is_none());
     }
 
     #[tokio::test]
