@@ -1241,7 +1241,7 @@ async fn step(
 ) -> Result<Stepped, AwsError> {
     let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
     let wait = if settle {
-        opts.wait.settled()
+        opts.wait.after_update()
     } else {
         opts.wait
     };

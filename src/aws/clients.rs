@@ -8,6 +8,7 @@
 
 use super::error::{cause, AwsError, ErrorKind};
 use super::poll_order::{Place, PollOrder};
+use super::update_times::UpdateTimes;
 use crate::model::RoleSpec;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -229,6 +230,7 @@ pub struct ClientFactory {
     base: SdkConfig,
     settings: AwsSettings,
     limiters: Arc<Limiters>,
+    update_times: Arc<UpdateTimes>,
     credentials: std::sync::Mutex<HashMap<RoleSpec, Once<SharedCredentialsProvider>>>,
     clients: std::sync::Mutex<HashMap<ClientKey, Once<Arc<AccountRegion>>>>,
 }
@@ -281,6 +283,7 @@ impl ClientFactory {
             base,
             settings,
             limiters,
+            update_times: Default::default(),
             credentials: Default::default(),
             clients: Default::default(),
         }
@@ -415,6 +418,7 @@ impl ClientFactory {
                     ddb_waiting: Busy::default(),
                     poll_order: Default::default(),
                     autoscaling_busy: Busy::default(),
+                    update_times: self.update_times.clone(),
                 }))
             })
             .await
@@ -532,6 +536,8 @@ pub struct AccountRegion {
     poll_order: PollOrder,
     /// Auto Scaling calls waiting for a token or being sent.
     autoscaling_busy: Busy,
+    /// The run's shortest update seen, shared by every account and region.
+    pub update_times: Arc<UpdateTimes>,
 }
 
 /// Whose turn a request takes: a table's own work on a service, or a poll of a table waited

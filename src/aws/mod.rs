@@ -6,6 +6,7 @@
 //! - [`ops`]: reading a table's state and performing one planned action.
 //! - [`metrics`]: CloudWatch usage metrics (GetMetricData).
 //! - [`poll_order`]: which waiting table's poll goes first.
+//! - [`update_times`]: the shortest update seen, before which a wait need not poll.
 
 pub mod clients;
 pub mod convert;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod metrics;
 pub mod ops;
 pub mod poll_order;
+pub mod update_times;
 
 pub use clients::{AccountRegion, AwsSettings, ClientFactory, Rates, RetryPolicy};
 pub use error::{AwsError, ErrorKind};

@@ -36,6 +36,9 @@ pub struct WaitPolicy {
     /// Before the first read: set after an UpdateTable AWS answered with the table UPDATING
     /// (a read at once would find it so).
     pub settle: Duration,
+    /// The wait follows this run's UpdateTable: it learns from, and keeps to, the shortest
+    /// update seen so far (`update_times`).
+    pub after_update: bool,
 }
 
 /// Polls come every this fraction of the time waited so far.
@@ -50,6 +53,14 @@ impl WaitPolicy {
             ..self
         }
     }
+
+    /// This policy for a table this run has just updated (AWS answered UPDATING).
+    pub fn after_update(self) -> Self {
+        WaitPolicy {
+            after_update: true,
+            ..self.settled()
+        }
+    }
 }
 
 impl Default for WaitPolicy {
@@ -59,6 +70,7 @@ impl Default for WaitPolicy {
             first_poll: Duration::from_secs(1),
             max_poll: Duration::from_secs(20),
             settle: Duration::ZERO,
+            after_update: false,
         }
     }
 }
@@ -436,7 +448,11 @@ pub async fn wait_active(
         attempts,
     };
     tokio::time::sleep(wait.settle).await;
+    let learn = wait.after_update.then_some(&*c.update_times);
     loop {
+        if let Some(quiet) = learn.map(|t| t.quiet()) {
+            tokio::time::sleep(quiet.saturating_sub(started.elapsed())).await;
+        }
         // Polls give way to tables' own DynamoDB calls (see `Limiters::poll_turn`). Boxed:
         // between polls, a waiting table keeps only its timer.
         let d = Box::pin(describe_in_turn(c, table, Turn::Poll { since: started })).await;
@@ -444,10 +460,13 @@ pub async fn wait_active(
         let status = match classify(table, d.result) {
             Err(e) => return fail(e, attempts),
             Ok(Ok(o)) => {
+                if let Some(t) = learn {
+                    t.record(started.elapsed());
+                }
                 return Attempted {
                     result: Ok(o),
                     attempts,
-                }
+                };
             }
             Ok(Err(status)) => status,
         };

@@ -88,6 +88,60 @@ fn waiting_tables_hold_no_slot_and_updating_stays_within_its_bound() {
     );
 }
 
+/// Once this run has seen an update done, a wait after an UpdateTable makes no polls before
+/// three quarters of the shortest one seen: later waves poll a fraction as often.
+#[test]
+fn waits_after_the_first_update_seen_do_not_poll_before_it_could_be_done() {
+    let fleet = grid(1, &["us-east-1"], 8, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(
+        SimConfig {
+            update_duration: Duration::from_millis(2000),
+            update_duration_max: Some(Duration::from_millis(2200)),
+            ..SimConfig::default()
+        },
+        &fleet,
+        PROVISIONED,
+    );
+    // Two tables UPDATING at a time: four waves, each after the one before is seen ACTIVE.
+    let args = ["apply", &inv, "--yes", "--max-updating", "2"];
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    assert_eq!(report["summary"]["changed"], 8, "{}", report["summary"]);
+    // (UpdateTable sent, polls of the wait after it), in the order the switches were sent.
+    let mut waits: Vec<(String, u64)> = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let actions = t["actions"].as_array().unwrap();
+            let k = actions
+                .iter()
+                .position(|a| a["operation"] == "UpdateTable")
+                .unwrap();
+            let wait = &actions[k + 1];
+            assert_eq!(wait["operation"], "WaitForActive");
+            let sent = actions[k]["started_at"].as_str().unwrap().to_string();
+            (sent, wait["attempts"].as_u64().unwrap())
+        })
+        .collect();
+    waits.sort();
+    let polls: Vec<u64> = waits.iter().map(|(_, n)| *n).collect();
+    // The first wave knows nothing yet: polls every 20 ms (the tests' --poll-ms), then every
+    // tenth of the time waited, for two seconds.
+    let first = polls[..2].iter().sum::<u64>() as f64 / 2.0;
+    let last = polls[4..].iter().sum::<u64>() as f64 / 4.0;
+    assert!(first >= 8.0, "the first waits polled {polls:?}");
+    assert!(
+        last * 2.0 <= first,
+        "later waits polled as often: {polls:?}"
+    );
+    assert!(
+        polls[4..].iter().all(|n| *n >= 1),
+        "every wait polled: {polls:?}"
+    );
+}
+
 #[test]
 fn too_many_concurrent_operations_is_waited_out() {
     // Another team's work fills the account: three of its tables are UPDATING for the first
