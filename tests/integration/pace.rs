@@ -9,15 +9,8 @@ use crate::support::*;
 use serde_json::Value;
 use std::time::Duration;
 
-/// (UpdateTable start, end of the wait that follows it), in milliseconds since the epoch, for
-/// every table of a report.
-fn switches(report: &Value) -> Vec<(i64, i64)> {
-    let ms = |t: &str| {
-        aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime)
-            .unwrap()
-            .to_millis()
-            .unwrap()
-    };
+/// Every UpdateTable of a report with the wait for ACTIVE that follows it.
+fn updates_and_waits(report: &Value) -> Vec<(&Value, &Value)> {
     let mut out = Vec::new();
     for t in report["tables"].as_array().unwrap() {
         let actions = t["actions"].as_array().unwrap();
@@ -25,13 +18,32 @@ fn switches(report: &Value) -> Vec<(i64, i64)> {
             if a["operation"] == "UpdateTable" {
                 let wait = &actions[k + 1];
                 assert_eq!(wait["operation"], "WaitForActive");
-                let end = ms(wait["started_at"].as_str().unwrap())
-                    + wait["duration_ms"].as_i64().unwrap();
-                out.push((ms(a["started_at"].as_str().unwrap()), end));
+                out.push((a, wait));
             }
         }
     }
     out
+}
+
+/// (UpdateTable start, end of the wait that follows it), in milliseconds since the epoch, for
+/// every table of a report.
+fn switches(report: &Value) -> Vec<(i64, i64)> {
+    let ms = |t: &Value| {
+        aws_smithy_types::DateTime::from_str(
+            t.as_str().unwrap(),
+            aws_smithy_types::date_time::Format::DateTime,
+        )
+        .unwrap()
+        .to_millis()
+        .unwrap()
+    };
+    updates_and_waits(report)
+        .into_iter()
+        .map(|(update, wait)| {
+            let end = ms(&wait["started_at"]) + wait["duration_ms"].as_i64().unwrap();
+            (ms(&update["started_at"]), end)
+        })
+        .collect()
 }
 
 #[test]
@@ -109,19 +121,10 @@ fn waits_after_the_first_update_seen_do_not_poll_before_it_could_be_done() {
     let report = run.report(&dir.path().join("ddb-fleet-report.json"));
     assert_eq!(report["summary"]["changed"], 8, "{}", report["summary"]);
     // (UpdateTable sent, polls of the wait after it), in the order the switches were sent.
-    let mut waits: Vec<(String, u64)> = report["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            let actions = t["actions"].as_array().unwrap();
-            let k = actions
-                .iter()
-                .position(|a| a["operation"] == "UpdateTable")
-                .unwrap();
-            let wait = &actions[k + 1];
-            assert_eq!(wait["operation"], "WaitForActive");
-            let sent = actions[k]["started_at"].as_str().unwrap().to_string();
+    let mut waits: Vec<(String, u64)> = updates_and_waits(&report)
+        .into_iter()
+        .map(|(update, wait)| {
+            let sent = update["started_at"].as_str().unwrap().to_string();
             (sent, wait["attempts"].as_u64().unwrap())
         })
         .collect();
