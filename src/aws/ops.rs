@@ -447,11 +447,11 @@ pub async fn wait_active(
         result: Err(e),
         attempts,
     };
-    tokio::time::sleep(wait.settle).await;
+    cancel.sleep(wait.settle).await;
     let learn = wait.after_update.then_some(&*c.update_times);
     loop {
         if let Some(quiet) = learn.map(|t| t.quiet()) {
-            tokio::time::sleep(quiet.saturating_sub(started.elapsed())).await;
+            cancel.sleep(quiet.saturating_sub(started.elapsed())).await;
         }
         // Polls give way to tables' own DynamoDB calls (see `Limiters::poll_turn`). Boxed:
         // between polls, a waiting table keeps only its timer.
@@ -490,7 +490,7 @@ pub async fn wait_active(
                 attempts,
             );
         }
-        tokio::time::sleep(interval).await;
+        cancel.sleep(interval).await;
     }
 }
 
@@ -704,7 +704,7 @@ async fn update_table(
                     && !cancel.is_requested() =>
             {
                 limited += 1;
-                tokio::time::sleep(c.backoff(limited)).await;
+                cancel.sleep(c.backoff(limited)).await;
             }
             Err(e)
                 if e.kind == ErrorKind::Busy
