@@ -32,8 +32,12 @@ impl Cancel {
         woken.await;
     }
 
-    /// Sleeps for `d`, or until the run is asked to stop if that comes first.
+    /// Sleeps for `d`, or until the run is asked to stop if that comes first. Nothing to sleep
+    /// is done at once: a wait past its quiet time, or with nothing to settle, arms no timer.
     pub async fn sleep(&self, d: Duration) {
+        if d.is_zero() {
+            return;
+        }
         tokio::select! {
             _ = tokio::time::sleep(d) => {}
             _ = self.requested() => {}
@@ -81,6 +85,15 @@ mod tests {
                 cancel.sleep(Duration::from_secs(600)),
             );
             assert!(slept.await.is_ok());
+        });
+    }
+
+    #[test]
+    fn a_sleep_of_nothing_is_over_at_once() {
+        runtime().block_on(async {
+            let cancel = Cancel::default();
+            let sleep = std::pin::pin!(cancel.sleep(Duration::ZERO));
+            assert!(futures::poll!(sleep).is_ready(), "it waited for the timer");
         });
     }
 
