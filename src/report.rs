@@ -284,7 +284,7 @@ impl From<&AwsError> for ErrorReport {
     }
 }
 
-/// Current UTC time, RFC 3339 with milliseconds.
+/// Current UTC time, RFC 3339 to the microsecond (see [`Stamp`]).
 pub fn now_rfc3339() -> String {
     Stamp::now().to_string()
 }

@@ -537,7 +537,7 @@ pub struct AccountRegion {
     /// Auto Scaling calls waiting for a token or being sent.
     autoscaling_busy: Busy,
     /// The run's shortest update seen, shared by every account and region.
-    pub update_times: Arc<UpdateTimes>,
+    pub(super) update_times: Arc<UpdateTimes>,
 }
 
 /// Whose turn a request takes: a table's own work on a service, or a poll of a table waited
