@@ -91,7 +91,7 @@ fn our_rate_limits_hold_per_account_region_and_service() {
     let mut seen = HashSet::new();
     for ((account, region, service), max) in &stats.max_accepted_per_window {
         let limit = match service.as_str() {
-            "dynamodb" => 8,
+            "dynamodb" | DYNAMODB_MUTATING => 8,
             "autoscaling" => 6,
             _ => continue,
         };
@@ -100,12 +100,65 @@ fn our_rate_limits_hold_per_account_region_and_service() {
             *max <= limit + 1,
             "{account} {region} {service}: {max} in one second"
         );
-        seen.insert((account.clone(), region.clone()));
+        seen.insert((account.clone(), region.clone(), service.clone()));
     }
     assert_eq!(
         seen.len(),
-        4,
-        "every account and region was limited separately"
+        4 * 3,
+        "every account and region was limited separately, on each quota: {seen:?}"
+    );
+}
+
+/// The simulator counts DynamoDB's control-plane reads and its mutating calls against
+/// separate quotas, as AWS does (AWS-RULES.md: 2,500/s each per account and region).
+#[test]
+fn simulator_counts_dynamodb_reads_and_changes_apart() {
+    let fleet = grid(1, &["us-east-1"], 1, |_| SimTable::on_demand(&[]));
+    let (account, region, table, _) = fleet[0].clone();
+    let sim = Sim::start(
+        SimConfig {
+            quota_per_sec: Some(1),
+            ..SimConfig::default()
+        },
+        fleet,
+    );
+    runtime().block_on(async {
+        let aws = Aws::new(&sim.endpoint, Some(&account), &region).await;
+        let throughput = aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+            .read_capacity_units(5)
+            .write_capacity_units(5)
+            .build()
+            .unwrap();
+        aws.ddb
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap();
+        // This second's read is used: a change still goes through at once.
+        let update = aws.ddb.update_table().table_name(&table);
+        let update = update.billing_mode(aws_sdk_dynamodb::types::BillingMode::Provisioned);
+        update
+            .provisioned_throughput(throughput)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            sim.stats().throttled,
+            0,
+            "the change was counted with the read"
+        );
+        // A second read in the same second is refused (the SDK retries it later).
+        let _ = aws.ddb.describe_table().table_name(&table).send().await;
+        assert!(sim.stats().throttled >= 1, "the reads' quota held");
+    });
+    let stats = sim.stats();
+    let key = |quota: &str| (account.clone(), region.clone(), quota.to_string());
+    assert_eq!(stats.accepted[&key(DYNAMODB_MUTATING)], 1);
+    assert!(
+        stats.accepted[&key("dynamodb")] >= 2,
+        "{:?}",
+        stats.accepted
     );
 }
 

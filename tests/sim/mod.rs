@@ -6,7 +6,8 @@
 //! meanwhile (`ResourceInUseException`); a switch to PROVISIONED must carry throughput for every
 //! GSI and a switch to PAY_PER_REQUEST must not; at most four switches to on-demand per table per
 //! 24 hours (`LimitExceededException` naming the next allowed time); per-(account, region,
-//! service) request quotas (`ThrottlingException`), counted; deregistering a target deletes its
+//! service) request quotas (`ThrottlingException`; DynamoDB's control-plane reads and mutating
+//! calls counted apart, as AWS does), counted; deregistering a target deletes its
 //! policies; missing targets answer `ObjectNotFoundException`. It stores the maximum on-demand
 //! throughput of tables and GSIs (`OnDemandThroughput`, -1 for no cap) and the table class
 //! (`TableClassSummary`), refuses a class change sent with other parameters (as AWS does) and a
@@ -50,7 +51,8 @@ pub struct SimConfig {
     /// Tables of one (account, region) UPDATING at once beyond which UpdateTable answers
     /// LimitExceededException (AWS: 500 concurrent control-plane operations, adjustable).
     pub max_updating: Option<usize>,
-    /// Requests accepted per second per (account, region, service); `None`: unlimited.
+    /// Requests accepted per second per (account, region, quota); `None`: unlimited. A quota
+    /// is a service's, but DynamoDB has two: reads and mutating calls ([`quota_of`]).
     pub quota_per_sec: Option<u32>,
     /// Fraction of requests answered with HTTP 500.
     pub error_rate: f64,
@@ -319,21 +321,22 @@ pub struct SimStats {
     /// When each table's latest update was sent and when it ended (ACTIVE again), epoch
     /// seconds, per (account, region, table).
     pub updates: BTreeMap<(String, String, String), (f64, f64)>,
-    /// The most requests accepted in any one-second window, per (account, region, service).
+    /// The most requests accepted in any one-second window, per (account, region, quota); a
+    /// quota is a service's, or one of DynamoDB's two ([`quota_of`]).
     pub max_accepted_per_window: BTreeMap<(String, String, String), usize>,
-    /// Requests accepted (not throttled), per (account, region, service).
+    /// Requests accepted (not throttled), per (account, region, quota).
     pub accepted: BTreeMap<(String, String, String), u64>,
-    /// When the first and the latest accepted requests arrived, per (account, region, service).
+    /// When the first and the latest accepted requests arrived, per (account, region, quota).
     pub accepted_span: BTreeMap<(String, String, String), (Instant, Instant)>,
     /// Requests accepted before the (account, region)'s first update ended, per (account,
-    /// region, service): none of them can have waited for a switch to finish.
+    /// region, quota): none of them can have waited for a switch to finish.
     pub before_first_switch: BTreeMap<(String, String, String), u64>,
 }
 
 #[derive(Default)]
 struct World {
     regions: BTreeMap<(String, String), SimRegion>,
-    /// Accepted request times per (account, region, service), for the quota.
+    /// Accepted request times per (account, region, quota), for the quota.
     windows: HashMap<(String, String, String), VecDeque<Instant>>,
     stats: SimStats,
     keys: HashMap<String, String>, // access key -> account
@@ -758,6 +761,20 @@ fn sts_error(status: u16, code: &str, message: &str) -> Response {
     }
 }
 
+/// The quota `op` of `service` counts against: its service's, but DynamoDB's control plane
+/// counts reads (Describe*, List*) and mutating calls (UpdateTable...) apart, each with its
+/// own quota per account and region (AWS-RULES.md, "Throttling and quotas": 2,500/s each).
+pub fn quota_of<'a>(service: &'a str, op: &str) -> &'a str {
+    let read = op.starts_with("Describe") || op.starts_with("List");
+    match service {
+        "dynamodb" if !read => DYNAMODB_MUTATING,
+        other => other,
+    }
+}
+
+/// The quota (and the stats' service name) of DynamoDB's mutating control-plane calls.
+pub const DYNAMODB_MUTATING: &str = "dynamodb-mutating";
+
 fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     let (key, region) = credential(req);
     let target = req.headers.get("x-amz-target").cloned().unwrap_or_default();
@@ -791,7 +808,11 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
 
     // Quota: at most `q` accepted requests in any one-second window. The window is kept (and
     // its maximum recorded) even without a quota, to measure the client's own rate limiting.
-    let wkey = (account.clone(), region.clone(), service.to_string());
+    let wkey = (
+        account.clone(),
+        region.clone(),
+        quota_of(service, &op).to_string(),
+    );
     let window = w.windows.entry(wkey.clone()).or_default();
     while window
         .front()
