@@ -358,7 +358,9 @@ pub struct GlobalArgs {
     /// How long to wait for a table to become ACTIVE (e.g. 900, 90s, 15m, 1h).
     #[arg(long, global = true, default_value = "15m", value_parser = parse_duration)]
     pub wait_timeout: Duration,
-    /// DynamoDB control-plane requests per second, per account and region.
+    /// DynamoDB control-plane requests per second, per account and region, for each of its two
+    /// quotas: reads (DescribeTable, ListTables) and changes (UpdateTable), which AWS counts
+    /// apart.
     #[arg(long, global = true, default_value_t = Rates::default().dynamodb)]
     pub dynamodb_rps: NonZeroU32,
     /// Application Auto Scaling requests per second, per account and region.

@@ -30,10 +30,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Requests per second allowed per (account, region) for each control plane, and for STS for
-/// the whole run (AWS counts AssumeRole calls against the calling account, not the role's). Defaults are a small fraction of AWS's published quotas (DynamoDB: 2,500/s for
+/// the whole run (AWS counts AssumeRole calls against the calling account, not the role's).
+/// Defaults are a small fraction of AWS's published quotas (DynamoDB: 2,500/s for
 /// control-plane reads and writes each), leaving room for everything else in the account.
 #[derive(Debug, Clone, Copy)]
 pub struct Rates {
+    /// For each of DynamoDB's two control-plane quotas: reads ([`Service::DynamoDb`]) and
+    /// mutating calls ([`Service::DynamoDbMutating`]), which AWS counts apart.
     pub dynamodb: NonZeroU32,
     pub autoscaling: NonZeroU32,
     pub sts: NonZeroU32,
@@ -116,7 +119,11 @@ pub struct AwsSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
+    /// DynamoDB's control-plane reads (DescribeTable, ListTables).
     DynamoDb,
+    /// DynamoDB's mutating control-plane calls (UpdateTable): AWS counts them against a quota
+    /// of their own, apart from the reads, so a switch never waits behind the polls.
+    DynamoDbMutating,
     AutoScaling,
     CloudWatch,
 }
@@ -135,6 +142,7 @@ const POLL_SHARE: u32 = 4;
 
 struct Limiters {
     dynamodb: Limiter,
+    dynamodb_mutating: Limiter,
     /// Polls' share of the DynamoDB rate while tables' own calls wait (see `poll_turn`).
     polls: Limiter,
     autoscaling: Limiter,
@@ -146,6 +154,7 @@ impl Limiters {
     fn new(rates: &Rates) -> Self {
         Limiters {
             dynamodb: RateLimiter::keyed(paced(rates.dynamodb)),
+            dynamodb_mutating: RateLimiter::keyed(paced(rates.dynamodb)),
             polls: RateLimiter::keyed(paced(
                 NonZeroU32::new(rates.dynamodb.get() / POLL_SHARE).unwrap_or(NonZeroU32::MIN),
             )),
@@ -155,16 +164,27 @@ impl Limiters {
         }
     }
 
-    /// A DynamoDB token for a table's own call, counted in `waiting` while it waits.
+    /// A token of `service`'s limiter for `key`, for a table's own call (a DynamoDB read is
+    /// counted in `ddb_waiting` while it waits).
+    async fn work_turn(&self, service: Service, ddb_waiting: &Busy, key: &(String, String)) {
+        match service {
+            Service::DynamoDb => self.dynamodb_turn(ddb_waiting, key).await,
+            Service::DynamoDbMutating => wait_for_token(&self.dynamodb_mutating, key).await,
+            Service::AutoScaling => wait_for_token(&self.autoscaling, key).await,
+            Service::CloudWatch => wait_for_token(&self.cloudwatch, key).await,
+        }
+    }
+
+    /// A DynamoDB read token for a table's own call, counted in `waiting` while it waits.
     async fn dynamodb_turn(&self, waiting: &Busy, key: &(String, String)) {
         let _waiting = Waiting::new(waiting);
         wait_for_token(&self.dynamodb, key).await
     }
 
-    /// A DynamoDB token for a poll of a table waiting for ACTIVE. A poll takes the rate no
-    /// table's own DynamoDB call is waiting for (`work`); while some wait, polls take turns
-    /// with them within their share (1 / `POLL_SHARE` of the rate), so neither the switches
-    /// nor the tables waiting to be seen ACTIVE are starved. The poll sleeps until a token
+    /// A DynamoDB read token for a poll of a table waiting for ACTIVE. A poll takes the rate
+    /// no table's own DynamoDB read is waiting for (`work`); while some wait, polls take turns
+    /// with them within their share (1 / `POLL_SHARE` of the rate), so neither the tables
+    /// being read nor those waiting to be seen ACTIVE are starved. The poll sleeps until a token
     /// could be its own, or until the last call of `work` stops waiting. It holds its `place`
     /// in the polls' order until it has a token or its share.
     async fn poll_turn(&self, work: &Busy, key: &(String, String), place: Place<'_>) {
@@ -530,7 +550,7 @@ pub struct AccountRegion {
     pub cw: aws_sdk_cloudwatch::Client,
     limiters: Arc<Limiters>,
     retry: RetryPolicy,
-    /// DynamoDB calls of tables' own work waiting for a token: polls give way to them.
+    /// DynamoDB reads of tables' own work waiting for a token: polls give way to them.
     ddb_waiting: Busy,
     /// Polls take their turns the longest-waiting table first.
     poll_order: PollOrder,
@@ -581,12 +601,9 @@ impl AccountRegion {
 
     /// Waits for a token of `service`'s limiter for this (account, region).
     pub async fn throttle(&self, service: Service) {
-        let (l, key) = (&self.limiters, self.key());
-        match service {
-            Service::DynamoDb => l.dynamodb_turn(&self.ddb_waiting, &key).await,
-            Service::AutoScaling => wait_for_token(&l.autoscaling, &key).await,
-            Service::CloudWatch => wait_for_token(&l.cloudwatch, &key).await,
-        }
+        self.limiters
+            .work_turn(service, &self.ddb_waiting, &self.key())
+            .await
     }
 
     /// No Auto Scaling call of this (account, region) is waiting for its turn or being sent.
@@ -763,6 +780,37 @@ mod tests {
                 "the next poll waited for the first one's DynamoDB token"
             );
             assert!(!first.is_finished(), "the first poll was not held back");
+        });
+    }
+
+    /// AWS counts DynamoDB's control-plane reads and its mutating calls against separate
+    /// quotas: a switch does not wait behind reads that used up the second's read rate (and
+    /// polls waiting for ACTIVE do not slow the switches), and each has its own rate.
+    #[test]
+    fn dynamodb_reads_and_changes_take_separate_rates() {
+        two_threads().block_on(async {
+            let rates = Rates {
+                dynamodb: NonZeroU32::MIN,
+                ..Rates::default()
+            };
+            let limiters = Limiters::new(&rates);
+            let (idle, key) = (Busy::default(), ("1".to_string(), "r".to_string()));
+            let turn = |service| {
+                tokio::time::timeout(
+                    Duration::from_millis(300),
+                    limiters.work_turn(service, &idle, &key),
+                )
+            };
+            assert!(turn(Service::DynamoDb).await.is_ok());
+            assert!(turn(Service::DynamoDb).await.is_err(), "reads: 1 a second");
+            assert!(
+                turn(Service::DynamoDbMutating).await.is_ok(),
+                "a change waited"
+            );
+            assert!(
+                turn(Service::DynamoDbMutating).await.is_err(),
+                "changes: 1 a second"
+            );
         });
     }
 

@@ -657,7 +657,7 @@ async fn update_table(
     let (started, mut limited) = (Instant::now(), 0u32);
     loop {
         let a = c
-            .call(Service::DynamoDb, OnBusy::Return, || {
+            .call(Service::DynamoDbMutating, OnBusy::Return, || {
                 let r = request.clone();
                 c.ddb
                     .update_table()

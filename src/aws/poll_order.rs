@@ -1,7 +1,7 @@
 //! The order in which the polls of one (account, region) take their turn: the table that has
 //! waited longest first. Of tables alike, the one UPDATING longest is the likeliest to be done,
-//! so when polls are short of the DynamoDB rate (thousands of tables waiting, or switches still
-//! being sent), their turns go where seeing ACTIVE soon is most likely, not to tables that
+//! so when polls are short of the DynamoDB rate (thousands of tables waiting, or tables still
+//! being read), their turns go where seeing ACTIVE soon is most likely, not to tables that
 //! have only just started.
 
 use std::collections::BTreeMap;
