@@ -1,7 +1,8 @@
 //! Fleet-scale benchmark: `ddb-fleet plan` and `apply` (on-demand -> provisioned with auto
 //! scaling, half the tables with 2 GSIs) and `advise` (14 days of 1-minute CloudWatch data per
 //! table and GSI, from usage profiles: steady, daily, spiky, idle, growing) against the
-//! AWS-rules simulator with per-call latency and a per-(account, region, service) quota.
+//! AWS-rules simulator with per-call latency and a per-(account, region, service) quota (two for
+//! DynamoDB, as on AWS: control-plane reads, and mutating calls).
 //!
 //! For each fleet size it prints the wall time against the lower bound the quotas and latency
 //! impose (computed from the calls the simulator accepted: see `quota_bound`), the sequential

@@ -3,7 +3,7 @@
 //! [`ClientFactory`] loads the base configuration once (standard credential chain, one
 //! rustls/ring HTTP client), keeps one cached assume-role credentials provider per
 //! (role, external id) and one [`AccountRegion`] per (role, region). [`AccountRegion::call`]
-//! is the single path every AWS request takes: it waits for the per-(account, region, service)
+//! is the single path every AWS request takes: it waits for the per-(account, region, quota)
 //! rate limiter, sends, classifies the error and retries with jittered backoff.
 
 use super::error::{cause, AwsError, ErrorKind};
