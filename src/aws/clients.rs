@@ -143,7 +143,7 @@ const POLL_SHARE: u32 = 4;
 struct Limiters {
     dynamodb: Limiter,
     dynamodb_mutating: Limiter,
-    /// Polls' share of the DynamoDB rate while tables' own calls wait (see `poll_turn`).
+    /// Polls' share of the DynamoDB read rate while tables' own reads wait (see `poll_turn`).
     polls: Limiter,
     autoscaling: Limiter,
     cloudwatch: Limiter,
