@@ -150,11 +150,12 @@ pub fn write(
     }
 
     let s = Summary::of(tables);
-    write!(
-        out,
-        "\n{}: ",
-        if command == "plan" { "Plan" } else { "Apply" }
-    )?;
+    let title = match command {
+        "plan" => "Plan",
+        "rollback" => "Rollback",
+        _ => "Apply",
+    };
+    write!(out, "\n{title}: ")?;
     let mut parts = Vec::new();
     if command == "plan" {
         parts.push(format!("{} to change", s.would_change));
@@ -292,6 +293,8 @@ mod tests {
         }
         assert_eq!(render("plan", &preview), render("plan", &tables));
         assert!(render("apply", &preview).contains("Apply: 0 changed, 1 not applied, 1 unchanged"));
+        // Regression: a rollback's summary line was titled "Apply".
+        assert!(render("rollback", &preview).contains("\nRollback: 0 changed, 1 not applied"));
         assert_eq!(
             change_summary(&tables),
             "1 table to change in 1 account:\n  111111111111: 1 table: PutScalingPolicy 4, RegisterScalableTarget 4, UpdateTable 1\n"

@@ -329,7 +329,12 @@ fn finish(
     };
     let writing = record.writing.lock().unwrap_or_else(|e| e.into_inner());
     let report = record.report(true);
-    let mode = if guards.is_some() { "apply" } else { "plan" };
+    // What was done titles the text: a plan (also a rollback's `--plan-only`), or the command.
+    let mode = if guards.is_some() {
+        report.command.as_str()
+    } else {
+        "plan"
+    };
     write_and_print(&record.path, &report, mode, journal)?;
     drop(writing);
     let s = &report.summary;

@@ -504,6 +504,7 @@ fn rollback_restores_the_recorded_before_state() {
     assert_eq!(run.code, 0, "{run:?}");
     let report = run.report(&dir.path().join("rb.json"));
     assert_eq!(report["summary"]["changed"], 4, "{}", report["summary"]);
+    assert!(run.stdout.contains("\nRollback: 4 changed"), "{run:?}");
     assert_eq!(
         rt.block_on(aws_state(&fleet)),
         original,
