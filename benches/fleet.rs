@@ -225,8 +225,68 @@ struct Measured {
     sim_cpu: Duration,
 }
 
-fn rusage_children() -> (Duration, i64) {
-    rusage(libc::RUSAGE_CHILDREN)
+/// Waits for `child`; its exit code (-1 if killed) and its peak RSS in KB.
+///
+/// The kernel's figure for a finished child (`wait4`'s `ru_maxrss`) starts from its parent's
+/// high-water mark when it was spawned: a process created from this one (the simulator, which
+/// holds hundreds of MB after a large `apply`) and then running ddb-fleet is charged this
+/// process's peak. So that figure is the child's only when it is above ours; otherwise the peak
+/// is the highest `VmHWM` read from `/proc` while the child (or a wrapper's children) ran,
+/// every 10 ms.
+fn wait_with_peak_rss(child: std::process::Child) -> (i32, i64) {
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    let pid = child.id();
+    let ours = rusage(libc::RUSAGE_SELF).1;
+    let (done, seen) = (AtomicBool::new(false), AtomicI64::new(0));
+    let (mut status, mut ru): (libc::c_int, libc::rusage) = (0, unsafe { std::mem::zeroed() });
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Acquire) {
+                seen.fetch_max(vm_hwm_kb(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        // SAFETY: waits for our own child and writes into values we own; std's `Child` is
+        // not waited for afterwards (dropping it does not wait).
+        unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut ru) };
+        done.store(true, Ordering::Release);
+    });
+    let exit = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    let kernel = ru.ru_maxrss;
+    let peak = if kernel > ours {
+        kernel
+    } else {
+        seen.into_inner()
+    };
+    (exit, peak)
+}
+
+/// The highest `VmHWM` (KB) of `pid` and its direct children now (0 once they are gone).
+fn vm_hwm_kb(pid: u32) -> i64 {
+    let hwm = |p: &str| {
+        std::fs::read_to_string(format!("/proc/{p}/status"))
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+                line.split_whitespace().nth(1)?.parse::<i64>().ok()
+            })
+            .unwrap_or(0)
+    };
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    children
+        .split_whitespace()
+        .map(hwm)
+        .fold(hwm(&pid.to_string()), i64::max)
+}
+
+/// CPU time of the finished children (ddb-fleet runs, with any wrapper's processes).
+fn rusage_children() -> Duration {
+    rusage(libc::RUSAGE_CHILDREN).0
 }
 
 /// CPU time (user + system) and peak RSS in KB of `who`: this process (the simulator's
@@ -242,14 +302,14 @@ fn rusage(who: libc::c_int) -> (Duration, i64) {
 }
 
 fn run(sim: &Sim, dir: &Path, args: &[&str]) -> Measured {
-    let (cpu0, _) = rusage_children();
+    let cpu0 = rusage_children();
     let (sim_cpu0, _) = rusage(libc::RUSAGE_SELF);
     sim.clear_request_times();
     let started = Instant::now();
     let wrapper = std::env::var("BENCH_WRAPPER").unwrap_or_default();
     let mut words: Vec<&str> = wrapper.split_whitespace().collect();
     words.push(env!("CARGO_BIN_EXE_ddb-fleet"));
-    let status = Command::new(words[0])
+    let child = Command::new(words[0])
         .args(&words[1..])
         .args(args)
         .args(["--no-progress", "--log-format", "json"])
@@ -267,10 +327,11 @@ fn run(sim: &Sim, dir: &Path, args: &[&str]) -> Measured {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .status()
+        .spawn()
         .unwrap();
+    let (status, max_rss_kb) = wait_with_peak_rss(child);
     let wall = started.elapsed();
-    let (cpu1, max_rss_kb) = rusage_children();
+    let cpu1 = rusage_children();
     let (sim_cpu1, _) = rusage(libc::RUSAGE_SELF);
     let after = sim.stats();
     // Before ddb-fleet's first call and after its last, the time is its own work.
@@ -282,7 +343,7 @@ fn run(sim: &Sim, dir: &Path, args: &[&str]) -> Measured {
         wall,
         cpu: cpu1 - cpu0,
         max_rss_mb: max_rss_kb as f64 / 1024.0,
-        exit: status.code().unwrap_or(-1),
+        exit: status,
         calls,
         sim_cpu: sim_cpu1 - sim_cpu0,
         started,
