@@ -148,15 +148,21 @@ fn simulator_counts_dynamodb_reads_and_changes_apart() {
             0,
             "the change was counted with the read"
         );
-        // A second read in the same second is refused (the SDK retries it later).
+        // A second read in the same second is refused (the SDK's own retries may or may not
+        // outlast the second: its answer is not the point).
         let _ = aws.ddb.describe_table().table_name(&table).send().await;
         assert!(sim.stats().throttled >= 1, "the reads' quota held");
     });
     let stats = sim.stats();
     let key = |quota: &str| (account.clone(), region.clone(), quota.to_string());
-    assert_eq!(stats.accepted[&key(DYNAMODB_MUTATING)], 1);
+    assert_eq!(
+        stats.accepted[&key(DYNAMODB_MUTATING)],
+        1,
+        "{:?}",
+        stats.accepted
+    );
     assert!(
-        stats.accepted[&key("dynamodb")] >= 2,
+        stats.accepted[&key("dynamodb")] >= 1,
         "{:?}",
         stats.accepted
     );
