@@ -762,12 +762,11 @@ fn sts_error(status: u16, code: &str, message: &str) -> Response {
 }
 
 /// The quota `op` of `service` counts against: its service's, but DynamoDB's control plane
-/// counts reads (Describe*, List*) and mutating calls (UpdateTable...) apart, each with its
-/// own quota per account and region (AWS-RULES.md, "Throttling and quotas": 2,500/s each).
+/// counts reads and mutating calls (its [`WRITE_OPERATIONS`]) apart, each with its own quota
+/// per account and region (AWS-RULES.md, "Throttling and quotas": 2,500/s each).
 pub fn quota_of<'a>(service: &'a str, op: &str) -> &'a str {
-    let read = op.starts_with("Describe") || op.starts_with("List");
     match service {
-        "dynamodb" if !read => DYNAMODB_MUTATING,
+        "dynamodb" if WRITE_OPERATIONS.contains(&op) => DYNAMODB_MUTATING,
         other => other,
     }
 }
