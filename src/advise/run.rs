@@ -276,7 +276,7 @@ async fn advise_group(
                         reason: "interrupted before it was advised".into(),
                         ..entry(&d, AdviceStatus::Skipped)
                     },
-                    Ok(o) => advise_one(shared, (c, own_slots), &d, o).await,
+                    Ok(o) => advise_one(shared, c, own_slots, &d, o).await,
                 };
                 shared.done(i, t);
             }))
@@ -288,10 +288,12 @@ async fn advise_group(
 }
 
 /// One table: its usage from CloudWatch, then the model (on a blocking thread: a table's
-/// simulations take milliseconds).
+/// simulations take milliseconds). It takes one of its (account, region)'s `own_slots`, then
+/// one of the run's.
 async fn advise_one(
     shared: &Shared<'_>,
-    (c, own_slots): (&AccountRegion, &tokio::sync::Semaphore),
+    c: &AccountRegion,
+    own_slots: &tokio::sync::Semaphore,
     d: &DesiredTable,
     o: ObservedTable,
 ) -> TableAdvice {
