@@ -1,8 +1,9 @@
 //! Work slots of an apply ([`SlotHandle`]) and the bound on tables UPDATING at once
-//! ([`Updating`]), per (account, role, region).
+//! ([`Updating`]), per group of tables: the key `K` is the scheduler's (the runner's
+//! (account, region) group); this module knows nothing of it but that it can be hashed.
 //!
 //! `--concurrency` bounds the tables being worked on, not those waiting: a table hands its slot
-//! back to the scheduler (`runner::apply_fleet`) while it waits for ACTIVE or for its turn to
+//! back to the scheduler (the runner's execute stage) while it waits for ACTIVE or for its turn to
 //! send an UpdateTable, and asks for one again afterwards. Independently, at most
 //! `--max-updating` tables of an (account, region) are UPDATING because of this run: a permit
 //! is taken before an UpdateTable and given back once the table is ACTIVE again.
@@ -12,28 +13,28 @@
 //! quota's): served first, tables back from a wait took every slot for as long as Auto Scaling
 //! had a backlog, and the switches not yet sent waited for it, minutes of UPDATING later.
 
-use crate::runner::Group;
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// What a table task tells the scheduler.
 #[derive(Debug)]
-pub enum SlotMsg {
+pub enum SlotMsg<K> {
     /// The table gives its slot back (it is about to wait).
-    Release(Group),
+    Release(K),
     /// The table wants a slot again; the scheduler answers when one is its.
-    Resume(Group, oneshot::Sender<()>),
+    Resume(K, oneshot::Sender<()>),
 }
 
 /// A table task's way to give back and take again its group's work slot.
 #[derive(Clone)]
-pub struct SlotHandle {
-    pub tx: mpsc::UnboundedSender<SlotMsg>,
-    pub group: Group,
+pub struct SlotHandle<K> {
+    pub tx: mpsc::UnboundedSender<SlotMsg<K>>,
+    pub group: K,
 }
 
-impl SlotHandle {
+impl<K: Clone> SlotHandle<K> {
     pub fn release(&self) {
         let _ = self.tx.send(SlotMsg::Release(self.group.clone()));
     }
@@ -120,12 +121,12 @@ impl<T> Lane<T> {
 }
 
 /// Per group, the permits for tables UPDATING at once.
-pub struct Updating {
+pub struct Updating<K> {
     per_group: usize,
-    groups: Mutex<HashMap<Group, Arc<Semaphore>>>,
+    groups: Mutex<HashMap<K, Arc<Semaphore>>>,
 }
 
-impl Updating {
+impl<K: Hash + Eq + Clone> Updating<K> {
     pub fn new(per_group: usize) -> Self {
         Updating {
             per_group: per_group.max(1),
@@ -134,7 +135,7 @@ impl Updating {
     }
 
     /// A permit to send an UpdateTable in `group` (kept until the table is ACTIVE again).
-    pub async fn acquire(&self, group: &Group) -> OwnedSemaphorePermit {
+    pub async fn acquire(&self, group: &K) -> OwnedSemaphorePermit {
         let sem = self
             .groups
             .lock()
@@ -152,9 +153,12 @@ impl Updating {
 mod tests {
     use super::*;
 
-    fn handle() -> (SlotHandle, mpsc::UnboundedReceiver<SlotMsg>) {
+    fn handle() -> (
+        SlotHandle<&'static str>,
+        mpsc::UnboundedReceiver<SlotMsg<&'static str>>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let group = ("1".to_string(), None, "r".to_string());
+        let group = "1/r";
         (SlotHandle { tx, group }, rx)
     }
 

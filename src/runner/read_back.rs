@@ -1,0 +1,207 @@
+//! Reading back, the run's last stage: a changed table is described again after its actions,
+//! its auto scaling read back in batches per group ([`ReadBacks`]), and the table concluded
+//! ([`conclude`]): verified by planning again against what AWS now reports.
+
+use super::execute::{ApplyContext, Ran};
+use super::{table_not_found, Group};
+use crate::aws::ops;
+use crate::aws::{AwsError, ErrorKind};
+use crate::events::Event;
+use crate::model::*;
+use crate::planner::{plan_table, Action, SkipReason};
+use crate::report::*;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+/// At most this many applied tables wait for one batched read-back of their auto scaling.
+const READ_BACK_BATCH: usize = 100;
+
+/// A table whose actions ran, waiting for the batched read-back of its auto scaling.
+pub(super) struct Pending {
+    pub(super) i: usize,
+    pub(super) desired: DesiredTable,
+    pub(super) ran: Ran,
+    /// DescribeTable's answer after the actions (`Ok`), then with its auto scaling.
+    pub(super) after: Result<ObservedTable, AwsError>,
+}
+
+/// Per (account, role, region): tables applied and waiting for their read-back.
+#[derive(Default)]
+pub(super) struct ReadBacks(Mutex<HashMap<Group, Backlog>>);
+
+#[derive(Default)]
+struct Backlog {
+    /// Tables handed to apply whose actions have not finished.
+    outstanding: usize,
+    /// Whether every table of the group has been planned (no more will come).
+    planned: bool,
+    pending: Vec<Pending>,
+}
+
+impl Backlog {
+    /// The batch to read back now: when nothing else of the group can join it, or it is full.
+    fn due(&mut self) -> Vec<Pending> {
+        if (self.outstanding == 0 && self.planned) || self.pending.len() >= READ_BACK_BATCH {
+            std::mem::take(&mut self.pending)
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+impl ReadBacks {
+    fn with<R>(&self, group: &Group, f: impl FnOnce(&mut Backlog) -> R) -> R {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(m.entry(group.clone()).or_default())
+    }
+
+    pub(super) fn expect(&self, group: &Group) {
+        self.with(group, |b| b.outstanding += 1);
+    }
+
+    pub(super) fn deposit(&self, group: &Group, pending: Option<Pending>) -> Vec<Pending> {
+        self.with(group, |b| {
+            b.outstanding = b.outstanding.saturating_sub(1);
+            b.pending.extend(pending);
+            b.due()
+        })
+    }
+
+    pub(super) fn planned(&self, group: &Group) -> Vec<Pending> {
+        self.with(group, |b| {
+            b.planned = true;
+            b.due()
+        })
+    }
+
+    pub(super) fn all_planned(&self) -> Vec<(Group, Vec<Pending>)> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter_mut()
+            .map(|(g, b)| {
+                b.planned = true;
+                (g.clone(), b.due())
+            })
+            .filter(|(_, due)| !due.is_empty())
+            .collect()
+    }
+}
+
+/// Reads back the auto scaling of a batch of one group's tables in one go, and concludes each.
+pub(super) async fn read_back(ctx: &ApplyContext, group: &Group, mut batch: Vec<Pending>) {
+    if batch.is_empty() {
+        return;
+    }
+    match ctx
+        .factory
+        .account_region(&group.0, group.1.as_ref(), &group.2)
+        .await
+    {
+        Ok(c) => {
+            let described = batch
+                .iter_mut()
+                .map(|p| (p.desired.table.as_str(), &mut p.after))
+                .collect();
+            ops::attach_scaling(&c, described, &ops::NamespacePolicies::default()).await;
+        }
+        Err(e) => batch.iter_mut().for_each(|p| p.after = Err(e.clone())),
+    }
+    for p in batch {
+        conclude(ctx, p.i, &p.desired, &p.ran, p.after.map(Some));
+    }
+}
+
+/// Records a table's final status from how its actions ran and what AWS reports after them.
+pub(super) fn conclude(
+    ctx: &ApplyContext,
+    i: usize,
+    d: &DesiredTable,
+    ran: &Ran,
+    after: Result<Option<ObservedTable>, AwsError>,
+) {
+    let report = ctx.ledger.update(i, |t| {
+        t.duration_ms += ran.started.elapsed().as_millis() as u64;
+        match &after {
+            Ok(a) => t.after = a.clone(),
+            Err(_) => t.after = None,
+        }
+        if ran.interrupted {
+            t.status = TableStatus::Interrupted;
+            return t.clone();
+        }
+        if ran.skipped {
+            return t.clone(); // recorded when it was planned again
+        }
+        if let Some((e, changed_before)) = &ran.failure {
+            match e.kind {
+                ErrorKind::SwitchLimit => {
+                    t.status = TableStatus::Skipped;
+                    t.skip_reason = Some(SkipReason::SwitchLimit);
+                    t.next_switch_allowed_at = e.next_change_allowed_at();
+                }
+                ErrorKind::TableClassLimit => {
+                    t.status = TableStatus::Skipped;
+                    t.skip_reason = Some(SkipReason::TableClassLimit);
+                    t.next_table_class_change_allowed_at = e.next_change_allowed_at();
+                }
+                _ if e.code == "WaitTimeout" && !changed_before => {
+                    t.status = TableStatus::Skipped;
+                    t.skip_reason = Some(SkipReason::NotActive);
+                }
+                _ => t.status = TableStatus::Failed,
+            }
+            t.error = Some(e.into());
+            return t.clone();
+        }
+        // Every action succeeded: verify by planning again against what AWS now reports.
+        match &after {
+            Ok(Some(a)) => {
+                let again = plan_table(d, a);
+                if again.changes_anything() {
+                    let remaining: Vec<String> = again
+                        .actions
+                        .iter()
+                        .filter(|x| x.is_mutating())
+                        .map(Action::describe)
+                        .collect();
+                    t.status = TableStatus::Failed;
+                    t.error = Some(ErrorReport {
+                        code: "VerificationFailed".into(),
+                        message: format!(
+                            "after apply the table still differs: {}",
+                            remaining.join("; ")
+                        ),
+                        retryable: true,
+                        detail: None,
+                    });
+                } else if ran.mutated {
+                    t.status = TableStatus::Changed;
+                } else {
+                    // Planned again, nothing was left to do: someone else had done it.
+                    t.status = TableStatus::Unchanged;
+                }
+            }
+            Ok(None) => {
+                t.status = TableStatus::Failed;
+                t.error = Some((&table_not_found(d)).into());
+            }
+            Err(e) => {
+                t.status = TableStatus::Failed;
+                t.error = Some(ErrorReport {
+                    code: e.code.clone(),
+                    message: format!(
+                        "changes were made but reading the table back failed: {}",
+                        e.message
+                    ),
+                    retryable: true,
+                    detail: None,
+                });
+            }
+        }
+        t.clone()
+    });
+    if report.status == TableStatus::Failed {
+        ctx.failures.fetch_add(1, Ordering::SeqCst);
+    }
+    ctx.events.event(&Event::TableFinished { report: &report });
+}
