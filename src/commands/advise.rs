@@ -3,6 +3,7 @@
 //! inventory (`-o`), the HTML page (`--html`) and the summary on stdout. Read-only in AWS.
 //! Exit 1 if a table could not be advised, 130 if interrupted (the report is still written).
 
+use super::args::GlobalArgs;
 use super::base::{self, limits, wait_for_signal};
 use super::source::{rows_to_read_from, Discovery};
 use super::{report_dir_exists, CliError};
@@ -11,7 +12,6 @@ use crate::advise::run::{advise_fleet, AdviseJob};
 use crate::advise::{html, outputs};
 use crate::aws::ClientFactory;
 use crate::cancel::Cancel;
-use crate::cli::{AdviseArgs, GlobalArgs};
 use crate::cost::{Policy, PriceBook, DAYS_PER_MONTH};
 use crate::events::{EventSink, Sinks};
 use crate::exit_codes;
@@ -21,7 +21,62 @@ use crate::model::DesiredTable;
 use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::report;
 use crate::select::Selection;
+use crate::select::Shard;
+use clap::Args;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    /// Inventory naming the tables (patterns allowed); or use --account and --region.
+    pub inventory: Option<PathBuf>,
+    /// Account to advise (repeatable; with --region: every table, or those of --table). With
+    /// an inventory: only its rows of this account.
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// Region (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Only tables whose name matches this glob (repeatable).
+    #[arg(long = "table", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    /// With --account: the role to assume in each account (default: the caller's credentials).
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// Advise shard K of N (K from 0), as plan and apply take it.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Days of usage to analyse (CloudWatch keeps 1-minute data 15 days, 5-minute data 63,
+    /// hourly data 455).
+    #[arg(long, default_value_t = 14, value_name = "N")]
+    pub days: u32,
+    /// Seconds per CloudWatch period: 60, 300 or 3600 [default: the finest CloudWatch keeps
+    /// for --days].
+    #[arg(long, value_name = "SECONDS")]
+    pub period: Option<u32>,
+    /// Tables with fewer days of data get no recommendation (`insufficient_data`).
+    #[arg(long, default_value_t = 7.0, value_name = "DAYS")]
+    pub min_days: f64,
+    /// Recommend a change only if it saves at least this share of the table's monthly cost.
+    #[arg(long, default_value_t = 15.0, value_name = "PERCENT")]
+    pub min_savings_percent: f64,
+    /// ... and at least this much a month, in the price file's currency.
+    #[arg(long, default_value_t = 5.0, value_name = "AMOUNT")]
+    pub min_savings: f64,
+    /// For on-demand recommendations: maximum on-demand throughput at FACTOR x the observed
+    /// peak per second (table and GSIs).
+    #[arg(long, value_name = "FACTOR")]
+    pub cap_on_demand: Option<f64>,
+    /// Prices replacing or adding to the built-in list prices (TOML; see the README).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Write the recommended settings as an inventory: .csv or .toml.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write a one-page HTML report (self-contained).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
 
 /// CloudWatch's retention per period: (seconds per period, days kept).
 const RETENTION: [(u32, u32); 3] = [(60, 15), (300, 63), (3600, 455)];

@@ -2,10 +2,10 @@
 //! behind the progress bar, the clients' settings, the run options (`--concurrency` and
 //! waiting), the expansion of table patterns, and waiting for Ctrl-C / SIGTERM.
 
+use super::args::{GlobalArgs, LogFormat};
 use super::CliError;
 use crate::aws::ops::WaitPolicy;
 use crate::aws::{AwsError, AwsSettings, ClientFactory, Rates, RetryPolicy};
-use crate::cli::{GlobalArgs, LogFormat};
 use crate::events::LogSink;
 use crate::inventory::Limits;
 use crate::model::DesiredTable;
@@ -177,13 +177,19 @@ pub async fn wait_for_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
     use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        global: GlobalArgs,
+        inventory: Option<std::path::PathBuf>,
+    }
 
     #[test]
     fn concurrency_default_grows_with_the_fleet() {
         let g = |args: &[&str]| {
-            let mut argv = vec!["ddb-fleet", "plan", "x.csv"];
+            let mut argv = vec!["ddb-fleet", "x.csv"];
             argv.extend_from_slice(args);
             Cli::try_parse_from(argv).unwrap().global
         };

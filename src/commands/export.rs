@@ -2,11 +2,11 @@
 //! `--region`) written as an inventory that `plan` reports as unchanged. Exit 1 if a table
 //! could not be read.
 
+use super::args::GlobalArgs;
 use super::base::{self, limits};
 use super::source::{rows_to_read_from, Discovery};
 use super::{report_dir_exists, CliError};
 use crate::aws::ClientFactory;
-use crate::cli::{ExportArgs, GlobalArgs};
 use crate::events::Sinks;
 use crate::exit_codes;
 use crate::export::{self, Exported};
@@ -16,7 +16,30 @@ use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::report::{self, TableReport};
 use crate::runner::{self, Ledger};
 use crate::select::Selection;
+use clap::Args;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Inventory naming the tables (patterns allowed); or use --account and --region.
+    pub inventory: Option<PathBuf>,
+    /// Account to export (repeatable; with --region, every table, or those of --table).
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// Region to export (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Only tables whose name matches this glob (repeatable).
+    #[arg(long = "table", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    /// With --account: the role to assume in each account (default: the caller's credentials).
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// The inventory to write: .csv or .toml.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
 
 /// `export`: read, then write the inventory (CSV or TOML, by the output's extension).
 pub fn run(a: &ExportArgs, g: &GlobalArgs) -> Result<i32, CliError> {

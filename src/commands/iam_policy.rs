@@ -1,8 +1,8 @@
 //! `iam-policy`: the IAM policies ddb-fleet needs, as JSON (see [`crate::iam`]).
 
+use super::args::GlobalArgs;
 use super::base::limits;
 use super::CliError;
-use crate::cli::GlobalArgs;
 use crate::exit_codes;
 use crate::inventory;
 use std::path::PathBuf;

@@ -15,6 +15,7 @@
 //!   it selects.
 
 pub mod advise;
+pub mod args;
 pub mod base;
 pub mod completions;
 pub mod export;

@@ -6,11 +6,11 @@
 //! tables in flight have stopped, and at once on a second Ctrl-C. `apply` keeps a journal
 //! beside the report until the report is safe.
 
+use super::args::{GlobalArgs, Guards};
 use super::base::{self, wait_for_signal};
 use super::{report_dir_exists, CliError};
 use crate::aws::ClientFactory;
 use crate::cancel::Cancel;
-use crate::cli::{GlobalArgs, Guards};
 use crate::events::{EventSink, Sinks};
 use crate::exit_codes;
 use crate::journal::{self, JournalSink};

@@ -2,11 +2,42 @@
 //! [`pipeline`](super::pipeline). `plan` changes nothing; `apply` takes the guardrails and
 //! `--resume`.
 
+use super::args::{GlobalArgs, Guards, SelectArgs, SingleTableArgs};
 use super::base::limits;
 use super::pipeline::{self, Job};
 use super::source::{load_tables, selection};
 use super::CliError;
-use crate::cli::{ApplyArgs, GlobalArgs, PlanArgs};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Inventory file (.csv or .toml); or use the single-table flags.
+    pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub single: SingleTableArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Exit 3 when any table would change (and none failed), as `terraform plan -detailed-exitcode`.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Inventory file (.csv or .toml); or use the single-table flags.
+    pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub single: SingleTableArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub guards: Guards,
+    /// Act only on the tables this earlier report left undone: failed, interrupted, not
+    /// applied, or skipped for a reason that may pass.
+    #[arg(long, value_name = "REPORT")]
+    pub resume: Option<PathBuf>,
+}
 
 /// `plan`: what would change; exit 3 with `--detailed-exitcode` when anything would.
 pub fn plan(a: &PlanArgs, g: &GlobalArgs) -> Result<i32, CliError> {

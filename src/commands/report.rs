@@ -6,7 +6,30 @@ use crate::advise::report::AdviceReport;
 use crate::exit_codes;
 use crate::journal;
 use crate::report;
+use clap::Subcommand;
 use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Rebuild the report of a run that was killed (kill -9, lost machine) from its journal
+    /// (`REPORT.journal`); `apply --resume` then takes up what it left undone.
+    Recover {
+        /// The journal.
+        journal: PathBuf,
+        /// Where to write the report.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Combine the reports of a sharded run (`--shard K/N`) into one, summary recomputed.
+    Merge {
+        /// The shards' reports.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Where to write the merged report.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
 
 /// `report merge`: one report, summary recomputed; exit 1 if a table failed or was
 /// interrupted.

@@ -2,15 +2,35 @@
 //! `before` state, through the same [`pipeline`](super::pipeline) as `apply` (`--plan-only`
 //! stops after the plan).
 
+use super::args::{GlobalArgs, Guards, SelectArgs};
 use super::pipeline::{self, Job};
 use super::source::{preselect, selection};
 use super::{read_report, CliError};
-use crate::cli::{GlobalArgs, RollbackArgs};
 use crate::inventory;
 use crate::model::{DesiredTable, ObservedTable, TARGET_TRACKING};
 use crate::report::{self, InventoryRef};
 use crate::select::Selection;
+use clap::Args;
 use std::path::Path;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The report of the `apply` to undo: every table it changed (even partly) goes back to
+    /// the state the report recorded before.
+    #[arg(value_name = "REPORT")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Only tables in this region (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    #[command(flatten)]
+    pub guards: Guards,
+    /// Show what the rollback would change, and change nothing.
+    #[arg(long)]
+    pub plan_only: bool,
+}
 
 /// `rollback`: plan the way back to the report's `before` states, then (unless
 /// `--plan-only`) apply it with the guardrails of `apply`.

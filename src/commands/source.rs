@@ -3,8 +3,8 @@
 //! `--resume` describe ([`selection`], [`preselect`]). All of it is checked before any AWS
 //! call.
 
+use super::args::{SelectArgs, SingleTableArgs};
 use super::{read_report, CliError};
-use crate::cli::{SelectArgs, SingleTableArgs};
 use crate::inventory::{self, InventoryError, InventoryErrors, Limits, Raw, RawRow};
 use crate::model::{DesiredTable, RoleSpec, Source};
 use crate::report::InventoryRef;
@@ -240,18 +240,21 @@ pub fn single_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
     use crate::model::{DesiredMode, Thresholds};
     use clap::Parser;
 
+    /// The single-table flags as `plan` and `apply` take them.
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        single: SingleTableArgs,
+    }
+
     fn seed(args: &[&str]) -> Result<Vec<DesiredTable>, InventoryErrors> {
-        let mut argv = vec!["ddb-fleet", "plan"];
+        let mut argv = vec!["ddb-fleet"];
         argv.extend_from_slice(args);
         let cli = Cli::try_parse_from(argv).unwrap();
-        match cli.command {
-            Command::Plan(p) => single_table(&p.single, &Limits::default()),
-            _ => unreachable!(),
-        }
+        single_table(&cli.single, &Limits::default())
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `validate`: parse and validate an inventory; no AWS call.
 
+use super::args::GlobalArgs;
 use super::base::limits;
 use super::CliError;
-use crate::cli::GlobalArgs;
 use crate::exit_codes;
 use crate::inventory;
 use std::path::Path;

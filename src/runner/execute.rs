@@ -5,7 +5,7 @@
 //! A table whose actions changed something goes on to the read-back stage.
 
 use super::ledger::{mark_skipped, skip_error};
-use super::read_back::{conclude, read_back, Pending, ReadBacks};
+use super::read_back::{conclude, read_back, Pending, Ran, ReadBacks, Recording};
 use super::{group_of, unix_now, Group, Ledger, Planned, RunOptions, Work};
 use crate::aws::ops::{self, Performed};
 use crate::aws::{AccountRegion, AwsError, ClientFactory};
@@ -55,6 +55,16 @@ impl ApplyContext {
             updating: Updating::new(opts.max_updating),
             slots: Mutex::new(None),
             opts,
+        }
+    }
+
+    /// What the read-back stage records with.
+    fn recording(&self) -> Recording<'_> {
+        Recording {
+            factory: &self.factory,
+            ledger: &self.ledger,
+            events: &*self.events,
+            failures: &self.failures,
         }
     }
 
@@ -150,7 +160,7 @@ pub async fn apply_fleet(
     let spawn_read_back = |tasks: &mut tokio::task::JoinSet<Option<Group>>, group, due| {
         let ctx = ctx.clone();
         tasks.spawn(async move {
-            read_back(&ctx, &group, due).await;
+            read_back(&ctx.recording(), &group, due).await;
             None
         });
     };
@@ -252,7 +262,7 @@ async fn run_table(
         ctx.failures.fetch_add(1, Ordering::SeqCst);
         ctx.events.event(&Event::TableFinished { report: &report });
         let due = ctx.read_backs.deposit(&group, None);
-        Box::pin(read_back(&ctx, &group, due)).await;
+        Box::pin(read_back(&ctx.recording(), &group, due)).await;
     }
     Some(group)
 }
@@ -282,30 +292,7 @@ async fn apply_one(ctx: &ApplyContext, i: usize, p: Box<Planned>) {
     let due = ctx.read_backs.deposit(&group, pending);
     // Boxed, as every large future a table awaits: a table task waiting (for a permit, for
     // ACTIVE) is then the size of its own state, not of the SDK calls it may make (15 KB).
-    Box::pin(read_back(ctx, &group, due)).await;
-}
-
-/// How running a table's actions went.
-pub(super) struct Ran {
-    pub(super) started: Instant,
-    /// Something was changed.
-    pub(super) mutated: bool,
-    /// The error that stopped the actions, and whether anything had changed before it.
-    pub(super) failure: Option<(AwsError, bool)>,
-    pub(super) interrupted: bool,
-    /// Planned again before an UpdateTable, the table is to be left alone (already recorded).
-    pub(super) skipped: bool,
-}
-
-impl Ran {
-    /// The actions stopped on `e`: a failure, or the run's interruption.
-    fn stopped_by(&mut self, e: AwsError) {
-        if e.code == "Interrupted" {
-            self.interrupted = true;
-        } else {
-            self.failure = Some((e, self.mutated));
-        }
-    }
+    Box::pin(read_back(&ctx.recording(), &group, due)).await;
 }
 
 /// What checking a table before an UpdateTable came to.
@@ -508,7 +495,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
         Ok(c) => c,
         Err(e) => {
             ran.failure = Some((e, false));
-            conclude(ctx, i, d, &ran, Ok(None));
+            conclude(&ctx.recording(), i, d, &ran, Ok(None));
             return None;
         }
     };
@@ -523,7 +510,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
     }
     if !ran.mutated {
         let before = ledger.update(i, |t| t.before.clone());
-        conclude(ctx, i, d, &ran, Ok(before));
+        conclude(&ctx.recording(), i, d, &ran, Ok(before));
         return None;
     }
     match Box::pin(ops::describe_table(&clients, &d.table))
@@ -537,7 +524,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
             after: Ok(after),
         }),
         other => {
-            conclude(ctx, i, d, &ran, other);
+            conclude(&ctx.recording(), i, d, &ran, other);
             None
         }
     }

@@ -2,20 +2,52 @@
 //! its auto scaling read back in batches per group ([`ReadBacks`]), and the table concluded
 //! ([`conclude`]): verified by planning again against what AWS now reports.
 
-use super::execute::{ApplyContext, Ran};
-use super::{table_not_found, Group};
+use super::{table_not_found, Group, Ledger};
 use crate::aws::ops;
-use crate::aws::{AwsError, ErrorKind};
-use crate::events::Event;
+use crate::aws::{AwsError, ClientFactory, ErrorKind};
+use crate::events::{Event, EventSink};
 use crate::model::*;
 use crate::planner::{plan_table, Action, SkipReason};
 use crate::report::*;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 /// At most this many applied tables wait for one batched read-back of their auto scaling.
 const READ_BACK_BATCH: usize = 100;
+
+/// How running a table's actions went.
+pub(super) struct Ran {
+    pub(super) started: Instant,
+    /// Something was changed.
+    pub(super) mutated: bool,
+    /// The error that stopped the actions, and whether anything had changed before it.
+    pub(super) failure: Option<(AwsError, bool)>,
+    pub(super) interrupted: bool,
+    /// Planned again before an UpdateTable, the table is to be left alone (already recorded).
+    pub(super) skipped: bool,
+}
+
+impl Ran {
+    /// The actions stopped on `e`: a failure, or the run's interruption.
+    pub(super) fn stopped_by(&mut self, e: AwsError) {
+        if e.code == "Interrupted" {
+            self.interrupted = true;
+        } else {
+            self.failure = Some((e, self.mutated));
+        }
+    }
+}
+
+/// What the read-back needs of the run: its clients, where it records, and the count of
+/// tables failed (for `--max-failures`).
+pub(super) struct Recording<'a> {
+    pub factory: &'a ClientFactory,
+    pub ledger: &'a Ledger,
+    pub events: &'a dyn EventSink,
+    pub failures: &'a AtomicUsize,
+}
 
 /// A table whose actions ran, waiting for the batched read-back of its auto scaling.
 pub(super) struct Pending {
@@ -88,11 +120,11 @@ impl ReadBacks {
 }
 
 /// Reads back the auto scaling of a batch of one group's tables in one go, and concludes each.
-pub(super) async fn read_back(ctx: &ApplyContext, group: &Group, mut batch: Vec<Pending>) {
+pub(super) async fn read_back(run: &Recording<'_>, group: &Group, mut batch: Vec<Pending>) {
     if batch.is_empty() {
         return;
     }
-    match ctx
+    match run
         .factory
         .account_region(&group.0, group.1.as_ref(), &group.2)
         .await
@@ -107,19 +139,19 @@ pub(super) async fn read_back(ctx: &ApplyContext, group: &Group, mut batch: Vec<
         Err(e) => batch.iter_mut().for_each(|p| p.after = Err(e.clone())),
     }
     for p in batch {
-        conclude(ctx, p.i, &p.desired, &p.ran, p.after.map(Some));
+        conclude(run, p.i, &p.desired, &p.ran, p.after.map(Some));
     }
 }
 
 /// Records a table's final status from how its actions ran and what AWS reports after them.
 pub(super) fn conclude(
-    ctx: &ApplyContext,
+    run: &Recording<'_>,
     i: usize,
     d: &DesiredTable,
     ran: &Ran,
     after: Result<Option<ObservedTable>, AwsError>,
 ) {
-    let report = ctx.ledger.update(i, |t| {
+    let report = run.ledger.update(i, |t| {
         t.duration_ms += ran.started.elapsed().as_millis() as u64;
         match &after {
             Ok(a) => t.after = a.clone(),
@@ -201,7 +233,7 @@ pub(super) fn conclude(
         t.clone()
     });
     if report.status == TableStatus::Failed {
-        ctx.failures.fetch_add(1, Ordering::SeqCst);
+        run.failures.fetch_add(1, Ordering::SeqCst);
     }
-    ctx.events.event(&Event::TableFinished { report: &report });
+    run.events.event(&Event::TableFinished { report: &report });
 }

@@ -1,0 +1,225 @@
+//! The arguments several commands share: the global ones ([`GlobalArgs`]: report, logging,
+//! credentials, AWS rates and retries), the selection of tables ([`SelectArgs`]), the
+//! original script's single-table flags ([`SingleTableArgs`]) and the safety options of the
+//! commands that change tables ([`Guards`]). Each command's own arguments live in its module;
+//! this one imports no command.
+
+use crate::aws::Rates;
+use crate::select::Shard;
+use clap::{Args, ValueEnum};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The safety options of every command that changes tables (`apply`, `rollback`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Safety")]
+pub struct Guards {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Refuse to start if the plan would change more than N tables.
+    #[arg(long, value_name = "N")]
+    pub max_changes: Option<usize>,
+    /// Change the first N tables that need a change (spread over accounts), verify them, and
+    /// stop; the next run carries on from there.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub canary: Option<u64>,
+    /// Once N tables have failed, start no more (tables in flight finish).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_failures: u64,
+}
+
+/// Which rows of the inventory to act on, and what earlier runs recorded.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Selecting tables")]
+pub struct SelectArgs {
+    /// Only rows of this account (repeatable).
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// Only tables whose name matches this glob, e.g. 'orders-*' (repeatable).
+    #[arg(long = "table", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    /// An earlier report or journal: its switches to on-demand count against AWS's limit of
+    /// four per table per 24 hours (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub history: Vec<PathBuf>,
+    /// Act on shard K of N (K from 0): a stable share of the tables, by a hash of
+    /// account/region/table, for N machines or jobs running side by side.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+}
+
+/// The original single-table script's flags, with their exact spellings.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Single table (the original script's flags)")]
+pub struct SingleTableArgs {
+    #[arg(long = "tableName", value_name = "TABLE")]
+    pub table_name: Option<String>,
+    /// The table's region. With an inventory: only rows in this region (repeatable).
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+    /// ondemand | provisioned (billing mode is table-wide: must equal --writeMode).
+    #[arg(long = "readMode", value_name = "MODE")]
+    pub read_mode: Option<String>,
+    /// ondemand | provisioned.
+    #[arg(long = "writeMode", value_name = "MODE")]
+    pub write_mode: Option<String>,
+    #[arg(long = "minRead", value_name = "N")]
+    pub min_read: Option<String>,
+    #[arg(long = "maxRead", value_name = "N")]
+    pub max_read: Option<String>,
+    /// Target read utilisation, percent.
+    #[arg(long = "targetRead", value_name = "P")]
+    pub target_read: Option<String>,
+    #[arg(long = "minWrite", value_name = "N")]
+    pub min_write: Option<String>,
+    #[arg(long = "maxWrite", value_name = "N")]
+    pub max_write: Option<String>,
+    /// Target write utilisation, percent.
+    #[arg(long = "targetWrite", value_name = "P")]
+    pub target_write: Option<String>,
+}
+
+impl SingleTableArgs {
+    /// True when none of the single-table flags is given (`--region` alone is a filter).
+    pub fn is_empty(&self) -> bool {
+        self.read_mode.is_none()
+            && self.write_mode.is_none()
+            && self
+                .flags()
+                .iter()
+                .all(|(flag, _, v)| v.is_none() || *flag == "--region")
+    }
+
+    /// (flag, inventory field, value)
+    pub fn flags(&self) -> [(&'static str, &'static str, Option<&String>); 8] {
+        [
+            ("--tableName", "table", self.table_name.as_ref()),
+            ("--region", "region", self.region.first()),
+            ("--minRead", "min_read", self.min_read.as_ref()),
+            ("--maxRead", "max_read", self.max_read.as_ref()),
+            ("--targetRead", "target_read", self.target_read.as_ref()),
+            ("--minWrite", "min_write", self.min_write.as_ref()),
+            ("--maxWrite", "max_write", self.max_write.as_ref()),
+            ("--targetWrite", "target_write", self.target_write.as_ref()),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Text on a terminal, JSON otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where to write the JSON report.
+    #[arg(long, global = true, default_value = "ddb-fleet-report.json")]
+    pub report: PathBuf,
+    /// AWS profile for the base credentials (default: the standard chain).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send every AWS request to this endpoint (an emulator); AWS_ENDPOINT_URL works too.
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Session name for assumed roles (appears in CloudTrail).
+    #[arg(long, global = true, default_value = "ddb-fleet")]
+    pub role_session_name: String,
+    /// Log format on stderr. On a terminal the log has a line per table (and every warning);
+    /// each action's lines are in JSON logs (stderr not a terminal) and with --verbose.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub log_format: LogFormat,
+    /// Log each action's start and finish on a terminal too (RUST_LOG sets levels finely).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+    /// Never draw a progress bar.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Tables processed at once [default: 6 per account and region, from 32 to 2048]. The
+    /// rate limits protect AWS; this only has to keep every account's limit busy.
+    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: Option<u32>,
+    /// Tables of one account and region UPDATING at once because of this run (AWS allows 500
+    /// concurrent control-plane operations per account and region, shared with everything
+    /// else there). Tables waiting for ACTIVE hold no --concurrency slot.
+    #[arg(long, global = true, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub max_updating: u32,
+    /// Attempts per AWS call, retries of throttling and transient errors included.
+    #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: u32,
+    /// How long to wait for a table to become ACTIVE (e.g. 900, 90s, 15m, 1h).
+    #[arg(long, global = true, default_value = "15m", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
+    /// DynamoDB control-plane requests per second, per account and region, for each of its two
+    /// quotas: reads (DescribeTable, ListTables) and changes (UpdateTable), which AWS counts
+    /// apart.
+    #[arg(long, global = true, default_value_t = Rates::default().dynamodb)]
+    pub dynamodb_rps: NonZeroU32,
+    /// Application Auto Scaling requests per second, per account and region.
+    #[arg(long, global = true, default_value_t = Rates::default().autoscaling)]
+    pub autoscaling_rps: NonZeroU32,
+    /// STS AssumeRole requests per second for the whole run (AWS counts them against the
+    /// calling account).
+    #[arg(long, global = true, default_value_t = Rates::default().sts)]
+    pub sts_rps: NonZeroU32,
+    /// CloudWatch GetMetricData requests per second, per account and region (`advise`;
+    /// AWS's default quota is 50/s, shared with dashboards and alarms).
+    #[arg(long, global = true, default_value_t = Rates::default().cloudwatch)]
+    pub cloudwatch_rps: NonZeroU32,
+    /// Largest capacity units accepted in an inventory (AWS's default per-table quota).
+    // Auto scaling takes 32-bit capacities: larger values are refused here, before any AWS call.
+    #[arg(long, global = true, default_value_t = 40_000,
+          value_parser = clap::value_parser!(i64).range(1..=i64::from(i32::MAX)))]
+    pub max_capacity_units: i64,
+    /// First retry backoff in milliseconds (doubles, full jitter, capped at 20 s).
+    #[arg(long, global = true, default_value_t = 250, hide = true)]
+    pub retry_base_ms: u64,
+    /// Shortest poll interval in milliseconds while waiting for ACTIVE (polls come every tenth
+    /// of the time waited, never more often than this).
+    #[arg(long, global = true, default_value_t = 1000, hide = true)]
+    pub poll_ms: u64,
+    /// A table planned more than this many milliseconds before its first UpdateTable is read
+    /// again first, and planned again if it changed (0: always read again).
+    #[arg(long, global = true, default_value_t = 2000, hide = true)]
+    pub reread_after_ms: u64,
+}
+
+/// Parses `900`, `90s`, `15m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, "s"));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration: use e.g. 900, 90s, 15m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("`{s}` has an unknown unit: use s, m or h")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("900"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+}
