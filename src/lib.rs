@@ -3,14 +3,15 @@
 //! inventory and the planner are tested without AWS.
 //!
 //! The map:
-//! - [`cli`]: the argument types and the dispatch; [`commands`]: one module per command, and
-//!   the pipeline `plan`, `apply` and `rollback` share ([`commands::pipeline`]).
+//! - [`cli`]: the list of commands and the dispatch; [`commands`]: one module per command,
+//!   each with its own arguments ([`commands::args`]: those they share), and the pipeline
+//!   `plan`, `apply` and `rollback` share ([`commands::pipeline`]).
 //! - [`inventory`]: reading CSV and TOML, and the row rules by concern; [`select`]: filters,
 //!   shards and `--resume`.
 //! - [`model`]: desired and observed state, without SDK types; [`planner`]: the pure function
 //!   from the two to the actions.
-//! - [`runner`]: reads state through [`aws`] and plans it (`observe_and_plan`), then realises
-//!   the plans (`apply_fleet`), recording every step in its ledger; [`slots`]: the work slots
+//! - [`runner`]: the fleet run in stages (discover, read and plan, execute, read back), each
+//!   recording in the ledger, through [`aws`]; [`slots`]: the work slots
 //!   tables give back while they wait, and the bound on tables UPDATING at once; [`recheck`]:
 //!   the table as it is before an UpdateTable against the state it was planned from.
 //! - [`cost`]: prices and the cost model (pure); [`advise`]: reading usage from CloudWatch,
