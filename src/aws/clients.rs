@@ -1,16 +1,18 @@
 //! Building AWS clients once per (account, region), and calling them politely.
 //!
 //! [`ClientFactory`] loads the base configuration once (standard credential chain, one
-//! rustls/ring HTTP client), keeps one cached assume-role credentials provider per
-//! (role, external id) and one [`AccountRegion`] per (role, region). [`AccountRegion::call`]
+//! rustls/ring HTTP client), learns who the caller is once per run ([`CallerIdentity`]), keeps
+//! one cached assume-role credentials provider per (role, external id), each checked to be in
+//! the account it was assumed for, and one [`AccountRegion`] per (account, role, region).
+//! Once the run is asked to stop, no call is sent. [`AccountRegion::call`]
 //! is the single path every AWS request takes: it waits for the per-(account, region, quota)
 //! rate limiter, sends, classifies the error and retries with jittered backoff.
 
 use super::error::{cause, AwsError, ErrorKind};
 use super::poll_order::{Place, PollOrder};
 use super::update_times::UpdateTimes;
+use crate::cancel::Cancel;
 use crate::model::RoleSpec;
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
@@ -221,8 +223,20 @@ impl Limiters {
 /// whose role cannot be assumed costs one STS call, not one per table.
 type Once<T> = Arc<tokio::sync::OnceCell<Result<T, AwsError>>>;
 
-/// (role, region); `None` is the caller's own credentials.
-type ClientKey = (Option<RoleSpec>, String);
+tokio::task_local! {
+    /// Set (by [`finishing`]) around the reads that record what a run did.
+    static FINISHING: ();
+}
+
+/// Runs `f`, whose calls are reads that record what the run did (the read-back of tables it
+/// changed): they are still sent after a stop, so the report says what AWS now has. Every
+/// other call, and every write, ends at the stop.
+pub async fn finishing<F: Future>(f: F) -> F::Output {
+    FINISHING.scope((), f).await
+}
+
+/// (account, role, region); `None` is the caller's own credentials.
+type ClientKey = (String, Option<RoleSpec>, String);
 
 /// Waits until `limiter` lets one request for `key` through. Sleeps on tokio's timer:
 /// governor's own `until_key_ready` sleeps on a separate timer thread, and the cross-thread
@@ -253,6 +267,21 @@ pub struct ClientFactory {
     update_times: Arc<UpdateTimes>,
     credentials: std::sync::Mutex<HashMap<RoleSpec, Once<SharedCredentialsProvider>>>,
     clients: std::sync::Mutex<HashMap<ClientKey, Once<Arc<AccountRegion>>>>,
+    caller: Once<CallerIdentity>,
+    /// The run's stop: once requested, no request is sent and every wait ends.
+    stop: Arc<Cancel>,
+}
+
+/// Who the base credentials are (STS GetCallerIdentity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+}
+
+/// The account of an ARN (`arn:aws:sts::111122223333:assumed-role/...`), if it has one.
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 fn cell<K: std::hash::Hash + Eq, T>(
@@ -306,29 +335,50 @@ impl ClientFactory {
             update_times: Default::default(),
             credentials: Default::default(),
             clients: Default::default(),
+            caller: Default::default(),
+            stop: Default::default(),
         }
     }
 
-    /// The account the caller's own credentials belong to (STS GetCallerIdentity).
-    pub async fn caller_account(&self, region: &str) -> Result<String, AwsError> {
-        let conf = self
-            .base
-            .to_builder()
-            .region(Region::new(region.to_string()))
-            .build();
-        let sts = aws_sdk_sts::Client::new(&conf);
-        let out = sts
-            .get_caller_identity()
-            .send()
+    /// The same factory, whose calls stop (are not sent, end their waits) once `stop` is
+    /// requested.
+    pub fn stopping_on(mut self, stop: Arc<Cancel>) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Who the caller's own credentials are (STS GetCallerIdentity, once per run; `region`
+    /// is where to ask the first time).
+    pub async fn caller_identity(&self, region: &str) -> Result<CallerIdentity, AwsError> {
+        self.caller
+            .get_or_init(|| async {
+                if self.base.credentials_provider().is_none() {
+                    return Err(AwsError::no_credentials());
+                }
+                let conf = self
+                    .base
+                    .to_builder()
+                    .region(Region::new(region.to_string()))
+                    .build();
+                let out = aws_sdk_sts::Client::new(&conf)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk(&e))?;
+                match (out.account(), out.arn()) {
+                    (Some(account), Some(arn)) => Ok(CallerIdentity {
+                        account: account.to_string(),
+                        arn: arn.to_string(),
+                    }),
+                    _ => Err(AwsError::new(
+                        "NoAccount",
+                        "GetCallerIdentity returned no account",
+                        ErrorKind::Permanent,
+                    )),
+                }
+            })
             .await
-            .map_err(|e| AwsError::from_sdk(&e))?;
-        out.account().map(str::to_string).ok_or_else(|| {
-            AwsError::new(
-                "NoAccount",
-                "GetCallerIdentity returned no account",
-                ErrorKind::Permanent,
-            )
-        })
+            .clone()
     }
 
     /// Credentials for a role (one AssumeRole, cached and refreshed before expiry), or the
@@ -341,11 +391,7 @@ impl ClientFactory {
     ) -> Result<Option<SharedCredentialsProvider>, AwsError> {
         let Some(role) = role else {
             let Some(provider) = self.base.credentials_provider() else {
-                return Err(AwsError::new(
-                    "NoCredentials",
-                    "no AWS credentials found (environment, profile, SSO or instance role)",
-                    ErrorKind::Permanent,
-                ));
+                return Err(AwsError::no_credentials());
             };
             return match provider.provide_credentials().await {
                 Ok(_) => Ok(None),
@@ -361,15 +407,15 @@ impl ClientFactory {
         };
         cell(&self.credentials, role.clone())
             .get_or_init(|| async {
-                let mut builder = AssumeRoleProvider::builder(role.role_arn.clone())
-                    .session_name(self.settings.role_session_name.clone())
+                let conf = self
+                    .base
+                    .to_builder()
                     .region(Region::new(region.to_string()))
-                    .configure(&self.base);
-                if let Some(ext) = &role.external_id {
-                    builder = builder.external_id(ext.clone());
-                }
+                    .build();
                 let provider = SharedCredentialsProvider::new(CachedCredentials {
-                    inner: builder.build().await,
+                    sts: aws_sdk_sts::Client::new(&conf),
+                    role: role.clone(),
+                    session_name: self.settings.role_session_name.clone(),
                     cache: Default::default(),
                     limiters: self.limiters.clone(),
                     retry: self.settings.retry,
@@ -400,8 +446,13 @@ impl ClientFactory {
         role: Option<&RoleSpec>,
         region: &str,
     ) -> Result<Arc<AccountRegion>, AwsError> {
-        cell(&self.clients, (role.cloned(), region.to_string()))
+        let key = (account_id.to_string(), role.cloned(), region.to_string());
+        cell(&self.clients, key)
             .get_or_init(|| async {
+                // After a stop, no new account is reached (no AssumeRole).
+                if self.stop.is_requested() {
+                    return Err(AwsError::interrupted());
+                }
                 let creds = self.credentials(role, account_id, region).await?;
                 let mut builder = self
                     .base
@@ -439,6 +490,7 @@ impl ClientFactory {
                     poll_order: Default::default(),
                     autoscaling_busy: Busy::default(),
                     update_times: self.update_times.clone(),
+                    stop: self.stop.clone(),
                 }))
             })
             .await
@@ -446,33 +498,72 @@ impl ClientFactory {
     }
 }
 
-/// An assume-role provider that calls STS once and reuses the credentials until five minutes
-/// before they expire. One per (role, external id), shared by every client of that account.
+/// An assume-role provider that calls STS AssumeRole once and reuses the credentials until
+/// five minutes before they expire. One per (role, external id), shared by every client of
+/// that account. The session AWS hands back must be in the account the role was assumed for
+/// (its `AssumedRoleUser.Arn` says which): credentials of any other account are refused.
 struct CachedCredentials {
-    inner: AssumeRoleProvider,
+    sts: aws_sdk_sts::Client,
+    role: RoleSpec,
+    session_name: String,
     cache: tokio::sync::Mutex<Option<Credentials>>,
     limiters: Arc<Limiters>,
     retry: RetryPolicy,
     account_id: String,
 }
 
-/// Whether a failure to assume a role is worth retrying (STS throttling, 5xx, timeouts,
-/// connection errors), by finding the STS error in the chain of causes.
-fn is_transient(e: &aws_credential_types::provider::error::CredentialsError) -> bool {
-    use aws_credential_types::provider::error::CredentialsError;
-    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
-    if matches!(e, CredentialsError::ProviderTimedOut(_)) {
-        return true;
-    }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(c) = cause {
-        if let Some(sdk) = c.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
-            return AwsError::from_sdk(sdk).kind == ErrorKind::Transient;
+impl CachedCredentials {
+    /// One AssumeRole, its session checked to be in `account_id`.
+    async fn assume(
+        &self,
+    ) -> Result<
+        Credentials,
+        SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, HttpResponse>,
+    > {
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role.role_arn)
+            .role_session_name(&self.session_name)
+            .set_external_id(self.role.external_id.clone())
+            .send()
+            .await?;
+        let session = out.assumed_role_user().map(|u| u.arn()).unwrap_or_default();
+        if arn_account(session) != Some(self.account_id.as_str()) {
+            let message = format!(
+                "AssumeRole of {} answered with a session in account {} ({session}), not in account {}: refusing its credentials",
+                self.role.role_arn,
+                arn_account(session).unwrap_or("(none)"),
+                self.account_id
+            );
+            return Err(SdkError::construction_failure(WrongAccount(message)));
         }
-        cause = c.source();
+        let c = out.credentials().ok_or_else(|| {
+            SdkError::construction_failure(WrongAccount(
+                "AssumeRole returned no credentials".into(),
+            ))
+        })?;
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            SystemTime::try_from(*c.expiration()).ok(),
+            "ddb-fleet-assume-role",
+        ))
     }
-    false
 }
+
+/// An AssumeRole answer that cannot be used (its session in another account).
+#[derive(Debug)]
+struct WrongAccount(String);
+
+impl std::fmt::Display for WrongAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WrongAccount {}
 
 impl std::fmt::Debug for CachedCredentials {
     // Never print the cached credentials.
@@ -501,16 +592,25 @@ impl ProvideCredentials for CachedCredentials {
                 attempts += 1;
                 let sts = &self.limiters.sts;
                 wait_until_allowed(|| sts.check(), || sts.clock().now()).await;
-                match self.inner.provide_credentials().await {
+                match self.assume().await {
                     Ok(c) => {
                         *cached = Some(c.clone());
                         return Ok(c);
                     }
-                    Err(e) if attempts < self.retry.max_attempts && is_transient(&e) => {
+                    Err(e)
+                        if attempts < self.retry.max_attempts
+                            && AwsError::from_sdk(&e).kind == ErrorKind::Transient =>
+                    {
                         tracing::debug!(account = %self.account_id, attempts, "AssumeRole throttled or failed transiently; retrying");
                         tokio::time::sleep(self.retry.backoff(attempts)).await;
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        return Err(
+                            aws_credential_types::provider::error::CredentialsError::provider_error(
+                                e,
+                            ),
+                        )
+                    }
                 }
             }
         })
@@ -558,6 +658,8 @@ pub struct AccountRegion {
     autoscaling_busy: Busy,
     /// The run's shortest update seen, shared by every account and region.
     pub(super) update_times: Arc<UpdateTimes>,
+    /// The run's stop: no request is sent once it is requested.
+    stop: Arc<Cancel>,
 }
 
 /// Whose turn a request takes: a table's own work on a service, or a poll of a table waited
@@ -647,17 +749,38 @@ impl AccountRegion {
         let _busy = (turn == Turn::Work(Service::AutoScaling))
             .then(|| Waiting::new(&self.autoscaling_busy));
         let mut attempts = 0;
+        // An earlier attempt's answer was lost: what this call asked may have happened.
+        let mut lost = false;
         loop {
-            attempts += 1;
-            match turn {
-                Turn::Work(service) => self.throttle(service).await,
-                Turn::Poll { since } => {
-                    let place = self.poll_order.turn(since).await;
-                    self.limiters
-                        .poll_turn(&self.ddb_waiting, &self.key(), place)
-                        .await
+            let token = async {
+                match turn {
+                    Turn::Work(service) => self.throttle(service).await,
+                    Turn::Poll { since } => {
+                        let place = self.poll_order.turn(since).await;
+                        self.limiters
+                            .poll_turn(&self.ddb_waiting, &self.key(), place)
+                            .await
+                    }
                 }
+            };
+            // A stop ends the wait for a token, and is checked once more immediately before
+            // the request is sent: after it, nothing new goes out but the reads that record
+            // what was done.
+            let stops = FINISHING.try_with(|_| ()).is_err();
+            tokio::select! {
+                biased;
+                _ = self.stop.requested(), if stops => {}
+                _ = token => {}
             }
+            if stops && self.stop.is_requested() {
+                let mut e = AwsError::interrupted();
+                e.may_have_landed = lost;
+                return Attempted {
+                    result: Err(e),
+                    attempts,
+                };
+            }
+            attempts += 1;
             // On the heap, and only while it is sent: an SDK request future is 5 to 6 KB
             // (measured for DescribeTable and UpdateTable), and inline it would size every
             // table task that is only waiting for a token.
@@ -669,7 +792,9 @@ impl AccountRegion {
                     }
                 }
                 Err(e) => {
-                    let err = AwsError::from_sdk(&e);
+                    let mut err = AwsError::from_sdk(&e);
+                    lost |= err.answer_lost();
+                    err.may_have_landed = lost;
                     let again = match err.kind {
                         ErrorKind::Transient => true,
                         ErrorKind::Busy => on_busy == OnBusy::Retry,
@@ -683,7 +808,7 @@ impl AccountRegion {
                         };
                     }
                     tracing::debug!(account = %self.account_id, region = %self.region, code = %err.code, attempts, "retrying");
-                    tokio::time::sleep(self.retry.backoff(attempts)).await;
+                    self.stop.sleep(self.retry.backoff(attempts)).await;
                 }
             }
         }

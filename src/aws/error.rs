@@ -43,6 +43,10 @@ pub struct AwsError {
     /// The SDK's whole chain of causes, when `message` summarises it (for the report).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub detail: Option<String>,
+    /// A write whose answer was lost on this or an earlier attempt (a timeout, a dropped
+    /// connection, a 5xx) that nothing has shown did not land: it may have happened.
+    #[serde(skip)]
+    pub may_have_landed: bool,
 }
 
 impl fmt::Display for AwsError {
@@ -82,7 +86,48 @@ impl AwsError {
             retryable: !matches!(kind, ErrorKind::NotFound | ErrorKind::Permanent),
             kind,
             detail: None,
+            may_have_landed: false,
         }
+    }
+
+    /// Whether the request may have reached AWS and been carried out although no answer says
+    /// so: the answer was lost (a timeout, a broken connection, an unreadable answer) or AWS
+    /// failed inside (5xx). A throttling answer or any other refusal is not such a case.
+    pub fn answer_lost(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "Timeout" | "ConnectionError" | "ResponseError"
+        ) || self.code.starts_with("Http5")
+            || matches!(
+                self.code.as_str(),
+                "InternalServerError"
+                    | "InternalFailure"
+                    | "InternalServiceException"
+                    | "ServiceUnavailable"
+            )
+    }
+
+    /// The run was asked to stop before this call was sent (or while it waited).
+    pub fn interrupted() -> Self {
+        AwsError::new(
+            "Interrupted",
+            "the run was asked to stop before this call was sent",
+            ErrorKind::Busy,
+        )
+    }
+
+    /// Whether this is the run's stop, not AWS's answer.
+    pub fn is_interrupted(&self) -> bool {
+        self.code == "Interrupted"
+    }
+
+    /// No credentials could be found by any provider the SDK tries.
+    pub fn no_credentials() -> Self {
+        AwsError::new(
+            "NoCredentials",
+            "no AWS credentials found (environment, --profile / AWS_PROFILE, SSO, credential_process, container or instance role)",
+            ErrorKind::Permanent,
+        )
     }
 
     /// The same error, its whole chain of causes kept as `detail`.

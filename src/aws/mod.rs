@@ -16,5 +16,8 @@ pub mod ops;
 pub mod poll_order;
 pub mod update_times;
 
-pub use clients::{AccountRegion, AwsSettings, ClientFactory, Rates, RetryPolicy};
+pub use clients::{
+    arn_account, finishing, AccountRegion, AwsSettings, CallerIdentity, ClientFactory, Rates,
+    RetryPolicy,
+};
 pub use error::{AwsError, ErrorKind};

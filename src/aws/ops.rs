@@ -655,6 +655,8 @@ async fn update_table(
     };
     let mut attempts = 0;
     let (started, mut limited) = (Instant::now(), 0u32);
+    // An attempt's answer was lost (here or in an earlier round): the update may have landed.
+    let mut lost = false;
     loop {
         let a = c
             .call(Service::DynamoDbMutating, OnBusy::Return, || {
@@ -671,19 +673,7 @@ async fn update_table(
             })
             .await;
         attempts += a.attempts;
-        // A refusal after a retry: the earlier attempt may have landed with its answer lost
-        // (a 5xx, a timeout, a dropped connection). Read before sending it again.
-        if a.result.is_err() && a.attempts > 1 && !cancel.is_requested() {
-            let landed = landed(c, table, update, wait, cancel).await;
-            attempts += landed.attempts;
-            if landed.result == Ok(true) {
-                return Attempted {
-                    result: Ok(Performed::ConfirmedByReading),
-                    attempts,
-                };
-            }
-        }
-        match a.result {
+        let mut e = match a.result {
             Ok(out) => {
                 let ready = out.table_description().map(convert::table);
                 let performed = match ready {
@@ -695,22 +685,51 @@ async fn update_table(
                     attempts,
                 };
             }
+            Err(e) => e,
+        };
+        lost |= e.may_have_landed;
+        if lost {
+            // Refused after an answer was lost: read, once it is ACTIVE, whether it landed.
+            // What cannot be decided (a stop, a timeout, the read failing) stays "may have".
+            let landed = match cancel.is_requested() {
+                true => None,
+                false => {
+                    let l = landed(c, table, update, wait, cancel).await;
+                    attempts += l.attempts;
+                    l.result.ok()
+                }
+            };
+            match landed {
+                Some(true) => {
+                    return Attempted {
+                        result: Ok(Performed::ConfirmedByReading),
+                        attempts,
+                    }
+                }
+                Some(false) => lost = false,
+                None => {
+                    e.may_have_landed = true;
+                    return Attempted {
+                        result: Err(e),
+                        attempts,
+                    };
+                }
+            }
+        }
+        e.may_have_landed = false;
+        match e {
             // Too many operations in progress in the account and region: not this table's
-            // doing; back off (as long as a table may take to become ACTIVE) and send again.
-            Err(e)
-                if e.code == "LimitExceededException"
-                    && e.kind == ErrorKind::Busy
-                    && started.elapsed() < wait.timeout
-                    && !cancel.is_requested() =>
+            // doing; back off (as long as a table may take to become ACTIVE) and send again
+            // (a stop ends the backoff, and the next attempt is not sent).
+            e if e.code == "LimitExceededException"
+                && e.kind == ErrorKind::Busy
+                && started.elapsed() < wait.timeout
+                && !cancel.is_requested() =>
             {
                 limited += 1;
                 cancel.sleep(c.backoff(limited)).await;
             }
-            Err(e)
-                if e.kind == ErrorKind::Busy
-                    && attempts < max_attempts
-                    && !cancel.is_requested() =>
-            {
+            e if e.kind == ErrorKind::Busy && attempts < max_attempts && !cancel.is_requested() => {
                 let w = wait_active(c, table, wait, cancel).await;
                 attempts += w.attempts;
                 if let Err(e) = w.result {
@@ -720,7 +739,7 @@ async fn update_table(
                     };
                 }
             }
-            Err(e) => {
+            e => {
                 return Attempted {
                     result: Err(e),
                     attempts,

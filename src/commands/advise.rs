@@ -5,12 +5,12 @@
 
 use super::args::GlobalArgs;
 use super::base::{self, limits, wait_for_signal};
+use super::identity;
 use super::source::{rows_to_read_from, Discovery};
 use super::{report_dir_exists, CliError};
 use crate::advise::report::{self as advice, AdviceReport, AdviceSettings};
 use crate::advise::run::{advise_fleet, AdviseJob};
 use crate::advise::{html, outputs};
-use crate::aws::ClientFactory;
 use crate::cancel::Cancel;
 use crate::cost::{Policy, PriceBook, DAYS_PER_MONTH};
 use crate::events::{EventSink, Sinks};
@@ -311,7 +311,7 @@ fn settings(a: &AdviseArgs, period: u32, prices: &PriceBook) -> AdviceSettings {
 /// (tables not reached are `skipped`, the report says `interrupted`).
 fn read(
     g: &GlobalArgs,
-    rows: Vec<DesiredTable>,
+    mut rows: Vec<DesiredTable>,
     sel: &Selection,
     job: &AdviseJob,
 ) -> Result<(crate::advise::run::Collected, bool), CliError> {
@@ -327,14 +327,14 @@ fn read(
             );
             c.request();
         });
-        let factory = ClientFactory::new(base::aws_settings(g)).await;
+        let (factory, _) = identity::connect(g, &mut rows, cancel.clone()).await?;
         let rows = base::expand_selected(&factory, rows, job.concurrency, sel).await;
         let sinks: Vec<Box<dyn EventSink>> =
             vec![Box::new(base::log_sink(g)), Box::new(progress.clone())];
-        advise_fleet(&factory, rows, job, &Sinks(sinks), &cancel).await
+        Ok::<_, CliError>(advise_fleet(&factory, rows, job, &Sinks(sinks), &cancel).await)
     });
     progress.finish();
-    Ok((out, cancel.is_requested()))
+    Ok((out?, cancel.is_requested()))
 }
 
 fn write_outputs(

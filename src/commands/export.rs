@@ -4,9 +4,9 @@
 
 use super::args::GlobalArgs;
 use super::base::{self, limits};
+use super::identity;
 use super::source::{rows_to_read_from, Discovery};
 use super::{report_dir_exists, CliError};
-use crate::aws::ClientFactory;
 use crate::events::Sinks;
 use crate::exit_codes;
 use crate::export::{self, Exported};
@@ -122,7 +122,7 @@ fn rows_to_read(
 /// Expands the patterns and reads every table, as `plan` would, with a progress bar.
 fn read_tables(
     g: &GlobalArgs,
-    rows: Vec<DesiredTable>,
+    mut rows: Vec<DesiredTable>,
     sel: &Selection,
 ) -> Result<Vec<TableReport>, CliError> {
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
@@ -130,12 +130,13 @@ fn read_tables(
     let opts = base::run_options(g, &rows);
     let ledger = Ledger::default();
     base::new_runtime()?.block_on(async {
-        let factory = ClientFactory::new(base::aws_settings(g)).await;
+        let (factory, _) = identity::connect(g, &mut rows, Default::default()).await?;
         let rows = base::expand_selected(&factory, rows, opts.concurrency, sel).await;
         ledger.init(rows.iter().map(|(t, _)| t));
         let sinks = Sinks(vec![Box::new(progress.clone())]);
         runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true, None).await;
-    });
+        Ok::<(), CliError>(())
+    })?;
     progress.finish();
     Ok(ledger.take())
 }

@@ -20,6 +20,7 @@ pub mod base;
 pub mod completions;
 pub mod export;
 pub mod iam_policy;
+pub mod identity;
 pub mod pipeline;
 pub mod plan_apply;
 pub mod report;
@@ -39,6 +40,9 @@ pub enum CliError {
     Inventory(#[from] InventoryErrors),
     #[error("{0}")]
     Usage(String),
+    /// AWS could not be asked what the run needs before its first table (who the caller is).
+    #[error("{0}")]
+    Aws(String),
     #[error("cannot write the report {path}: {source}")]
     Report {
         path: String,
@@ -58,7 +62,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Inventory(_) | CliError::Usage(_) => exit_codes::INVALID_INPUT,
-            CliError::Report { .. } => exit_codes::FAILURES,
+            CliError::Report { .. } | CliError::Aws(_) => exit_codes::FAILURES,
         }
     }
 }

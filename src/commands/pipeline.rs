@@ -8,8 +8,8 @@
 
 use super::args::{GlobalArgs, Guards};
 use super::base::{self, wait_for_signal};
+use super::identity;
 use super::{report_dir_exists, CliError};
-use crate::aws::ClientFactory;
 use crate::cancel::Cancel;
 use crate::events::{EventSink, Sinks};
 use crate::exit_codes;
@@ -47,6 +47,8 @@ enum Outcome {
     NothingSelected,
     /// Nothing was applied, for this reason (declined, or refused by a guardrail).
     NotApplied(String),
+    /// Nothing was read: the input is wrong for these credentials (or they cannot be had).
+    Refused(CliError),
 }
 
 /// Everything the run records into, shared with the signal handler: the report can be
@@ -172,10 +174,13 @@ struct Running<'a> {
 
 impl Running<'_> {
     /// Reads, plans and (for a run that changes tables) applies.
-    async fn execute(&self, tables: Vec<DesiredTable>, sel: &Selection) -> Outcome {
+    async fn execute(&self, mut tables: Vec<DesiredTable>, sel: &Selection) -> Outcome {
         spawn_signal_handler(self.record.clone());
         let (ledger, cancel) = (&self.record.ledger, &self.record.cancel);
-        let factory = Arc::new(ClientFactory::new(base::aws_settings(self.g)).await);
+        let factory = match identity::connect(self.g, &mut tables, cancel.clone()).await {
+            Ok((factory, _caller)) => Arc::new(factory),
+            Err(e) => return Outcome::Refused(e),
+        };
         let mut sinks: Vec<Box<dyn EventSink>> = vec![
             Box::new(base::log_sink(self.g)),
             Box::new(self.progress.clone()),
@@ -316,6 +321,12 @@ fn finish(
                 record.ledger.mark_not_applied(i);
             }
             Some(why)
+        }
+        Outcome::Refused(e) => {
+            if let Some(j) = journal {
+                j.remove();
+            }
+            return Err(e);
         }
         Outcome::NothingSelected => {
             if let Some(j) = journal {

@@ -100,7 +100,7 @@ pub fn rows_to_read_from(
             for pattern in &patterns {
                 rows.push(DesiredTable {
                     source: Source {
-                        file: "(command line)".into(),
+                        file: super::identity::COMMAND_LINE.into(),
                         line: 0,
                     },
                     account_id: account.clone(),

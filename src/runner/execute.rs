@@ -31,8 +31,12 @@ pub struct ApplyContext {
     /// Tables that failed to apply so far (for `--max-failures`).
     pub failures: AtomicUsize,
     pub(super) read_backs: ReadBacks,
-    /// Permits for tables UPDATING at once, per group.
-    updating: Updating<Group>,
+    /// Permits for tables UPDATING at once, per (account, region): AWS's concurrent
+    /// operations are counted there, whichever role the rows use.
+    updating: Updating<(String, String)>,
+    /// UPDATING permits of tables not seen ACTIVE again (a wait that timed out): held until
+    /// the run ends, as the tables may still be UPDATING.
+    held: Mutex<Vec<tokio::sync::OwnedSemaphorePermit>>,
     /// Where table tasks give back and ask again for their slots (set by `apply_fleet`).
     slots: Mutex<Option<tokio::sync::mpsc::UnboundedSender<SlotMsg<Group>>>>,
 }
@@ -53,9 +57,18 @@ impl ApplyContext {
             failures: AtomicUsize::new(0),
             read_backs: ReadBacks::default(),
             updating: Updating::new(opts.max_updating),
+            held: Mutex::new(Vec::new()),
             slots: Mutex::new(None),
             opts,
         }
+    }
+
+    /// Keeps an UPDATING permit until the run ends.
+    fn hold(&self, permit: tokio::sync::OwnedSemaphorePermit) {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(permit);
     }
 
     /// What the read-back stage records with.
@@ -415,12 +428,27 @@ async fn run_actions(
         }
         let kind = ctx.ledger.update(i, |t| t.actions[k].action.operation());
         if kind == "UpdateTable" && updating.is_none() {
-            // Waiting for a permit, the table holds no slot: ACTIVE tables' work goes on.
-            let permit = ctx.updating.acquire(&group);
-            updating = Some(match &slot {
+            // Waiting for a permit, the table holds no slot: ACTIVE tables' work goes on. A
+            // stop ends the wait: a table parked here sends nothing.
+            let key = (d.account_id.clone(), d.region.clone());
+            let permit = async {
+                tokio::select! {
+                    biased;
+                    _ = ctx.cancel.requested() => None,
+                    p = ctx.updating.acquire(&key) => Some(p),
+                }
+            };
+            let permit = match &slot {
                 Some(s) => s.without(permit).await,
                 None => permit.await,
-            });
+            };
+            match permit {
+                Some(p) => updating = Some(p),
+                None => {
+                    ran.interrupted = true;
+                    break;
+                }
+            }
         }
         // A plan made moments ago (streaming, nothing queued) is as fresh as a read would be.
         let fresh = ready.is_none() && p.planned_at.elapsed() < ctx.opts.reread_after;
@@ -450,7 +478,12 @@ async fn run_actions(
                 Some(s) => s.without(wait).await,
                 None => wait.await,
             };
-            updating = None;
+            // The permit goes back once the table is seen ACTIVE; a table not seen so (the
+            // wait timed out or failed) may still be UPDATING and keeps it for the run.
+            match (&r, updating.take()) {
+                (Err(e), Some(p)) if !e.is_interrupted() => ctx.hold(p),
+                _ => {}
+            }
             r
         } else {
             Box::pin(step(ctx, i, k, d, clients, false)).await
@@ -461,6 +494,7 @@ async fn run_actions(
                 (ready, settle) = (stepped.ready, stepped.updating);
             }
             Err(e) => {
+                ran.mutated |= e.may_have_landed;
                 ran.stopped_by(e);
                 break;
             }
@@ -494,7 +528,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
     let clients = match Box::pin(clients).await {
         Ok(c) => c,
         Err(e) => {
-            ran.failure = Some((e, false));
+            ran.stopped_by(e);
             conclude(&ctx.recording(), i, d, &ran, Ok(None));
             return None;
         }
@@ -513,9 +547,11 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
         conclude(&ctx.recording(), i, d, &ran, Ok(before));
         return None;
     }
-    match Box::pin(ops::describe_table(&clients, &d.table))
-        .await
-        .result
+    match Box::pin(crate::aws::finishing(ops::describe_table(
+        &clients, &d.table,
+    )))
+    .await
+    .result
     {
         Ok(Some(after)) => Some(Pending {
             i,
@@ -570,7 +606,7 @@ async fn step(
         record: &intent,
     });
     let t0 = Instant::now();
-    let r = ops::perform(
+    let mut r = ops::perform(
         clients,
         &d.table,
         action,
@@ -579,6 +615,16 @@ async fn step(
         &ctx.cancel,
     )
     .await;
+    if let Err(e) = &mut r.result {
+        // Only a write can have landed; a read whose answer was lost changed nothing.
+        e.may_have_landed &= action.is_mutating();
+        if e.may_have_landed {
+            e.message = format!(
+                "no answer, and it could not be read whether it landed (it may have): {}",
+                e.message
+            );
+        }
+    }
     let record = ledger.update(i, |t| {
         let rec = &mut t.actions[k];
         rec.attempts = r.attempts;
@@ -592,6 +638,16 @@ async fn step(
                 rec.confirmed_by_reading = true;
             }
             Ok(Performed::AlreadyAbsent) => rec.outcome = Outcome::AlreadyAbsent,
+            // Rollback and `--history` count it: AWS may have done it.
+            Err(e) if e.may_have_landed => {
+                rec.outcome = Outcome::Started;
+                rec.error = Some(Box::new(e.into()));
+            }
+            // The stop came before anything was sent.
+            Err(e) if e.is_interrupted() && r.attempts == 0 => {
+                rec.outcome = Outcome::NotAttempted;
+                rec.started_at = None;
+            }
             Err(e) => {
                 rec.outcome = Outcome::Failed;
                 rec.error = Some(Box::new(e.into()));

@@ -15,7 +15,7 @@ use crate::model::*;
 use crate::planner::{plan_table, TablePlan, SWITCH_WINDOW_SECS, TABLE_CLASS_WINDOW_SECS};
 use crate::report::*;
 use futures::StreamExt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Tables described before their auto scaling is read in one batch: with up to two GSIs
@@ -28,8 +28,8 @@ const READ_BATCH: usize = 16;
 /// one GetMetricData) serves a few tables, not one.
 const BATCH_WAIT: Duration = Duration::from_millis(150);
 
-/// Reads every table's state and plans it. AWS calls: STS GetCallerIdentity (only for rows
-/// without an account id), AssumeRole once per role, DescribeTable per table, and
+/// Reads every table's state and plans it (each row's account known: see
+/// `commands::identity`). AWS calls: AssumeRole once per role, DescribeTable per table, and
 /// DescribeScalableTargets / DescribeScalingPolicies in batches per (account, region).
 /// Rows that come with an error (a failed pattern expansion) are failed as they are.
 /// Fills the ledger's `before`, `actions` (as planned) and status.
@@ -47,29 +47,12 @@ pub async fn observe_and_plan(
     plan_only: bool,
     ready: Option<WorkSender>,
 ) -> Vec<Planned> {
-    let (mut tables, known_errors): (Vec<DesiredTable>, Vec<Option<AwsError>>) =
+    let (tables, known_errors): (Vec<DesiredTable>, Vec<Option<AwsError>>) =
         rows.into_iter().unzip();
     events.event(&Event::ReadStarted {
         tables: tables.len(),
     });
     let started = Instant::now();
-
-    // Rows from the single-table flags carry no account id: it is the caller's own.
-    let mut unresolved: Vec<Option<AwsError>> = vec![None; tables.len()];
-    let mut caller_accounts: HashMap<String, Result<String, AwsError>> = HashMap::new();
-    for (i, d) in tables.iter_mut().enumerate() {
-        if !d.account_id.is_empty() {
-            continue;
-        }
-        if !caller_accounts.contains_key(&d.region) {
-            let r = factory.caller_account(&d.region).await;
-            caller_accounts.insert(d.region.clone(), r);
-        }
-        match &caller_accounts[&d.region] {
-            Ok(a) => d.account_id = a.clone(),
-            Err(e) => unresolved[i] = Some(e.clone()),
-        }
-    }
 
     let now = unix_now();
     let settle = |i: usize, observed: Result<ObservedTable, AwsError>| {
@@ -100,7 +83,7 @@ pub async fn observe_and_plan(
     let mut done: Vec<(usize, Planned)> = Vec::with_capacity(tables.len());
     let mut groups: BTreeMap<Group, Vec<usize>> = BTreeMap::new();
     for (i, d) in tables.iter().enumerate() {
-        match known_errors[i].clone().or_else(|| unresolved[i].take()) {
+        match known_errors[i].clone() {
             Some(e) => done.extend(settle(i, Err(e))),
             None => groups.entry(group_of(d)).or_default().push(i),
         }
@@ -300,8 +283,6 @@ fn settle_planned(
         planned_at: Instant::now(),
     };
     let report = ledger.update(i, |t| {
-        // The caller's account is known only now for single-table rows.
-        t.account_id = p.desired.account_id.clone();
         t.duration_ms = read_ms;
         t.actions = plan
             .actions
@@ -316,6 +297,8 @@ fn settle_planned(
             })
             .collect();
         match observed {
+            // The run was asked to stop before the table was read.
+            Err(e) if e.is_interrupted() => t.status = TableStatus::Interrupted,
             Err(e) => {
                 t.status = TableStatus::Failed;
                 t.error = Some((&e).into());

@@ -32,7 +32,7 @@ pub(super) struct Ran {
 impl Ran {
     /// The actions stopped on `e`: a failure, or the run's interruption.
     pub(super) fn stopped_by(&mut self, e: AwsError) {
-        if e.code == "Interrupted" {
+        if e.is_interrupted() {
             self.interrupted = true;
         } else {
             self.failure = Some((e, self.mutated));
@@ -134,7 +134,8 @@ pub(super) async fn read_back(run: &Recording<'_>, group: &Group, mut batch: Vec
                 .iter_mut()
                 .map(|p| (p.desired.table.as_str(), &mut p.after))
                 .collect();
-            ops::attach_scaling(&c, described, &ops::NamespacePolicies::default()).await;
+            let policies = ops::NamespacePolicies::default();
+            crate::aws::finishing(ops::attach_scaling(&c, described, &policies)).await;
         }
         Err(e) => batch.iter_mut().for_each(|p| p.after = Err(e.clone())),
     }
@@ -157,7 +158,8 @@ pub(super) fn conclude(
             Ok(a) => t.after = a.clone(),
             Err(_) => t.after = None,
         }
-        if ran.interrupted {
+        // Stopped, or reading back after the actions was cut short by the stop.
+        if ran.interrupted || matches!(&after, Err(e) if e.is_interrupted()) {
             t.status = TableStatus::Interrupted;
             return t.clone();
         }

@@ -790,8 +790,49 @@ fn auto_scaling_reads_are_batched_and_paged_as_aws_pages_them() {
 
 /// Regression: an unreachable endpoint printed the SDK's debug dump (hundreds of characters
 /// of `DispatchFailure(DispatchFailure { source: ConnectorError { ...`) in the plan's table.
+/// STS answers (the simulator), DynamoDB does not: the table's line is one readable line, the
+/// chain is in the report.
 #[test]
 fn an_unreachable_endpoint_is_one_readable_line_with_the_chain_in_the_report() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let sts = Sim::start(SimConfig::default(), Vec::new());
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "account_id,role_name,region,table,mode\n111111111111,ops,us-east-1,t01,on_demand\n",
+    );
+    let run = ddb_fleet_with(
+        &endpoint,
+        dir.path(),
+        &["plan", inv.to_str().unwrap(), "--max-attempts", "1"],
+        &[("AWS_ENDPOINT_URL_STS", &sts.endpoint)],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("t01"))
+        .unwrap_or_else(|| panic!("{run:?}"));
+    assert!(
+        line.contains("ConnectionError: no answer: connection refused"),
+        "{line}"
+    );
+    assert!(line.len() < 200, "{} characters: {line}", line.len());
+    assert!(!line.contains("DispatchFailure"), "{line}");
+    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let error = &entry(&report, "111111111111", "us-east-1", "t01")["error"];
+    assert!(
+        error["detail"].as_str().unwrap().len() > error["message"].as_str().unwrap().len(),
+        "{error}"
+    );
+}
+
+/// With nowhere to ask who the caller is, the run says so in one line and reads nothing.
+#[test]
+fn an_unreachable_sts_is_one_line_before_anything_is_read() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
@@ -807,23 +848,18 @@ fn an_unreachable_endpoint_is_one_readable_line_with_the_chain_in_the_report() {
         &["plan", inv.to_str().unwrap(), "--max-attempts", "1"],
     );
     assert_eq!(run.code, 1, "{run:?}");
-    let line = run
-        .stdout
+    let errors: Vec<&str> = run
+        .stderr
         .lines()
-        .find(|l| l.contains("t01"))
-        .unwrap_or_else(|| panic!("{run:?}"));
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{run:?}");
     assert!(
-        line.contains("AssumeRoleFailed: cannot assume role arn:aws:iam::111111111111:role/ops: connection refused"),
-        "{line}"
+        errors[0].contains("STS GetCallerIdentity") && errors[0].contains("connection refused"),
+        "{run:?}"
     );
-    assert!(line.len() < 200, "{} characters: {line}", line.len());
-    assert!(!line.contains("DispatchFailure"), "{line}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
-    let error = &entry(&report, "111111111111", "us-east-1", "t01")["error"];
-    assert!(
-        error["detail"].as_str().unwrap().len() > error["message"].as_str().unwrap().len(),
-        "{error}"
-    );
+    assert!(errors[0].len() < 300, "{}", errors[0]);
+    assert!(!run.stderr.contains("DispatchFailure"), "{run:?}");
 }
 
 /// A busy on-demand table switched to provisioned starts at its recent peak / target, not at

@@ -17,3 +17,4 @@ mod operations;
 mod pace;
 mod settings;
 mod single_table;
+mod trust;

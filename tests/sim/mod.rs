@@ -66,6 +66,9 @@ pub struct SimConfig {
     pub denied_accounts: HashSet<String>,
     /// AssumeRole on these role ARNs is refused.
     pub unassumable_roles: HashSet<String>,
+    /// A fault, not AWS's behaviour (a misconfigured proxy or endpoint): AssumeRole on these
+    /// role ARNs answers with a session in the given account, whose keys act there.
+    pub misdirected_roles: HashMap<String, String>,
     /// The account of requests signed with keys the simulator did not issue (another
     /// emulator's, when the simulator serves only CloudWatch); default [`CALLER_ACCOUNT`].
     pub unknown_key_account: Option<String>,
@@ -85,6 +88,7 @@ impl Default for SimConfig {
             drop_after_rate: 0.0,
             denied_accounts: HashSet::new(),
             unassumable_roles: HashSet::new(),
+            misdirected_roles: HashMap::new(),
             unknown_key_account: None,
             seed: 7,
         }
@@ -315,6 +319,9 @@ pub struct SimStats {
     /// UpdateTables refused for too many concurrent operations.
     pub updating_refusals: u64,
     /// Auto scaling put on a GSI that was not ACTIVE (being created, backfilling or deleted)
+    /// When each write ([`WRITE_OPERATIONS`]) arrived and was accepted (within the quota), in
+    /// order of arrival: what a client sent after a given moment.
+    pub writes: Vec<(String, Instant)>,
     /// or does not exist: RegisterScalableTarget and PutScalingPolicy calls. What AWS does
     /// then is not documented; a careful client never does it.
     pub scaling_on_unready_index: u64,
@@ -846,6 +853,9 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     let max = w.stats.max_accepted_per_window.entry(wkey).or_default();
     *max = (*max).max(n);
 
+    if WRITE_OPERATIONS.contains(&op.as_str()) {
+        w.stats.writes.push((op.clone(), now));
+    }
     if service == "sts" {
         return sts(&mut w, &account, &form(&req.body), config);
     }
@@ -991,7 +1001,11 @@ fn sts(w: &mut World, account: &str, f: &HashMap<String, String>, config: &SimCo
             if config.unassumable_roles.contains(&arn) {
                 return sts_error(403, "AccessDenied", &format!("User is not authorized to perform: sts:AssumeRole on resource: {arn}"));
             }
-            let role_account = arn.split(':').nth(4).unwrap_or("").to_string();
+            let role_account = config
+                .misdirected_roles
+                .get(&arn)
+                .cloned()
+                .unwrap_or_else(|| arn.split(':').nth(4).unwrap_or("").to_string());
             w.next_key += 1;
             let key = format!("ASIASIM{:013}", w.next_key);
             w.keys.insert(key.clone(), role_account.clone());
