@@ -41,11 +41,23 @@ pub enum Event<'a> {
 
 pub trait EventSink: Send + Sync {
     fn event(&self, event: &Event<'_>);
+
+    /// Records `event`, which announces a write about to be sent: a sink that keeps a record
+    /// (the journal) has it on disk when this returns `Ok`; on `Err` the write must not be
+    /// sent. Sinks that keep no record take it as any event.
+    fn event_durably(&self, event: &Event<'_>) -> Result<(), String> {
+        self.event(event);
+        Ok(())
+    }
 }
 
 impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
     fn event(&self, event: &Event<'_>) {
         (**self).event(event)
+    }
+
+    fn event_durably(&self, event: &Event<'_>) -> Result<(), String> {
+        (**self).event_durably(event)
     }
 }
 
@@ -58,6 +70,18 @@ impl EventSink for Sinks {
         for s in &self.0 {
             s.event(event);
         }
+    }
+
+    /// Every sink gets the event; the first that could not record it says why.
+    fn event_durably(&self, event: &Event<'_>) -> Result<(), String> {
+        let mut first = Ok(());
+        for s in &self.0 {
+            let r = s.event_durably(event);
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
     }
 }
 

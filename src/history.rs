@@ -72,22 +72,7 @@ pub fn load(paths: &[PathBuf]) -> Result<History, String> {
         }
         // A journal: an action_started whose action_finished never came may have happened.
         let mut open: Vec<ActionLine> = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parsed: JournalLine = match serde_json::from_str(line) {
-                Ok(l) => l,
-                // The last line of a journal cut by a crash can be partial: ignore only that.
-                Err(_) if n + 1 == text.lines().count() => continue,
-                Err(e) => {
-                    return Err(format!(
-                        "{}:{}: neither a ddb-fleet report nor a journal line: {e}",
-                        path.display(),
-                        n + 1
-                    ))
-                }
-            };
+        for parsed in crate::journal::parse_lines(path, &text)? {
             match parsed {
                 JournalLine::ActionStarted(line) => open.push(line),
                 JournalLine::ActionFinished(l) => {

@@ -1,11 +1,15 @@
 //! The journal: a JSON-lines record written while `apply` runs ([`JournalSink`]), so that a
 //! crash or `kill -9` still leaves a readable record of what may have been done.
 //!
-//! Every AWS write appears twice: an `action_started` line written (to the operating system,
-//! with one `write` call) before the request is sent, and an `action_finished` line with its
-//! outcome. An `action_started` without its `action_finished` means the call may or may not
-//! have reached AWS. `table_finished` lines carry the table's whole report entry. The journal
-//! sits beside the report (`REPORT.journal`) and is removed once the final report is written.
+//! Every AWS write appears twice: an `action_started` line, on disk (written and fsynced,
+//! fsyncs shared by the writes that wait for one at the same time) before the request is
+//! sent, and an `action_finished` line with its outcome. An `action_started` that cannot be
+//! put on disk stops its write: it is not sent. An `action_started` without its
+//! `action_finished` means the call may or may not have reached AWS. `table_finished` lines
+//! carry the table's whole report entry. The journal sits beside the report
+//! (`REPORT.journal`) and is removed once the final report is written. A journal an earlier
+//! run left there (it was killed before its report) is never truncated: it is kept under a
+//! new name, `REPORT.journal.<time>` ([`JournalSink::create`] says which).
 //! `table_planned` lines carry every selected table's entry before anything is read
 //! (`interrupted`, nothing planned), then each table's planned entry before its first change,
 //! so [`recover`] can rebuild a report (for `--resume`) from a journal alone: a table the crash
@@ -18,6 +22,7 @@ use crate::report::{now_rfc3339, ActionRecord, Report, TableReport};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// One line of the journal.
@@ -81,42 +86,88 @@ pub fn path_for(report: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Appends journal lines to a file, one `write` per line.
+/// Appends journal lines to a file, one `write` per line; [`EventSink::event_durably`]
+/// lines are fsynced before it returns.
 pub struct JournalSink {
     file: Mutex<std::fs::File>,
     path: PathBuf,
+    /// Lines written, and lines known to be on disk: an fsync covers every line written
+    /// before it, so a writer whose line an fsync already covered does not make another.
+    written: AtomicU64,
+    synced: Mutex<u64>,
+    /// The same open file, for fsync without holding the writers' lock.
+    sync_file: std::fs::File,
 }
 
 impl JournalSink {
-    pub fn create(path: &Path, command: &str, inventory: &str) -> std::io::Result<JournalSink> {
+    /// Starts the journal at `path`. A journal already there (an earlier run's, killed
+    /// before its report was written) is moved aside first, never truncated: its new path is
+    /// returned with the sink.
+    pub fn create(
+        path: &Path,
+        command: &str,
+        inventory: &str,
+    ) -> std::io::Result<(JournalSink, Option<PathBuf>)> {
+        let kept = match path.symlink_metadata() {
+            Ok(_) => {
+                let aside = aside_path(path);
+                std::fs::rename(path, &aside)?;
+                Some(aside)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
         let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .write(true)
             .open(path)?;
+        // The file's name is on disk too, not only its lines.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()?;
         let sink = JournalSink {
+            sync_file: file.try_clone()?,
             file: Mutex::new(file),
             path: path.to_path_buf(),
+            written: AtomicU64::new(0),
+            synced: Mutex::new(0),
         };
-        sink.write(&JournalLine::RunStarted {
+        sink.write_durably(&JournalLine::RunStarted {
             at: now_rfc3339(),
             command: command.into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
             inventory: inventory.into(),
-        });
-        Ok(sink)
+        })?;
+        Ok((sink, kept))
+    }
+
+    /// Appends one line (one `write` call: lines never interleave, and each is complete or
+    /// absent); returns how many lines are written with it.
+    fn append(&self, line: &JournalLine) -> std::io::Result<u64> {
+        let mut text = serde_json::to_vec(line).map_err(std::io::Error::other)?;
+        text.push(b'\n');
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        f.write_all(&text)?;
+        Ok(self.written.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
     fn write(&self, line: &JournalLine) {
-        let Ok(mut text) = serde_json::to_vec(line) else {
-            return;
-        };
-        text.push(b'\n');
-        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        // One write call per line: lines never interleave and each is complete or absent.
-        if let Err(e) = f.write_all(&text) {
+        if let Err(e) = self.append(line) {
             tracing::error!(path = %self.path.display(), error = %e, "cannot write the journal");
         }
+    }
+
+    /// Appends one line and returns once it is on disk. Writers waiting at the same time
+    /// share one fsync (it covers every line written before it).
+    fn write_durably(&self, line: &JournalLine) -> std::io::Result<()> {
+        let n = self.append(line)?;
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        if *synced >= n {
+            return Ok(());
+        }
+        let upto = self.written.load(Ordering::SeqCst);
+        self.sync_file.sync_data()?;
+        *synced = upto;
+        Ok(())
     }
 
     /// Records every selected table before anything is read: after a crash, [`recover`]
@@ -136,9 +187,65 @@ impl JournalSink {
     }
 }
 
-impl EventSink for JournalSink {
-    fn event(&self, event: &Event<'_>) {
-        let line = match event {
+/// The lines of a journal. A line that is not one (torn by a crash or a full disk, wherever
+/// it stands) is skipped, and the skipped lines are counted in a warning; a file in which no
+/// line is a journal line is not a journal.
+pub fn parse_lines(path: &Path, text: &str) -> Result<Vec<JournalLine>, String> {
+    let mut lines = Vec::new();
+    let mut torn = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(l) => lines.push(l),
+            Err(_) => torn.push(n + 1),
+        }
+    }
+    if lines.is_empty() && !torn.is_empty() {
+        return Err(format!(
+            "{}:{}: neither a ddb-fleet report nor a journal line",
+            path.display(),
+            torn[0]
+        ));
+    }
+    if !torn.is_empty() {
+        // Read before logging is set up (`--history`): said on stderr directly.
+        let at: Vec<String> = torn.iter().take(5).map(usize::to_string).collect();
+        eprintln!(
+            "warning: {}: skipped {} torn journal line{} (cut by a crash or a full disk; line {}{})",
+            path.display(),
+            torn.len(),
+            if torn.len() == 1 { "" } else { "s" },
+            at.join(", "),
+            if torn.len() > 5 { ", ..." } else { "" }
+        );
+    }
+    Ok(lines)
+}
+
+/// Where an earlier run's journal is kept: `REPORT.journal.<UTC time>` (a number added if
+/// that exists too).
+fn aside_path(path: &Path) -> PathBuf {
+    let stamp = now_rfc3339().replace([':', '-'], "");
+    let stamp = stamp.split('.').next().unwrap_or(&stamp).to_string();
+    let name = |n: usize| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(format!(".{stamp}"));
+        if n > 0 {
+            p.push(format!("-{n}"));
+        }
+        PathBuf::from(p)
+    };
+    (0..)
+        .map(name)
+        .find(|p| p.symlink_metadata().is_err())
+        .unwrap_or_else(|| name(0))
+}
+
+impl JournalSink {
+    fn line(event: &Event<'_>) -> Option<JournalLine> {
+        Some(match event {
             Event::ActionStarted {
                 table,
                 index,
@@ -158,9 +265,25 @@ impl EventSink for JournalSink {
                 at: now_rfc3339(),
                 report: Box::new((*report).clone()),
             },
-            _ => return,
-        };
-        self.write(&line);
+            _ => return None,
+        })
+    }
+}
+
+impl EventSink for JournalSink {
+    fn event(&self, event: &Event<'_>) {
+        if let Some(line) = Self::line(event) {
+            self.write(&line);
+        }
+    }
+
+    fn event_durably(&self, event: &Event<'_>) -> Result<(), String> {
+        match Self::line(event) {
+            Some(line) => self
+                .write_durably(&line)
+                .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display())),
+            None => Ok(()),
+        }
     }
 }
 
@@ -171,7 +294,7 @@ impl EventSink for JournalSink {
 pub fn recover(path: &Path) -> Result<Report, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines = parse_lines(path, &text)?;
     let mut started_at = String::new();
     let mut command = "apply".to_string();
     let mut inventory = String::new();
@@ -182,18 +305,7 @@ pub fn recover(path: &Path) -> Result<Report, String> {
         Default::default();
     let mut finished = std::collections::HashSet::new();
     let key = |a: &str, r: &str, t: &str| (a.to_string(), r.to_string(), t.to_string());
-    for (n, line) in lines.iter().enumerate() {
-        let parsed: JournalLine = match serde_json::from_str(line) {
-            Ok(l) => l,
-            Err(_) if n + 1 == lines.len() => continue, // cut by the crash
-            Err(e) => {
-                return Err(format!(
-                    "{}:{}: not a journal line: {e}",
-                    path.display(),
-                    n + 1
-                ))
-            }
-        };
+    for parsed in lines {
         match parsed {
             JournalLine::RunStarted {
                 at,
@@ -259,6 +371,7 @@ pub fn recover(path: &Path) -> Result<Report, String> {
         },
         summary: crate::report::Summary::of(&tables),
         tables,
+        earlier_journal: None,
     })
 }
 
@@ -355,11 +468,15 @@ pub(crate) mod tests {
             ),
         ];
         let mut text = String::new();
-        for l in &lines {
+        for (n, l) in lines.iter().enumerate() {
             let json = serde_json::to_string(l).unwrap();
             assert_eq!(&serde_json::from_str::<JournalLine>(&json).unwrap(), l);
             text.push_str(&json);
             text.push('\n');
+            if n == 2 {
+                // Regression: a torn line anywhere but the last was an error.
+                text.push_str("{\"event\":\"action_fin\n");
+            }
         }
         text.push_str("{\"event\":\"action_sta"); // cut by a crash
         std::fs::write(&path, text).unwrap();
@@ -424,11 +541,13 @@ pub(crate) mod tests {
         ];
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
-        let text: String = lines
+        let mut text: Vec<String> = lines
             .iter()
             .map(|l| serde_json::to_string(l).unwrap() + "\n")
             .collect();
-        std::fs::write(&path, text).unwrap();
+        // Regression: a torn line before the last made the whole journal unrecoverable.
+        text.insert(2, "{\"event\":\"table_pla\n".into());
+        std::fs::write(&path, text.concat()).unwrap();
         let r = recover(&path).unwrap();
         let names: Vec<&str> = r.tables.iter().map(|t| t.table.as_str()).collect();
         assert_eq!(names, ["same", "busy", "unread"]);

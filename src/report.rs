@@ -29,6 +29,11 @@ pub struct Report {
     pub summary: Summary,
     /// One entry per inventory row, in inventory order.
     pub tables: Vec<TableReport>,
+    /// A journal an earlier run with the same report path left (it was killed before its
+    /// report was written), kept under this name instead of being overwritten: `ddb-fleet
+    /// report recover` rebuilds that run's report from it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub earlier_journal: Option<String>,
 }
 
 /// Which inventory the run used: the path as given and the SHA-256 of its bytes.

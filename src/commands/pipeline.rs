@@ -58,6 +58,8 @@ struct Record {
     inventory: InventoryRef,
     started_at: String,
     path: PathBuf,
+    /// An earlier run's journal found at this report's journal path, and kept aside.
+    earlier_journal: Option<PathBuf>,
     ledger: Arc<Ledger>,
     cancel: Arc<Cancel>,
     /// Held while a report is made and written: the final report and a second Ctrl-C's never
@@ -84,6 +86,10 @@ impl Record {
             inventory: self.inventory.clone(),
             summary: Summary::of(&tables),
             tables,
+            earlier_journal: self
+                .earlier_journal
+                .as_ref()
+                .map(|p| p.display().to_string()),
         }
     }
 }
@@ -122,16 +128,25 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         history,
         ..base::run_options(g, &tables)
     };
+    // One run at a time writes this report (and its journal).
+    let _lock = lock_report(&g.report)?;
     // The journal exists before the first AWS call of an apply.
-    let journal = match guards {
+    let (journal, earlier_journal) = match guards {
         Some(_) => {
             let path = journal::path_for(&g.report);
-            Some(Arc::new(
-                JournalSink::create(&path, command, &inventory.path)
-                    .map_err(CliError::writing(&path))?,
-            ))
+            let (sink, kept) = JournalSink::create(&path, command, &inventory.path)
+                .map_err(CliError::writing(&path))?;
+            if let Some(kept) = &kept {
+                eprintln!(
+                    "warning: an earlier run left its journal at {} (it was stopped before its report was written): kept as {}; `ddb-fleet report recover {} -o REPORT` rebuilds that run's report",
+                    path.display(),
+                    kept.display(),
+                    kept.display()
+                );
+            }
+            (Some(Arc::new(sink)), kept)
         }
-        None => None,
+        None => (None, None),
     };
     let runtime = base::new_runtime()?;
     let record = Arc::new(Record {
@@ -139,6 +154,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         inventory,
         started_at: report::now_rfc3339(),
         path: g.report.clone(),
+        earlier_journal,
         ledger: Arc::new(Ledger::default()),
         cancel: Arc::new(Cancel::default()),
         writing: std::sync::Mutex::new(()),
@@ -397,6 +413,41 @@ fn write_and_print(
     let _ = printed.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     println!("Report: {}", path.display());
     Ok(())
+}
+
+/// Holds `REPORT.lock` for the run: a second run writing the same report (and journal) at
+/// the same time refuses to start instead of interleaving with the first. The lock is the
+/// operating system's (released if the run dies); the file goes when the run ends.
+struct ReportLock {
+    path: PathBuf,
+    _file: std::fs::File,
+}
+
+impl Drop for ReportLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn lock_report(report: &Path) -> Result<ReportLock, CliError> {
+    let mut path = report.as_os_str().to_owned();
+    path.push(".lock");
+    let path = PathBuf::from(path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(CliError::writing(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(ReportLock { path, _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CliError::Usage(format!(
+            "another ddb-fleet run is writing the report {} (it holds {}): wait for it to end, or give this run its own --report",
+            report.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(CliError::writing(&path)(e)),
+    }
 }
 
 fn confirm(n: usize) -> bool {

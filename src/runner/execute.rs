@@ -8,7 +8,7 @@ use super::ledger::{mark_skipped, skip_error};
 use super::read_back::{conclude, read_back, Pending, Ran, ReadBacks, Recording};
 use super::{group_of, unix_now, Group, Ledger, Planned, RunOptions, Work};
 use crate::aws::ops::{self, Performed};
-use crate::aws::{AccountRegion, AwsError, ClientFactory};
+use crate::aws::{AccountRegion, AwsError, ClientFactory, ErrorKind};
 use crate::cancel::Cancel;
 use crate::events::{Event, EventSink};
 use crate::model::*;
@@ -566,6 +566,15 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
     }
 }
 
+/// Runs `f`, which waits for the disk, without holding up the other tasks of this worker
+/// thread (on the multi-threaded runtime the CLI runs; elsewhere, as it is).
+fn on_disk<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// What a step came to, when it did not fail.
 struct Stepped {
     /// It changed something.
@@ -600,11 +609,33 @@ async fn step(
         t.actions[k].clone()
     });
     let action = &intent.action;
-    events.event(&Event::ActionStarted {
+    let started = Event::ActionStarted {
         table: d,
         index: k,
         record: &intent,
-    });
+    };
+    if !action.is_mutating() {
+        events.event(&started);
+    } else if let Err(why) = on_disk(|| events.event_durably(&started)) {
+        // Not recorded, not sent: a write must never be without its record.
+        let e = AwsError::new(
+            "JournalWriteFailed",
+            format!("{why}: the change was not sent"),
+            ErrorKind::Permanent,
+        );
+        let record = ledger.update(i, |t| {
+            let rec = &mut t.actions[k];
+            rec.outcome = Outcome::Failed;
+            rec.error = Some(Box::new((&e).into()));
+            rec.clone()
+        });
+        events.event(&Event::ActionFinished {
+            table: d,
+            index: k,
+            record: &record,
+        });
+        return Err(e);
+    }
     let t0 = Instant::now();
     let mut r = ops::perform(
         clients,

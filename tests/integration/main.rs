@@ -15,6 +15,7 @@ mod guardrails;
 mod live_changes;
 mod operations;
 mod pace;
+mod records;
 mod settings;
 mod single_table;
 mod trust;

@@ -429,7 +429,34 @@ pub fn ddb_fleet_with(endpoint: &str, dir: &Path, args: &[&str], env: &[(&str, &
 }
 
 fn spawn_ddb_fleet_with(endpoint: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ddb-fleet"))
+    ddb_fleet_command(endpoint, dir, args, env).spawn().unwrap()
+}
+
+/// A run with no file it writes allowed past `bytes` (as on a full disk: a write past it
+/// fails with EFBIG, and SIGXFSZ is ignored).
+pub fn ddb_fleet_on_a_small_disk(endpoint: &str, dir: &Path, args: &[&str], bytes: u64) -> Run {
+    use std::os::unix::process::CommandExt;
+    let mut command = ddb_fleet_command(endpoint, dir, args, &[]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    finish(command.spawn().unwrap())
+}
+
+fn ddb_fleet_command(endpoint: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ddb-fleet"));
+    command
         .args(args)
         .args(["--no-progress", "--retry-base-ms", "10", "--poll-ms", "20"])
         .current_dir(dir)
@@ -448,9 +475,8 @@ fn spawn_ddb_fleet_with(endpoint: &str, dir: &Path, args: &[&str], env: &[(&str,
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::piped());
+    command
 }
 
 /// Waits for a spawned run to end, with its output.

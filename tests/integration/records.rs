@@ -1,0 +1,126 @@
+//! No record is ever lost: a journal an earlier run left is kept, two runs never write one
+//! report, and a write whose intent cannot be put on disk is not sent.
+
+use crate::sim::{grid, SimConfig, SimTable};
+use crate::support::*;
+use std::time::{Duration, Instant};
+
+/// Regression: a rerun of a killed command (a Kubernetes Job retries the same command)
+/// truncated the journal, the only record of the killed run's writes in flight.
+#[test]
+fn a_journal_left_by_a_killed_run_is_kept_and_can_be_recovered() {
+    let fleet = grid(1, &["us-east-1"], 20, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(
+        SimConfig {
+            latency: Duration::from_millis(100),
+            ..SimConfig::default()
+        },
+        &fleet,
+        PROVISIONED,
+    );
+    let args = [
+        "apply",
+        inv.as_str(),
+        "--yes",
+        "--report",
+        "run.json",
+        "--concurrency",
+        "2",
+    ];
+    let child = spawn_ddb_fleet(&sim.endpoint, dir.path(), &args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sim.stats().writes.len() < 3 {
+        assert!(Instant::now() < deadline, "the run made no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(&child, "KILL");
+    let _ = finish(child);
+    let journal = dir.path().join("run.json.journal");
+    let killed = std::fs::read(&journal).unwrap();
+    assert!(!killed.is_empty());
+
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("run.json"));
+    let kept = report["earlier_journal"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(run.stderr.contains(kept), "{run:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join(kept)).unwrap(),
+        killed,
+        "the killed run's journal changed"
+    );
+    assert!(
+        !journal.exists(),
+        "the new run's journal is removed with its report"
+    );
+    let recovered = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["report", "recover", kept, "-o", "recovered.json"],
+    );
+    assert_eq!(recovered.code, 0, "{recovered:?}");
+    let r = recovered.report(&dir.path().join("recovered.json"));
+    assert_eq!(r["summary"]["total"], 20);
+}
+
+/// Two runs with the same report path at the same time: the second refuses, the first is
+/// not disturbed.
+#[test]
+fn a_second_run_on_the_same_report_refuses_to_start() {
+    let fleet = grid(1, &["us-east-1"], 6, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(
+        SimConfig {
+            update_duration: Duration::from_secs(3),
+            ..SimConfig::default()
+        },
+        &fleet,
+        PROVISIONED,
+    );
+    let args = ["apply", inv.as_str(), "--yes", "--report", "run.json"];
+    let first = spawn_ddb_fleet(&sim.endpoint, dir.path(), &args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sim.stats().writes.is_empty() {
+        assert!(Instant::now() < deadline, "the run made no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = ddb_fleet(&sim.endpoint, dir.path(), &args);
+    assert_eq!(second.code, 2, "{second:?}");
+    assert!(
+        second
+            .stderr
+            .contains("another ddb-fleet run is writing the report"),
+        "{second:?}"
+    );
+    let first = finish(first);
+    assert_eq!(first.code, 0, "{first:?}");
+    let report = first.report(&dir.path().join("run.json"));
+    assert_eq!(report["summary"]["changed"], 6);
+    assert!(report["earlier_journal"].is_null(), "{report}");
+    // Once the first is done, the path is free again.
+    let third = ddb_fleet(&sim.endpoint, dir.path(), &args);
+    assert_eq!(third.code, 0, "{third:?}");
+}
+
+/// Regression: a journal write that failed (a full disk) was logged and the UpdateTable sent
+/// anyway. Now the write is not sent and the table fails, saying why.
+#[test]
+fn a_write_whose_intent_cannot_be_journalled_is_not_sent() {
+    let fleet = grid(1, &["us-east-1"], 4, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
+    let run = ddb_fleet_on_a_small_disk(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--report", "run.json"],
+        2_000,
+    );
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(sim.stats().writes.is_empty(), "{:?}", sim.stats().writes);
+    let failed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("JournalWriteFailed") && l.contains("the change was not sent"))
+        .collect();
+    assert_eq!(failed.len(), 4, "{run:?}");
+}
