@@ -4,10 +4,10 @@
 //! Exit 1 if a table could not be advised, 130 if interrupted (the report is still written).
 
 use super::args::GlobalArgs;
-use super::base::{self, limits, wait_for_signal};
+use super::base::{self, limits, Signals};
 use super::identity;
 use super::source::{rows_to_read_from, Discovery};
-use super::{report_dir_exists, CliError};
+use super::{refuse_overwriting, report_dir_exists, CliError};
 use crate::advise::report::{self as advice, AdviceReport, AdviceSettings};
 use crate::advise::run::{advise_fleet, AdviseJob};
 use crate::advise::{html, outputs};
@@ -23,7 +23,7 @@ use crate::report;
 use crate::select::Selection;
 use crate::select::Shard;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
@@ -150,8 +150,9 @@ fn policy(a: &AdviseArgs, max_capacity_units: i64) -> Result<Policy, CliError> {
     })
 }
 
-/// Whether the inventory output is TOML (else CSV); checked with the directories.
-fn check_outputs(a: &AdviseArgs, g: &GlobalArgs) -> Result<Option<bool>, CliError> {
+/// Whether the inventory output is TOML (else CSV), and the report's path; checked with the
+/// directories, and that no output is an input.
+fn check_outputs(a: &AdviseArgs, g: &GlobalArgs) -> Result<(Option<bool>, PathBuf), CliError> {
     let toml = match &a.output {
         None => None,
         Some(o) => match o.extension().and_then(|e| e.to_str()) {
@@ -165,18 +166,25 @@ fn check_outputs(a: &AdviseArgs, g: &GlobalArgs) -> Result<Option<bool>, CliErro
             }
         },
     };
-    for p in [Some(&g.report), a.output.as_ref(), a.html.as_ref()]
-        .into_iter()
-        .flatten()
-    {
+    let report = g.report_path("advise");
+    let mut inputs: Vec<(&Path, &str)> = Vec::new();
+    inputs.extend(a.inventory.as_deref().map(|p| (p, "the inventory")));
+    inputs.extend(a.prices.as_deref().map(|p| (p, "the price file")));
+    for (p, flag) in [
+        (Some(&report), "--report"),
+        (a.output.as_ref(), "-o"),
+        (a.html.as_ref(), "--html"),
+    ] {
+        let Some(p) = p else { continue };
         if !report_dir_exists(p) {
             return Err(CliError::Usage(format!(
                 "the directory of {} does not exist",
                 p.display()
             )));
         }
+        refuse_overwriting(p, flag, &inputs)?;
     }
-    Ok(toml)
+    Ok((toml, report))
 }
 
 /// Every row's region must have prices: one error per region, at the first row using it.
@@ -224,7 +232,7 @@ pub fn run(a: &AdviseArgs, g: &GlobalArgs) -> Result<i32, CliError> {
     let limits = limits(g);
     let period = period(a)?;
     let policy = policy(a, limits.max_capacity_units)?;
-    let toml = check_outputs(a, g)?;
+    let (toml, report_path) = check_outputs(a, g)?;
     let prices = match &a.prices {
         Some(p) => PriceBook::with_file(p).map_err(|e| {
             CliError::Usage(InventoryErrors(e).to_string().replacen(
@@ -280,9 +288,9 @@ pub fn run(a: &AdviseArgs, g: &GlobalArgs) -> Result<i32, CliError> {
         accounts: advice::accounts(&collected.tables),
         tables: collected.tables,
     };
-    write_outputs(a, g, &report, toml, limits.max_capacity_units)?;
+    write_outputs(a, &report_path, &report, toml, limits.max_capacity_units)?;
     print!("{}", outputs::summary(&report, 10));
-    println!("Report: {}", g.report.display());
+    println!("Report: {}", report_path.display());
     Ok(if report.interrupted {
         exit_codes::INTERRUPTED
     } else if report.summary.failed > 0 {
@@ -320,8 +328,9 @@ fn read(
     let cancel = Arc::new(Cancel::default());
     let out = base::new_runtime()?.block_on(async {
         let c = cancel.clone();
+        let mut signals = Signals::new();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signals.next().await;
             tracing::warn!(
                 "interrupted: advising no more tables; the report will say which were not reached"
             );
@@ -339,12 +348,13 @@ fn read(
 
 fn write_outputs(
     a: &AdviseArgs,
-    g: &GlobalArgs,
+    report_path: &Path,
     report: &AdviceReport,
     toml: Option<bool>,
     max_units: i64,
 ) -> Result<(), CliError> {
-    crate::report::write_json_atomic(&g.report, report).map_err(CliError::writing(&g.report))?;
+    crate::report::write_json_atomic(report_path, report)
+        .map_err(CliError::writing(report_path))?;
     if let (Some(path), Some(toml)) = (&a.output, toml) {
         let items = outputs::inventory_items(report, max_units);
         let header = format!(

@@ -119,9 +119,10 @@ pub enum LogFormat {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Where to write the JSON report.
-    #[arg(long, global = true, default_value = "ddb-fleet-report.json")]
-    pub report: PathBuf,
+    /// Where to write the JSON report [default: a new file for each run,
+    /// ddb-fleet-COMMAND-YYYYMMDDTHHMMSSZ.json]. Never an input of the run.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// AWS profile for the base credentials (default: the standard chain).
     #[arg(long, global = true)]
     pub profile: Option<String>,
@@ -188,6 +189,30 @@ pub struct GlobalArgs {
     /// again first, and planned again if it changed (0: always read again).
     #[arg(long, global = true, default_value_t = 2000, hide = true)]
     pub reread_after_ms: u64,
+}
+
+impl GlobalArgs {
+    /// The report's path: `--report`, or a new file in the current directory named after
+    /// the command and the time, so that one run's report (the only way to undo an apply)
+    /// is never replaced by the next run's.
+    pub fn report_path(&self, command: &str) -> PathBuf {
+        if let Some(p) = &self.report {
+            return p.clone();
+        }
+        let stamp = crate::report::now_rfc3339().replace([':', '-'], "");
+        let stamp = stamp
+            .split('.')
+            .next()
+            .unwrap_or(&stamp)
+            .trim_end_matches('Z');
+        (1..)
+            .map(|n| match n {
+                1 => PathBuf::from(format!("ddb-fleet-{command}-{stamp}Z.json")),
+                n => PathBuf::from(format!("ddb-fleet-{command}-{stamp}Z-{n}.json")),
+            })
+            .find(|p| p.symlink_metadata().is_err())
+            .expect("a free name")
+    }
 }
 
 /// Parses `900`, `90s`, `15m`, `1h`.

@@ -151,26 +151,45 @@ pub fn new_runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))
 }
 
-/// Returns at the first Ctrl-C (SIGINT) or SIGTERM.
-pub async fn wait_for_signal() {
+/// Ctrl-C (SIGINT) and SIGTERM, listened for from the moment this is made: a signal that
+/// comes between two [`Signals::next`] (a quick second Ctrl-C) is not lost.
+pub struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    listening: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Starts listening (within a tokio runtime).
+    pub fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let listening = signal(SignalKind::interrupt())
+                .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                .ok();
+            Signals { listening }
         }
+        #[cfg(not(unix))]
+        Signals {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Returns at the next Ctrl-C or SIGTERM (one that came since the last call included).
+    pub async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.listening {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

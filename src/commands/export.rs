@@ -6,7 +6,7 @@ use super::args::GlobalArgs;
 use super::base::{self, limits};
 use super::identity;
 use super::source::{rows_to_read_from, Discovery};
-use super::{report_dir_exists, CliError};
+use super::{refuse_overwriting, report_dir_exists, CliError};
 use crate::events::Sinks;
 use crate::exit_codes;
 use crate::export::{self, Exported};
@@ -59,6 +59,9 @@ pub fn run(a: &ExportArgs, g: &GlobalArgs) -> Result<i32, CliError> {
             "the output's directory does not exist: {}",
             a.output.display()
         )));
+    }
+    if let Some(inventory) = &a.inventory {
+        refuse_overwriting(&a.output, "-o", &[(inventory, "the inventory")])?;
     }
     let sel = Selection {
         accounts: a.accounts.clone(),

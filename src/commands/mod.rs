@@ -76,6 +76,28 @@ pub fn read_report(path: &Path) -> Result<(Report, Vec<u8>), CliError> {
     Ok((report, bytes))
 }
 
+/// Refuses to write `output` (named by `flag`) over one of the run's `inputs` (each with
+/// what it is): an inventory, or the report a rollback undoes, would be lost. Paths are
+/// compared as files (relative or absolute, through links).
+pub fn refuse_overwriting(
+    output: &Path,
+    flag: &str,
+    inputs: &[(&Path, &str)],
+) -> Result<(), CliError> {
+    let Ok(out) = output.canonicalize() else {
+        return Ok(()); // a file that does not exist yet is no input
+    };
+    for (input, what) in inputs {
+        if input.canonicalize().is_ok_and(|i| i == out) {
+            return Err(CliError::Usage(format!(
+                "{flag} {} is {what} of this run: writing it would lose it; give another {flag}",
+                output.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Whether the report's directory exists: checked before any AWS call, so a run never ends
 /// with changes made and nowhere to record them.
 pub fn report_dir_exists(path: &Path) -> bool {

@@ -7,9 +7,9 @@
 //! beside the report until the report is safe.
 
 use super::args::{GlobalArgs, Guards};
-use super::base::{self, wait_for_signal};
+use super::base::{self, Signals};
 use super::identity;
-use super::{report_dir_exists, CliError};
+use super::{refuse_overwriting, report_dir_exists, CliError};
 use crate::cancel::Cancel;
 use crate::events::{EventSink, Sinks};
 use crate::exit_codes;
@@ -34,6 +34,8 @@ pub struct Job<'a> {
     pub selection: Selection,
     /// Reports and journals of earlier runs (`--history`).
     pub history: &'a [PathBuf],
+    /// The report this run works from (`rollback REPORT`, `apply --resume REPORT`).
+    pub earlier_report: Option<&'a Path>,
     /// `Some` when the run changes tables: its guardrails.
     pub guards: Option<&'a Guards>,
     /// `plan --detailed-exitcode`.
@@ -102,16 +104,25 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         tables,
         selection,
         history,
+        earlier_report,
         guards,
         detailed_exitcode,
     } = job;
     // Everything the user gave is validated before anything talks to AWS.
-    if !report_dir_exists(&g.report) {
+    let report_path = g.report_path(command);
+    if !report_dir_exists(&report_path) {
         return Err(CliError::Usage(format!(
             "the report's directory does not exist: {}",
-            g.report.display()
+            report_path.display()
         )));
     }
+    let mut inputs: Vec<(&Path, &str)> = earlier_report
+        .map(|p| (p, "the report"))
+        .into_iter()
+        .collect();
+    inputs.push((Path::new(&inventory.path), "the inventory"));
+    inputs.extend(history.iter().map(|p| (p.as_path(), "a --history file")));
+    refuse_overwriting(&report_path, "--report", &inputs)?;
     let history = crate::history::load(history).map_err(CliError::Usage)?;
     let yes = guards.is_some_and(|a| a.yes);
     if guards.is_some() && !yes && !std::io::stdin().is_terminal() {
@@ -129,11 +140,12 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         ..base::run_options(g, &tables)
     };
     // One run at a time writes this report (and its journal).
-    let _lock = lock_report(&g.report)?;
+    let _lock = lock_report(&report_path)?;
+    tracing::info!(report = %report_path.display(), "the report will be written to {}", report_path.display());
     // The journal exists before the first AWS call of an apply.
     let (journal, earlier_journal) = match guards {
         Some(_) => {
-            let path = journal::path_for(&g.report);
+            let path = journal::path_for(&report_path);
             let (sink, kept) = JournalSink::create(&path, command, &inventory.path)
                 .map_err(CliError::writing(&path))?;
             if let Some(kept) = &kept {
@@ -153,7 +165,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         command,
         inventory,
         started_at: report::now_rfc3339(),
-        path: g.report.clone(),
+        path: report_path,
         earlier_journal,
         ledger: Arc::new(Ledger::default()),
         cancel: Arc::new(Cancel::default()),
@@ -303,11 +315,12 @@ impl Running<'_> {
 /// The first Ctrl-C (or SIGTERM) asks the run to start nothing new; a second writes the
 /// report as it stands and exits at once.
 fn spawn_signal_handler(record: Arc<Record>) {
+    let mut signals = Signals::new();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.next().await;
         tracing::warn!("interrupted: starting no new tables; finishing the calls in flight (interrupt again to exit now)");
         record.cancel.request();
-        wait_for_signal().await;
+        signals.next().await;
         let _writing = record.writing.lock().unwrap_or_else(|e| e.into_inner());
         if record.ledger.is_taken() {
             // The run is over and its full report is written: nothing to add.

@@ -45,6 +45,7 @@ pub fn run(a: &RollbackArgs, g: &GlobalArgs) -> Result<i32, CliError> {
             tables,
             selection: sel,
             history: &a.select.history,
+            earlier_report: Some(&a.from),
             guards: (!a.plan_only).then_some(&a.guards),
             detailed_exitcode: false,
         },

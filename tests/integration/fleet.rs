@@ -418,7 +418,7 @@ table = "present"
         ],
     );
     assert_eq!(run.code, 1, "a failed table must give exit 1: {run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     let missing = entry(&report, A, "us-east-1", "missing");
     assert_eq!(missing["status"], "failed");
     assert_eq!(missing["error"]["code"], "ResourceNotFoundException");

@@ -31,7 +31,7 @@ fn canary_applies_a_few_tables_across_accounts_then_the_next_run_continues() {
             .contains("Canary: 2 table(s) applied; 4 more would change"),
         "{run:?}"
     );
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["summary"]["changed"], 2);
     assert_eq!(report["summary"]["would_change"], 4);
     let changed: Vec<&Value> = report["tables"]
@@ -64,7 +64,7 @@ fn canary_applies_a_few_tables_across_accounts_then_the_next_run_continues() {
 
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["summary"]["changed"], 4);
     assert_eq!(report["summary"]["unchanged"], 2);
 }
@@ -78,7 +78,15 @@ fn max_changes_refuses_before_any_write() {
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
-        &["apply", &inv, "--yes", "--max-changes", "5"],
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--max-changes",
+            "5",
+            "--report",
+            "ddb-fleet-report.json",
+        ],
     );
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
@@ -87,7 +95,7 @@ fn max_changes_refuses_before_any_write() {
         "{run:?}"
     );
     assert_eq!(writes(&sim), 0, "nothing was changed");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["summary"]["would_change"], 6);
     assert!(
         !dir.path().join("ddb-fleet-report.json.journal").exists(),
@@ -132,7 +140,7 @@ fn max_failures_stops_starting_tables_and_deleting_tables_fail_fast() {
         ],
     );
     assert_eq!(run.code, 1, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     let account = &fleet[0].0;
     for t in ["table-00000", "table-00001"] {
         let e = entry(&report, account, "us-east-1", t);
@@ -202,7 +210,7 @@ fn filters_select_part_of_the_inventory() {
         ],
     );
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     let names: Vec<(String, String, String)> = report["tables"]
         .as_array()
         .unwrap()
@@ -264,7 +272,15 @@ fn after_kill_9_the_journal_records_every_write_that_reached_aws() {
     let child = spawn_ddb_fleet(
         &sim.endpoint,
         dir.path(),
-        &["apply", &inv, "--yes", "--concurrency", "4"],
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--concurrency",
+            "4",
+            "--report",
+            "ddb-fleet-report.json",
+        ],
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while writes(&sim) < 25 {

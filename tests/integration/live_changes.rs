@@ -30,10 +30,18 @@ fn applied(
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
-        &["apply", &inv, "--yes", REREAD_ALWAYS[0], REREAD_ALWAYS[1]],
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--report",
+            "ddb-fleet-report.json",
+            REREAD_ALWAYS[0],
+            REREAD_ALWAYS[1],
+        ],
     );
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     (sim, dir, report)
 }
 

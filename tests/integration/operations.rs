@@ -54,7 +54,7 @@ fn patterns_expand_through_list_tables_and_explicit_rows_win() {
     let inv = inv.to_str().unwrap();
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["plan", inv]);
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["summary"]["total"], 131, "every table once");
     assert!(sim.stats().by_operation["ListTables"] >= 2, "paginated");
     let e = |t: &str| entry(&report, account, "us-east-1", t).clone();
@@ -81,7 +81,7 @@ fn patterns_expand_through_list_tables_and_explicit_rows_win() {
         &["apply", inv, "--yes", "--table", "orders-01?"],
     );
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["summary"]["changed"], 10);
     assert!(!sim.table(account, "us-east-1", "orders-012").on_demand);
     assert!(sim.table(account, "us-east-1", "orders-020").on_demand);

@@ -74,7 +74,7 @@ fn waiting_tables_hold_no_slot_and_updating_stays_within_its_bound() {
         ],
     );
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["summary"]["changed"], 12, "{}", report["summary"]);
     let stats = sim.stats();
     let most = stats.max_updating[&(account, region)];
@@ -118,7 +118,7 @@ fn waits_after_the_first_update_seen_do_not_poll_before_it_could_be_done() {
     let args = ["apply", &inv, "--yes", "--max-updating", "2"];
     let run = ddb_fleet(&sim.endpoint, dir.path(), &args);
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["summary"]["changed"], 8, "{}", report["summary"]);
     // (UpdateTable sent, polls of the wait after it), in the order the switches were sent.
     let mut waits: Vec<(String, u64)> = updates_and_waits(&report)
@@ -172,7 +172,7 @@ fn too_many_concurrent_operations_is_waited_out() {
     let inv = sim_inventory(dir.path(), "fleet.csv", &fleet, PROVISIONED);
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["summary"]["changed"], 8, "{}", report["summary"]);
     let stats = sim.stats();
     assert!(stats.updating_refusals > 0, "the limit was met");

@@ -124,3 +124,87 @@ fn a_write_whose_intent_cannot_be_journalled_is_not_sent() {
         .collect();
     assert_eq!(failed.len(), 4, "{run:?}");
 }
+
+/// Regression: every command wrote `ddb-fleet-report.json` by default, so `rollback
+/// ddb-fleet-report.json --plan-only` replaced the apply report it had just read, and the real
+/// rollback then found nothing to roll back. Each run now writes its own report, and no run
+/// writes over one of its inputs.
+#[test]
+fn an_apply_report_is_never_replaced_by_another_runs_report() {
+    let fleet = grid(1, &["us-east-1"], 3, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
+    let apply = ddb_fleet(&sim.endpoint, dir.path(), &["apply", &inv, "--yes"]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let applied = apply.report_path(dir.path());
+    assert!(
+        applied
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("ddb-fleet-apply-"),
+        "{applied:?}"
+    );
+    let bytes = std::fs::read(&applied).unwrap();
+    let name = applied.file_name().unwrap().to_str().unwrap();
+
+    let preview = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["rollback", name, "--plan-only"],
+    );
+    assert_eq!(preview.code, 0, "{preview:?}");
+    assert_ne!(preview.report_path(dir.path()), applied);
+    let plan = ddb_fleet(&sim.endpoint, dir.path(), &["plan", &inv]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert_eq!(
+        std::fs::read(&applied).unwrap(),
+        bytes,
+        "the apply report changed"
+    );
+
+    // Named explicitly, an input is still never written over: by its name or another path.
+    let absolute = applied.to_str().unwrap();
+    for report in [name, absolute] {
+        let run = ddb_fleet(
+            &sim.endpoint,
+            dir.path(),
+            &["rollback", name, "--yes", "--report", report],
+        );
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains("is the report of this run"), "{run:?}");
+    }
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["plan", &inv, "--report", &inv]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("is the inventory of this run"),
+        "{run:?}"
+    );
+    assert_eq!(std::fs::read(&applied).unwrap(), bytes);
+
+    let rollback = ddb_fleet(&sim.endpoint, dir.path(), &["rollback", name, "--yes"]);
+    assert_eq!(rollback.code, 0, "{rollback:?}");
+    let report = rollback.written_report(dir.path());
+    assert_eq!(report["summary"]["changed"], 3, "{report}");
+}
+
+/// `export` and `advise` never write their output over the inventory they read.
+#[test]
+fn an_output_is_never_the_inventory() {
+    let fleet = grid(1, &["us-east-1"], 1, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, ON_DEMAND);
+    let before = std::fs::read(&inv).unwrap();
+    for command in ["export", "advise"] {
+        let run = ddb_fleet(
+            &sim.endpoint,
+            dir.path(),
+            &[command, &inv, "-o", "fleet.csv"],
+        );
+        assert_eq!(run.code, 2, "{command}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("-o fleet.csv is the inventory of this run"),
+            "{run:?}"
+        );
+    }
+    assert_eq!(std::fs::read(&inv).unwrap(), before);
+}

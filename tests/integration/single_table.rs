@@ -40,7 +40,7 @@ fn seed_flags_apply_and_converge() {
     args.extend_from_slice(&flags);
     let run = ddb_fleet(&moto.endpoint, dir.path(), &args);
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["inventory"]["path"], "(command line)");
     let t = entry(&report, ACCOUNT, "eu-west-1", "legacy");
     assert_eq!(t["status"], "changed");

@@ -355,6 +355,21 @@ pub struct Run {
 }
 
 impl Run {
+    /// The path of the report the run says it wrote (`Report: PATH` on stdout), in `dir`.
+    pub fn report_path(&self, dir: &Path) -> PathBuf {
+        let line = self
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Report: "))
+            .unwrap_or_else(|| panic!("the run names no report: {self:?}"));
+        dir.join(line)
+    }
+
+    /// The report the run says it wrote.
+    pub fn written_report(&self, dir: &Path) -> serde_json::Value {
+        self.report(&self.report_path(dir))
+    }
+
     pub fn report(&self, path: &Path) -> serde_json::Value {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
             panic!(

@@ -116,7 +116,7 @@ fn a_session_in_another_account_is_refused_and_only_that_account_fails() {
     let (sim, dir, inv) = on_sim(config, &fleet, PROVISIONED);
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["plan", &inv]);
     assert_eq!(run.code, 1, "{run:?}");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     for t in ["table-00000", "table-00001"] {
         let e = entry(&report, a, "us-east-1", t);
         assert_eq!(e["status"], "failed", "{e}");
@@ -189,7 +189,7 @@ fn after_a_stop_no_write_is_sent() {
         "{} writes after the stop: {late:?}",
         late.len()
     );
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     assert_eq!(report["interrupted"], true);
     let recorded = count_actions(&report, |a| {
         a["operation"] == "UpdateTable"
@@ -240,7 +240,7 @@ fn a_stop_while_reading_ends_the_reads() {
     let run = finish(child);
     assert_eq!(run.code, 130, "{run:?}");
     assert_eq!(described(), after_signal, "reads went on after the stop");
-    let report = run.report(&dir.path().join("ddb-fleet-report.json"));
+    let report = run.written_report(dir.path());
     let interrupted = report["summary"]["interrupted"].as_u64().unwrap();
     assert!(interrupted >= 150, "{}", report["summary"]);
     assert!(
