@@ -111,6 +111,9 @@ pub struct TableReport {
     /// For `table_class_limit`: when the next table-class change is allowed.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub next_table_class_change_allowed_at: Option<String>,
+    /// With `skip_reason: decrease_limit`: when AWS said the next capacity decrease is allowed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_decrease_allowed_at: Option<String>,
     /// Why the table was planned again before an UpdateTable (it had changed since it was
     /// planned: a GSI created or deleted, a switch made by someone else); `actions` are then
     /// those of the new plan, after the ones already done.
@@ -140,6 +143,7 @@ impl TableReport {
             skip_reason: None,
             next_switch_allowed_at: None,
             next_table_class_change_allowed_at: None,
+            next_decrease_allowed_at: None,
             replanned: None,
             actions: vec![],
             before: None,

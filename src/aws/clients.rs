@@ -793,6 +793,9 @@ impl AccountRegion {
                 }
                 Err(e) => {
                     let mut err = AwsError::from_sdk(&e);
+                    if turn == Turn::Work(Service::AutoScaling) {
+                        err = err.from_autoscaling();
+                    }
                     lost |= err.answer_lost();
                     err.may_have_landed = lost;
                     let again = match err.kind {

@@ -24,6 +24,12 @@ pub enum ErrorKind {
     SwitchLimit,
     /// DynamoDB refused a table-class change: at most two per table per trailing 30 days.
     TableClassLimit,
+    /// DynamoDB refused a capacity decrease: per table (each GSI apart), four at any time in a
+    /// UTC day, then one an hour. Final for this run; its message names the next time.
+    DecreaseLimit,
+    /// An account quota refused the call (Application Auto Scaling's scalable targets per
+    /// region, policies per target): final for this run, until the quota is raised.
+    Quota,
     /// The resource does not exist.
     NotFound,
     /// Credentials, permissions, validation: retrying will not help.
@@ -142,6 +148,8 @@ impl AwsError {
             ErrorKind::SwitchLimit
         } else if code == "LimitExceededException" && is_table_class_limit_message(message) {
             ErrorKind::TableClassLimit
+        } else if code == "LimitExceededException" && is_decrease_limit_message(message) {
+            ErrorKind::DecreaseLimit
         } else if code == "ResourceInUseException"
             || code == "ConcurrentUpdateException"
             || code == "LimitExceededException"
@@ -216,6 +224,16 @@ impl AwsError {
         }
     }
 
+    /// The same error as Application Auto Scaling means it: its `LimitExceededException` is
+    /// an account quota (too many scalable targets or policies), never a wait (its busy
+    /// answer is `ConcurrentUpdateException`).
+    pub fn from_autoscaling(mut self) -> Self {
+        if self.code == "LimitExceededException" {
+            self.kind = ErrorKind::Quota;
+        }
+        self
+    }
+
     /// For auto scaling deletions: the thing is already gone. AWS answers
     /// ObjectNotFoundException; moto answers ValidationException "No scalable target found" /
     /// "No scaling policy found".
@@ -229,7 +247,10 @@ impl AwsError {
     /// When AWS names it, the time from which the next switch to on-demand (or table-class
     /// change) is allowed ("... Next update can be made at <time>").
     pub fn next_change_allowed_at(&self) -> Option<String> {
-        let (_, rest) = self.message.split_once("Next update can be made at")?;
+        let (_, rest) = self
+            .message
+            .split_once("Next update can be made at")
+            .or_else(|| self.message.split_once("Next decrease can be made at"))?;
         let t = rest.trim().trim_end_matches('.').trim();
         (!t.is_empty()).then(|| t.to_string())
     }
@@ -262,6 +283,13 @@ pub fn cause(e: &(dyn std::error::Error + 'static)) -> String {
 fn is_table_class_limit_message(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("tableclass") || m.contains("table class") || m.contains("table_class")
+}
+
+/// AWS's refusal of a capacity decrease: "Subscriber limit exceeded: Provisioned throughput
+/// decreases are limited within a given UTC day. ... Next decrease can be made at ...".
+fn is_decrease_limit_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("decreases are limited") || m.contains("next decrease")
 }
 
 fn is_switch_limit_message(message: &str) -> bool {
@@ -310,6 +338,34 @@ mod tests {
             Some(400),
         );
         assert_eq!(e.kind, ErrorKind::Busy);
+    }
+
+    /// AWS's text of the refusal (as seen in the wild): final for the run, the next time kept.
+    #[test]
+    fn a_decrease_refusal_is_its_own_limit_with_the_next_time() {
+        let e = AwsError::from_code(
+            "LimitExceededException",
+            "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After the first 4 decreases, each subsequent decrease in the same UTC day can be performed at most once every 3600 seconds. Number of decreases today: 4. Last decrease at Friday, December 4, 2026 8:14:16 AM UTC. Next decrease can be made at Friday, December 4, 2026 9:14:16 AM UTC",
+            Some(400),
+        );
+        assert_eq!(e.kind, ErrorKind::DecreaseLimit);
+        assert!(e.retryable, "a later run (--resume) may pass");
+        assert_eq!(
+            e.next_change_allowed_at().as_deref(),
+            Some("Friday, December 4, 2026 9:14:16 AM UTC")
+        );
+        // Too many operations in progress stays a wait.
+        let busy = AwsError::from_code(
+            "LimitExceededException",
+            "Too many concurrent control plane operations",
+            Some(400),
+        );
+        assert_eq!(busy.kind, ErrorKind::Busy);
+        // Application Auto Scaling's LimitExceededException is a quota, not a wait.
+        let quota = AwsError::from_code("LimitExceededException", "too many targets", Some(400))
+            .from_autoscaling();
+        assert_eq!(quota.kind, ErrorKind::Quota);
+        assert!(quota.retryable);
     }
 
     #[test]

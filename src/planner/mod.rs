@@ -55,6 +55,9 @@ pub enum SkipReason {
     NotActive,
     /// Not started: `--max-failures` tables had already failed.
     MaxFailures,
+    /// AWS refused a capacity decrease (per table: four at any time in a UTC day, then one
+    /// an hour); `--resume` takes it up once the time the report names has come.
+    DecreaseLimit,
 }
 
 impl SkipReason {

@@ -178,6 +178,11 @@ pub(super) fn conclude(
                     t.skip_reason = Some(SkipReason::TableClassLimit);
                     t.next_table_class_change_allowed_at = e.next_change_allowed_at();
                 }
+                ErrorKind::DecreaseLimit => {
+                    t.status = TableStatus::Skipped;
+                    t.skip_reason = Some(SkipReason::DecreaseLimit);
+                    t.next_decrease_allowed_at = e.next_change_allowed_at();
+                }
                 _ if e.code == "WaitTimeout" && !changed_before => {
                     t.status = TableStatus::Skipped;
                     t.skip_reason = Some(SkipReason::NotActive);
@@ -238,4 +243,62 @@ pub(super) fn conclude(
         run.failures.fetch_add(1, Ordering::SeqCst);
     }
     run.events.event(&Event::TableFinished { report: &report });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn concluded(failure: AwsError, mutated: bool) -> TableReport {
+        let ledger = Ledger::default();
+        let d = DesiredTable::on_demand("t");
+        ledger.init([&d]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let factory = rt.block_on(ClientFactory::new(crate::aws::AwsSettings {
+            profile: None,
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            role_session_name: "test".into(),
+            rates: Default::default(),
+            retry: Default::default(),
+            attempt_timeout: std::time::Duration::from_secs(1),
+        }));
+        let failures = AtomicUsize::new(0);
+        let run = Recording {
+            factory: &factory,
+            ledger: &ledger,
+            events: &crate::events::Sinks::default(),
+            failures: &failures,
+        };
+        let ran = Ran {
+            started: Instant::now(),
+            mutated,
+            failure: Some((failure, mutated)),
+            interrupted: false,
+            skipped: false,
+        };
+        conclude(&run, 0, &d, &ran, Ok(None));
+        ledger.get(0)
+    }
+
+    /// Regression: AWS's refusal of a decrease was waited out as "busy" until
+    /// `--wait-timeout`, then failed; it is a skip with the time AWS gives, for `--resume`.
+    #[test]
+    fn a_refused_decrease_is_skipped_with_the_time_aws_gives() {
+        let e = AwsError::from_code(
+            "LimitExceededException",
+            "Provisioned throughput decreases are limited within a given UTC day. Next decrease can be made at 2026-12-05T10:00:00Z",
+            Some(400),
+        );
+        let t = concluded(e, false);
+        assert_eq!(t.status, TableStatus::Skipped);
+        assert_eq!(t.skip_reason, Some(SkipReason::DecreaseLimit));
+        assert_eq!(
+            t.next_decrease_allowed_at.as_deref(),
+            Some("2026-12-05T10:00:00Z")
+        );
+        assert!(t.error.unwrap().retryable);
+    }
 }

@@ -16,6 +16,7 @@ mod live_changes;
 mod operations;
 mod pace;
 mod records;
+mod refusals;
 mod settings;
 mod single_table;
 mod trust;

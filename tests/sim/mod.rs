@@ -69,6 +69,9 @@ pub struct SimConfig {
     /// A fault, not AWS's behaviour (a misconfigured proxy or endpoint): AssumeRole on these
     /// role ARNs answers with a session in the given account, whose keys act there.
     pub misdirected_roles: HashMap<String, String>,
+    /// Application Auto Scaling's quota of DynamoDB scalable targets per account and region
+    /// (AWS's default: 5,000); a new target beyond it is refused with LimitExceededException.
+    pub max_scalable_targets: usize,
     /// The account of requests signed with keys the simulator did not issue (another
     /// emulator's, when the simulator serves only CloudWatch); default [`CALLER_ACCOUNT`].
     pub unknown_key_account: Option<String>,
@@ -89,6 +92,7 @@ impl Default for SimConfig {
             denied_accounts: HashSet::new(),
             unassumable_roles: HashSet::new(),
             misdirected_roles: HashMap::new(),
+            max_scalable_targets: 5_000,
             unknown_key_account: None,
             seed: 7,
         }
@@ -116,6 +120,9 @@ pub struct SimTable {
     pub table_class: String,
     /// Times of table-class changes (seconds since the epoch).
     pub class_changes: Vec<f64>,
+    /// Times of capacity decreases of the table, reads and writes counted together (seconds
+    /// since the epoch); each GSI keeps its own.
+    pub decreases: Vec<f64>,
     /// What CloudWatch reports it consumed; `None`: no datapoint (as an idle table).
     pub usage: Option<SimUsage>,
     /// `TableSizeBytes`.
@@ -138,6 +145,8 @@ pub struct SimGsi {
     pub caps: (Option<i64>, Option<i64>),
     /// Being added to the table: CREATING and backfilling until then.
     pub creating_until: Option<Instant>,
+    /// Times of this GSI's capacity decreases (its own count, apart from the table's).
+    pub decreases: Vec<f64>,
     /// Being deleted: DELETING until then, gone after.
     pub deleting_until: Option<Instant>,
 }
@@ -150,6 +159,7 @@ impl SimGsi {
             caps: (None, None),
             creating_until: None,
             deleting_until: None,
+            decreases: vec![],
         }
     }
 
@@ -199,6 +209,7 @@ impl SimTable {
             caps: (None, None),
             table_class: "STANDARD".into(),
             class_changes: vec![],
+            decreases: vec![],
             usage: None,
             size_bytes: 0,
             age: Duration::from_secs(400 * 86_400),
@@ -878,7 +889,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         dynamodb(r, &op, &body, config, &account, &region)
     } else {
         let unready = scales_unready_index(r, &op, &body);
-        let result = autoscaling(r, &op, &body, &account, &region);
+        let result = autoscaling(r, &op, &body, &account, &region, config);
         world.stats.scaling_on_unready_index += u64::from(unready);
         result
     };
@@ -1336,6 +1347,32 @@ fn switch_to_on_demand(t: &mut SimTable, updates: &[Value]) -> Result<(), SimErr
     Ok(())
 }
 
+/// AWS's quota on capacity decreases (AWS-RULES, "Auto scaling"): per table (each GSI apart),
+/// reads and writes together, up to 4 at any time in a UTC day, then one more an hour after
+/// the last. Records the decrease at `now` when it is allowed.
+fn decrease(past: &mut Vec<f64>, now: f64) -> Result<(), SimError> {
+    let day = (now / 86_400.0).floor();
+    let today: Vec<f64> = past
+        .iter()
+        .copied()
+        .filter(|t| (t / 86_400.0).floor() == day)
+        .collect();
+    let last = today.iter().copied().fold(f64::MIN, f64::max);
+    if today.len() >= 4 && now - last < 3_600.0 {
+        let when = |t: f64| {
+            aws_smithy_types::DateTime::from_secs(t as i64)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap()
+        };
+        return Err(("LimitExceededException", format!(
+            "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After the first 4 decreases, each subsequent decrease in the same UTC day can be performed at most once every 3600 seconds. Number of decreases today: {}. Last decrease at {}. Next decrease can be made at {}",
+            today.len(), when(last), when(last + 3_600.0)
+        )));
+    }
+    past.push(now);
+    Ok(())
+}
+
 fn switch_to_provisioned(
     t: &mut SimTable,
     body: &Value,
@@ -1375,6 +1412,19 @@ fn switch_to_provisioned(
             "ValidationException",
             "Table write capacity should either be Pay-Per-Request or AutoScaled.".into(),
         ));
+    }
+    if !t.on_demand {
+        let now = now_secs();
+        if rc < t.read || wc < t.write {
+            decrease(&mut t.decreases, now)?;
+        }
+        for (g, (r, w)) in &gsi_pt {
+            if let Some(gsi) = t.gsis.get_mut(g) {
+                if *r < gsi.read || *w < gsi.write {
+                    decrease(&mut gsi.decreases, now)?;
+                }
+            }
+        }
     }
     let unchanged = !t.on_demand
         && (rc, wc) == (t.read, t.write)
@@ -1440,7 +1490,14 @@ fn page<T: Clone>(
     Ok((items[start.min(end)..end].to_vec(), next))
 }
 
-fn autoscaling(r: &mut SimRegion, op: &str, body: &Value, account: &str, region: &str) -> OpResult {
+fn autoscaling(
+    r: &mut SimRegion,
+    op: &str,
+    body: &Value,
+    account: &str,
+    region: &str,
+    config: &SimConfig,
+) -> OpResult {
     let rid = body["ResourceId"].as_str().unwrap_or_default().to_string();
     let dim = body["ScalableDimension"]
         .as_str()
@@ -1506,6 +1563,12 @@ fn autoscaling(r: &mut SimRegion, op: &str, body: &Value, account: &str, region:
                             "MinCapacity and MaxCapacity are required for a new target".into(),
                         ));
                     };
+                    if r.targets.len() >= config.max_scalable_targets {
+                        return Err((
+                            "LimitExceededException",
+                            format!("The maximum number of scalable targets ({}) for this service namespace in this account and region has been reached", config.max_scalable_targets),
+                        ));
+                    }
                     r.targets.push(SimTarget {
                         resource_id: rid.clone(),
                         dimension: dim.clone(),
