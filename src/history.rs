@@ -4,7 +4,7 @@
 //! table-class change, so the earlier ones come from here.
 
 use crate::journal::{ActionLine, JournalLine};
-use crate::model::BillingMode;
+use crate::model::{BillingMode, ObservedTable};
 use crate::report::{ActionRecord, Outcome, Report};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,22 +19,45 @@ pub struct History {
     pub table_class_changes: HashMap<TableKey, Vec<String>>,
 }
 
+/// A recorded change and the time AWS gave the table's last change of that kind (read back
+/// after it) are the same change when this close: our clock may be minutes off AWS's.
+const SAME_CHANGE_BY_AWS_SECS: i64 = 3_600;
+
 impl History {
-    /// Records `r` if it is a limited change: when it started, else `at`.
-    fn add(&mut self, account: &str, region: &str, table: &str, r: &ActionRecord, at: &str) {
-        let map = if r.action.switches_to() == Some(BillingMode::OnDemand) {
-            &mut self.switches_to_on_demand
+    /// Records `r` if it is a limited change: at the time AWS gave it (`after`, the table as
+    /// read back, when that is within an hour of our record: the same change), else when it
+    /// started by our clock, else `at`. AWS's time is what DescribeTable shows later, so a
+    /// local clock minutes off neither counts one switch twice nor misses one.
+    fn add(
+        &mut self,
+        (account, region, table): (&str, &str, &str),
+        r: &ActionRecord,
+        at: &str,
+        after: Option<&ObservedTable>,
+    ) {
+        let (map, aws) = if r.action.switches_to() == Some(BillingMode::OnDemand) {
+            (
+                &mut self.switches_to_on_demand,
+                after.and_then(|a| a.last_switch_to_on_demand.as_deref()),
+            )
         } else if r.action.sets_class().is_some() {
-            &mut self.table_class_changes
+            (
+                &mut self.table_class_changes,
+                after.and_then(|a| a.last_table_class_change.as_deref()),
+            )
         } else {
             return;
         };
-        let when = r
+        let ours = r
             .started_at
             .map_or_else(|| at.to_string(), |s| s.to_string());
+        let when = match (aws.and_then(epoch), epoch(&ours)) {
+            (Some(a), Some(o)) if (a - o).abs() <= SAME_CHANGE_BY_AWS_SECS => aws.unwrap_or(&ours),
+            _ => &ours,
+        };
         map.entry((account.into(), region.into(), table.into()))
             .or_default()
-            .push(when);
+            .push(when.to_string());
     }
 
     /// The recorded switches to on-demand and class changes of one table.
@@ -54,9 +77,6 @@ impl History {
 /// happened). Errors name the file and line.
 pub fn load(paths: &[PathBuf]) -> Result<History, String> {
     let mut history = History::default();
-    let mut add = |account: &str, region: &str, table: &str, r: &ActionRecord, at: &str| {
-        history.add(account, region, table, r, at);
-    };
     for path in paths {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read history: {e}", path.display()))?;
@@ -64,7 +84,8 @@ pub fn load(paths: &[PathBuf]) -> Result<History, String> {
             for t in &report.tables {
                 for a in &t.actions {
                     if matches!(a.outcome, Outcome::Succeeded | Outcome::Started) {
-                        add(&t.account_id, &t.region, &t.table, a, "");
+                        let key = (t.account_id.as_str(), t.region.as_str(), t.table.as_str());
+                        history.add(key, a, "", t.after.as_ref());
                     }
                 }
             }
@@ -78,17 +99,25 @@ pub fn load(paths: &[PathBuf]) -> Result<History, String> {
                 JournalLine::ActionFinished(l) => {
                     open.retain(|o| !o.is_of(&l));
                     if l.record.outcome == Outcome::Succeeded {
-                        add(&l.account_id, &l.region, &l.table, &l.record, &l.at);
+                        history.add(l.key(), &l.record, &l.at, None);
                     }
                 }
                 _ => {}
             }
         }
         for l in &open {
-            add(&l.account_id, &l.region, &l.table, &l.record, &l.at);
+            history.add(l.key(), &l.record, &l.at, None);
         }
     }
     Ok(history)
+}
+
+/// Seconds since the epoch of an RFC 3339 time.
+fn epoch(t: &str) -> Option<i64> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    DateTime::from_str(t, Format::DateTime)
+        .ok()
+        .map(|d| d.secs())
 }
 
 /// A recorded change and DescribeTable's time within this many seconds are the same change:
@@ -106,11 +135,7 @@ pub fn recent_changes(
     window: i64,
 ) -> Vec<String> {
     use aws_smithy_types::date_time::{DateTime, Format};
-    let secs = |t: &str| {
-        DateTime::from_str(t, Format::DateTime)
-            .ok()
-            .map(|d| d.secs())
-    };
+    let secs = epoch;
     let mut times: Vec<i64> = recorded.iter().filter_map(|t| secs(t)).collect();
     times.sort_unstable();
     times.dedup();
@@ -156,5 +181,59 @@ mod tests {
             vec![at(now - 100)]
         );
         assert!(recent_changes(None, &[], now, 86_400).is_empty());
+    }
+
+    /// Regression: a switch recorded by a clock five minutes fast and seen by DescribeTable at
+    /// AWS's time counted twice (and so a table with three switches was refused a fourth).
+    #[test]
+    fn a_recorded_switch_is_matched_by_awss_own_time() {
+        use crate::model::{BillingMode, DesiredTable, ObservedTable};
+        use crate::report::{Outcome, Report, Summary, TableReport, TableStatus};
+        let at = |secs: i64| {
+            aws_smithy_types::DateTime::from_secs(secs)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap()
+        };
+        let now = 1_795_000_000;
+        let aws_time = at(now - 1_000);
+        let ours = at(now - 1_000 + 300);
+        let mut t = TableReport::unstarted(&DesiredTable::on_demand("t"), TableStatus::Changed);
+        t.account_id = "111111111111".into();
+        t.region = "us-east-1".into();
+        t.actions = vec![crate::journal::tests::record(
+            BillingMode::OnDemand,
+            Outcome::Succeeded,
+            &ours,
+        )];
+        t.after = Some(ObservedTable {
+            last_switch_to_on_demand: Some(aws_time.clone()),
+            ..ObservedTable::active(BillingMode::OnDemand, 0, &[])
+        });
+        let report = Report {
+            schema_version: 1,
+            tool_version: "x".into(),
+            command: "apply".into(),
+            started_at: ours.clone(),
+            finished_at: ours.clone(),
+            interrupted: false,
+            inventory: crate::report::InventoryRef {
+                path: "inv.csv".into(),
+                sha256: String::new(),
+            },
+            summary: Summary::of(std::slice::from_ref(&t)),
+            tables: vec![t],
+            earlier_journal: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, serde_json::to_vec(&report).unwrap()).unwrap();
+        let h = super::load(&[path]).unwrap();
+        let key = ("111111111111".into(), "us-east-1".into(), "t".into());
+        let (switches, _) = h.of(&key);
+        assert_eq!(switches, [aws_time.clone()]);
+        assert_eq!(
+            recent_changes(Some(&aws_time), switches, now, 86_400).len(),
+            1
+        );
     }
 }

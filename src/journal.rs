@@ -73,6 +73,11 @@ impl ActionLine {
         }
     }
 
+    /// (account, region, table).
+    pub(crate) fn key(&self) -> (&str, &str, &str) {
+        (&self.account_id, &self.region, &self.table)
+    }
+
     pub(crate) fn is_of(&self, other: &ActionLine) -> bool {
         (&self.account_id, &self.region, &self.table, self.step)
             == (&other.account_id, &other.region, &other.table, other.step)

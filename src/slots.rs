@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
@@ -27,15 +28,33 @@ pub enum SlotMsg<K> {
     Resume(K, oneshot::Sender<()>),
 }
 
-/// A table task's way to give back and take again its group's work slot.
+/// A table task's way to give back and take again its group's work slot. Whether the task
+/// holds its slot is known at any moment ([`SlotHandle::holds`]): a task that ends (or
+/// panics) while waiting has given its slot back already, and must not give it twice.
 #[derive(Clone)]
 pub struct SlotHandle<K> {
-    pub tx: mpsc::UnboundedSender<SlotMsg<K>>,
-    pub group: K,
+    tx: mpsc::UnboundedSender<SlotMsg<K>>,
+    group: K,
+    held: Arc<AtomicBool>,
 }
 
 impl<K: Clone> SlotHandle<K> {
+    /// The handle of a task that holds a slot of `group` now.
+    pub fn new(tx: mpsc::UnboundedSender<SlotMsg<K>>, group: K) -> Self {
+        SlotHandle {
+            tx,
+            group,
+            held: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// Whether the task holds its slot (it is not waiting without it).
+    pub fn holds(&self) -> bool {
+        self.held.load(Ordering::SeqCst)
+    }
+
     pub fn release(&self) {
+        self.held.store(false, Ordering::SeqCst);
         let _ = self.tx.send(SlotMsg::Release(self.group.clone()));
     }
 
@@ -49,6 +68,7 @@ impl<K: Clone> SlotHandle<K> {
         {
             let _ = rx.await;
         }
+        self.held.store(true, Ordering::SeqCst);
     }
 
     /// Runs `f` without holding a slot: released before, taken again after. A future ready at
@@ -158,8 +178,7 @@ mod tests {
         mpsc::UnboundedReceiver<SlotMsg<&'static str>>,
     ) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let group = "1/r";
-        (SlotHandle { tx, group }, rx)
+        (SlotHandle::new(tx, "1/r"), rx)
     }
 
     /// Regression: a permit free at once still gave the slot back, and with --concurrency 1 the
@@ -250,5 +269,30 @@ mod tests {
             .await;
         assert_eq!(out, 8);
         assert_eq!(scheduler.await.unwrap(), vec!["release", "resume"]);
+    }
+
+    /// Regression: a table that panicked while waiting without its slot had given it back,
+    /// and its task's end gave it back again: `--concurrency` was exceeded by one per panic.
+    #[test]
+    fn a_panic_while_waiting_leaves_the_slot_given_back_once() {
+        let (slot, mut rx) = handle();
+        assert!(slot.holds());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let waited = rt.block_on(futures::FutureExt::catch_unwind(
+            std::panic::AssertUnwindSafe(slot.without(async {
+                tokio::task::yield_now().await;
+                panic!("a bug while waiting");
+            })),
+        ));
+        assert!(waited.is_err());
+        assert!(!slot.holds(), "the task no longer holds its slot");
+        assert!(matches!(rx.try_recv(), Ok(SlotMsg::Release(_))));
+        assert!(
+            rx.try_recv().is_err(),
+            "given back once, never asked for again"
+        );
     }
 }

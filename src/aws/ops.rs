@@ -340,6 +340,43 @@ pub async fn attach_scaling(
     tables: Vec<(&str, &mut Result<ObservedTable, AwsError>)>,
     namespace: &NamespacePolicies,
 ) {
+    // Tables whose ResourceIds fit one DescribeScalableTargets call are read together; a
+    // listing that fails fails only the tables it was for.
+    let sizes: Vec<usize> = tables
+        .iter()
+        .map(|(name, r)| r.as_ref().map_or(0, |o| resource_ids(name, o).len()))
+        .collect();
+    let mut tables = tables.into_iter();
+    for n in chunk_lengths(&sizes, RESOURCE_IDS_PER_CALL) {
+        attach_chunk(c, tables.by_ref().take(n).collect(), namespace).await;
+    }
+}
+
+/// Consecutive chunks (their lengths) of items of these `sizes`, each adding up to at most
+/// `max` (an item larger than `max` alone).
+fn chunk_lengths(sizes: &[usize], max: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let (mut len, mut sum) = (0, 0);
+    for &n in sizes {
+        if len > 0 && sum + n > max {
+            out.push(len);
+            (len, sum) = (0, 0);
+        }
+        len += 1;
+        sum += n;
+    }
+    if len > 0 {
+        out.push(len);
+    }
+    out
+}
+
+/// [`attach_scaling`] of tables whose ResourceIds fit one call.
+async fn attach_chunk(
+    c: &AccountRegion,
+    tables: Vec<(&str, &mut Result<ObservedTable, AwsError>)>,
+    namespace: &NamespacePolicies,
+) {
     let ids: Vec<String> = tables
         .iter()
         .filter_map(|(name, r)| r.as_ref().ok().map(|o| resource_ids(name, o)))
@@ -887,6 +924,16 @@ mod tests {
         )
         .await;
         (r, calls.get())
+    }
+
+    /// Regression: one failed DescribeScalableTargets in a read-back of 100 tables failed all
+    /// 100; tables are now listed in chunks that fit one call, each failing alone.
+    #[test]
+    fn tables_are_listed_in_chunks_that_fit_one_call() {
+        assert_eq!(chunk_lengths(&[3; 34], 50), vec![16, 16, 2]);
+        assert_eq!(chunk_lengths(&[1, 60, 1], 50), vec![1, 1, 1]);
+        assert_eq!(chunk_lengths(&[0, 0, 50, 1], 50), vec![3, 1]);
+        assert!(chunk_lengths(&[], 50).is_empty());
     }
 
     #[tokio::test]

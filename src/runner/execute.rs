@@ -5,7 +5,7 @@
 //! A table whose actions changed something goes on to the read-back stage.
 
 use super::ledger::{mark_skipped, skip_error};
-use super::read_back::{conclude, read_back, Pending, Ran, ReadBacks, Recording};
+use super::read_back::{conclude, read_back_guarded, Pending, Ran, ReadBacks, Recording};
 use super::{group_of, unix_now, Group, Ledger, Planned, RunOptions, Work};
 use crate::aws::ops::{self, Performed};
 use crate::aws::{AccountRegion, AwsError, ClientFactory, ErrorKind};
@@ -87,10 +87,7 @@ impl ApplyContext {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()?;
-        Some(SlotHandle {
-            tx,
-            group: group.clone(),
-        })
+        Some(SlotHandle::new(tx, group.clone()))
     }
 }
 
@@ -173,7 +170,7 @@ pub async fn apply_fleet(
     let spawn_read_back = |tasks: &mut tokio::task::JoinSet<Option<Group>>, group, due| {
         let ctx = ctx.clone();
         tasks.spawn(async move {
-            read_back(&ctx.recording(), &group, due).await;
+            read_back_guarded(&ctx.recording(), &group, due).await;
             None
         });
     };
@@ -252,14 +249,17 @@ pub async fn apply_fleet(
 }
 
 /// One table's task. A panic stays this table's: it is failed (with what its actions
-/// recorded), its group's read-back does not wait for it, and its slot is freed.
+/// recorded), its group's read-back does not wait for it, and its slot is freed, once: the
+/// task returns its group only if it holds its slot (one given back before a wait is not
+/// given back again).
 async fn run_table(
     ctx: Arc<ApplyContext>,
     group: Group,
     i: usize,
     p: Box<Planned>,
 ) -> Option<Group> {
-    let run = std::panic::AssertUnwindSafe(apply_one(&ctx, i, p));
+    let slot = ctx.slot(&group);
+    let run = std::panic::AssertUnwindSafe(apply_one(&ctx, i, p, slot.clone()));
     if futures::FutureExt::catch_unwind(run).await.is_err() {
         tracing::error!(table = i, "applying the table panicked");
         let report = ctx.ledger.update(i, |t| {
@@ -275,12 +275,12 @@ async fn run_table(
         ctx.failures.fetch_add(1, Ordering::SeqCst);
         ctx.events.event(&Event::TableFinished { report: &report });
         let due = ctx.read_backs.deposit(&group, None);
-        Box::pin(read_back(&ctx.recording(), &group, due)).await;
+        Box::pin(read_back_guarded(&ctx.recording(), &group, due)).await;
     }
-    Some(group)
+    slot.is_none_or(|s| s.holds()).then_some(group)
 }
 
-async fn apply_one(ctx: &ApplyContext, i: usize, p: Box<Planned>) {
+async fn apply_one(ctx: &ApplyContext, i: usize, p: Box<Planned>, slot: Option<SlotHandle<Group>>) {
     let (opts, events, ledger) = (&ctx.opts, &*ctx.events, &*ctx.ledger);
     let group = group_of(&p.desired);
     let pending = if ctx.failures.load(Ordering::SeqCst) >= opts.max_failures {
@@ -300,12 +300,12 @@ async fn apply_one(ctx: &ApplyContext, i: usize, p: Box<Planned>) {
         });
         None
     } else {
-        apply_table(ctx, i, *p).await
+        apply_table(ctx, i, *p, slot).await
     };
     let due = ctx.read_backs.deposit(&group, pending);
     // Boxed, as every large future a table awaits: a table task waiting (for a permit, for
     // ACTIVE) is then the size of its own state, not of the SDK calls it may make (15 KB).
-    Box::pin(read_back(&ctx.recording(), &group, due)).await;
+    Box::pin(read_back_guarded(&ctx.recording(), &group, due)).await;
 }
 
 /// What checking a table before an UpdateTable came to.
@@ -408,10 +408,9 @@ async fn run_actions(
     p: &Planned,
     clients: &AccountRegion,
     ran: &mut Ran,
+    slot: Option<SlotHandle<Group>>,
 ) {
     let d = &p.desired;
-    let group = group_of(d);
-    let slot = ctx.slot(&group);
     // The permit of an UpdateTable sent, kept until the table is ACTIVE again.
     let mut updating: Option<tokio::sync::OwnedSemaphorePermit> = None;
     // The table as the last wait for ACTIVE read it (boxed: kept across the next wait), and
@@ -505,7 +504,12 @@ async fn run_actions(
 
 /// Runs a table's actions in order, journalled, and reads the table back. Returns the table
 /// when its auto scaling is still to be read back (in a batch); otherwise it is concluded.
-async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending> {
+async fn apply_table(
+    ctx: &ApplyContext,
+    i: usize,
+    p: Planned,
+    slot: Option<SlotHandle<Group>>,
+) -> Option<Pending> {
     let (events, ledger, cancel) = (&*ctx.events, &*ctx.ledger, &ctx.cancel);
     if cancel.is_requested() {
         // Never started: stays `interrupted` with every action `not_attempted`.
@@ -534,7 +538,7 @@ async fn apply_table(ctx: &ApplyContext, i: usize, p: Planned) -> Option<Pending
         }
     };
 
-    Box::pin(run_actions(ctx, i, &p, &clients, &mut ran)).await;
+    Box::pin(run_actions(ctx, i, &p, &clients, &mut ran, slot)).await;
 
     // Read back what AWS now has, whatever happened: the report must say the truth.
     if ran.skipped && !ran.mutated {

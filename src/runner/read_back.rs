@@ -119,8 +119,41 @@ impl ReadBacks {
     }
 }
 
+/// [`read_back`], a panic kept to its batch: each of its tables not concluded yet fails with
+/// the reason (its actions say what was done), instead of staying `interrupted` with no
+/// `after`.
+pub(super) async fn read_back_guarded(run: &Recording<'_>, group: &Group, batch: Vec<Pending>) {
+    let tables: Vec<usize> = batch.iter().map(|p| p.i).collect();
+    let read = std::panic::AssertUnwindSafe(read_back(run, group, batch));
+    if futures::FutureExt::catch_unwind(read).await.is_ok() {
+        return;
+    }
+    tracing::error!(
+        tables = tables.len(),
+        "reading back a batch of tables panicked"
+    );
+    for i in tables {
+        let report = run.ledger.update(i, |t| {
+            if t.status != TableStatus::Interrupted {
+                return None; // concluded before the panic
+            }
+            t.status = TableStatus::Failed;
+            t.error = Some(ErrorReport {
+                code: "Panic".into(),
+                message: "ddb-fleet failed while reading this table back after its changes (a bug): its actions say what was done; plan it to see its state".into(),
+                retryable: true,
+                detail: None,
+            });
+            Some(t.clone())
+        });
+        if let Some(report) = report {
+            run.events.event(&Event::TableFinished { report: &report });
+        }
+    }
+}
+
 /// Reads back the auto scaling of a batch of one group's tables in one go, and concludes each.
-pub(super) async fn read_back(run: &Recording<'_>, group: &Group, mut batch: Vec<Pending>) {
+async fn read_back(run: &Recording<'_>, group: &Group, mut batch: Vec<Pending>) {
     if batch.is_empty() {
         return;
     }
@@ -239,7 +272,10 @@ pub(super) fn conclude(
         }
         t.clone()
     });
-    if report.status == TableStatus::Failed {
+    // `--max-failures` counts changes that failed, not a read-back that did (AWS or the
+    // network failing to answer says nothing of the next table's changes).
+    let read_back_failed = ran.failure.is_none() && after.is_err();
+    if report.status == TableStatus::Failed && !read_back_failed {
         run.failures.fetch_add(1, Ordering::SeqCst);
     }
     run.events.event(&Event::TableFinished { report: &report });
@@ -250,6 +286,15 @@ mod tests {
     use super::*;
 
     fn concluded(failure: AwsError, mutated: bool) -> TableReport {
+        concluded_with(Some(failure), mutated, Ok(None)).0
+    }
+
+    /// Concludes table 0 after actions that ran as given; the entry and `--max-failures`'s count.
+    fn concluded_with(
+        failure: Option<AwsError>,
+        mutated: bool,
+        after: Result<Option<ObservedTable>, AwsError>,
+    ) -> (TableReport, usize) {
         let ledger = Ledger::default();
         let d = DesiredTable::on_demand("t");
         ledger.init([&d]);
@@ -275,12 +320,24 @@ mod tests {
         let ran = Ran {
             started: Instant::now(),
             mutated,
-            failure: Some((failure, mutated)),
+            failure: failure.map(|f| (f, mutated)),
             interrupted: false,
             skipped: false,
         };
-        conclude(&run, 0, &d, &ran, Ok(None));
-        ledger.get(0)
+        conclude(&run, 0, &d, &ran, after);
+        (ledger.get(0), failures.load(Ordering::SeqCst))
+    }
+
+    /// A read-back that failed after every change succeeded fails the table (the report must
+    /// not say "changed" unverified) but is not a failed change: `--max-failures` does not
+    /// count it.
+    #[test]
+    fn a_failed_read_back_does_not_count_toward_max_failures() {
+        let e = AwsError::from_code("AccessDeniedException", "no", Some(400));
+        let (t, failures) = concluded_with(None, true, Err(e.clone()));
+        assert_eq!((t.status, failures), (TableStatus::Failed, 0));
+        let (t, failures) = concluded_with(Some(e), true, Ok(None));
+        assert_eq!((t.status, failures), (TableStatus::Failed, 1));
     }
 
     /// Regression: AWS's refusal of a decrease was waited out as "busy" until

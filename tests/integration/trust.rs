@@ -251,3 +251,44 @@ fn a_stop_while_reading_ends_the_reads() {
         statuses(&report)
     );
 }
+
+/// Regression: `--max-updating` was counted per (account, role, region): rows of one account
+/// reached through two roles had twice the bound. AWS counts operations per account and
+/// region.
+#[test]
+fn max_updating_counts_per_account_and_region_whatever_the_role() {
+    let fleet = grid(1, &["us-east-1"], 6, |_| SimTable::on_demand(&[]));
+    let sim = Sim::start(
+        SimConfig {
+            update_duration: Duration::from_millis(800),
+            ..SimConfig::default()
+        },
+        fleet.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n",
+    );
+    for (n, (account, region, table, _)) in fleet.iter().enumerate() {
+        let role = if n % 2 == 0 { "fleet" } else { "other" };
+        text.push_str(&format!(
+            "{account},{role},{region},{table},{PROVISIONED}\n"
+        ));
+    }
+    let inv = write(dir.path(), "inv.csv", &text);
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            inv.to_str().unwrap(),
+            "--yes",
+            "--max-updating",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let (account, region, _, _) = &fleet[0];
+    let seen = sim.stats().max_updating[&(account.clone(), region.clone())];
+    assert_eq!(seen, 1, "tables UPDATING at once in one account and region");
+}
