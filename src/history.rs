@@ -230,7 +230,7 @@ mod tests {
         let h = super::load(&[path]).unwrap();
         let key = ("111111111111".into(), "us-east-1".into(), "t".into());
         let (switches, _) = h.of(&key);
-        assert_eq!(switches, [aws_time.clone()]);
+        assert_eq!(switches, std::slice::from_ref(&aws_time));
         assert_eq!(
             recent_changes(Some(&aws_time), switches, now, 86_400).len(),
             1
