@@ -208,3 +208,63 @@ fn an_output_is_never_the_inventory() {
     }
     assert_eq!(std::fs::read(&inv).unwrap(), before);
 }
+
+/// Regression: an UpdateTable whose answer was lost, sent once (`--max-attempts 1`) or refused
+/// when sent again, and whose landing reading could not decide (here the table stays UPDATING
+/// past `--wait-timeout`) was recorded `failed` with `after` equal to `before`: rollback
+/// ignored it and `--history` did not count it, though AWS had switched the table. It is
+/// `started` (may have happened), and the table's `after` is what AWS has.
+#[test]
+fn a_write_whose_answer_was_lost_and_cannot_be_decided_is_recorded_started() {
+    let fleet = grid(1, &["us-east-1"], 1, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(
+        SimConfig {
+            drop_after_rate: 1.0,
+            update_duration: Duration::from_secs(4),
+            ..SimConfig::default()
+        },
+        &fleet,
+        PROVISIONED,
+    );
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--max-attempts",
+            "1",
+            "--wait-timeout",
+            "1s",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let report = run.written_report(dir.path());
+    let t = &report["tables"][0];
+    let update = &t["actions"][0];
+    assert_eq!(update["operation"], "UpdateTable", "{t}");
+    assert_eq!(update["outcome"], "started", "{t}");
+    assert!(
+        update["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("it may have"),
+        "{update}"
+    );
+    assert_eq!(t["after"]["billing_mode"], "PROVISIONED", "{t}");
+    assert_eq!(sim.stats().by_operation["UpdateTable"], 1);
+    // rollback counts it: the table is switched back.
+    let name = run.report_path(dir.path());
+    let rb = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["rollback", name.to_str().unwrap(), "--plan-only"],
+    );
+    assert_eq!(rb.code, 0, "{rb:?}");
+    assert_eq!(
+        rb.written_report(dir.path())["summary"]["would_change"],
+        1,
+        "{rb:?}"
+    );
+}
