@@ -6,7 +6,7 @@
 
 use crate::commands;
 use crate::commands::advise::AdviseArgs;
-use crate::commands::args::GlobalArgs;
+use crate::commands::args::LimitArgs;
 use crate::commands::export::ExportArgs;
 use crate::commands::plan_apply::{ApplyArgs, PlanArgs};
 use crate::commands::report::ReportCommand;
@@ -31,8 +31,6 @@ Exit codes: 0 success, 1 a table failed, 2 invalid input or usage,
 #[derive(Debug, Parser)]
 #[command(name = "ddb-fleet", version, after_long_help = EXAMPLES)]
 pub struct Cli {
-    #[command(flatten)]
-    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -43,6 +41,8 @@ pub enum Command {
     Validate {
         /// Inventory file (.csv or .toml).
         inventory: PathBuf,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Read current state and show what `apply` would change; changes nothing.
     Plan(PlanArgs),
@@ -66,6 +66,8 @@ pub enum Command {
     IamPolicy {
         /// Inventory whose roles the caller must be able to assume.
         inventory: Option<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Print a shell completion script: `ddb-fleet completions bash > /etc/bash_completion.d/ddb-fleet`.
     Completions {
@@ -101,21 +103,22 @@ pub fn main() -> i32 {
 
 /// Dispatches to the command's own module (`crate::commands`).
 fn run(cli: &Cli) -> Result<i32, CliError> {
-    let g = &cli.global;
     match &cli.command {
-        Command::Validate { inventory } => commands::validate::run(inventory, g),
-        Command::Plan(a) => commands::plan_apply::plan(a, g),
-        Command::Apply(a) => commands::plan_apply::apply(a, g),
-        Command::Export(a) => commands::export::run(a, g),
-        Command::Advise(a) => commands::advise::run(a, g),
-        Command::Rollback(a) => commands::rollback::run(a, g),
+        Command::Validate { inventory, limits } => commands::validate::run(inventory, limits),
+        Command::Plan(a) => commands::plan_apply::plan(a),
+        Command::Apply(a) => commands::plan_apply::apply(a),
+        Command::Export(a) => commands::export::run(a),
+        Command::Advise(a) => commands::advise::run(a),
+        Command::Rollback(a) => commands::rollback::run(a),
         Command::Report { command } => match command {
             ReportCommand::Recover { journal, output } => {
                 commands::report::recover(journal, output)
             }
             ReportCommand::Merge { reports, output } => commands::report::merge(reports, output),
         },
-        Command::IamPolicy { inventory } => commands::iam_policy::run(inventory.as_ref(), g),
+        Command::IamPolicy { inventory, limits } => {
+            commands::iam_policy::run(inventory.as_ref(), limits)
+        }
         Command::Completions { shell } => {
             commands::completions::run(*shell, <Cli as clap::CommandFactory>::command())
         }
@@ -137,14 +140,85 @@ mod tests {
     #[test]
     fn rate_defaults_are_the_library_defaults() {
         let cli = Cli::try_parse_from(["ddb-fleet", "plan", "x.csv"]).unwrap();
-        let d = Rates::default();
-        assert_eq!(cli.global.dynamodb_rps, d.dynamodb);
-        assert_eq!(cli.global.autoscaling_rps, d.autoscaling);
-        assert_eq!(cli.global.sts_rps, d.sts);
-        assert_eq!(cli.global.cloudwatch_rps, d.cloudwatch);
+        let Command::Plan(plan) = cli.command else {
+            unreachable!()
+        };
+        let (g, d) = (&plan.global, Rates::default());
+        assert_eq!(g.dynamodb_rps, d.dynamodb);
+        assert_eq!(g.autoscaling_rps, d.autoscaling);
+        assert_eq!(g.sts_rps, d.sts);
+        assert_eq!(g.cloudwatch_rps, d.cloudwatch);
         assert!(
             d.sts.get() >= 20,
             "a fleet of hundreds of accounts must not wait minutes on STS"
+        );
+    }
+
+    /// Regression: `--report` and the 16 AWS tuning flags were offered by every command,
+    /// `completions` and `report merge` included, where they did nothing.
+    #[test]
+    fn each_command_offers_only_the_options_it_uses() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let flags = |name: &[&str]| -> Vec<String> {
+            let mut c = &cli;
+            for n in name {
+                c = c.find_subcommand(n).unwrap();
+            }
+            c.get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_string))
+                .collect()
+        };
+        let small: [&[&str]; 5] = [
+            &["validate"],
+            &["completions"],
+            &["iam-policy"],
+            &["report", "merge"],
+            &["report", "recover"],
+        ];
+        for name in small {
+            let f = flags(name);
+            for aws in [
+                "report",
+                "profile",
+                "dynamodb-rps",
+                "concurrency",
+                "log-format",
+            ] {
+                assert!(
+                    !f.iter().any(|x| x == aws),
+                    "{name:?} offers --{aws}: {f:?}"
+                );
+            }
+        }
+        assert!(
+            !flags(&["export"]).iter().any(|x| x == "report"),
+            "export writes no report"
+        );
+        for run in ["plan", "apply", "rollback", "advise"] {
+            let f = flags(&[run]);
+            for wanted in ["report", "profile", "dynamodb-rps", "max-capacity-units"] {
+                assert!(f.iter().any(|x| x == wanted), "{run} lacks --{wanted}");
+            }
+        }
+        // The seed script's flags say what they are.
+        let apply = cli.find_subcommand("apply").unwrap();
+        for a in apply.get_arguments() {
+            let long = a.get_long().unwrap_or_default();
+            if long.chars().any(|c| c.is_ascii_uppercase()) {
+                assert!(a.get_help().is_some(), "--{long} has no help");
+            }
+        }
+    }
+
+    #[test]
+    fn a_rate_of_zero_says_it_must_be_at_least_one() {
+        let e =
+            Cli::try_parse_from(["ddb-fleet", "plan", "x.csv", "--dynamodb-rps", "0"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("the rate must be at least 1 request per second"),
+            "{e}"
         );
     }
 

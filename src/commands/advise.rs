@@ -3,7 +3,7 @@
 //! inventory (`-o`), the HTML page (`--html`) and the summary on stdout. Read-only in AWS.
 //! Exit 1 if a table could not be advised, 130 if interrupted (the report is still written).
 
-use super::args::GlobalArgs;
+use super::args::{GlobalArgs, ReportArgs};
 use super::base::{self, limits, Signals};
 use super::identity;
 use super::source::{rows_to_read_from, Discovery};
@@ -76,6 +76,10 @@ pub struct AdviseArgs {
     /// Write a one-page HTML report (self-contained).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
 /// CloudWatch's retention per period: (seconds per period, days kept).
@@ -152,7 +156,7 @@ fn policy(a: &AdviseArgs, max_capacity_units: i64) -> Result<Policy, CliError> {
 
 /// Whether the inventory output is TOML (else CSV), and the report's path; checked with the
 /// directories, and that no output is an input.
-fn check_outputs(a: &AdviseArgs, g: &GlobalArgs) -> Result<(Option<bool>, PathBuf), CliError> {
+fn check_outputs(a: &AdviseArgs) -> Result<(Option<bool>, PathBuf), CliError> {
     let toml = match &a.output {
         None => None,
         Some(o) => match o.extension().and_then(|e| e.to_str()) {
@@ -166,7 +170,7 @@ fn check_outputs(a: &AdviseArgs, g: &GlobalArgs) -> Result<(Option<bool>, PathBu
             }
         },
     };
-    let report = g.report_path("advise");
+    let report = a.report.path("advise");
     let mut inputs: Vec<(&Path, &str)> = Vec::new();
     inputs.extend(a.inventory.as_deref().map(|p| (p, "the inventory")));
     inputs.extend(a.prices.as_deref().map(|p| (p, "the price file")));
@@ -228,11 +232,12 @@ fn check_prices(rows: &[DesiredTable], prices: &PriceBook) -> Result<(), CliErro
 }
 
 /// `advise`.
-pub fn run(a: &AdviseArgs, g: &GlobalArgs) -> Result<i32, CliError> {
-    let limits = limits(g);
+pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
+    let g = &a.global;
+    let limits = limits(&g.limits);
     let period = period(a)?;
     let policy = policy(a, limits.max_capacity_units)?;
-    let (toml, report_path) = check_outputs(a, g)?;
+    let (toml, report_path) = check_outputs(a)?;
     let prices = match &a.prices {
         Some(p) => PriceBook::with_file(p).map_err(|e| {
             CliError::Usage(InventoryErrors(e).to_string().replacen(

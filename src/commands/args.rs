@@ -54,6 +54,7 @@ pub struct SelectArgs {
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Single table (the original script's flags)")]
 pub struct SingleTableArgs {
+    /// The table's name.
     #[arg(long = "tableName", value_name = "TABLE")]
     pub table_name: Option<String>,
     /// The table's region. With an inventory: only rows in this region (repeatable).
@@ -65,15 +66,19 @@ pub struct SingleTableArgs {
     /// ondemand | provisioned.
     #[arg(long = "writeMode", value_name = "MODE")]
     pub write_mode: Option<String>,
+    /// Smallest read capacity auto scaling may set (provisioned).
     #[arg(long = "minRead", value_name = "N")]
     pub min_read: Option<String>,
+    /// Largest read capacity auto scaling may set (provisioned).
     #[arg(long = "maxRead", value_name = "N")]
     pub max_read: Option<String>,
     /// Target read utilisation, percent.
     #[arg(long = "targetRead", value_name = "P")]
     pub target_read: Option<String>,
+    /// Smallest write capacity auto scaling may set (provisioned).
     #[arg(long = "minWrite", value_name = "N")]
     pub min_write: Option<String>,
+    /// Largest write capacity auto scaling may set (provisioned).
     #[arg(long = "maxWrite", value_name = "N")]
     pub max_write: Option<String>,
     /// Target write utilisation, percent.
@@ -117,85 +122,100 @@ pub enum LogFormat {
     Text,
 }
 
+/// The report a run writes (`plan`, `apply`, `rollback`, `advise`).
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub struct ReportArgs {
     /// Where to write the JSON report [default: a new file for each run,
     /// ddb-fleet-COMMAND-YYYYMMDDTHHMMSSZ.json]. Never an input of the run.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+}
+
+/// The limits an inventory is checked against (every command that reads one).
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Largest capacity units accepted in an inventory (AWS's default per-table quota).
+    // Auto scaling takes 32-bit capacities: larger values are refused here, before any AWS call.
+    #[arg(long, default_value_t = 40_000,
+          value_parser = clap::value_parser!(i64).range(1..=i64::from(i32::MAX)))]
+    pub max_capacity_units: i64,
+}
+
+/// The options of every command that reads or changes tables in AWS (`plan`, `apply`,
+/// `rollback`, `export`, `advise`): credentials, rates, retries, waits, logging, limits.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "AWS, rates and logging")]
+pub struct GlobalArgs {
     /// AWS profile for the base credentials (default: the standard chain).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub profile: Option<String>,
     /// Send every AWS request to this endpoint (an emulator); AWS_ENDPOINT_URL works too.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub endpoint_url: Option<String>,
     /// Session name for assumed roles (appears in CloudTrail).
-    #[arg(long, global = true, default_value = "ddb-fleet")]
+    #[arg(long, default_value = "ddb-fleet")]
     pub role_session_name: String,
     /// Log format on stderr. On a terminal the log has a line per table (and every warning);
     /// each action's lines are in JSON logs (stderr not a terminal) and with --verbose.
-    #[arg(long, global = true, value_enum, default_value = "auto")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub log_format: LogFormat,
     /// Log each action's start and finish on a terminal too (RUST_LOG sets levels finely).
-    #[arg(long, short = 'v', global = true)]
+    #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Never draw a progress bar.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub no_progress: bool,
     /// Tables processed at once [default: 6 per account and region, from 32 to 2048]. The
     /// rate limits protect AWS; this only has to keep every account's limit busy.
-    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: Option<u32>,
     /// Tables of one account and region UPDATING at once because of this run (AWS allows 500
     /// concurrent control-plane operations per account and region, shared with everything
     /// else there). Tables waiting for ACTIVE hold no --concurrency slot.
-    #[arg(long, global = true, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=500))]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=500))]
     pub max_updating: u32,
     /// Attempts per AWS call, retries of throttling and transient errors included.
-    #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub max_attempts: u32,
     /// How long to wait for a table to become ACTIVE (e.g. 900, 90s, 15m, 1h).
-    #[arg(long, global = true, default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
     pub wait_timeout: Duration,
     /// DynamoDB control-plane requests per second, per account and region, for each of its two
     /// quotas: reads (DescribeTable, ListTables) and changes (UpdateTable), which AWS counts
     /// apart.
-    #[arg(long, global = true, default_value_t = Rates::default().dynamodb)]
+    #[arg(long, default_value_t = Rates::default().dynamodb, value_parser = parse_rate)]
     pub dynamodb_rps: NonZeroU32,
     /// Application Auto Scaling requests per second, per account and region.
-    #[arg(long, global = true, default_value_t = Rates::default().autoscaling)]
+    #[arg(long, default_value_t = Rates::default().autoscaling, value_parser = parse_rate)]
     pub autoscaling_rps: NonZeroU32,
     /// STS AssumeRole requests per second for the whole run (AWS counts them against the
     /// calling account).
-    #[arg(long, global = true, default_value_t = Rates::default().sts)]
+    #[arg(long, default_value_t = Rates::default().sts, value_parser = parse_rate)]
     pub sts_rps: NonZeroU32,
     /// CloudWatch GetMetricData requests per second, per account and region (`advise`;
     /// AWS's default quota is 50/s, shared with dashboards and alarms).
-    #[arg(long, global = true, default_value_t = Rates::default().cloudwatch)]
+    #[arg(long, default_value_t = Rates::default().cloudwatch, value_parser = parse_rate)]
     pub cloudwatch_rps: NonZeroU32,
-    /// Largest capacity units accepted in an inventory (AWS's default per-table quota).
-    // Auto scaling takes 32-bit capacities: larger values are refused here, before any AWS call.
-    #[arg(long, global = true, default_value_t = 40_000,
-          value_parser = clap::value_parser!(i64).range(1..=i64::from(i32::MAX)))]
-    pub max_capacity_units: i64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// First retry backoff in milliseconds (doubles, full jitter, capped at 20 s).
-    #[arg(long, global = true, default_value_t = 250, hide = true)]
+    #[arg(long, default_value_t = 250, hide = true)]
     pub retry_base_ms: u64,
     /// Shortest poll interval in milliseconds while waiting for ACTIVE (polls come every tenth
     /// of the time waited, never more often than this).
-    #[arg(long, global = true, default_value_t = 1000, hide = true)]
+    #[arg(long, default_value_t = 1000, hide = true)]
     pub poll_ms: u64,
     /// A table planned more than this many milliseconds before its first UpdateTable is read
     /// again first, and planned again if it changed (0: always read again).
-    #[arg(long, global = true, default_value_t = 2000, hide = true)]
+    #[arg(long, default_value_t = 2000, hide = true)]
     pub reread_after_ms: u64,
 }
 
-impl GlobalArgs {
+impl ReportArgs {
     /// The report's path: `--report`, or a new file in the current directory named after
     /// the command and the time, so that one run's report (the only way to undo an apply)
     /// is never replaced by the next run's.
-    pub fn report_path(&self, command: &str) -> PathBuf {
+    pub fn path(&self, command: &str) -> PathBuf {
         if let Some(p) = &self.report {
             return p.clone();
         }
@@ -213,6 +233,15 @@ impl GlobalArgs {
             .find(|p| p.symlink_metadata().is_err())
             .expect("a free name")
     }
+}
+
+/// Parses a rate of requests per second: a whole number, at least 1.
+pub fn parse_rate(s: &str) -> Result<NonZeroU32, String> {
+    let n: u32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a rate: give whole requests per second, e.g. 10"))?;
+    NonZeroU32::new(n).ok_or_else(|| "the rate must be at least 1 request per second".to_string())
 }
 
 /// Parses `900`, `90s`, `15m`, `1h`.

@@ -2,7 +2,7 @@
 //! behind the progress bar, the clients' settings, the run options (`--concurrency` and
 //! waiting), the expansion of table patterns, and waiting for Ctrl-C / SIGTERM.
 
-use super::args::{GlobalArgs, LogFormat};
+use super::args::{GlobalArgs, LimitArgs, LogFormat};
 use super::CliError;
 use crate::aws::ops::WaitPolicy;
 use crate::aws::{AwsError, AwsSettings, ClientFactory, Rates, RetryPolicy};
@@ -16,9 +16,9 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 /// The inventory limits the flags set.
-pub fn limits(g: &GlobalArgs) -> Limits {
+pub fn limits(l: &LimitArgs) -> Limits {
     Limits {
-        max_capacity_units: g.max_capacity_units,
+        max_capacity_units: l.max_capacity_units,
     }
 }
 

@@ -39,11 +39,14 @@ pub struct ExportArgs {
     /// The inventory to write: .csv or .toml.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
 /// `export`: read, then write the inventory (CSV or TOML, by the output's extension).
-pub fn run(a: &ExportArgs, g: &GlobalArgs) -> Result<i32, CliError> {
-    let limits = limits(g);
+pub fn run(a: &ExportArgs) -> Result<i32, CliError> {
+    let g = &a.global;
+    let limits = limits(&g.limits);
     let toml = match a.output.extension().and_then(|e| e.to_str()) {
         Some(e) if e.eq_ignore_ascii_case("csv") => false,
         Some(e) if e.eq_ignore_ascii_case("toml") => true,

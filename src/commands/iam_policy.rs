@@ -1,6 +1,6 @@
 //! `iam-policy`: the IAM policies ddb-fleet needs, as JSON (see [`crate::iam`]).
 
-use super::args::GlobalArgs;
+use super::args::LimitArgs;
 use super::base::limits;
 use super::CliError;
 use crate::exit_codes;
@@ -8,9 +8,9 @@ use crate::inventory;
 use std::path::PathBuf;
 
 /// Prints the target roles' policies and the caller's, on the inventory's roles if given.
-pub fn run(inventory: Option<&PathBuf>, g: &GlobalArgs) -> Result<i32, CliError> {
+pub fn run(inventory: Option<&PathBuf>, limits_args: &LimitArgs) -> Result<i32, CliError> {
     let mut roles: Vec<String> = match inventory {
-        Some(path) => inventory::load(path, &limits(g))?
+        Some(path) => inventory::load(path, &limits(limits_args))?
             .tables
             .into_iter()
             .filter_map(|t| t.role.map(|r| r.role_arn))

@@ -6,7 +6,7 @@
 //! tables in flight have stopped, and at once on a second Ctrl-C. `apply` keeps a journal
 //! beside the report until the report is safe.
 
-use super::args::{GlobalArgs, Guards};
+use super::args::{GlobalArgs, Guards, ReportArgs};
 use super::base::{self, Signals};
 use super::identity;
 use super::{refuse_overwriting, report_dir_exists, CliError};
@@ -32,6 +32,8 @@ pub struct Job<'a> {
     /// The rows the selection may keep (patterns not expanded yet).
     pub tables: Vec<DesiredTable>,
     pub selection: Selection,
+    /// Where the report goes.
+    pub report: &'a ReportArgs,
     /// Reports and journals of earlier runs (`--history`).
     pub history: &'a [PathBuf],
     /// The report this run works from (`rollback REPORT`, `apply --resume REPORT`).
@@ -103,13 +105,14 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         inventory,
         tables,
         selection,
+        report,
         history,
         earlier_report,
         guards,
         detailed_exitcode,
     } = job;
     // Everything the user gave is validated before anything talks to AWS.
-    let report_path = g.report_path(command);
+    let report_path = report.path(command);
     if !report_dir_exists(&report_path) {
         return Err(CliError::Usage(format!(
             "the report's directory does not exist: {}",

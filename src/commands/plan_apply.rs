@@ -2,7 +2,7 @@
 //! [`pipeline`](super::pipeline). `plan` changes nothing; `apply` takes the guardrails and
 //! `--resume`.
 
-use super::args::{GlobalArgs, Guards, SelectArgs, SingleTableArgs};
+use super::args::{GlobalArgs, Guards, ReportArgs, SelectArgs, SingleTableArgs};
 use super::base::limits;
 use super::pipeline::{self, Job};
 use super::source::{load_tables, selection};
@@ -21,6 +21,10 @@ pub struct PlanArgs {
     /// Exit 3 when any table would change (and none failed), as `terraform plan -detailed-exitcode`.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -37,12 +41,18 @@ pub struct ApplyArgs {
     /// applied, or skipped for a reason that may pass.
     #[arg(long, value_name = "REPORT")]
     pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
 /// `plan`: what would change; exit 3 with `--detailed-exitcode` when anything would.
-pub fn plan(a: &PlanArgs, g: &GlobalArgs) -> Result<i32, CliError> {
+pub fn plan(a: &PlanArgs) -> Result<i32, CliError> {
+    let g = &a.global;
     let sel = selection(&a.single.region, &a.select, None)?;
-    let (inventory, tables) = load_tables(&a.inventory, &a.single, &a.select, &sel, &limits(g))?;
+    let (inventory, tables) =
+        load_tables(&a.inventory, &a.single, &a.select, &sel, &limits(&g.limits))?;
     pipeline::run(
         g,
         Job {
@@ -50,6 +60,7 @@ pub fn plan(a: &PlanArgs, g: &GlobalArgs) -> Result<i32, CliError> {
             inventory,
             tables,
             selection: sel,
+            report: &a.report,
             history: &a.select.history,
             earlier_report: None,
             guards: None,
@@ -59,9 +70,11 @@ pub fn plan(a: &PlanArgs, g: &GlobalArgs) -> Result<i32, CliError> {
 }
 
 /// `apply`: plan, confirm (or `--yes`), change, read back and verify.
-pub fn apply(a: &ApplyArgs, g: &GlobalArgs) -> Result<i32, CliError> {
+pub fn apply(a: &ApplyArgs) -> Result<i32, CliError> {
+    let g = &a.global;
     let sel = selection(&a.single.region, &a.select, a.resume.as_deref())?;
-    let (inventory, tables) = load_tables(&a.inventory, &a.single, &a.select, &sel, &limits(g))?;
+    let (inventory, tables) =
+        load_tables(&a.inventory, &a.single, &a.select, &sel, &limits(&g.limits))?;
     pipeline::run(
         g,
         Job {
@@ -69,6 +82,7 @@ pub fn apply(a: &ApplyArgs, g: &GlobalArgs) -> Result<i32, CliError> {
             inventory,
             tables,
             selection: sel,
+            report: &a.report,
             history: &a.select.history,
             earlier_report: a.resume.as_deref(),
             guards: Some(&a.guards),

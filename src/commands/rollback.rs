@@ -2,7 +2,7 @@
 //! `before` state, through the same [`pipeline`](super::pipeline) as `apply` (`--plan-only`
 //! stops after the plan).
 
-use super::args::{GlobalArgs, Guards, SelectArgs};
+use super::args::{GlobalArgs, Guards, ReportArgs, SelectArgs};
 use super::pipeline::{self, Job};
 use super::source::{preselect, selection};
 use super::{read_report, CliError};
@@ -30,11 +30,16 @@ pub struct RollbackArgs {
     /// Show what the rollback would change, and change nothing.
     #[arg(long)]
     pub plan_only: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
 /// `rollback`: plan the way back to the report's `before` states, then (unless
 /// `--plan-only`) apply it with the guardrails of `apply`.
-pub fn run(a: &RollbackArgs, g: &GlobalArgs) -> Result<i32, CliError> {
+pub fn run(a: &RollbackArgs) -> Result<i32, CliError> {
+    let g = &a.global;
     let sel = selection(&a.regions, &a.select, None)?;
     let (inventory, tables) = rollback_tables(&a.from, &sel)?;
     pipeline::run(
@@ -44,6 +49,7 @@ pub fn run(a: &RollbackArgs, g: &GlobalArgs) -> Result<i32, CliError> {
             inventory,
             tables,
             selection: sel,
+            report: &a.report,
             history: &a.select.history,
             earlier_report: Some(&a.from),
             guards: (!a.plan_only).then_some(&a.guards),

@@ -1,6 +1,6 @@
 //! `validate`: parse and validate an inventory; no AWS call.
 
-use super::args::GlobalArgs;
+use super::args::LimitArgs;
 use super::base::limits;
 use super::CliError;
 use crate::exit_codes;
@@ -8,8 +8,8 @@ use crate::inventory;
 use std::path::Path;
 
 /// Prints how many tables in how many accounts; invalid input is a [`CliError`] (exit 2).
-pub fn run(path: &Path, g: &GlobalArgs) -> Result<i32, CliError> {
-    let inv = inventory::load(path, &limits(g))?;
+pub fn run(path: &Path, limits_args: &LimitArgs) -> Result<i32, CliError> {
+    let inv = inventory::load(path, &limits(limits_args))?;
     let accounts = inv
         .tables
         .iter()

@@ -471,9 +471,12 @@ pub fn ddb_fleet_on_a_small_disk(endpoint: &str, dir: &Path, args: &[&str], byte
 
 fn ddb_fleet_command(endpoint: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ddb-fleet"));
+    command.args(args);
+    // The AWS commands' options (only those commands take them): quick retries and polls.
+    if ["plan", "apply", "rollback", "export", "advise"].contains(&args[0]) {
+        command.args(["--no-progress", "--retry-base-ms", "10", "--poll-ms", "20"]);
+    }
     command
-        .args(args)
-        .args(["--no-progress", "--retry-base-ms", "10", "--poll-ms", "20"])
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
