@@ -223,6 +223,7 @@ mod tests {
             summary: Summary::of(std::slice::from_ref(&t)),
             tables: vec![t],
             earlier_journal: None,
+            shard: None,
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");

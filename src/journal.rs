@@ -377,6 +377,7 @@ pub fn recover(path: &Path) -> Result<Report, String> {
         summary: crate::report::Summary::of(&tables),
         tables,
         earlier_journal: None,
+        shard: None,
     })
 }
 

@@ -34,6 +34,10 @@ pub struct Report {
     /// report recover` rebuilds that run's report from it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub earlier_journal: Option<String>,
+    /// `K/N` when the run was shard K of N (`--shard`): `report merge` checks that it has every
+    /// shard of one run, once.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<String>,
 }
 
 /// Which inventory the run used: the path as given and the SHA-256 of its bytes.
@@ -406,15 +410,78 @@ fn write_with(
 /// Combines the reports of a sharded run into one: tables concatenated (a table in two reports
 /// is an error), summary recomputed, earliest start and latest finish. All must come from the
 /// same command and inventory.
-pub fn merge(reports: Vec<Report>) -> Result<Report, String> {
+/// Whether two reports ran on the same inventory: the same content (SHA-256), whatever path
+/// named it; without a hash (the single-table flags), the same path.
+fn same_inventory(a: &InventoryRef, b: &InventoryRef) -> bool {
+    match (a.sha256.is_empty(), b.sha256.is_empty()) {
+        (false, false) => a.sha256 == b.sha256,
+        _ => a.path == b.path,
+    }
+}
+
+/// The shards of a sharded run, each named by its file: every K of one N, once each.
+fn check_shards(reports: &[(String, Report)]) -> Result<(), String> {
+    let shards: Vec<(&str, Option<crate::select::Shard>)> = reports
+        .iter()
+        .map(|(name, r)| {
+            (
+                name.as_str(),
+                r.shard.as_deref().and_then(|s| s.parse().ok()),
+            )
+        })
+        .collect();
+    if shards.iter().all(|(_, s)| s.is_none()) {
+        return Ok(());
+    }
+    if let Some((name, _)) = shards.iter().find(|(_, s)| s.is_none()) {
+        return Err(format!(
+            "{name} is not a shard's report, and the others are"
+        ));
+    }
+    let n = shards[0].1.map_or(0, |s| s.count);
+    let mut seen: std::collections::BTreeMap<u64, &str> = Default::default();
+    for (name, s) in &shards {
+        let s = s.expect("checked above");
+        if s.count != n {
+            return Err(format!(
+                "{name} is shard {s} of another run ({n} shards in {}): it is foreign to this set",
+                shards[0].0
+            ));
+        }
+        if let Some(first) = seen.insert(s.index, name) {
+            return Err(format!("shard {s} is there twice: {first} and {name}"));
+        }
+    }
+    let missing: Vec<String> = (0..n)
+        .filter(|k| !seen.contains_key(k))
+        .map(|k| format!("{k}/{n}"))
+        .collect();
+    if !missing.is_empty() {
+        let (shards, are) = match missing.len() {
+            1 => ("shard", "is"),
+            _ => ("shards", "are"),
+        };
+        return Err(format!(
+            "{shards} {} {are} missing: merge every shard of the run",
+            missing.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Merges the reports of a sharded run (each named, for messages): same command and
+/// inventory (by content), every shard once, no table twice; the summary recomputed.
+pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
+    check_shards(&reports)?;
     let mut iter = reports.into_iter();
-    let mut merged = iter.next().ok_or("no report to merge")?;
+    let (first, mut merged) = iter.next().ok_or("no report to merge")?;
+    merged.shard = None;
     let mut seen: std::collections::HashSet<(String, String, String)> = merged
         .tables
         .iter()
         .map(|t| (t.account_id.clone(), t.region.clone(), t.table.clone()))
         .collect();
-    for r in iter {
+    for (name, r) in iter {
         if r.schema_version != merged.schema_version {
             return Err(format!(
                 "schema versions differ ({} and {})",
@@ -427,10 +494,10 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, String> {
                 merged.command, r.command
             ));
         }
-        if r.inventory != merged.inventory {
+        if !same_inventory(&r.inventory, &merged.inventory) {
             return Err(format!(
-                "the reports are of different inventories ({} and {})",
-                merged.inventory.path, r.inventory.path
+                "{name} is of another inventory ({}, not the {} of {first})",
+                r.inventory.path, merged.inventory.path
             ));
         }
         for t in r.tables {

@@ -294,8 +294,8 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         tables: collected.tables,
     };
     write_outputs(a, &report_path, &report, toml, limits.max_capacity_units)?;
-    print!("{}", outputs::summary(&report, 10));
-    println!("Report: {}", report_path.display());
+    out!("{}", outputs::summary(&report, 10));
+    outln!("Report: {}", report_path.display());
     Ok(if report.interrupted {
         exit_codes::INTERRUPTED
     } else if report.summary.failed > 0 {
@@ -336,10 +336,10 @@ fn read(
         let mut signals = Signals::new();
         tokio::spawn(async move {
             signals.next().await;
+            c.request();
             tracing::warn!(
                 "interrupted: advising no more tables; the report will say which were not reached"
             );
-            c.request();
         });
         let (factory, _) = identity::connect(g, &mut rows, cancel.clone()).await?;
         let rows = base::expand_selected(&factory, rows, job.concurrency, sel).await;
@@ -376,7 +376,7 @@ fn write_outputs(
         };
         report::write_bytes_atomic(path, text.trim_end().as_bytes())
             .map_err(CliError::writing(path))?;
-        println!(
+        outln!(
             "Inventory: {} (plan it to see the changes; apply it to make them)",
             path.display()
         );
@@ -384,7 +384,7 @@ fn write_outputs(
     if let Some(path) = &a.html {
         report::write_bytes_atomic(path, html::page(report).as_bytes())
             .map_err(CliError::writing(path))?;
-        println!("HTML: {}", path.display());
+        outln!("HTML: {}", path.display());
     }
     Ok(())
 }

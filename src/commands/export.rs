@@ -92,7 +92,7 @@ pub fn run(a: &ExportArgs) -> Result<i32, CliError> {
     };
     report::write_bytes_atomic(&a.output, text.trim_end().as_bytes())
         .map_err(CliError::writing(&a.output))?;
-    println!(
+    outln!(
         "{}: {tables} tables read, {notes} note(s) in comments, {failed} could not be read",
         a.output.display()
     );

@@ -21,6 +21,6 @@ pub fn run(inventory: Option<&PathBuf>, limits_args: &LimitArgs) -> Result<i32, 
     roles.dedup();
     let text = serde_json::to_string_pretty(&crate::iam::policies(&roles))
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(exit_codes::SUCCESS)
 }

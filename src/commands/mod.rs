@@ -14,6 +14,30 @@
 //!   options, pattern expansion); [`source`]: where a run's tables come from and which of them
 //!   it selects.
 
+/// `println!` for a command's output on stdout, except that a closed stdout (`ddb-fleet plan
+/// inv.csv | head -1`) ends the output quietly instead of panicking: the run goes on, its
+/// report is written, and the exit code is the run's.
+macro_rules! outln {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock());
+    }};
+    ($($arg:tt)+) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)+);
+    }};
+}
+
+/// `print!`, as [`outln!`] does.
+macro_rules! out {
+    ($($arg:tt)+) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, $($arg)+);
+        let _ = stdout.flush();
+    }};
+}
+
 pub mod advise;
 pub mod args;
 pub mod base;

@@ -17,7 +17,9 @@ use crate::journal::{self, JournalSink};
 use crate::model::DesiredTable;
 use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::render;
-use crate::report::{self, InventoryRef, Report, Summary, TableReport, SCHEMA_VERSION};
+use crate::report::{
+    self, InventoryRef, Report, Summary, TableReport, TableStatus, SCHEMA_VERSION,
+};
 use crate::runner::{self, ApplyContext, Ledger, RunOptions};
 use crate::select::Selection;
 use std::io::{BufRead, IsTerminal, Write};
@@ -49,8 +51,14 @@ enum Outcome {
     Ran,
     /// Once patterns were expanded, the selection held no table.
     NothingSelected,
-    /// Nothing was applied, for this reason (declined, or refused by a guardrail).
-    NotApplied(String),
+    /// Nothing was applied, for this reason (declined, or refused by a guardrail); `shown`:
+    /// the plan was printed already (at the prompt), and is not printed again.
+    NotApplied {
+        why: String,
+        shown: bool,
+    },
+    /// Ctrl-C at the prompt: nothing was applied, the tables to change are `interrupted`.
+    InterruptedAtPrompt,
     /// Nothing was read: the input is wrong for these credentials (or they cannot be had).
     Refused(CliError),
 }
@@ -64,6 +72,8 @@ struct Record {
     path: PathBuf,
     /// An earlier run's journal found at this report's journal path, and kept aside.
     earlier_journal: Option<PathBuf>,
+    /// `K/N` of `--shard`.
+    shard: Option<String>,
     ledger: Arc<Ledger>,
     cancel: Arc<Cancel>,
     /// Held while a report is made and written: the final report and a second Ctrl-C's never
@@ -86,7 +96,10 @@ impl Record {
             command: self.command.to_string(),
             started_at: self.started_at.clone(),
             finished_at: report::now_rfc3339(),
-            interrupted: self.cancel.is_requested(),
+            // Stopped with something left undone: a stop after the last table was done is no
+            // interruption, and the summary and the exit code agree.
+            interrupted: self.cancel.is_requested()
+                && tables.iter().any(|t| t.status == TableStatus::Interrupted),
             inventory: self.inventory.clone(),
             summary: Summary::of(&tables),
             tables,
@@ -94,6 +107,7 @@ impl Record {
                 .earlier_journal
                 .as_ref()
                 .map(|p| p.display().to_string()),
+            shard: self.shard.clone(),
         }
     }
 }
@@ -170,6 +184,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         started_at: report::now_rfc3339(),
         path: report_path,
         earlier_journal,
+        shard: selection.shard.map(|s| s.to_string()),
         ledger: Arc::new(Ledger::default()),
         cancel: Arc::new(Cancel::default()),
         writing: std::sync::Mutex::new(()),
@@ -269,8 +284,8 @@ impl Running<'_> {
         if cancel.is_requested() {
             return Outcome::Ran;
         }
-        if let Some(refusal) = self.gate(&planned, guards) {
-            return Outcome::NotApplied(refusal);
+        if let Some(stopped) = self.gate(&planned, guards) {
+            return stopped;
         }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         for w in runner::gated_work(planned, &self.opts, &*sinks, ledger) {
@@ -282,14 +297,17 @@ impl Running<'_> {
     }
 
     /// The guardrails that need the whole plan: `--max-changes`, then the confirmation (unless
-    /// `--yes`). `Some(why)` when nothing may be applied.
-    fn gate(&self, planned: &[runner::Planned], guards: &Guards) -> Option<String> {
+    /// `--yes`). `Some(outcome)` when nothing may be applied.
+    fn gate(&self, planned: &[runner::Planned], guards: &Guards) -> Option<Outcome> {
         let to_change = planned.iter().filter(|p| p.changes_anything()).count();
         if let Some(max) = guards.max_changes {
             if to_change > max {
-                return Some(format!(
-                    "the plan would change {to_change} tables, more than --max-changes {max}: nothing was changed"
-                ));
+                return Some(Outcome::NotApplied {
+                    why: format!(
+                        "the plan would change {to_change} tables, more than --max-changes {max}: nothing was changed"
+                    ),
+                    shown: false,
+                });
             }
         }
         if to_change == 0 || guards.yes {
@@ -300,13 +318,20 @@ impl Running<'_> {
             .iter_mut()
             .for_each(TableReport::mark_not_applied);
         let bar = self.progress.bar();
-        let confirmed = bar.suspend(|| {
-            print!("{}", render::render("plan", &summary_tables));
-            print!("\n{}", render::change_summary(&summary_tables));
-            confirm(to_change)
+        let answer = bar.suspend(|| {
+            out!("{}", render::render("plan", &summary_tables));
+            out!("\n{}", render::change_summary(&summary_tables));
+            confirm(to_change, &self.record.cancel)
         });
-        if !confirmed {
-            return Some("apply declined: nothing was changed".into());
+        match answer {
+            Answer::Yes => {}
+            Answer::Stopped => return Some(Outcome::InterruptedAtPrompt),
+            Answer::No => {
+                return Some(Outcome::NotApplied {
+                    why: "apply declined: nothing was changed".into(),
+                    shown: true,
+                })
+            }
         }
         // The bar's clock starts with the changes, not with the question.
         bar.reset_elapsed();
@@ -321,8 +346,9 @@ fn spawn_signal_handler(record: Arc<Record>) {
     let mut signals = Signals::new();
     tokio::spawn(async move {
         signals.next().await;
-        tracing::warn!("interrupted: starting no new tables; finishing the calls in flight (interrupt again to exit now)");
+        // The stop first: logging waits for the terminal, which the prompt may hold.
         record.cancel.request();
+        tracing::warn!("interrupted: sending nothing more; reading back what was changed (interrupt again to exit now)");
         signals.next().await;
         let _writing = record.writing.lock().unwrap_or_else(|e| e.into_inner());
         if record.ledger.is_taken() {
@@ -347,19 +373,22 @@ fn finish(
     detailed_exitcode: bool,
     outcome: Outcome,
 ) -> Result<i32, CliError> {
-    let refusal = match outcome {
-        Outcome::NotApplied(why) => {
+    let (refusal, shown) = match outcome {
+        Outcome::NotApplied { why, shown } => {
             for i in 0..record.ledger.len() {
                 record.ledger.mark_not_applied(i);
             }
-            Some(why)
+            (Some(why), shown)
         }
+        Outcome::InterruptedAtPrompt => (None, true),
         Outcome::Refused(e) => {
             if let Some(j) = journal {
                 j.remove();
             }
             return Err(e);
         }
+        // An empty shard: a success, with its (empty) report.
+        Outcome::NothingSelected if record.shard.is_some() => (None, false),
         Outcome::NothingSelected => {
             if let Some(j) = journal {
                 j.remove();
@@ -368,7 +397,7 @@ fn finish(
                 "no table is selected: the patterns and filters match no existing table".into(),
             ));
         }
-        Outcome::Ran => None,
+        Outcome::Ran => (None, false),
     };
     let writing = record.writing.lock().unwrap_or_else(|e| e.into_inner());
     let report = record.report(true);
@@ -378,17 +407,21 @@ fn finish(
     } else {
         "plan"
     };
-    write_and_print(&record.path, &report, mode, journal)?;
+    write_and_print(&record.path, &report, (!shown).then_some(mode), journal)?;
     drop(writing);
+    if report.interrupted && guards.is_some() {
+        outln!("{}", unfinished(&report, &record.path));
+    }
     let s = &report.summary;
     if let Some(why) = refusal {
         eprintln!("{why}");
         return Ok(exit_codes::INVALID_INPUT);
     }
     if guards.and_then(|a| a.canary).is_some() && s.would_change > 0 {
-        println!(
+        outln!(
             "Canary: {} table(s) applied; {} more would change. Run again to continue.",
-            s.changed, s.would_change
+            s.changed,
+            s.would_change
         );
     }
     Ok(if report.interrupted {
@@ -406,7 +439,7 @@ fn finish(
 fn write_and_print(
     path: &Path,
     report: &Report,
-    mode: &str,
+    mode: Option<&str>,
     journal: Option<&JournalSink>,
 ) -> Result<(), CliError> {
     // Each takes a fifth of a second at 10,000 tables, so they run side by side; the text is
@@ -414,6 +447,9 @@ fn write_and_print(
     // does not hold up the report.
     let (written, printed) = std::thread::scope(|s| {
         let printed = s.spawn(|| {
+            let Some(mode) = mode else {
+                return Ok(()); // shown already, at the prompt
+            };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             render::write(&mut out, mode, &report.tables).and_then(|()| out.flush())
         });
@@ -427,7 +463,7 @@ fn write_and_print(
     }
     // A closed stdout (a pager quit early) loses only the text: the report is written.
     let _ = printed.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    println!("Report: {}", path.display());
+    outln!("Report: {}", path.display());
     Ok(())
 }
 
@@ -466,12 +502,134 @@ fn lock_report(report: &Path) -> Result<ReportLock, CliError> {
     }
 }
 
-fn confirm(n: usize) -> bool {
-    print!(
+/// The operator's answer at the prompt.
+enum Answer {
+    Yes,
+    No,
+    /// Ctrl-C (or SIGTERM) while the question was asked.
+    Stopped,
+}
+
+/// Asks whether to apply; a stop while waiting for the answer is an answer too.
+fn confirm(n: usize, cancel: &Cancel) -> Answer {
+    out!(
         "\nddb-fleet will change {n} table{} as shown above. Only 'yes' will be accepted to approve.\nApply? ",
         if n == 1 { "" } else { "s" }
     );
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+    // The line is read on a thread of its own: a stop does not wait for Enter.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let yes = std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes";
+        let _ = tx.send(yes);
+    });
+    loop {
+        if cancel.is_requested() {
+            outln!();
+            return Answer::Stopped;
+        }
+        match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(true) => return Answer::Yes,
+            Ok(false) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Answer::No,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+/// What an interrupted apply left undone: the tables half done (some of their changes made:
+/// e.g. switched to provisioned, auto scaling not yet set) apart from those untouched, and the
+/// command that finishes the job.
+fn unfinished(report: &Report, path: &Path) -> String {
+    let changed = |t: &&TableReport| {
+        t.actions.iter().any(|a| {
+            a.action.is_mutating()
+                && matches!(
+                    a.outcome,
+                    report::Outcome::Succeeded | report::Outcome::Started
+                )
+        })
+    };
+    let stopped: Vec<&TableReport> = report
+        .tables
+        .iter()
+        .filter(|t| t.status == TableStatus::Interrupted)
+        .collect();
+    let half: Vec<&TableReport> = stopped.iter().copied().filter(changed).collect();
+    let mut text = format!(
+        "Interrupted: {} half done (some changes made, not all), {} not started.",
+        plural(half.len(), "table"),
+        plural(stopped.len() - half.len(), "table")
+    );
+    for t in half.iter().take(20) {
+        let done = t
+            .actions
+            .iter()
+            .filter(|a| a.outcome == report::Outcome::Succeeded)
+            .count();
+        text.push_str(&format!(
+            "\n  half done: {} {} {} ({done} of {} steps done)",
+            t.account_id,
+            t.region,
+            t.table,
+            t.actions.len()
+        ));
+    }
+    if half.len() > 20 {
+        text.push_str(&format!(
+            "\n  ... and {} more (see the report)",
+            half.len() - 20
+        ));
+    }
+    text.push_str(&format!(
+        "\nTo finish the job: {}",
+        resume_command(report, path)
+    ));
+    text
+}
+
+/// The command that takes up what this run left undone: the same one, with `--resume` of
+/// this run's report (and no `--report`, which would name this run's report, now an input).
+fn resume_command(report: &Report, path: &Path) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    let mut kept: Vec<String> = Vec::new();
+    let mut skip = false;
+    for a in args.iter().skip(1) {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        match a.as_str() {
+            "--resume" | "--report" | "--canary" => skip = true,
+            _ if a.starts_with("--resume=")
+                || a.starts_with("--report=")
+                || a.starts_with("--canary=") => {}
+            _ => kept.push(a.clone()),
+        }
+    }
+    if report.command == "apply" {
+        if !kept.iter().any(|a| a == "--yes" || a == "-y") {
+            kept.push("--yes".into());
+        }
+        kept.push("--resume".into());
+        kept.push(path.display().to_string());
+    }
+    let quoted: Vec<String> = kept.iter().map(|a| shell_quote(a)).collect();
+    format!("ddb-fleet {}", quoted.join(" "))
+}
+
+/// `word` quoted for a POSIX shell when it needs to be.
+fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// "1 table", "3 tables".
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }

@@ -58,12 +58,12 @@ pub fn merge(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
     }
     let mut reports = Vec::new();
     for p in paths {
-        reports.push(read_report(p)?.0);
+        reports.push((p.display().to_string(), read_report(p)?.0));
     }
     let merged = report::merge(reports).map_err(CliError::Usage)?;
     report::write_atomic(output, &merged).map_err(CliError::writing(output))?;
     let s = &merged.summary;
-    println!(
+    outln!(
         "{}: {} tables from {} reports: {} changed, {} unchanged, {} would change, {} failed, {} skipped, {} interrupted",
         output.display(), s.total, paths.len(), s.changed, s.unchanged, s.would_change, s.failed, s.skipped, s.interrupted
     );
@@ -79,7 +79,7 @@ pub fn recover(journal_path: &Path, output: &Path) -> Result<i32, CliError> {
     let r = journal::recover(journal_path).map_err(CliError::Usage)?;
     report::write_atomic(output, &r).map_err(CliError::writing(output))?;
     let s = &r.summary;
-    println!(
+    outln!(
         "{}: {} tables: {} changed, {} unchanged, {} interrupted, {} failed, {} skipped",
         output.display(),
         s.total,
@@ -97,7 +97,7 @@ fn merge_advice(reports: Vec<AdviceReport>, count: usize, output: &Path) -> Resu
     let merged = crate::advise::report::merge(reports).map_err(CliError::Usage)?;
     report::write_json_atomic(output, &merged).map_err(CliError::writing(output))?;
     let s = &merged.summary;
-    println!(
+    outln!(
         "{}: {} tables from {count} advice reports: {} to change, {} unchanged, {} failed; monthly now {:.2}, recommended {:.2} {}",
         output.display(), s.tables, s.recommended, s.unchanged, s.failed, s.monthly_now, s.monthly_recommended, merged.settings.currency
     );

@@ -38,22 +38,26 @@ pub fn preselect(
     sel: &Selection,
 ) -> Result<Vec<DesiredTable>, CliError> {
     let total = tables.len();
-    let kept: Vec<DesiredTable> = tables
-        .into_iter()
-        .filter(|t| {
-            if inventory::is_pattern(&t.table) {
-                sel.keeps_location(t)
-            } else {
-                sel.keeps(t)
-            }
-        })
-        .collect();
-    if kept.is_empty() {
+    let keeps = |sel: &Selection, t: &DesiredTable| {
+        if inventory::is_pattern(&t.table) {
+            sel.keeps_location(t)
+        } else {
+            sel.keeps(t)
+        }
+    };
+    // An empty shard is no mistake (6 tables over 4 shards leave two empty): only filters
+    // that keep nothing of the whole inventory are.
+    let unsharded = Selection {
+        shard: None,
+        ..sel.clone()
+    };
+    if !tables.iter().any(|t| keeps(&unsharded, t)) {
         return Err(CliError::Usage(format!(
-            "the selection (--account, --region, --table, --shard, --resume) matches none of the inventory's {total} tables"
+            "the selection (--account, --region, --table, --resume) matches none of the inventory's {total} table{}",
+            if total == 1 { "" } else { "s" }
         )));
     }
-    Ok(kept)
+    Ok(tables.into_iter().filter(|t| keeps(sel, t)).collect())
 }
 
 /// Where `export` and `advise` find tables without an inventory: every table (or those

@@ -16,7 +16,7 @@ pub fn run(path: &Path, limits_args: &LimitArgs) -> Result<i32, CliError> {
         .map(|t| t.account_id.as_str())
         .collect::<std::collections::HashSet<_>>()
         .len();
-    println!(
+    outln!(
         "{}: valid, {} table{} in {} account{}",
         inv.path,
         inv.tables.len(),

@@ -10,6 +10,7 @@ mod support;
 mod advise;
 mod bad_input;
 mod faults;
+mod first_day;
 mod fleet;
 mod guardrails;
 mod live_changes;

@@ -1,0 +1,251 @@
+//! The first day and the nightly cron: pipes, signals at the prompt, shards a Job can run,
+//! interrupted runs that say how to finish.
+
+use crate::sim::{grid, SimConfig, SimTable};
+use crate::support::*;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+/// The reports of the command in `dir` (the default names: a new file per run).
+fn reports_of(dir: &std::path::Path, command: &str) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            name.starts_with(&format!("ddb-fleet-{command}-")) && name.ends_with(".json")
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Regression: `ddb-fleet plan inv.csv | head -1` panicked ("failed printing to stdout:
+/// Broken pipe") and exited 101. A closed stdout ends the output quietly.
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    let fleet = grid(1, &["us-east-1"], 5, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
+    let mut child = spawn_ddb_fleet(&sim.endpoint, dir.path(), &["plan", &inv]);
+    drop(child.stdout.take()); // the reader is gone before anything is printed
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let reports = reports_of(dir.path(), "plan");
+    assert_eq!(reports.len(), 1, "the report is written");
+}
+
+/// Regression: an empty shard (6 tables over 4 shards leave two empty) exited 2, failing a
+/// Kubernetes Indexed Job's pod; and `report merge` accepted a set with a shard missing.
+#[test]
+fn empty_shards_succeed_and_merge_wants_every_shard_once() {
+    let fleet = grid(1, &["us-east-1"], 6, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
+    let absolute = std::path::Path::new(&inv);
+    let relative = absolute.file_name().unwrap().to_str().unwrap();
+    let mut totals = 0;
+    for k in 0..4 {
+        // The same inventory named two ways: the same input.
+        let path = if k == 0 { relative } else { inv.as_str() };
+        let out = format!("shard-{k}.json");
+        let shard = format!("{k}/4");
+        let run = ddb_fleet(
+            &sim.endpoint,
+            dir.path(),
+            &["plan", path, "--shard", &shard, "--report", &out],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let report = run.report(&dir.path().join(&out));
+        assert_eq!(report["shard"], shard.as_str());
+        totals += report["summary"]["total"].as_u64().unwrap();
+    }
+    assert_eq!(totals, 6);
+    let merge = |reports: &[&str]| {
+        let mut args = vec!["report", "merge"];
+        args.extend_from_slice(reports);
+        args.extend_from_slice(&["-o", "all.json"]);
+        ddb_fleet(&sim.endpoint, dir.path(), &args)
+    };
+    let all = merge(&[
+        "shard-0.json",
+        "shard-1.json",
+        "shard-2.json",
+        "shard-3.json",
+    ]);
+    assert_eq!(all.code, 0, "{all:?}");
+    assert_eq!(
+        all.report(&dir.path().join("all.json"))["summary"]["total"],
+        6
+    );
+    let missing = merge(&["shard-0.json", "shard-1.json", "shard-3.json"]);
+    assert_eq!(missing.code, 2, "{missing:?}");
+    assert!(
+        missing.stderr.contains("shard 2/4 is missing"),
+        "{missing:?}"
+    );
+    let twice = merge(&[
+        "shard-0.json",
+        "shard-1.json",
+        "shard-1.json",
+        "shard-2.json",
+        "shard-3.json",
+    ]);
+    assert_eq!(twice.code, 2, "{twice:?}");
+    assert!(
+        twice.stderr.contains("shard 1/4 is there twice"),
+        "{twice:?}"
+    );
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["plan", &inv, "--shard", "0/2", "--report", "other.json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let foreign = merge(&["shard-0.json", "shard-1.json", "shard-2.json", "other.json"]);
+    assert_eq!(foreign.code, 2, "{foreign:?}");
+    assert!(
+        foreign
+            .stderr
+            .contains("other.json is shard 0/2 of another run"),
+        "{foreign:?}"
+    );
+}
+
+/// After an interrupted apply the summary tells half-done tables from untouched ones, names
+/// them, and prints the command that finishes the job; that command does.
+#[test]
+fn an_interrupted_apply_says_what_is_half_done_and_how_to_finish() {
+    let fleet = grid(1, &["us-east-1"], 8, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(
+        SimConfig {
+            update_duration: Duration::from_secs(2),
+            ..SimConfig::default()
+        },
+        &fleet,
+        PROVISIONED,
+    );
+    let child = spawn_ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--max-updating", "2"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sim.stats().writes.len() < 2 {
+        assert!(Instant::now() < deadline, "the run made no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(&child, "INT");
+    let run = finish(child);
+    assert_eq!(run.code, 130, "{run:?}");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Interrupted: "))
+        .unwrap_or_else(|| panic!("{run:?}"));
+    assert!(
+        line.contains("half done") && line.contains("not started"),
+        "{line}"
+    );
+    assert!(run.stdout.contains("  half done: "), "{run:?}");
+    let command = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("To finish the job: ddb-fleet "))
+        .unwrap_or_else(|| panic!("{run:?}"));
+    let report = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Report: "))
+        .unwrap();
+    assert!(
+        command.ends_with(&format!("--resume {report}")),
+        "{command}"
+    );
+    // As printed, less the options this test's runner adds to every run.
+    let words: Vec<&str> = command.split(' ').collect();
+    let ours = |w: &str| ["--no-progress", "--retry-base-ms", "--poll-ms"].contains(&w);
+    let args: Vec<&str> = words
+        .iter()
+        .enumerate()
+        .filter(|(i, w)| {
+            !ours(w) && !(*i > 0 && ours(words[i - 1]) && words[i - 1] != "--no-progress")
+        })
+        .map(|(_, w)| *w)
+        .collect();
+    let resumed = ddb_fleet(&sim.endpoint, dir.path(), &args);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    for (account, region, table, _) in &fleet {
+        assert_converged_provisioned(&sim, account, region, table);
+    }
+}
+
+/// Regression: Ctrl-C at the `Apply?` prompt exited 2 (as a refusal), or hung (the signal's
+/// log line waited for the terminal the prompt held, before the stop was requested); it is an
+/// interruption, 130, and nothing is changed.
+#[test]
+fn ctrl_c_at_the_prompt_is_an_interruption() {
+    let fleet = grid(1, &["us-east-1"], 2, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
+    // A terminal for the prompt: `script` runs ddb-fleet on a pseudo-terminal.
+    let line = format!(
+        "exec {} apply {inv} --no-progress --report run.json",
+        env!("CARGO_BIN_EXE_ddb-fleet")
+    );
+    let mut script = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .env("AWS_ENDPOINT_URL", &sim.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDBASE")
+        .env("AWS_SECRET_ACCESS_KEY", BASE_SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = script.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("Apply? ") {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let pid = std::process::Command::new("pgrep")
+        .args(["-P", &script.id().to_string()])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "ddb-fleet's pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = out.read_to_end(&mut seen);
+    let status = script.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    assert!(sim.stats().writes.is_empty(), "nothing is changed");
+    let report = read_json(&dir.path().join("run.json"));
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["summary"]["interrupted"], 2, "{}", report["summary"]);
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
