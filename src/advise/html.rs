@@ -1,15 +1,37 @@
-//! `advise --html FILE`: one self-contained page (inline CSS and SVG; no script, font or
-//! request to anything) for a FinOps reader: the fleet's totals, savings by account as a bar
-//! chart, a chart per table (of those that save most) of hourly consumed units against the
-//! current and the recommended capacity, and every table in a list.
+//! `advise --html FILE`: one self-contained page (inline CSS and SVG; no script, font, image
+//! or request to anything) for a FinOps reader: the fleet's totals over the
+//! analysis window, savings by account as a bar chart, a chart per table (of those that save
+//! most) of hourly consumed units against the current and the recommended capacity, and every
+//! table in a list.
 //!
-//! The page is well-formed XHTML-style markup (every element closed, text escaped), so a test
-//! parses it.
+//! - [`page`] puts the parts together; `charts` draws each table's dimensions on a UTC date
+//!   axis under one `legend` whose swatches use the charts' own colours.
+//!
+//! Dates: the report keeps no window end, but `advise` ends its window at the moment the run
+//! starts rounded down to the CloudWatch period, so `window_end` recovers it from
+//! `started_at` (at worst one period late) and a table's chart starts `days_of_data` before it.
+//!
+//! Throttling: the report counts it per table (the simulated current setting's throttled
+//! minutes per dimension; CloudWatch's throttle events as a note) but not when it happened.
+//! The charts shade instead the hours whose peak went over the current capacity (its hourly
+//! average), about when the current setting throttles: `over_capacity_hours` is the one place
+//! that decides the shaded hours, for hourly throttle counts to replace once the report
+//! carries them.
+//!
+//! Accounts are shown by id: the report carries no account names (`account`).
+//!
+//! The page is well-formed XHTML-style markup (every element closed, text escaped), so tests
+//! parse it.
 
 use super::outputs::status_word;
 use super::report::{AdviceReport, AdviceStatus, TableAdvice};
 use crate::cost::recommend::{Advice, DimAdvice};
+use aws_smithy_types::date_time::{DateTime, Format};
 use std::fmt::Write;
+use std::ops::Range;
+
+#[cfg(test)]
+mod tests;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem;color:#1f2933;background:#fafbfc}\
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;font-size:1.2rem}\
@@ -20,7 +42,26 @@ table{border-collapse:collapse;background:#fff;font-size:.85rem}td,th{border-bot
 td.n,th.n{text-align:right}.charts{display:flex;flex-wrap:wrap;gap:1rem}\
 .chart{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:.6rem}\
 .chart h3{font-size:.9rem;margin:.1rem 0 .5rem}.chart svg{display:block;margin-bottom:.4rem}.legend{font-size:.75rem;color:#616e7c}\
+.keys{position:sticky;top:0;z-index:1;background:#fafbfc;padding:.5rem 0;font-size:.8rem;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem}\
+.key{display:inline-flex;align-items:center;gap:.35rem}\
 .recommended{color:#0e7c3a}.failed{color:#b42318}";
+
+/// How each series is drawn (SVG attributes): the charts and the legend both use these, so a
+/// swatch is always its line's colour.
+const AVERAGE_STYLE: &str = "fill=\"#9fb3c8\" fill-opacity=\"0.7\"";
+const PEAK_STYLE: &str = "fill=\"none\" stroke=\"#2680c2\" stroke-width=\"0.8\"";
+const CURRENT_STYLE: &str = "fill=\"none\" stroke=\"#52606d\" stroke-width=\"1.6\"";
+const RECOMMENDED_STYLE: &str =
+    "fill=\"none\" stroke=\"#0e7c3a\" stroke-width=\"1.6\" stroke-dasharray=\"5 3\"";
+const OVER_STYLE: &str = "fill=\"#e12d39\" fill-opacity=\"0.18\"";
+
+/// Dates labelled on a chart's time axis, at most.
+const MAX_TICKS: i64 = 5;
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// HTML-escaped text.
 fn esc(s: &str) -> String {
@@ -35,18 +76,43 @@ fn money(v: f64, currency: &str) -> String {
     format!("{v:.2}\u{a0}{}", esc(currency))
 }
 
+/// An account as the page names it: by its id, escaped. The report carries no account names;
+/// one would be shown here, beside the id, once it does.
+fn account(id: &str) -> String {
+    esc(id)
+}
+
 /// The page.
 pub fn page(report: &AdviceReport) -> String {
-    let s = &report.summary;
-    let cur = &report.settings.currency;
-    let mut out = String::with_capacity(64 * 1024 + report.tables.len() * 400);
+    let mut out = String::with_capacity(64 * 1024 + report.tables.len() * 500);
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>ddb-fleet advice</title><style>{STYLE}</style></head><body>"
     );
+    heading(&mut out, report);
+    out.push_str("<h2>Savings by account</h2>");
+    out.push_str(&accounts_chart(report));
+    charts(&mut out, report);
+    table_list(&mut out, report);
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// The title, what the advice is based on, and the fleet's totals as cards.
+fn heading(out: &mut String, report: &AdviceReport) {
+    let s = &report.summary;
+    let cur = &report.settings.currency;
+    let window = window_end(report).map_or(String::new(), |end| {
+        let start = end - i64::from(report.settings.days) * DAY;
+        format!(
+            " ({} to {} UTC)",
+            utc_date(start, true),
+            utc_date(end, true)
+        )
+    });
     let _ = write!(
         out,
-        "<h1>DynamoDB capacity advice</h1><p class=\"sub\">{} tables, {} days of {}-second CloudWatch data, {}; prices: {} ({}). Generated {} by ddb-fleet {}.</p>",
+        "<h1>DynamoDB capacity advice</h1><p class=\"sub\">{} tables, {} days of {}-second CloudWatch data{window}, {}; prices: {} ({}). Generated {} by ddb-fleet {}.</p>",
         s.tables,
         report.settings.days,
         report.settings.period,
@@ -66,12 +132,51 @@ pub fn page(report: &AdviceReport) -> String {
         s.recommended,
         s.tables
     );
-    out.push_str("<h2>Savings by account</h2>");
-    out.push_str(&accounts_chart(report));
-    charts(&mut out, report);
-    table_list(&mut out, report);
-    out.push_str("</body></html>\n");
-    out
+}
+
+/// The end of the analysis window, epoch seconds: `advise` ends it at the run's start rounded
+/// down to the period (read just before `started_at` is: if a period began in between, this
+/// is one period late). `None` if `started_at` is not an RFC 3339 time.
+fn window_end(report: &AdviceReport) -> Option<i64> {
+    let started = DateTime::from_str(&report.started_at, Format::DateTime).ok()?;
+    let period = i64::from(report.settings.period.max(1));
+    Some(started.secs().div_euclid(period) * period)
+}
+
+/// A UTC date as `Dec 01`, or `Dec 01 10:20` with its time; empty if it cannot be written.
+fn utc_date(t: i64, with_time: bool) -> String {
+    // `2026-12-01T10:20:00Z`
+    let text = DateTime::from_secs(t)
+        .fmt(Format::DateTime)
+        .unwrap_or_default();
+    let month = text
+        .get(5..7)
+        .and_then(|m| m.parse::<usize>().ok())
+        .and_then(|m| MONTHS.get(m.wrapping_sub(1)));
+    match (month, text.get(8..10), text.get(11..16)) {
+        (Some(m), Some(d), Some(hm)) if with_time => format!("{m} {d} {hm}"),
+        (Some(m), Some(d), _) => format!("{m} {d}"),
+        _ => String::new(),
+    }
+}
+
+/// The UTC midnights to label on an axis `hours` long from `start` (epoch seconds): a whole
+/// number of days apart, at most `MAX_TICKS`, each as (hours from `start`, `Dec 01`).
+fn date_ticks(start: i64, hours: usize) -> Vec<(f64, String)> {
+    let end = start + hours as i64 * HOUR;
+    let first = (start + DAY - 1).div_euclid(DAY) * DAY;
+    if end < first {
+        return Vec::new();
+    }
+    let midnights = (end - first) / DAY + 1;
+    let step = (midnights + MAX_TICKS - 1) / MAX_TICKS;
+    (0..midnights)
+        .step_by(step as usize)
+        .map(|k| {
+            let t = first + k * DAY;
+            ((t - start) as f64 / HOUR as f64, utc_date(t, false))
+        })
+        .collect()
 }
 
 /// Horizontal bars: each account's monthly cost now (grey) and recommended (green).
@@ -96,7 +201,7 @@ fn accounts_chart(report: &AdviceReport) -> String {
             svg,
             "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"110\" y=\"{y}\" width=\"{now:.1}\" height=\"13\" fill=\"#cbd2d9\"/><rect x=\"110\" y=\"{}\" width=\"{rec:.1}\" height=\"13\" fill=\"#3ebd93\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"11\" fill=\"#0e7c3a\">saves {}</text>",
             y + 16.0,
-            esc(&a.account_id),
+            account(&a.account_id),
             y + 14.0,
             120.0 + now.max(rec),
             y + 16.0,
@@ -109,7 +214,8 @@ fn accounts_chart(report: &AdviceReport) -> String {
     svg
 }
 
-/// A chart per table that kept its hourly profile (those that save most), largest first.
+/// A chart per table that kept its hourly profile (those that save most), largest first,
+/// under one legend that stays in view while they scroll by.
 fn charts(out: &mut String, report: &AdviceReport) {
     let mut charted: Vec<(&TableAdvice, &Advice)> = report
         .tables
@@ -121,79 +227,200 @@ fn charts(out: &mut String, report: &AdviceReport) {
         return;
     }
     charted.sort_by(|a, b| b.1.monthly_saving.total_cmp(&a.1.monthly_saving));
-    out.push_str("<h2>Tables that save most</h2><p class=\"legend\">Per hour, over the window: consumed units per second, average (grey-blue area) and peak (thin blue line); the capacity the table has now (grey line; none when on-demand) and the recommended auto scaling's capacity as simulated (green dashes; none when the recommendation is on-demand).</p><div class=\"charts\">");
+    out.push_str("<section><h2>Tables that save most</h2><p class=\"legend\">Per hour, over the window (dates are UTC): consumed units per second, against the capacity the table has now (none when on-demand) and the recommended auto scaling's capacity as simulated (none when the recommendation is on-demand). Shaded: hours whose peak went over the current capacity (its hourly average), about when the table as it is throttles.</p>");
+    out.push_str(&legend());
+    out.push_str("<div class=\"charts\">");
     let cur = &report.settings.currency;
+    let end = window_end(report);
     for (t, a) in charted {
         let _ = write!(
             out,
             "<div class=\"chart\"><h3>{} {} {}: saves {} a month</h3>",
-            esc(&t.account_id),
+            account(&t.account_id),
             esc(&t.region),
             esc(&t.table),
             money(a.monthly_saving, cur)
         );
+        let start = end.map(|e| e - (a.days_of_data * DAY as f64).round() as i64);
         for d in a.dimensions.iter().filter(|d| d.key.index.is_none()) {
-            out.push_str(&dimension_chart(d, a));
+            out.push_str(&dimension_chart(d, a, start));
         }
         let _ = write!(out, "<p class=\"legend\">{}</p></div>", esc(&a.reason));
     }
+    out.push_str("</div></section>");
+}
+
+/// The key to every chart: each series' swatch drawn with the chart's own style.
+fn legend() -> String {
+    let line = |style: &str| format!("<line x1=\"0\" y1=\"6\" x2=\"24\" y2=\"6\" {style}/>");
+    let block = |style: &str| format!("<rect x=\"0\" y=\"0\" width=\"24\" height=\"12\" {style}/>");
+    let keys = [
+        (block(AVERAGE_STYLE), "consumed, hourly average"),
+        (line(PEAK_STYLE), "consumed, hourly peak"),
+        (line(CURRENT_STYLE), "current capacity"),
+        (line(RECOMMENDED_STYLE), "recommended capacity"),
+        (block(OVER_STYLE), "peak over the current capacity"),
+    ];
+    let mut out = String::from("<div class=\"keys\" role=\"list\" aria-label=\"legend\">");
+    for (swatch, label) in keys {
+        let _ = write!(
+            out,
+            "<span class=\"key\" role=\"listitem\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"24\" height=\"12\" aria-hidden=\"true\">{swatch}</svg>{label}</span>"
+        );
+    }
     out.push_str("</div>");
+    out
+}
+
+/// A chart's drawing area: `n` hourly points across `left..w`, 0 to `top` units up `h`.
+struct Plot {
+    w: f64,
+    h: f64,
+    left: f64,
+    n: usize,
+    top: f32,
+}
+
+impl Plot {
+    /// Scaled to hold every series, from 0.
+    fn of(series: &[&[f32]]) -> Plot {
+        Plot {
+            w: 380.0,
+            h: 110.0,
+            left: 44.0,
+            n: series.iter().map(|s| s.len()).max().unwrap_or(0).max(2),
+            top: series
+                .iter()
+                .flat_map(|s| s.iter())
+                .fold(0.0f32, |m, v| m.max(*v))
+                .max(1e-6),
+        }
+    }
+
+    /// Where `hour` (from the first point, fractions allowed) falls across.
+    fn x(&self, hour: f64) -> f64 {
+        self.left + hour / (self.n - 1) as f64 * (self.w - self.left)
+    }
+
+    fn y(&self, v: f32) -> f64 {
+        self.h - f64::from(v / self.top) * self.h
+    }
+
+    /// An SVG path through the points.
+    fn line(&self, s: &[f32]) -> String {
+        s.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (x, y) = (self.x(i as f64), self.y(*v));
+                format!("{}{x:.1},{y:.1}", if i == 0 { "M" } else { " L" })
+            })
+            .collect()
+    }
+
+    /// The points' line closed down to 0: the area under it.
+    fn area(&self, s: &[f32]) -> String {
+        let mut area = self.line(s);
+        if !s.is_empty() {
+            let _ = write!(
+                area,
+                " L{:.1},{} L{},{} Z",
+                self.x((s.len() - 1) as f64),
+                self.h,
+                self.left,
+                self.h
+            );
+        }
+        area
+    }
+}
+
+/// The hours to shade on a dimension's chart, as runs of hour indexes: those whose peak went
+/// over the capacity the table had (hourly average, as simulated), about when its current
+/// setting throttles. None when it is on-demand (no capacity). The report does not say when
+/// CloudWatch counted throttle events; hourly counts, once it carries them, belong here.
+fn over_capacity_hours(peak: &[f32], capacity: &[f32]) -> Vec<Range<usize>> {
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    let over = peak
+        .iter()
+        .zip(capacity)
+        .enumerate()
+        .filter(|(_, (p, c))| p > c);
+    for (i, _) in over {
+        match runs.last_mut() {
+            Some(run) if run.end == i => run.end = i + 1,
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
+}
+
+/// A shaded band over each run of hours, the full height of the plot.
+fn shading(plot: &Plot, runs: &[Range<usize>]) -> String {
+    let clamp = |x: f64| x.clamp(plot.left, plot.w);
+    runs.iter()
+        .map(|r| {
+            let x0 = clamp(plot.x(r.start as f64 - 0.5));
+            let x1 = clamp(plot.x(r.end as f64 - 0.5));
+            format!(
+                "<rect class=\"over\" x=\"{x0:.1}\" y=\"0\" width=\"{:.1}\" height=\"{}\" {OVER_STYLE}/>",
+                (x1 - x0).max(0.8),
+                plot.h
+            )
+        })
+        .collect()
+}
+
+/// Midnights (UTC) along the bottom, with a faint line up through the plot, for a chart whose
+/// first hour starts at `start` (epoch seconds).
+fn time_axis(plot: &Plot, start: i64) -> String {
+    date_ticks(start, plot.n - 1)
+        .into_iter()
+        .map(|(hour, label)| {
+            let x = plot.x(hour);
+            format!(
+                "<line x1=\"{x:.1}\" y1=\"0\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#e4e7eb\"/><text class=\"tick\" x=\"{x:.1}\" y=\"{}\" font-size=\"9\" text-anchor=\"middle\" fill=\"#616e7c\">{label}</text>",
+                plot.h + 4.0,
+                plot.h + 14.0
+            )
+        })
+        .collect()
 }
 
 /// One dimension: consumed units (hourly average as an area, hourly peak as a line) against
-/// the current and the recommended capacity, hour by hour, on one scale from 0.
-fn dimension_chart(d: &DimAdvice, a: &Advice) -> String {
-    let (w, h, left) = (380.0, 110.0, 44.0);
+/// the current and the recommended capacity, hour by hour, on one scale from 0; the hours over
+/// the current capacity shaded; dated below when the window's `start` is known.
+fn dimension_chart(d: &DimAdvice, a: &Advice, start: Option<i64>) -> String {
     let recommended = if a.recommended.mode == crate::model::BillingMode::Provisioned {
         d.provisioned_hourly.as_slice()
     } else {
         &[]
     };
-    let series = [
-        d.usage.hourly.as_slice(),
-        d.usage.hourly_peak.as_slice(),
-        d.current_hourly.as_slice(),
+    let plot = Plot::of(&[
+        &d.usage.hourly,
+        &d.usage.hourly_peak,
+        &d.current_hourly,
         recommended,
-    ];
-    let n = series.iter().map(|s| s.len()).max().unwrap_or(0).max(2);
-    let top = series
-        .iter()
-        .flat_map(|s| s.iter())
-        .fold(0.0f32, |m, v| m.max(*v))
-        .max(1e-6);
-    let point = |i: usize, v: f32| {
-        (
-            left + i as f64 / (n - 1) as f64 * (w - left),
-            h - f64::from(v / top) * h,
-        )
+    ]);
+    let over = over_capacity_hours(&d.usage.hourly_peak, &d.current_hourly);
+    let throttled = match d.current_throttled_minutes {
+        0 => String::new(),
+        m => format!("; throttles {m} min as it is"),
     };
-    let path = |s: &[f32]| {
-        s.iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let (x, y) = point(i, *v);
-                format!("{}{x:.1},{y:.1}", if i == 0 { "M" } else { " L" })
-            })
-            .collect::<String>()
-    };
-    let mut area = path(&d.usage.hourly);
-    if !d.usage.hourly.is_empty() {
-        let _ = write!(
-            area,
-            " L{:.1},{h} L{left},{h} Z",
-            point(d.usage.hourly.len() - 1, 0.0).0
-        );
-    }
+    let (w, h, left) = (plot.w, plot.h, plot.left);
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{label} by the hour\"><text x=\"0\" y=\"11\" font-size=\"11\" fill=\"#323f4b\">{label}: peak {:.1}/s</text><g transform=\"translate(0,18)\"><rect x=\"{left}\" y=\"0\" width=\"{}\" height=\"{h}\" fill=\"#f5f7fa\"/><text x=\"{}\" y=\"9\" font-size=\"9\" text-anchor=\"end\" fill=\"#616e7c\">{top:.0}</text><text x=\"{}\" y=\"{h}\" font-size=\"9\" text-anchor=\"end\" fill=\"#616e7c\">0</text><path d=\"{area}\" fill=\"#9fb3c8\" fill-opacity=\"0.7\"/><path d=\"{}\" fill=\"none\" stroke=\"#2680c2\" stroke-width=\"0.8\"/><path d=\"{}\" fill=\"none\" stroke=\"#52606d\" stroke-width=\"1.6\"/><path d=\"{}\" fill=\"none\" stroke=\"#0e7c3a\" stroke-width=\"1.6\" stroke-dasharray=\"5 3\"/></g></svg>",
-        h + 22.0,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{label} by the hour\"><text x=\"0\" y=\"11\" font-size=\"11\" fill=\"#323f4b\">{label}: peak {:.1}/s{throttled}</text><g transform=\"translate(0,18)\"><rect x=\"{left}\" y=\"0\" width=\"{}\" height=\"{h}\" fill=\"#f5f7fa\"/>{}{}<text x=\"{}\" y=\"9\" font-size=\"9\" text-anchor=\"end\" fill=\"#616e7c\">{:.0}</text><text x=\"{}\" y=\"{h}\" font-size=\"9\" text-anchor=\"end\" fill=\"#616e7c\">0</text><path d=\"{}\" {AVERAGE_STYLE}/><path d=\"{}\" {PEAK_STYLE}/><path d=\"{}\" {CURRENT_STYLE}/><path d=\"{}\" {RECOMMENDED_STYLE}/></g></svg>",
+        h + 36.0,
         d.usage.peak_per_second,
         w - left,
+        start.map_or(String::new(), |s| time_axis(&plot, s)),
+        shading(&plot, &over),
         left - 4.0,
+        plot.top,
         left - 4.0,
-        path(&d.usage.hourly_peak),
-        path(&d.current_hourly),
-        path(recommended),
+        plot.area(&d.usage.hourly),
+        plot.line(&d.usage.hourly_peak),
+        plot.line(&d.current_hourly),
+        plot.line(recommended),
         label = esc(&d.key.label()),
     )
 }
@@ -217,7 +444,7 @@ fn table_list(out: &mut String, report: &AdviceReport) {
         let _ = write!(
             out,
             "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-            esc(&t.account_id),
+            account(&t.account_id),
             esc(&t.region),
             esc(&t.table),
             status_word(t.status),
