@@ -1,11 +1,16 @@
-//! `advise --html FILE`: one self-contained page (inline CSS and SVG; no script, font, image
-//! or request to anything) for a FinOps reader: the fleet's totals over the
+//! `advise --html FILE`: one self-contained page (inline CSS, SVG and one small script; no
+//! font, image or request to anything) for a FinOps reader: the fleet's totals over the
 //! analysis window, savings by account as a bar chart, a chart per table (of those that save
 //! most) of hourly consumed units against the current and the recommended capacity, and every
 //! table in a list.
 //!
 //! - [`page`] puts the parts together; `charts` draws each table's dimensions on a UTC date
-//!   axis under one `legend` whose swatches use the charts' own colours.
+//!   axis under one `legend` whose swatches use the charts' own colours;
+//! - the list (`table_list`) is plain HTML, so the page reads fully without JavaScript;
+//!   `SCRIPT` only adds sorting (click or Enter on a column header) and filtering (a text box
+//!   it unhides), reads `#filter=WORDS` and `#sort=COLUMN` (`-COLUMN` descending) from the
+//!   link, and marks `<body>` with `data-table-script="ready"` once set up, which a headless
+//!   browser's DOM dump shows (`scripts/pictures.sh` checks it).
 //!
 //! Dates: the report keeps no window end, but `advise` ends its window at the moment the run
 //! starts rounded down to the CloudWatch period, so `window_end` recovers it from
@@ -20,8 +25,8 @@
 //!
 //! Accounts are shown by id: the report carries no account names (`account`).
 //!
-//! The page is well-formed XHTML-style markup (every element closed, text escaped), so tests
-//! parse it.
+//! The page is well-formed XHTML-style markup (every element closed, text escaped, and the
+//! script free of `<`, `>` and `&`, so it needs no CDATA section), so tests parse it.
 
 use super::outputs::status_word;
 use super::report::{AdviceReport, AdviceStatus, TableAdvice};
@@ -44,6 +49,8 @@ td.n,th.n{text-align:right}.charts{display:flex;flex-wrap:wrap;gap:1rem}\
 .chart h3{font-size:.9rem;margin:.1rem 0 .5rem}.chart svg{display:block;margin-bottom:.4rem}.legend{font-size:.75rem;color:#616e7c}\
 .keys{position:sticky;top:0;z-index:1;background:#fafbfc;padding:.5rem 0;font-size:.8rem;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem}\
 .key{display:inline-flex;align-items:center;gap:.35rem}\
+.filter input{font:inherit;padding:.25rem .5rem;min-width:22rem}#shown{color:#616e7c;margin-left:.6rem}\
+th[aria-sort]{cursor:pointer;user-select:none}th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}\
 .recommended{color:#0e7c3a}.failed{color:#b42318}";
 
 /// How each series is drawn (SVG attributes): the charts and the legend both use these, so a
@@ -62,6 +69,70 @@ const DAY: i64 = 86_400;
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
+
+/// Sorting and filtering for the list of every table (`id="tables"`). It holds no `<`, `>` or
+/// `&` (a test checks), so the page stays well-formed markup without a CDATA section.
+const SCRIPT: &str = r#"(function () {
+  var list = document.getElementById('tables');
+  if (!list) { return; }
+  var body = list.tBodies[0];
+  var heads = Array.prototype.slice.call(list.tHead.rows[0].cells);
+  var rows = Array.prototype.slice.call(body.rows);
+  var box = document.getElementById('filter');
+  var shown = document.getElementById('shown');
+  rows.forEach(function (r) {
+    var cells = Array.prototype.map.call(r.cells, function (c) { return c.textContent; });
+    r.searchText = cells.join(' ').toLowerCase();
+  });
+  function key(row, col) {
+    var cell = row.cells[col];
+    var v = cell.getAttribute('data-v');
+    return v === null ? cell.textContent.toLowerCase() : parseFloat(v);
+  }
+  function sortBy(col, descending) {
+    heads.forEach(function (th, k) {
+      th.setAttribute('aria-sort', k === col ? (descending ? 'descending' : 'ascending') : 'none');
+    });
+    rows.sort(function (a, b) {
+      var x = key(a, col), y = key(b, col);
+      var c = typeof x === 'number' ? x - y : x.localeCompare(y);
+      return descending ? -c : c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  }
+  function filter() {
+    var words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var n = 0;
+    rows.forEach(function (r) {
+      r.hidden = !words.every(function (w) { return r.searchText.indexOf(w) !== -1; });
+      n += r.hidden ? 0 : 1;
+    });
+    shown.textContent = n + ' of ' + rows.length + ' tables shown';
+  }
+  heads.forEach(function (th, col) {
+    th.tabIndex = 0;
+    th.title = 'Sort by ' + th.textContent.toLowerCase();
+    th.setAttribute('aria-sort', 'none');
+    function toggle() {
+      var now = th.getAttribute('aria-sort');
+      sortBy(col, now === 'none' ? th.classList.contains('n') : now === 'ascending');
+    }
+    th.addEventListener('click', toggle);
+    th.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); toggle(); }
+    });
+  });
+  box.addEventListener('input', filter);
+  var asked = new URLSearchParams(location.hash.slice(1));
+  box.value = asked.get('filter') || '';
+  var by = (asked.get('sort') || '').toLowerCase();
+  var names = heads.map(function (th) { return th.textContent.toLowerCase(); });
+  var col = names.indexOf(by.replace(/^-/, ''));
+  if (col !== -1) { sortBy(col, by.charAt(0) === '-'); }
+  filter();
+  document.getElementById('filter-row').hidden = false;
+  document.body.setAttribute('data-table-script', 'ready');
+})();"#;
 
 /// HTML-escaped text.
 fn esc(s: &str) -> String {
@@ -94,7 +165,7 @@ pub fn page(report: &AdviceReport) -> String {
     out.push_str(&accounts_chart(report));
     charts(&mut out, report);
     table_list(&mut out, report);
-    out.push_str("</body></html>\n");
+    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
     out
 }
 
@@ -425,34 +496,44 @@ fn dimension_chart(d: &DimAdvice, a: &Advice, start: Option<i64>) -> String {
     )
 }
 
-/// Every table, in report order.
+/// Every table, in report order, as a plain table; the script sorts and filters it and
+/// unhides the filter box (hidden without JavaScript, where it would do nothing).
 fn table_list(out: &mut String, report: &AdviceReport) {
-    let cur = &report.settings.currency;
-    out.push_str("<h2>Every table</h2><table><thead><tr><th>Account</th><th>Region</th><th>Table</th><th>Status</th><th class=\"n\">Now</th><th class=\"n\">Recommended</th><th class=\"n\">Saving</th><th>Why</th></tr></thead><tbody>");
+    out.push_str("<h2>Every table</h2><p class=\"filter\" id=\"filter-row\" hidden=\"hidden\"><label for=\"filter\">Filter </label><input type=\"search\" id=\"filter\" placeholder=\"words in any column: account, region, table, status, why\"/><span id=\"shown\"></span></p>");
+    out.push_str("<table id=\"tables\"><thead><tr><th>Account</th><th>Region</th><th>Table</th><th>Status</th><th class=\"n\">Now</th><th class=\"n\">Recommended</th><th class=\"n\">Saving</th><th>Why</th></tr></thead><tbody>");
     for t in &report.tables {
-        let (now, rec) = t.monthly();
-        let why = match (&t.advice, &t.error) {
-            (Some(a), _) => a.reason.clone(),
-            (None, Some(e)) => format!("{}: {}", e.code, e.message),
-            (None, None) => t.reason.clone(),
-        };
-        let class = match t.status {
-            AdviceStatus::Recommended => " class=\"recommended\"",
-            AdviceStatus::Failed => " class=\"failed\"",
-            _ => "",
-        };
-        let _ = write!(
-            out,
-            "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-            account(&t.account_id),
-            esc(&t.region),
-            esc(&t.table),
-            status_word(t.status),
-            money(now, cur),
-            money(rec, cur),
-            money(now - rec, cur),
-            esc(&why)
-        );
+        table_row(out, t, &report.settings.currency);
     }
     out.push_str("</tbody></table>");
+}
+
+/// One table's row; money cells carry their number (`data-v`) to sort by.
+fn table_row(out: &mut String, t: &TableAdvice, cur: &str) {
+    let (now, rec) = t.monthly();
+    let why = match (&t.advice, &t.error) {
+        (Some(a), _) => a.reason.clone(),
+        (None, Some(e)) => format!("{}: {}", e.code, e.message),
+        (None, None) => t.reason.clone(),
+    };
+    let class = match t.status {
+        AdviceStatus::Recommended => " class=\"recommended\"",
+        AdviceStatus::Failed => " class=\"failed\"",
+        _ => "",
+    };
+    let _ = write!(
+        out,
+        "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        account(&t.account_id),
+        esc(&t.region),
+        esc(&t.table),
+        status_word(t.status)
+    );
+    for v in [now, rec, now - rec] {
+        let _ = write!(
+            out,
+            "<td class=\"n\" data-v=\"{v:.2}\">{}</td>",
+            money(v, cur)
+        );
+    }
+    let _ = write!(out, "<td>{}</td></tr>", esc(&why));
 }
