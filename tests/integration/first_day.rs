@@ -169,16 +169,18 @@ fn an_interrupted_apply_says_what_is_half_done_and_how_to_finish() {
         "{command}"
     );
     // As printed, less the options this test's runner adds to every run.
-    let words: Vec<&str> = command.split(' ').collect();
-    let ours = |w: &str| ["--no-progress", "--retry-base-ms", "--poll-ms"].contains(&w);
-    let args: Vec<&str> = words
-        .iter()
-        .enumerate()
-        .filter(|(i, w)| {
-            !ours(w) && !(*i > 0 && ours(words[i - 1]) && words[i - 1] != "--no-progress")
-        })
-        .map(|(_, w)| *w)
-        .collect();
+    let mut args: Vec<&str> = Vec::new();
+    let mut skip = false;
+    for w in command.split(' ') {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        match w {
+            "--no-progress" => {}
+            "--retry-base-ms" | "--poll-ms" => skip = true,
+            w => args.push(w),
+        }
+    }
     let resumed = ddb_fleet(&sim.endpoint, dir.path(), &args);
     assert_eq!(resumed.code, 0, "{resumed:?}");
     for (account, region, table, _) in &fleet {
