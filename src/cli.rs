@@ -222,6 +222,56 @@ mod tests {
         );
     }
 
+    /// Regression: the README said `--log-format` defaults to `json` (the binary: `auto`).
+    /// Every option of the README's options table is an option of `apply` (or of `advise`),
+    /// with the same default where the binary has one.
+    #[test]
+    fn the_readmes_options_table_agrees_with_the_help() {
+        use clap::CommandFactory;
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("### Options")
+            .nth(1)
+            .and_then(|t| t.split("\n\n").nth(1))
+            .expect("the README's options table");
+        let cli = Cli::command();
+        let commands = [
+            cli.find_subcommand("apply").unwrap(),
+            cli.find_subcommand("advise").unwrap(),
+        ];
+        let mut checked = 0;
+        for row in table
+            .lines()
+            .filter(|l| l.starts_with("| `--") || l.starts_with("| `-v"))
+        {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let flag = cells[0]
+                .split("--")
+                .nth(1)
+                .and_then(|f| f.split([' ', '`']).next())
+                .unwrap();
+            let arg = commands
+                .iter()
+                .flat_map(|c| c.get_arguments())
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("the README lists --{flag}, which no command has"));
+            if let Some(default) = arg.get_default_values().first() {
+                let default = default.to_string_lossy();
+                assert!(
+                    cells[1].trim_matches('`') == default
+                        || cells[1].contains(&format!("`{default}`")),
+                    "--{flag}: the README says {}, the binary {default}",
+                    cells[1]
+                );
+            }
+            checked += 1;
+        }
+        assert!(
+            checked >= 15,
+            "only {checked} options found in the README's table"
+        );
+    }
+
     /// The help is the user's manual: changes to it are reviewed as snapshots.
     #[test]
     fn help_snapshots() {

@@ -171,7 +171,12 @@ pub fn write(
     if s.interrupted > 0 {
         parts.push(format!("{} interrupted", s.interrupted));
     }
-    writeln!(out, "{} (of {} tables).", parts.join(", "), s.total)
+    writeln!(
+        out,
+        "{} (of {}).",
+        parts.join(", "),
+        plural(s.total, "table")
+    )
 }
 
 /// What `apply` is about to do, by account and operation, for the confirmation prompt.
@@ -211,6 +216,11 @@ pub fn change_summary(tables: &[TableReport]) -> String {
         );
     }
     out
+}
+
+/// A count and its noun, singular or plural: "1 table", "3 tables", "1 report".
+pub fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]

@@ -157,9 +157,9 @@ pub fn summary(report: &AdviceReport, top: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Advice for {} tables in {} accounts ({} days of {}-second data; prices: {}, {}).",
-        s.tables,
-        report.accounts.len(),
+        "Advice for {} in {} ({} days of {}-second data; prices: {}, {}).",
+        crate::render::plural(s.tables, "table"),
+        crate::render::plural(report.accounts.len(), "account"),
         report.settings.days,
         report.settings.period,
         report.settings.currency,

@@ -308,7 +308,7 @@ impl ClientFactory {
             .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
             .build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
+            .http_client(http.clone())
             // Control-plane answers are small JSON documents and every attempt has a timeout:
             // the per-request throughput monitor costs CPU (a few % per call) and adds nothing.
             .stalled_stream_protection(
@@ -320,8 +320,35 @@ impl ClientFactory {
                     .operation_attempt_timeout(settings.attempt_timeout)
                     .build(),
             );
+        // Rows name their regions: the base region is only read from where the user set one
+        // (AWS_REGION, AWS_DEFAULT_REGION, the profile), never asked of the instance metadata
+        // service, which warns three times on every machine that is not an EC2 instance.
+        let mut region = aws_config::meta::region::RegionProviderChain::first_try(
+            aws_config::environment::EnvironmentVariableRegionProvider::new(),
+        );
         if let Some(p) = &settings.profile {
-            loader = loader.profile_name(p);
+            region = region.or_else(
+                aws_config::profile::ProfileFileRegionProvider::builder()
+                    .profile_name(p)
+                    .build(),
+            );
+        }
+        // Without one, a fixed region: given none, the credentials chain would still ask IMDS.
+        let region = aws_config::meta::region::ProvideRegion::region(&region)
+            .await
+            .or(Some(Region::from_static("us-east-1")));
+        loader = loader.region(region.clone());
+        if let Some(p) = &settings.profile {
+            // The option outranks the environment, as in the AWS CLI: the profile's own
+            // credentials, not AWS_ACCESS_KEY_ID (which the SDK's default chain reads first).
+            let conf = aws_config::provider_config::ProviderConfig::without_region()
+                .with_http_client(http.clone())
+                .with_region(region);
+            let creds = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .configure(&conf)
+                .profile_name(p)
+                .build();
+            loader = loader.profile_name(p).credentials_provider(creds);
         }
         if let Some(e) = &settings.endpoint_url {
             loader = loader.endpoint_url(e);

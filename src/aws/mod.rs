@@ -14,6 +14,7 @@ pub mod error;
 pub mod metrics;
 pub mod ops;
 pub mod poll_order;
+pub mod profile;
 pub mod update_times;
 
 pub use clients::{

@@ -139,6 +139,10 @@ pub struct LimitArgs {
     #[arg(long, default_value_t = 40_000,
           value_parser = clap::value_parser!(i64).range(1..=i64::from(i32::MAX)))]
     pub max_capacity_units: i64,
+    /// Accept this region although this release does not know it (a region AWS opened since;
+    /// repeatable). Any other unknown region is refused, with the nearest known name.
+    #[arg(long = "allow-region", value_name = "REGION")]
+    pub allowed_regions: Vec<String>,
 }
 
 /// The options of every command that reads or changes tables in AWS (`plan`, `apply`,

@@ -19,6 +19,7 @@ use std::time::Duration;
 pub fn limits(l: &LimitArgs) -> Limits {
     Limits {
         max_capacity_units: l.max_capacity_units,
+        allowed_regions: l.allowed_regions.clone(),
     }
 }
 
@@ -30,9 +31,14 @@ pub fn init_logging(g: &GlobalArgs, writer: SuspendingWriter) {
             "ddb_fleet=info,warn"
         })
     });
+    // Colour only for a person at a terminal, and never with NO_COLOR (no-color.org): a log
+    // written to a file or a collector has no escape codes in it.
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
+        .with_ansi(colour)
         .with_target(false);
     let json = match g.log_format {
         LogFormat::Json => true,

@@ -13,6 +13,7 @@ use crate::export::{self, Exported};
 use crate::inventory::Limits;
 use crate::model::{DesiredTable, RoleSpec};
 use crate::progress::{ProgressSink, SuspendingWriter};
+use crate::render::plural;
 use crate::report::{self, TableReport};
 use crate::runner::{self, Ledger};
 use crate::select::Selection;
@@ -76,6 +77,13 @@ pub fn run(a: &ExportArgs) -> Result<i32, CliError> {
     let (source, rows) = rows_to_read(a, &sel, &limits)?;
     let read = read_tables(g, rows, &sel)?;
     let (items, tables, failed) = exported(read, &limits);
+    if items.is_empty() && failed == 0 {
+        // An inventory with no row is one `validate` refuses: write none, and say so.
+        eprintln!(
+            "export found no table in {source} (no table matches the accounts, regions and --table given): nothing was written"
+        );
+        return Ok(exit_codes::FAILURES);
+    }
     let notes = items
         .iter()
         .filter(|i| matches!(i, Exported::Note(_)))
@@ -93,8 +101,10 @@ pub fn run(a: &ExportArgs) -> Result<i32, CliError> {
     report::write_bytes_atomic(&a.output, text.trim_end().as_bytes())
         .map_err(CliError::writing(&a.output))?;
     outln!(
-        "{}: {tables} tables read, {notes} note(s) in comments, {failed} could not be read",
-        a.output.display()
+        "{}: {} read, {} in comments, {failed} could not be read",
+        a.output.display(),
+        plural(tables, "table"),
+        plural(notes, "note")
     );
     Ok(if failed > 0 {
         exit_codes::FAILURES

@@ -25,19 +25,25 @@ pub async fn connect(
     rows: &mut [DesiredTable],
     stop: Arc<Cancel>,
 ) -> Result<(ClientFactory, CallerIdentity), CliError> {
+    if let Some(p) = &g.profile {
+        crate::aws::profile::check(p).map_err(CliError::Usage)?;
+    }
     let factory = ClientFactory::new(base::aws_settings(g))
         .await
         .stopping_on(stop);
     let region = rows.first().map_or("us-east-1", |r| r.region.as_str());
-    let caller = factory
-        .caller_identity(region)
-        .await
-        .map_err(|e| match e.code.as_str() {
-            "NoCredentials" => CliError::Usage(e.message),
-            _ => CliError::Aws(format!(
-                "cannot learn whose the credentials are (STS GetCallerIdentity): {e}"
+    let caller = factory.caller_identity(region).await.map_err(|e| {
+        // No provider of the SDK's chain found any: one line, the places it looked.
+        let none = e.code == "NoCredentials"
+            || (e.code == "CredentialsError" && e.message.contains("no credentials found"));
+        match none {
+            true => CliError::Usage(crate::aws::AwsError::no_credentials().message),
+            false => CliError::Aws(format!(
+                "cannot learn whose the credentials are (STS GetCallerIdentity): {}",
+                e.message.lines().next().unwrap_or_default()
             )),
-        })?;
+        }
+    })?;
     let profile = g
         .profile
         .as_deref()

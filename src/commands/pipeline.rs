@@ -16,7 +16,7 @@ use crate::exit_codes;
 use crate::journal::{self, JournalSink};
 use crate::model::DesiredTable;
 use crate::progress::{ProgressSink, SuspendingWriter};
-use crate::render;
+use crate::render::{self, plural};
 use crate::report::{
     self, InventoryRef, Report, Summary, TableReport, TableStatus, SCHEMA_VERSION,
 };
@@ -38,8 +38,8 @@ pub struct Job<'a> {
     pub report: &'a ReportArgs,
     /// Reports and journals of earlier runs (`--history`).
     pub history: &'a [PathBuf],
-    /// The report this run works from (`rollback REPORT`, `apply --resume REPORT`).
-    pub earlier_report: Option<&'a Path>,
+    /// The reports this run works from (`rollback REPORT...`, `apply --resume REPORT`).
+    pub earlier_reports: &'a [PathBuf],
     /// `Some` when the run changes tables: its guardrails.
     pub guards: Option<&'a Guards>,
     /// `plan --detailed-exitcode`.
@@ -121,7 +121,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         selection,
         report,
         history,
-        earlier_report,
+        earlier_reports,
         guards,
         detailed_exitcode,
     } = job;
@@ -133,9 +133,9 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
             report_path.display()
         )));
     }
-    let mut inputs: Vec<(&Path, &str)> = earlier_report
-        .map(|p| (p, "the report"))
-        .into_iter()
+    let mut inputs: Vec<(&Path, &str)> = earlier_reports
+        .iter()
+        .map(|p| (p.as_path(), "the report"))
         .collect();
     inputs.push((Path::new(&inventory.path), "the inventory"));
     inputs.extend(history.iter().map(|p| (p.as_path(), "a --history file")));
@@ -158,7 +158,6 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
     };
     // One run at a time writes this report (and its journal).
     let _lock = lock_report(&report_path)?;
-    tracing::info!(report = %report_path.display(), "the report will be written to {}", report_path.display());
     // The journal exists before the first AWS call of an apply.
     let (journal, earlier_journal) = match guards {
         Some(_) => {
@@ -227,6 +226,8 @@ impl Running<'_> {
             Ok((factory, _caller)) => Arc::new(factory),
             Err(e) => return Outcome::Refused(e),
         };
+        let report = self.record.path.display();
+        tracing::info!(report = %report, "the report will be written to {report}");
         let mut sinks: Vec<Box<dyn EventSink>> = vec![
             Box::new(base::log_sink(self.g)),
             Box::new(self.progress.clone()),
@@ -627,9 +628,4 @@ fn shell_quote(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
     }
-}
-
-/// "1 table", "3 tables".
-fn plural(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }

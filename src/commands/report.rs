@@ -5,6 +5,7 @@ use super::{read_report, CliError};
 use crate::advise::report::AdviceReport;
 use crate::exit_codes;
 use crate::journal;
+use crate::render::plural;
 use crate::report;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -64,8 +65,8 @@ pub fn merge(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
     report::write_atomic(output, &merged).map_err(CliError::writing(output))?;
     let s = &merged.summary;
     outln!(
-        "{}: {} tables from {} reports: {} changed, {} unchanged, {} would change, {} failed, {} skipped, {} interrupted",
-        output.display(), s.total, paths.len(), s.changed, s.unchanged, s.would_change, s.failed, s.skipped, s.interrupted
+        "{}: {} from {}: {} changed, {} unchanged, {} would change, {} failed, {} skipped, {} interrupted",
+        output.display(), plural(s.total, "table"), plural(paths.len(), "report"), s.changed, s.unchanged, s.would_change, s.failed, s.skipped, s.interrupted
     );
     Ok(if s.failed > 0 || s.interrupted > 0 {
         exit_codes::FAILURES
@@ -80,9 +81,9 @@ pub fn recover(journal_path: &Path, output: &Path) -> Result<i32, CliError> {
     report::write_atomic(output, &r).map_err(CliError::writing(output))?;
     let s = &r.summary;
     outln!(
-        "{}: {} tables: {} changed, {} unchanged, {} interrupted, {} failed, {} skipped",
+        "{}: {}: {} changed, {} unchanged, {} interrupted, {} failed, {} skipped",
         output.display(),
-        s.total,
+        plural(s.total, "table"),
         s.changed,
         s.unchanged,
         s.interrupted,
@@ -98,8 +99,8 @@ fn merge_advice(reports: Vec<AdviceReport>, count: usize, output: &Path) -> Resu
     report::write_json_atomic(output, &merged).map_err(CliError::writing(output))?;
     let s = &merged.summary;
     outln!(
-        "{}: {} tables from {count} advice reports: {} to change, {} unchanged, {} failed; monthly now {:.2}, recommended {:.2} {}",
-        output.display(), s.tables, s.recommended, s.unchanged, s.failed, s.monthly_now, s.monthly_recommended, merged.settings.currency
+        "{}: {} from {}: {} to change, {} unchanged, {} failed; monthly now {:.2}, recommended {:.2} {}",
+        output.display(), plural(s.tables, "table"), plural(count, "advice report"), s.recommended, s.unchanged, s.failed, s.monthly_now, s.monthly_recommended, merged.settings.currency
     );
     Ok(if s.failed > 0 || merged.interrupted {
         exit_codes::FAILURES

@@ -1,6 +1,7 @@
-//! `rollback REPORT`: every table the report changed (even partly) goes back to its recorded
-//! `before` state, through the same [`pipeline`](super::pipeline) as `apply` (`--plan-only`
-//! stops after the plan).
+//! `rollback REPORT...`: every table the reports changed (even partly) goes back to its
+//! recorded `before` state (of the earliest report that changed it: a canary's, then the
+//! run that finished the migration), through the same [`pipeline`](super::pipeline) as
+//! `apply` (`--plan-only` stops after the plan).
 
 use super::args::{GlobalArgs, Guards, ReportArgs, SelectArgs};
 use super::pipeline::{self, Job};
@@ -11,15 +12,15 @@ use crate::model::{DesiredTable, ObservedTable, TARGET_TRACKING};
 use crate::report::{self, InventoryRef};
 use crate::select::Selection;
 use clap::Args;
-use std::path::Path;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The report of the `apply` to undo: every table it changed (even partly) goes back to
-    /// the state the report recorded before.
-    #[arg(value_name = "REPORT")]
-    pub from: PathBuf,
+    /// The reports of the `apply` runs to undo (a canary's and the rest's, say): every table
+    /// they changed (even partly) goes back to the state recorded before the earliest run
+    /// that changed it.
+    #[arg(value_name = "REPORT", required = true)]
+    pub from: Vec<PathBuf>,
     #[command(flatten)]
     pub select: SelectArgs,
     /// Only tables in this region (repeatable).
@@ -51,22 +52,39 @@ pub fn run(a: &RollbackArgs) -> Result<i32, CliError> {
             selection: sel,
             report: &a.report,
             history: &a.select.history,
-            earlier_report: Some(&a.from),
+            earlier_reports: &a.from,
             guards: (!a.plan_only).then_some(&a.guards),
             detailed_exitcode: false,
         },
     )
 }
 
-/// action that succeeded, or that started and may have), each with its recorded `before`.
+/// action that succeeded, or that started and may have), each with its recorded `before`;
+/// a table several reports changed, with the `before` of the earliest run.
 fn rollback_tables(
-    path: &Path,
+    paths: &[PathBuf],
     sel: &Selection,
 ) -> Result<(InventoryRef, Vec<DesiredTable>), CliError> {
-    let (report, bytes) = read_report(path)?;
-    let tables: Vec<DesiredTable> = report
-        .tables
+    let mut reports = Vec::new();
+    let mut all_bytes = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::Usage(format!("{}: cannot read: {e}", path.display())))?;
+        if super::advise::is_advice(&bytes) {
+            return Err(CliError::Usage(format!(
+                "{} is an advise report: advise changes nothing, so there is nothing to roll back; give the report of the apply that made the changes",
+                path.display()
+            )));
+        }
+        let (report, bytes) = read_report(path)?;
+        all_bytes.extend_from_slice(&bytes);
+        reports.push((path, report));
+    }
+    reports.sort_by(|a, b| a.1.started_at.cmp(&b.1.started_at));
+    let mut seen = std::collections::HashSet::new();
+    let changed: Vec<report::TableReport> = reports
         .into_iter()
+        .flat_map(|(_, r)| r.tables)
         .filter(|t| {
             t.actions.iter().any(|a| {
                 a.action.is_mutating()
@@ -76,6 +94,21 @@ fn rollback_tables(
                     )
             })
         })
+        .filter(|t| seen.insert((t.account_id.clone(), t.region.clone(), t.table.clone())))
+        .collect();
+    let label = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tables = restorations(changed);
+    finish_tables(tables, &label, &all_bytes, sel)
+}
+
+/// The rows that put each table back to its recorded `before`.
+fn restorations(changed: Vec<report::TableReport>) -> Vec<DesiredTable> {
+    changed
+        .into_iter()
         .filter_map(|t| {
             let before = t.before?;
             let caps = match before.billing_mode {
@@ -100,29 +133,34 @@ fn rollback_tables(
                 restore: Some(Box::new(before)),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Checks the rows (before any AWS call) and selects them.
+fn finish_tables(
+    tables: Vec<DesiredTable>,
+    label: &str,
+    bytes: &[u8],
+    sel: &Selection,
+) -> Result<(InventoryRef, Vec<DesiredTable>), CliError> {
     if tables.is_empty() {
         return Err(CliError::Usage(format!(
-            "{}: the report records no change to roll back",
-            path.display()
+            "{label}: the report records no change to roll back"
         )));
     }
     for t in &tables {
         if let Some(why) = t.restore.as_deref().and_then(unrestorable) {
             return Err(CliError::Usage(format!(
-                "{}: {} {} {}: {why}; nothing was changed",
-                path.display(),
-                t.account_id,
-                t.region,
-                t.table
+                "{label}: {} {} {}: {why}; nothing was changed",
+                t.account_id, t.region, t.table
             )));
         }
     }
     let tables = preselect(tables, sel)?;
     Ok((
         InventoryRef {
-            path: path.display().to_string(),
-            sha256: inventory::sha256_hex(&bytes),
+            path: label.to_string(),
+            sha256: inventory::sha256_hex(bytes),
         },
         tables,
     ))

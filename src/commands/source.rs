@@ -182,7 +182,7 @@ pub fn single_table(
     a: &SingleTableArgs,
     limits: &Limits,
 ) -> Result<Vec<DesiredTable>, InventoryErrors> {
-    const LABEL: &str = "command line";
+    const LABEL: &str = crate::inventory::error::COMMAND_LINE;
     let mut errors = Vec::new();
     let err = |flag: &str, message: String, hint: Option<&str>| InventoryError {
         file: LABEL.into(),
@@ -233,6 +233,10 @@ pub fn single_table(
                         });
                     if !flag.is_empty() {
                         e.field = Some(flag.into());
+                    }
+                    // The values are named as the user gave them: by their flags.
+                    for (flag, field, _) in a.flags().iter().filter(|(_, f, _)| f.contains('_')) {
+                        e.message = e.message.replace(field, flag);
                     }
                     e
                 })

@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// One problem in an inventory, located as precisely as the input allows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct InventoryError {
     pub file: String,
     pub line: Option<u64>,
@@ -14,8 +14,19 @@ pub struct InventoryError {
     pub hint: Option<String>,
 }
 
+/// Where the command line's values are said to come from (the single-table flags).
+pub const COMMAND_LINE: &str = "command line";
+
 impl fmt::Display for InventoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A flag's error is named by the flag alone: `--minRead: ...`.
+        if let (COMMAND_LINE, Some(flag)) = (self.file.as_str(), &self.field) {
+            write!(f, "{flag}: {}", self.message)?;
+            if let Some(hint) = &self.hint {
+                write!(f, " ({hint})")?;
+            }
+            return Ok(());
+        }
         write!(f, "{}", self.file)?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
@@ -35,12 +46,30 @@ impl fmt::Display for InventoryError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct InventoryErrors(pub Vec<InventoryError>);
 
+impl InventoryErrors {
+    /// The errors, each once: a `[defaults]` value that every table inherits is wrong at one
+    /// line, said once, not once per table.
+    pub fn deduplicated(errors: Vec<InventoryError>) -> InventoryErrors {
+        let mut seen = std::collections::HashSet::new();
+        InventoryErrors(
+            errors
+                .into_iter()
+                .filter(|e| seen.insert(e.clone()))
+                .collect(),
+        )
+    }
+}
+
 impl fmt::Display for InventoryErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
+        let what = match self.0.iter().all(|e| e.file == COMMAND_LINE) {
+            true => "invalid flags",
+            false => "invalid inventory",
+        };
         writeln!(
             f,
-            "invalid inventory: {n} error{}; nothing was changed",
+            "{what}: {n} error{}; nothing was changed",
             if n == 1 { "" } else { "s" }
         )?;
         for e in &self.0 {

@@ -26,21 +26,27 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 
 pub use error::{InventoryError, InventoryErrors};
-pub use names::{glob_match, is_pattern, parse_role_arn, suggest, valid_account_id, valid_region};
+pub use names::{
+    glob_match, is_pattern, parse_role_arn, suggest, valid_account_id, valid_region, KNOWN_REGIONS,
+};
 pub use raw::{Raw, RawField, RawRow};
 pub use rules::{validate_rows, FIELDS, TARGET_RANGE};
 
-/// Bounds applied to capacity units. The upper bound is AWS's default per-table quota
-/// (40,000 RCU/WCU); accounts with a raised quota pass `--max-capacity-units`.
-#[derive(Debug, Clone, Copy)]
+/// Bounds applied to an inventory's values. The upper bound on capacity units is AWS's
+/// default per-table quota (40,000 RCU/WCU); accounts with a raised quota pass
+/// `--max-capacity-units`. Regions must be ones this release knows
+/// ([`names::KNOWN_REGIONS`]), or allowed by name (`--allow-region`, for a newer one).
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_capacity_units: i64,
+    pub allowed_regions: Vec<String>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_capacity_units: 40_000,
+            allowed_regions: Vec::new(),
         }
     }
 }

@@ -680,6 +680,7 @@ fn bad_caps_and_classes_name_the_field_and_what_to_do() {
     let text = format!("{head}111111111111,us-east-1,t01,,on_demand,,,,,,,40001,,\n");
     let raised = Limits {
         max_capacity_units: 80_000,
+        ..Limits::default()
     };
     assert!(parse_bytes("inv.csv", text.as_bytes(), Format::Csv, &raised).is_ok());
 }

@@ -251,3 +251,222 @@ fn ctrl_c_at_the_prompt_is_an_interruption() {
 fn read_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// A run with `env` set and `unset` removed from the environment the runner gives.
+fn ddb_fleet_env(
+    endpoint: &str,
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    unset: &[&str],
+) -> Run {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ddb-fleet"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDBASE")
+        .env("AWS_SECRET_ACCESS_KEY", BASE_SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null());
+    for name in unset {
+        command.env_remove(name);
+    }
+    let out = command.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Regression: `--profile other` with `AWS_ACCESS_KEY_ID` set used the environment's keys
+/// (another account) instead of the profile's role; `--profile nosuchprofile` was ignored; no
+/// credentials at all failed every table with an IMDS message; and without AWS_REGION the
+/// SDK asked the instance metadata service for a region, warning three times.
+#[test]
+fn credentials_as_the_aws_cli_takes_them() {
+    let fleet: Vec<_> = ["444444444444", crate::sim::CALLER_ACCOUNT]
+        .map(|account| {
+            (
+                account.to_string(),
+                "us-east-1".to_string(),
+                "orders".to_string(),
+                SimTable::on_demand(&[]),
+            )
+        })
+        .into();
+    let (sim, dir, _) = on_sim(SimConfig::default(), &fleet, ON_DEMAND);
+    std::fs::write(
+        dir.path().join("aws-config"),
+        "[profile other]\nrole_arn = arn:aws:iam::444444444444:role/ops\nsource_profile = base\nregion = us-east-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("aws-credentials"),
+        format!("[base]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = {BASE_SECRET}\n"),
+    )
+    .unwrap();
+    // A row without a role in 444444444444: only that account's credentials may read it.
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "account_id,role_name,region,table,mode\n444444444444,,us-east-1,orders,on_demand\n",
+    );
+    let inv = inv.to_str().unwrap();
+    let run = ddb_fleet_env(
+        &sim.endpoint,
+        dir.path(),
+        &["plan", inv, "--profile", "other"],
+        &[],
+        &[],
+    );
+    assert_eq!(
+        run.code, 0,
+        "the profile's role, not the environment's keys: {run:?}"
+    );
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("444444444444") && first.contains("profile other"),
+        "{run:?}"
+    );
+    // The environment's keys alone are another account's: refused before anything is read.
+    let run = ddb_fleet_env(&sim.endpoint, dir.path(), &["plan", inv], &[], &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+
+    let run = ddb_fleet_env(
+        &sim.endpoint,
+        dir.path(),
+        &["plan", inv, "--profile", "nosuchprofile"],
+        &[],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("unknown AWS profile `nosuchprofile`")
+            && run.stderr.contains("aws-config"),
+        "{run:?}"
+    );
+
+    let run = ddb_fleet_env(
+        &sim.endpoint,
+        dir.path(),
+        &["plan", inv],
+        &[],
+        &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(
+        errors,
+        ["error: no AWS credentials found (environment, --profile / AWS_PROFILE, SSO, credential_process, container or instance role)"],
+        "{run:?}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+
+    // No region anywhere and the metadata service enabled (pointed at a closed port here):
+    // no warning about it, rows name their regions. Colour only on a terminal.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let imds = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let env_inv = write(
+        dir.path(),
+        "mine.csv",
+        &format!(
+            "account_id,role_name,region,table,mode\n{},,us-east-1,orders,on_demand\n",
+            crate::sim::CALLER_ACCOUNT
+        ),
+    );
+    let run = ddb_fleet_env(
+        &sim.endpoint,
+        dir.path(),
+        &["plan", env_inv.to_str().unwrap(), "--log-format", "text"],
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds)],
+        &["AWS_REGION", "AWS_EC2_METADATA_DISABLED"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        !run.stderr.contains("IMDS") && !run.stderr.contains("failed to load region"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "colour codes in a log that is not a terminal: {run:?}"
+    );
+}
+
+/// The README's canary flow leaves two reports; `rollback` takes both and restores each table
+/// to its state before the earliest run that changed it.
+#[test]
+fn rollback_takes_several_reports() {
+    let fleet = grid(2, &["us-east-1"], 2, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
+    let canary = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--canary",
+            "1",
+            "--report",
+            "canary.json",
+        ],
+    );
+    assert_eq!(canary.code, 0, "{canary:?}");
+    let rest = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["apply", &inv, "--yes", "--report", "rest.json"],
+    );
+    assert_eq!(rest.code, 0, "{rest:?}");
+    let rb = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "rollback",
+            "canary.json",
+            "rest.json",
+            "--yes",
+            "--report",
+            "rb.json",
+        ],
+    );
+    assert_eq!(rb.code, 0, "{rb:?}");
+    let report = rb.report(&dir.path().join("rb.json"));
+    assert_eq!(report["summary"]["changed"], 4, "{}", report["summary"]);
+    for (account, region, table, _) in &fleet {
+        assert!(
+            sim.table(account, region, table).on_demand,
+            "{table} back on-demand"
+        );
+    }
+    // An advise report says what it is.
+    std::fs::write(
+        dir.path().join("advice.json"),
+        r#"{"command":"advise","tables":[]}"#,
+    )
+    .unwrap();
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["rollback", "advice.json", "--plan-only"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("advice.json is an advise report"),
+        "{run:?}"
+    );
+}

@@ -145,14 +145,14 @@ fn shards_are_disjoint_cover_the_fleet_and_merge_to_the_unsharded_summary() {
     assert_eq!(merged["summary"], whole["summary"]);
     assert_eq!(keys(&merged), keys(&whole));
 
-    // Overlapping reports are refused.
+    // Overlapping reports are refused: the same shard twice.
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
         &["report", "merge", &parts[0], &parts[0], "-o", "bad.json"],
     );
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("more than one report"), "{run:?}");
+    assert!(run.stderr.contains("shard 0/3 is there twice"), "{run:?}");
     let run = ddb_fleet(&sim.endpoint, dir.path(), &["plan", inv, "--shard", "3/3"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("K must be from 0 to N-1"), "{run:?}");

@@ -2,9 +2,11 @@
 //! `role_name`, with `external_id`), `region` and `table` (a name or a pattern).
 
 use super::super::names::{
-    is_pattern, parse_role_arn, valid_account_id, valid_region, valid_role_name, valid_table_name,
+    is_pattern, parse_role_arn, suggest, valid_account_id, valid_region, valid_role_name,
+    valid_table_name, KNOWN_REGIONS,
 };
 use super::RowValidator;
+use crate::inventory::Limits;
 use crate::model::RoleSpec;
 
 impl RowValidator<'_> {
@@ -125,7 +127,10 @@ impl RowValidator<'_> {
         }
     }
 
-    pub(super) fn region(&mut self) -> Option<String> {
+    /// The row's region: a valid name, and one this release knows (or allowed by name with
+    /// `--allow-region`, for a region newer than it), so a typo fails here, not later with a
+    /// DNS error.
+    pub(super) fn region(&mut self, limits: &Limits) -> Option<String> {
         let region = self.required_text("region", "region");
         if let Some(r) = &region {
             if !valid_region(r) {
@@ -133,6 +138,16 @@ impl RowValidator<'_> {
                     "region",
                     format!("`{r}` is not an AWS region name"),
                     Some("expected a name like us-east-1 or eu-central-2".into()),
+                );
+            } else if !KNOWN_REGIONS.contains(&r.as_str()) && !limits.allowed_regions.contains(r) {
+                let hint = match suggest(r, KNOWN_REGIONS) {
+                    Some(k) => format!("did you mean {k}? A region newer than this release is allowed with --allow-region {r}"),
+                    None => format!("a region newer than this release is allowed with --allow-region {r}"),
+                };
+                self.error(
+                    "region",
+                    format!("`{r}` is not a region DynamoDB serves"),
+                    Some(hint),
                 );
             }
         }
