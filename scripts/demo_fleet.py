@@ -1,8 +1,12 @@
 """Creates the demo fleet of inventories/example.toml in a local moto server.
 
 Three accounts (reached by AssumeRole, as ddb-fleet does), two regions, tables in mixed
-starting states. Reads the endpoint from AWS_ENDPOINT_URL.
+starting states, and the last half hour of CloudWatch consumption of the tables the demo
+switches to provisioned (moto >= 5.2.6 serves CloudWatch to the Rust SDK), so their switch
+starts at their recent peak / target instead of at min. Reads the endpoint from
+AWS_ENDPOINT_URL.
 """
+import datetime
 import os
 
 import boto3
@@ -23,6 +27,43 @@ def clients(account, region):
         aws_session_token=creds["SessionToken"],
     )
     return boto3.client("dynamodb", **kw), boto3.client("application-autoscaling", **kw)
+
+
+def cloudwatch(account, region):
+    sts = boto3.client("sts", endpoint_url=ENDPOINT, region_name=region)
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/ddb-fleet", RoleSessionName="demo-setup"
+    )["Credentials"]
+    return boto3.client(
+        "cloudwatch",
+        endpoint_url=ENDPOINT,
+        region_name=region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def consumed(account, region, name, reads, writes, index=None):
+    """The last 30 minutes of consumption, one datapoint a minute: `reads` and `writes`
+    units per second (statistic Sum over 60 s, as DynamoDB publishes it)."""
+    cw = cloudwatch(account, region)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+    dims = [{"Name": "TableName", "Value": name}]
+    if index:
+        dims.append({"Name": "GlobalSecondaryIndexName", "Value": index})
+    for metric, per_second in (("ConsumedReadCapacityUnits", reads), ("ConsumedWriteCapacityUnits", writes)):
+        data = [
+            {
+                "MetricName": metric,
+                "Dimensions": dims,
+                "Timestamp": now - datetime.timedelta(minutes=m),
+                "Value": per_second * 60 * (0.8 if m % 7 else 1.0),
+                "Unit": "Count",
+            }
+            for m in range(1, 31)
+        ]
+        cw.put_metric_data(Namespace="AWS/DynamoDB", MetricData=data)
 
 
 def table(ddb, name, provisioned=None, gsis=()):
@@ -79,12 +120,15 @@ def scale(aas, name, lo, hi, target):
 
 ddb, aas = clients("111111111111", "us-east-1")
 table(ddb, "orders", gsis=["by-customer"])          # on-demand -> provisioned, GSI too
+consumed("111111111111", "us-east-1", "orders", reads=140, writes=35)   # starts at 200r/50w
+consumed("111111111111", "us-east-1", "orders", reads=70, writes=35, index="by-customer")
 table(ddb, "sessions", provisioned=5)                # provisioned with scaling -> on-demand
 scale(aas, "sessions", 1, 50, 70.0)
 
 ddb, aas = clients("222222222222", "eu-west-1")
 table(ddb, "audit-log", provisioned=10)              # provisioned, no scaling -> on-demand
 table(ddb, "catalog", gsis=["by-category"])          # on-demand -> provisioned, GSI scaling left alone
+consumed("222222222222", "eu-west-1", "catalog", reads=600, writes=20)  # starts at 1000r/29w
 
 ddb, aas = clients("333333333333", "us-east-1")
 table(ddb, "carts", provisioned=5)                   # already as desired

@@ -186,8 +186,21 @@ impl AwsError {
                         "UnknownServiceError".into()
                     }
                 });
-                let message = err.message().map(str::to_string).unwrap_or(context);
-                AwsError::from_code(&code, &message, Some(status))
+                // AWS's message; or, for an answer that is not AWS's (an HTML page from a proxy
+                // or an emulator), its status and the start of its body, on one line. The
+                // whole chain stays in `detail`.
+                if let Some(message) = err.message() {
+                    return AwsError::from_code(&code, message, Some(status));
+                }
+                let body = service.raw().body().bytes().unwrap_or_default();
+                let body = String::from_utf8_lossy(body);
+                let body: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+                let start: String = body.chars().take(200).collect();
+                let message = match start.is_empty() {
+                    true => format!("HTTP {status} with no AWS error in the answer"),
+                    false => format!("HTTP {status}: {start}"),
+                };
+                AwsError::from_code(&code, &message, Some(status)).with_detail(context)
             }
             SdkError::TimeoutError(_) => AwsError::new(
                 "Timeout",

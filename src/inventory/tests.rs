@@ -723,3 +723,31 @@ fn index_rows_carry_caps_only_for_on_demand_tables_and_never_a_class() {
         assert!(e.to_string().contains(needle), "{e}");
     }
 }
+
+/// Regression: a wrong `[defaults]` value was reported once per table inheriting it.
+#[test]
+fn a_defaults_error_is_reported_once_at_its_line() {
+    let text = "[defaults]\nrole_name = \"ops\"\nmode = \"provisioned\"\nmin_read = 5\nmax_read = 2\ntarget_read = 70\nmin_write = 1\nmax_write = 10\ntarget_write = 70\n\n[[tables]]\naccount_id = \"111111111111\"\nregion = \"us-east-1\"\ntable = \"orders\"\n\n[[tables]]\naccount_id = \"111111111111\"\nregion = \"us-east-1\"\ntable = \"carts\"\n";
+    let e = only_error(toml(text));
+    assert_eq!(
+        (e.line, e.field.as_deref()),
+        (Some(4), Some("min_read")),
+        "{e}"
+    );
+}
+
+/// Regression: `eu-wset-1` passed `validate` and failed later with a DNS error. A region
+/// this release does not know is refused with the nearest known name, unless allowed.
+#[test]
+fn an_unknown_region_is_refused_with_a_suggestion_unless_allowed() {
+    let row = "111111111111,ops,eu-wset-1,orders,on_demand,,,,,,,\n";
+    let e = only_error(csv(row));
+    assert_eq!(e.field.as_deref(), Some("region"));
+    assert!(e.to_string().contains("did you mean eu-west-1?"), "{e}");
+    let allowed = Limits {
+        allowed_regions: vec!["eu-wset-1".into()],
+        ..Limits::default()
+    };
+    let text = format!("{HEADER}{row}");
+    assert!(parse_bytes("inv.csv", text.as_bytes(), Format::Csv, &allowed).is_ok());
+}

@@ -145,7 +145,15 @@ fn bad_inventories_exit_2_with_located_errors_and_no_aws_call() {
         ],
     );
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("field `--readMode`"), "{run:?}");
+    // Named by the flag, and not called an inventory.
+    assert!(
+        run.stderr.contains("  --readMode: --readMode (ondemand)"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("invalid flags") && !run.stderr.contains("invalid inventory"),
+        "{run:?}"
+    );
     assert!(run.stderr.contains("billing mode is table-wide"), "{run:?}");
 
     let good = write(

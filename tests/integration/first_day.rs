@@ -195,34 +195,7 @@ fn an_interrupted_apply_says_what_is_half_done_and_how_to_finish() {
 fn ctrl_c_at_the_prompt_is_an_interruption() {
     let fleet = grid(1, &["us-east-1"], 2, |_| SimTable::on_demand(&[]));
     let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
-    // A terminal for the prompt: `script` runs ddb-fleet on a pseudo-terminal.
-    let line = format!(
-        "exec {} apply {inv} --no-progress --report run.json",
-        env!("CARGO_BIN_EXE_ddb-fleet")
-    );
-    let mut script = std::process::Command::new("script")
-        .args(["-q", "-e", "-c", &line, "/dev/null"])
-        .current_dir(dir.path())
-        .env("AWS_ENDPOINT_URL", &sim.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIDBASE")
-        .env("AWS_SECRET_ACCESS_KEY", BASE_SECRET)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", dir.path().join("none"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = script.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&seen).contains("Apply? ") {
-        let n = out.read(&mut buf).unwrap();
-        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
+    let (mut script, mut out, mut seen) = on_a_terminal(&sim.endpoint, dir.path(), &inv);
     let pid = std::process::Command::new("pgrep")
         .args(["-P", &script.id().to_string()])
         .output()
@@ -246,6 +219,85 @@ fn ctrl_c_at_the_prompt_is_an_interruption() {
     let report = read_json(&dir.path().join("run.json"));
     assert_eq!(report["interrupted"], true);
     assert_eq!(report["summary"]["interrupted"], 2, "{}", report["summary"]);
+}
+
+/// `apply INV` run on a pseudo-terminal (by `script`), read until its `Apply?` prompt: the
+/// `script` process, its output, and what was read of it.
+fn on_a_terminal(
+    endpoint: &str,
+    dir: &std::path::Path,
+    inv: &str,
+) -> (std::process::Child, std::process::ChildStdout, Vec<u8>) {
+    let line = format!(
+        "exec {} apply {inv} --no-progress --report run.json",
+        env!("CARGO_BIN_EXE_ddb-fleet")
+    );
+    let mut script = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDBASE")
+        .env("AWS_SECRET_ACCESS_KEY", BASE_SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = script.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("Apply? ") {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    (script, out, seen)
+}
+
+/// Regression: declining at the prompt printed the whole plan a second time.
+#[test]
+fn declining_does_not_print_the_plan_twice() {
+    use std::io::Write;
+    let fleet = grid(1, &["us-east-1"], 2, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(SimConfig::default(), &fleet, PROVISIONED);
+    let (mut script, mut out, mut seen) = on_a_terminal(&sim.endpoint, dir.path(), &inv);
+    script.stdin.as_mut().unwrap().write_all(b"no\n").unwrap();
+    let _ = out.read_to_end(&mut seen);
+    let status = script.wait().unwrap();
+    let text = String::from_utf8_lossy(&seen).to_string();
+    assert_eq!(status.code(), Some(2), "{text}");
+    assert_eq!(text.matches("Steps:").count(), 1, "{text}");
+    assert!(sim.stats().writes.is_empty());
+}
+
+/// Regression: an export that found no table wrote an inventory `validate` refuses, and
+/// exited 0.
+#[test]
+fn an_export_that_finds_no_table_says_so() {
+    let fleet = grid(1, &["us-east-1"], 1, |_| SimTable::on_demand(&[]));
+    let (sim, dir, _) = on_sim(SimConfig::default(), &fleet, ON_DEMAND);
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "export",
+            "--account",
+            &fleet[0].0,
+            "--region",
+            "us-west-2",
+            "--role-name",
+            "fleet",
+            "-o",
+            "out.csv",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("export found no table"), "{run:?}");
+    assert!(!dir.path().join("out.csv").exists());
 }
 
 fn read_json(path: &std::path::Path) -> serde_json::Value {
