@@ -665,3 +665,95 @@ fn export_then_plan_reports_no_change() {
     let text = std::fs::read_to_string(dir.path().join("ev.csv")).unwrap();
     assert!(text.contains("events"));
 }
+
+/// moto (>= 5.2.6) serves CloudWatch as AWS does: a second implementation beside the
+/// simulator's. A busy on-demand table switched to provisioned starts at its last half hour's
+/// peak / target, read from moto's CloudWatch.
+#[test]
+fn moto_cloudwatch_gives_a_switch_its_starting_capacity() {
+    let moto = Moto::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let aws = Aws::new(&moto.endpoint, None, "us-east-1").await;
+        aws.create_table("busy", None, &[]).await;
+        aws.consumed("busy", "ConsumedReadCapacityUnits", 140.0, 30)
+            .await;
+        aws.consumed("busy", "ConsumedWriteCapacityUnits", 35.0, 30)
+            .await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "account_id,role_name,region,table,mode,min_read,max_read,target_read,min_write,max_write,target_write\n123456789012,,us-east-1,busy,provisioned,5,1000,70,5,500,70\n",
+    );
+    let run = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &["apply", inv.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.written_report(dir.path());
+    let switch = &entry(&report, "123456789012", "us-east-1", "busy")["actions"][0];
+    // 140 reads/s at 70 % -> 200; 35 writes/s at 70 % -> 50.
+    assert_eq!(switch["provisioned_throughput"]["read"], 200, "{switch}");
+    assert_eq!(switch["provisioned_throughput"]["write"], 50, "{switch}");
+}
+
+/// A small `advise` against moto's CloudWatch whose answer is plain: a provisioned table at
+/// 100 units that consumes nothing is advised on-demand (moto's tables are all new: the
+/// window is as long as the table is old, so no minimum of days is asked).
+#[test]
+fn moto_cloudwatch_advises_an_idle_provisioned_table_on_demand() {
+    let moto = Moto::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let aws = Aws::new(&moto.endpoint, None, "us-east-1").await;
+        aws.create_table("idle", Some((100, 100)), &[]).await;
+        aws.consumed("idle", "ConsumedReadCapacityUnits", 0.0, 1440)
+            .await;
+        aws.consumed("idle", "ConsumedWriteCapacityUnits", 0.0, 1440)
+            .await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = ddb_fleet(
+        &moto.endpoint,
+        dir.path(),
+        &[
+            "advise",
+            "--account",
+            "123456789012",
+            "--region",
+            "us-east-1",
+            "--days",
+            "1",
+            "--min-days",
+            "0.5",
+            "--report",
+            "advice.json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("advice.json"));
+    let t = entry(&report, "123456789012", "us-east-1", "idle");
+    let advice = &t["advice"];
+    for d in advice["dimensions"].as_array().unwrap() {
+        assert_eq!(d["usage"]["idle"], true, "{d}");
+        assert_eq!(d["usage"]["total_units"], 0.0, "{d}");
+    }
+    // On-demand costs nothing for no traffic: the cheapest option by far. (moto's table is
+    // minutes old, so the advice is `insufficient_data`: a day of history cannot be older
+    // than the table.)
+    let options = advice["options"].as_array().unwrap();
+    let cheapest = options
+        .iter()
+        .min_by(|a, b| {
+            a["monthly"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["monthly"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(cheapest["mode"], "PAY_PER_REQUEST", "{advice}");
+    assert!(advice["monthly_now"].as_f64().unwrap() > 50.0, "{advice}");
+}

@@ -96,6 +96,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 pub struct Aws {
     pub ddb: aws_sdk_dynamodb::Client,
     pub aas: aws_sdk_applicationautoscaling::Client,
+    pub cw: aws_sdk_cloudwatch::Client,
 }
 
 async fn base_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
@@ -154,6 +155,7 @@ impl Aws {
         Aws {
             ddb: aws_sdk_dynamodb::Client::new(&conf),
             aas: aws_sdk_applicationautoscaling::Client::new(&conf),
+            cw: aws_sdk_cloudwatch::Client::new(&conf),
         }
     }
 
@@ -189,6 +191,39 @@ impl Aws {
             None => req.billing_mode(ddb::BillingMode::PayPerRequest),
         };
         req.send().await.unwrap();
+    }
+
+    /// Publishes `table`'s consumption (`metric`, e.g. `ConsumedReadCapacityUnits`): `per_second`
+    /// units a second in each of the `minutes` minutes before now, as DynamoDB publishes it
+    /// (statistic Sum over 60 s), through CloudWatch PutMetricData.
+    pub async fn consumed(&self, table: &str, metric: &str, per_second: f64, minutes: i64) {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            / 60
+            * 60;
+        let data: Vec<MetricDatum> = (1..=minutes)
+            .map(|m| {
+                MetricDatum::builder()
+                    .metric_name(metric)
+                    .dimensions(Dimension::builder().name("TableName").value(table).build())
+                    .timestamp(aws_smithy_types::DateTime::from_secs(now - 60 * m))
+                    .value(per_second * 60.0)
+                    .unit(StandardUnit::Count)
+                    .build()
+            })
+            .collect();
+        for chunk in data.chunks(500) {
+            self.cw
+                .put_metric_data()
+                .namespace("AWS/DynamoDB")
+                .set_metric_data(Some(chunk.to_vec()))
+                .send()
+                .await
+                .unwrap();
+        }
     }
 
     pub async fn register(&self, resource_id: &str, dimension: &str, min: i32, max: i32) {
