@@ -244,13 +244,18 @@ impl OnDemandCaps {
 }
 
 impl fmt::Display for OnDemandCaps {
-    /// `100r/none w`, `50w`: the sides set.
+    /// The sides set: `100 reads/s, writes uncapped`, `50 writes/s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = [(self.read, "r"), (self.write, "w")]
+        let parts: Vec<String> = [(self.read, "reads"), (self.write, "writes")]
             .iter()
-            .filter_map(|(c, s)| c.map(|c| format!("{c}{s}")))
+            .filter_map(|(c, side)| {
+                c.map(|c| match c {
+                    Cap::Max(n) => format!("{n} {side}/s"),
+                    Cap::Unlimited => format!("{side} uncapped"),
+                })
+            })
             .collect();
-        f.write_str(&parts.join("/"))
+        f.write_str(&parts.join(", "))
     }
 }
 

@@ -122,6 +122,16 @@ pub enum LogFormat {
     Text,
 }
 
+/// How a plan, apply or rollback is printed.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Print every table and every step of its plan (by default: the changes grouped by what
+    /// they do, every table that failed, was skipped or interrupted, and the counts by
+    /// account; the report always has everything).
+    #[arg(long)]
+    pub all_tables: bool,
+}
+
 /// The report a run writes (`plan`, `apply`, `rollback`, `advise`).
 #[derive(Debug, Args)]
 pub struct ReportArgs {

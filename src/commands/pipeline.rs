@@ -36,6 +36,8 @@ pub struct Job<'a> {
     pub selection: Selection,
     /// Where the report goes.
     pub report: &'a ReportArgs,
+    /// `--all-tables`: every table and step printed, not the grouped view.
+    pub all_tables: bool,
     /// Reports and journals of earlier runs (`--history`).
     pub history: &'a [PathBuf],
     /// The reports this run works from (`rollback REPORT...`, `apply --resume REPORT`).
@@ -74,6 +76,8 @@ struct Record {
     earlier_journal: Option<PathBuf>,
     /// `K/N` of `--shard`.
     shard: Option<String>,
+    /// `--all-tables`.
+    all_tables: bool,
     ledger: Arc<Ledger>,
     cancel: Arc<Cancel>,
     /// Held while a report is made and written: the final report and a second Ctrl-C's never
@@ -120,6 +124,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         tables,
         selection,
         report,
+        all_tables,
         history,
         earlier_reports,
         guards,
@@ -184,6 +189,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         path: report_path,
         earlier_journal,
         shard: selection.shard.map(|s| s.to_string()),
+        all_tables,
         ledger: Arc::new(Ledger::default()),
         cancel: Arc::new(Cancel::default()),
         writing: std::sync::Mutex::new(()),
@@ -320,7 +326,10 @@ impl Running<'_> {
             .for_each(TableReport::mark_not_applied);
         let bar = self.progress.bar();
         let answer = bar.suspend(|| {
-            out!("{}", render::render("plan", &summary_tables));
+            match self.record.all_tables {
+                true => out!("{}", render::render("plan", &summary_tables)),
+                false => out!("{}", render::grouped::render("plan", &summary_tables)),
+            }
             out!("\n{}", render::change_summary(&summary_tables));
             confirm(to_change, &self.record.cancel)
         });
@@ -408,7 +417,8 @@ fn finish(
     } else {
         "plan"
     };
-    write_and_print(&record.path, &report, (!shown).then_some(mode), journal)?;
+    let view = (!shown).then_some((mode, record.all_tables));
+    write_and_print(&record.path, &report, view, journal)?;
     drop(writing);
     if report.interrupted && guards.is_some() {
         outln!("{}", unfinished(&report, &record.path));
@@ -440,7 +450,7 @@ fn finish(
 fn write_and_print(
     path: &Path,
     report: &Report,
-    mode: Option<&str>,
+    view: Option<(&str, bool)>,
     journal: Option<&JournalSink>,
 ) -> Result<(), CliError> {
     // Each takes a fifth of a second at 10,000 tables, so they run side by side; the text is
@@ -448,11 +458,15 @@ fn write_and_print(
     // does not hold up the report.
     let (written, printed) = std::thread::scope(|s| {
         let printed = s.spawn(|| {
-            let Some(mode) = mode else {
+            let Some((mode, all_tables)) = view else {
                 return Ok(()); // shown already, at the prompt
             };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            render::write(&mut out, mode, &report.tables).and_then(|()| out.flush())
+            match all_tables {
+                true => render::write(&mut out, mode, &report.tables),
+                false => render::grouped::write(&mut out, mode, &report.tables),
+            }
+            .and_then(|()| out.flush())
         });
         let written = report::write_atomic(path, report);
         (written, printed.join())

@@ -2,7 +2,7 @@
 //! [`pipeline`](super::pipeline). `plan` changes nothing; `apply` takes the guardrails and
 //! `--resume`.
 
-use super::args::{GlobalArgs, Guards, ReportArgs, SelectArgs, SingleTableArgs};
+use super::args::{GlobalArgs, Guards, RenderArgs, ReportArgs, SelectArgs, SingleTableArgs};
 use super::base::limits;
 use super::pipeline::{self, Job};
 use super::source::{load_tables, selection};
@@ -24,6 +24,8 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
+    pub render: RenderArgs,
+    #[command(flatten)]
     pub global: GlobalArgs,
 }
 
@@ -44,6 +46,8 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
+    pub render: RenderArgs,
+    #[command(flatten)]
     pub global: GlobalArgs,
 }
 
@@ -61,6 +65,7 @@ pub fn plan(a: &PlanArgs) -> Result<i32, CliError> {
             tables,
             selection: sel,
             report: &a.report,
+            all_tables: a.render.all_tables,
             history: &a.select.history,
             earlier_reports: &[],
             guards: None,
@@ -83,6 +88,7 @@ pub fn apply(a: &ApplyArgs) -> Result<i32, CliError> {
             tables,
             selection: sel,
             report: &a.report,
+            all_tables: a.render.all_tables,
             history: &a.select.history,
             earlier_reports: a.resume.as_slice(),
             guards: Some(&a.guards),

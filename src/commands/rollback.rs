@@ -3,7 +3,7 @@
 //! run that finished the migration), through the same [`pipeline`](super::pipeline) as
 //! `apply` (`--plan-only` stops after the plan).
 
-use super::args::{GlobalArgs, Guards, ReportArgs, SelectArgs};
+use super::args::{GlobalArgs, Guards, RenderArgs, ReportArgs, SelectArgs};
 use super::pipeline::{self, Job};
 use super::source::{preselect, selection};
 use super::{read_report, CliError};
@@ -34,6 +34,8 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
+    pub render: RenderArgs,
+    #[command(flatten)]
     pub global: GlobalArgs,
 }
 
@@ -51,6 +53,7 @@ pub fn run(a: &RollbackArgs) -> Result<i32, CliError> {
             tables,
             selection: sel,
             report: &a.report,
+            all_tables: a.render.all_tables,
             history: &a.select.history,
             earlier_reports: &a.from,
             guards: (!a.plan_only).then_some(&a.guards),

@@ -397,7 +397,7 @@ fn caps_of_an_on_demand_table_change_in_their_own_update_and_absent_ones_are_lef
     assert!(plan.actions[0].switches_to().is_none());
     assert!(plan.actions[0]
         .describe()
-        .contains("maximum on-demand throughput table none"));
+        .contains("maximum on-demand throughput table reads uncapped"));
 }
 
 #[test]

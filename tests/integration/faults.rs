@@ -959,3 +959,101 @@ fn a_busy_table_switched_to_provisioned_starts_at_its_recent_peak() {
         "{e}"
     );
 }
+
+/// Regression: the README's demo printed eight lines of up to 2,000 characters, the `Debug` of
+/// an SDK error with the raw HTTP response, in WARN lines and in the plan's steps. Through
+/// every fault the simulator makes, whatever a person reads is one line per error, without a
+/// `Debug` dump, and no line is long.
+#[test]
+fn through_every_fault_what_a_person_reads_has_no_sdk_dump() {
+    let fleet = grid(4, &["us-east-1"], 6, |t| match t % 2 {
+        0 => SimTable::on_demand(&["g1"]),
+        _ => SimTable::provisioned(5, &[]),
+    });
+    let accounts: Vec<String> = (0..4)
+        .map(|a| format!("{}", 100_000_000_000u64 + a))
+        .collect();
+    let mut config = SimConfig {
+        error_rate: 0.2,
+        drop_rate: 0.05,
+        drop_after_rate: 0.05,
+        ..SimConfig::default()
+    };
+    config.denied_accounts.insert(accounts[0].clone());
+    config
+        .unassumable_roles
+        .insert(format!("arn:aws:iam::{}:role/fleet", accounts[1]));
+    let (sim, dir, inv) = on_sim(config, &fleet, PROVISIONED);
+    // CloudWatch answered by something that is not AWS: an HTML page (as moto 5.2.1 did).
+    let html = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let html_endpoint = format!("http://{}", html.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in html.incoming().take(200) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 65536];
+            let _ = stream.read(&mut buf);
+            let body = format!(
+                "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>{}</body></html>",
+                "x".repeat(3000)
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let run = ddb_fleet_with(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--max-attempts",
+            "2",
+            "--log-format",
+            "text",
+            "-v",
+        ],
+        &[("AWS_ENDPOINT_URL_CLOUDWATCH", &html_endpoint)],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let report = std::fs::read_to_string(run.report_path(dir.path())).unwrap();
+    let messages: Vec<String> = serde_json::from_str::<Value>(&report).unwrap()["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["error"]["message"].as_str().map(str::to_string))
+        .collect();
+    assert!(!messages.is_empty());
+    assert!(
+        run.stdout.contains("HTTP 404: <!DOCTYPE html>")
+            || run.stderr.contains("HTTP 404: <!DOCTYPE html>"),
+        "CloudWatch's page is said as its status and the start of its body: {run:?}"
+    );
+    let dumps = [
+        "DispatchFailure(",
+        "ConnectorError",
+        "{ source:",
+        "Some(",
+        "kind: ",
+        "headers:",
+    ];
+    for line in run
+        .stdout
+        .lines()
+        .chain(run.stderr.lines())
+        .chain(messages.iter().map(String::as_str))
+    {
+        assert!(
+            line.chars().count() <= 500,
+            "a line of {} characters: {line}",
+            line.chars().count()
+        );
+        for d in dumps {
+            assert!(!line.contains(d), "a Debug dump ({d}): {line}");
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! plan changes nothing, apply converges, AWS (read directly) has exactly what the inventory
 //! says, and planning again finds nothing to do.
 
+use crate::sim::{grid, SimConfig, SimTable};
 use crate::support::*;
 use sha2::{Digest, Sha256};
 
@@ -756,4 +757,40 @@ fn moto_cloudwatch_advises_an_idle_provisioned_table_on_demand() {
         .unwrap();
     assert_eq!(cheapest["mode"], "PAY_PER_REQUEST", "{advice}");
     assert!(advice["monthly_now"].as_f64().unwrap() > 50.0, "{advice}");
+}
+
+/// Regression: `plan` of 400 tables printed 2,206 lines (a line per table, then every step).
+/// By default the changes are grouped by what they do, every table that needs a look has its
+/// own line with the reason, and the counts go by account; `--all-tables` prints everything.
+#[test]
+fn a_plan_of_400_mixed_tables_reads_in_a_screenful_or_two() {
+    let fleet = grid(4, &["us-east-1", "eu-west-1"], 50, |t| match t % 4 {
+        0 => SimTable::on_demand(&[]),
+        1 => SimTable::on_demand(&["g1"]),
+        2 => SimTable::provisioned(5, &[]),
+        _ => SimTable::provisioned(5, &["g1", "g2"]),
+    });
+    let denied = fleet[0].0.clone();
+    let mut config = SimConfig::default();
+    config.denied_accounts.insert(denied.clone());
+    let (sim, dir, inv) = on_sim(config, &fleet, PROVISIONED);
+    let run = ddb_fleet(&sim.endpoint, dir.path(), &["plan", &inv]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let lines = run.stdout.lines().count();
+    assert!(lines <= 150, "{lines} lines:\n{}", run.stdout);
+    assert!(
+        run.stdout.contains("Changes, grouped by what they do:"),
+        "{}",
+        run.stdout
+    );
+    // Each of the denied account's 100 tables is on a line of its own, with the reason.
+    let denied_lines = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(&denied) && l.contains("AccessDeniedException"))
+        .count();
+    assert_eq!(denied_lines, 100, "{}", run.stdout);
+    assert!(run.stdout.contains("\nBy account:\n"), "{}", run.stdout);
+    let all = ddb_fleet(&sim.endpoint, dir.path(), &["plan", &inv, "--all-tables"]);
+    assert!(all.stdout.lines().count() > 1_000, "every table and step");
 }

@@ -1,12 +1,16 @@
-//! Human-readable rendering of a run's tables: an aligned table of every row, then the steps
-//! for each table that changes (or would change), then a one-line summary.
+//! Human-readable rendering of a run's tables. By default [`grouped`]: the changes grouped by
+//! what they do, every table that needs a look on its own line, the counts by account. With
+//! `--all-tables` ([`write`]): an aligned table of every row, then the steps for each table
+//! that changes (or would change). Both end with the one-line summary.
+
+pub mod grouped;
 
 use crate::model::DesiredMode;
 use crate::report::{Outcome, Summary, TableReport, TableStatus};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-fn status_word(s: TableStatus) -> &'static str {
+pub(crate) fn status_word(s: TableStatus) -> &'static str {
     match s {
         TableStatus::Changed => "changed",
         TableStatus::Unchanged => "unchanged",
@@ -17,19 +21,39 @@ fn status_word(s: TableStatus) -> &'static str {
     }
 }
 
-fn mode_column(t: &TableReport) -> String {
+/// One side's thresholds: `r2-20@70%`; a scalable target without a policy `r2-20 no policy`;
+/// a fixed capacity (no auto scaling: min = max, no policy) `r5 fixed`.
+fn side(label: char, t: &crate::model::Thresholds) -> String {
+    match (t.target > 0.0, t.min == t.max) {
+        (true, _) => format!("{label}{}-{}@{}%", t.min, t.max, t.target),
+        (false, true) => format!("{label}{} fixed", t.min),
+        (false, false) => format!("{label}{}-{} no policy", t.min, t.max),
+    }
+}
+
+/// Both sides: `r2-20@70% w1-10@60%`.
+fn sides(a: &crate::model::AutoScaling) -> String {
+    format!("{} {}", side('r', &a.read), side('w', &a.write))
+}
+
+/// The one-line rendering of what a row asks for (a rollback row: the state it goes back to),
+/// after the mode the table had when it was read if that differs.
+pub(crate) fn mode_column(t: &TableReport) -> String {
     let mut desired = match t.desired.mode {
         DesiredMode::OnDemand => "on_demand".to_string(),
-        DesiredMode::Provisioned(a) => format!(
-            "provisioned r{}-{}@{}% w{}-{}@{}%",
-            a.read.min, a.read.max, a.read.target, a.write.min, a.write.max, a.write.target
-        ),
+        DesiredMode::Provisioned(a) => format!("provisioned {}", sides(&a)),
     };
+    for (index, a) in &t.desired.index_overrides {
+        desired.push_str(&format!(", index {index} {}", sides(a)));
+    }
     if !t.desired.caps.is_unset() {
-        desired.push_str(&format!(" max {}", t.desired.caps));
+        desired.push_str(&format!(" caps: {}", t.desired.caps));
+    }
+    for (index, caps) in &t.desired.index_caps {
+        desired.push_str(&format!(", index {index} caps: {caps}"));
     }
     if let Some(c) = t.desired.table_class {
-        desired.push_str(&format!(" {c}"));
+        desired.push_str(&format!(", class {c}"));
     }
     match &t.before {
         Some(b) if b.billing_mode == t.desired.mode.billing_mode() => desired,
@@ -149,6 +173,15 @@ pub fn write(
         }
     }
 
+    summary_line(out, command, tables)
+}
+
+/// The one-line summary: `Plan: 3 to change, 1 unchanged, ... (of 4 tables).`
+pub(crate) fn summary_line(
+    out: &mut impl std::io::Write,
+    command: &str,
+    tables: &[TableReport],
+) -> std::io::Result<()> {
     let s = Summary::of(tables);
     let title = match command {
         "plan" => "Plan",
@@ -309,5 +342,107 @@ mod tests {
             change_summary(&tables),
             "1 table to change in 1 account:\n  111111111111: 1 table: PutScalingPolicy 4, RegisterScalableTarget 4, UpdateTable 1\n"
         );
+    }
+
+    /// The one-line rendering of every state the planner can observe, as a rollback row
+    /// shows it (the state to go back to) and as inventory rows ask for it. Regressions:
+    /// caps of "none" rendered as `max noner/nonew`; a scalable target without a policy as
+    /// `r2-20@0%`.
+    #[test]
+    fn one_line_renderings_of_every_state() {
+        use crate::model::{AutoScaling, Cap, OnDemandCaps, TableClass, Thresholds};
+        let on_demand = ObservedTable::active(BillingMode::OnDemand, 0, &[]);
+        let mut capped = on_demand.clone();
+        capped.caps = OnDemandCaps {
+            read: Some(Cap::Max(100)),
+            write: Some(Cap::Unlimited),
+        };
+        let fixed = ObservedTable::active(BillingMode::Provisioned, 5, &[]);
+        let mut full = fixed.clone();
+        full.scale(None, 2, 20, 70.0, "p");
+        let mut partial = fixed.clone();
+        partial.scale(None, 2, 20, 70.0, "p");
+        partial
+            .scalable_targets
+            .retain(|t| t.key.side == Side::Read);
+        partial
+            .scaling_policies
+            .retain(|p| p.key.side == Side::Read);
+        let mut no_policy = full.clone();
+        no_policy
+            .scaling_policies
+            .retain(|p| p.key.side == Side::Read);
+        let mut ia = full.clone();
+        ia.table_class = Some(TableClass::StandardInfrequentAccess);
+        let states = [
+            ("on-demand", on_demand.clone()),
+            ("on-demand, capped", capped.clone()),
+            ("provisioned, no auto scaling", fixed.clone()),
+            ("provisioned, full auto scaling", full.clone()),
+            ("provisioned, read auto scaling only", partial),
+            ("provisioned, a target without a policy", no_policy),
+            ("provisioned, standard_ia", ia),
+        ];
+        let mut lines = Vec::new();
+        for (what, state) in &states {
+            // A rollback row from the other billing mode back to `state`.
+            let now = match state.billing_mode {
+                BillingMode::OnDemand => fixed.clone(),
+                BillingMode::Provisioned => on_demand.clone(),
+            };
+            let d = DesiredTable {
+                mode: DesiredMode::indicative(state),
+                caps: match state.billing_mode {
+                    BillingMode::OnDemand => state.caps,
+                    BillingMode::Provisioned => OnDemandCaps::default(),
+                },
+                table_class: state.table_class,
+                ..DesiredTable::on_demand("t")
+            };
+            let t = report(d, Some(now));
+            lines.push(format!("rollback to {what}: {}", mode_column(&t)));
+        }
+        // Inventory rows: GSIs with their own settings, caps per GSI, both classes.
+        let scaling = |min, max, target| Thresholds { min, max, target };
+        let both = AutoScaling {
+            read: scaling(2, 20, 70.0),
+            write: scaling(1, 10, 60.0),
+        };
+        let mut gsi_own = DesiredTable {
+            mode: DesiredMode::Provisioned(both),
+            table_class: Some(TableClass::Standard),
+            ..DesiredTable::on_demand("t")
+        };
+        gsi_own.index_overrides.insert(
+            "by-date".into(),
+            AutoScaling {
+                read: scaling(1, 5, 50.0),
+                write: scaling(1, 5, 50.0),
+            },
+        );
+        let with_gsi = ObservedTable::active(BillingMode::OnDemand, 0, &["by-date"]);
+        lines.push(format!(
+            "row, GSI with its own: {}",
+            mode_column(&report(gsi_own, Some(with_gsi.clone())))
+        ));
+        let mut capped_gsi = DesiredTable {
+            caps: capped.caps,
+            table_class: Some(TableClass::StandardInfrequentAccess),
+            ..DesiredTable::on_demand("t")
+        };
+        capped_gsi.index_caps.insert(
+            "by-date".into(),
+            OnDemandCaps {
+                read: None,
+                write: Some(Cap::Max(50)),
+            },
+        );
+        lines.push(format!(
+            "row, on-demand capped, GSI capped: {}",
+            mode_column(&report(capped_gsi, Some(with_gsi)))
+        ));
+        let text = lines.join("\n");
+        assert!(!text.contains("none") && !text.contains("@0%"), "{text}");
+        insta::assert_snapshot!("one_line_renderings", text);
     }
 }

@@ -1,0 +1,153 @@
+//! The rendering that reads at 10,000 tables ([`write`]): tables grouped by what changes
+//! (their mode and the kinds of write they need), each group a line with a few example names;
+//! then every table that failed, was skipped or interrupted on its own line with its reason;
+//! then the counts by account and the summary. The report keeps everything, and
+//! `--all-tables` prints every table and every step ([`super::write`]).
+
+use super::{mode_column, plural, status_word, summary_line};
+use crate::report::{TableReport, TableStatus};
+use std::collections::BTreeMap;
+
+/// Example names shown per group.
+const EXAMPLES: usize = 3;
+
+/// The writes a table's plan makes, in order, counted: `UpdateTable, 2 RegisterScalableTarget`.
+fn writes(t: &TableReport) -> String {
+    let mut ops: Vec<(&str, usize)> = Vec::new();
+    for a in t.actions.iter().filter(|a| a.action.is_mutating()) {
+        let op = a.action.operation();
+        match ops.iter_mut().find(|(o, _)| *o == op) {
+            Some((_, n)) => *n += 1,
+            None => ops.push((op, 1)),
+        }
+    }
+    let ops: Vec<String> = ops
+        .into_iter()
+        .map(|(op, n)| {
+            if n == 1 {
+                op.to_string()
+            } else {
+                format!("{n} {op}")
+            }
+        })
+        .collect();
+    ops.join(", ")
+}
+
+/// Whether a table is one a person must look at: it did not end as planned.
+fn needs_a_look(t: &TableReport) -> bool {
+    matches!(
+        t.status,
+        TableStatus::Failed | TableStatus::Skipped | TableStatus::Interrupted
+    )
+}
+
+/// The grouped rendering, as text (for the confirmation prompt).
+pub fn render(command: &str, tables: &[TableReport]) -> String {
+    let mut out = Vec::new();
+    write(&mut out, command, tables).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("the rendering is UTF-8")
+}
+
+/// Writes the grouped rendering of a run's tables (`command`: `plan`, `apply`, `rollback`).
+pub fn write(
+    out: &mut impl std::io::Write,
+    command: &str,
+    tables: &[TableReport],
+) -> std::io::Result<()> {
+    write_groups(out, tables)?;
+    write_exceptions(out, tables)?;
+    write_accounts(out, tables)?;
+    summary_line(out, command, tables)
+}
+
+/// The tables that change (or would, or did), by status, mode and writes.
+fn write_groups(out: &mut impl std::io::Write, tables: &[TableReport]) -> std::io::Result<()> {
+    let mut groups: BTreeMap<(&str, String, String), Vec<&TableReport>> = BTreeMap::new();
+    for t in tables.iter().filter(|t| !needs_a_look(t)) {
+        let w = writes(t);
+        if w.is_empty() {
+            continue;
+        }
+        groups
+            .entry((status_word(t.status), mode_column(t), w))
+            .or_default()
+            .push(t);
+    }
+    if groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Changes, grouped by what they do:")?;
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    for ((status, mode, writes), members) in groups {
+        writeln!(
+            out,
+            "  {} {status}: {mode}: {writes}",
+            plural(members.len(), "table")
+        )?;
+        let names: Vec<String> = members
+            .iter()
+            .take(EXAMPLES)
+            .map(|t| format!("{} {} {}", t.account_id, t.region, t.table))
+            .collect();
+        let more = members.len().saturating_sub(EXAMPLES);
+        let more = match more {
+            0 => String::new(),
+            n => format!(", and {n} more (see the report)"),
+        };
+        writeln!(out, "    e.g. {}{more}", names.join(", "))?;
+    }
+    Ok(())
+}
+
+/// Every table that failed, was skipped or was interrupted, with its reason.
+fn write_exceptions(out: &mut impl std::io::Write, tables: &[TableReport]) -> std::io::Result<()> {
+    let mut first = true;
+    for t in tables.iter().filter(|t| needs_a_look(t)) {
+        if std::mem::take(&mut first) {
+            writeln!(out, "\nFailed, skipped or interrupted:")?;
+        }
+        let why = match (&t.error, t.skip_reason) {
+            (Some(e), _) => format!("{}: {}", e.code, e.message),
+            (None, Some(r)) => serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            (None, None) => match t.actions.iter().any(|a| a.action.is_mutating()) {
+                true => "stopped before its changes were done".into(),
+                false => "stopped before it was read".into(),
+            },
+        };
+        writeln!(
+            out,
+            "  {:<11}  {} {} {}  {why}",
+            status_word(t.status),
+            t.account_id,
+            t.region,
+            t.table
+        )?;
+    }
+    Ok(())
+}
+
+/// The counts of each account, by status.
+fn write_accounts(out: &mut impl std::io::Write, tables: &[TableReport]) -> std::io::Result<()> {
+    let mut by_account: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for t in tables {
+        *by_account
+            .entry(t.account_id.as_str())
+            .or_default()
+            .entry(status_word(t.status))
+            .or_default() += 1;
+    }
+    if by_account.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nBy account:")?;
+    for (account, counts) in by_account {
+        let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        writeln!(out, "  {account}: {}", counts.join(", "))?;
+    }
+    Ok(())
+}
