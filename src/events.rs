@@ -90,6 +90,9 @@ impl EventSink for Sinks {
 /// machines: stderr is not a terminal), else at debug level (`-v` or `RUST_LOG`).
 pub struct LogSink {
     pub detail: bool,
+    /// `--verbose`: an error's whole chain of causes (the report's `error.detail`) is logged
+    /// too; otherwise an error is one line.
+    pub chain: bool,
 }
 
 fn word<T: serde::Serialize>(v: T) -> String {
@@ -182,7 +185,8 @@ impl EventSink for LogSink {
                     ),
                     Some(e) => tracing::warn!(
                         account = %report.account_id, region = %report.region, table = %report.table,
-                        status = %status, code = %e.code, error = %e.message, "table done"
+                        status = %status, code = %e.code, error = %e.message,
+                        detail = self.chain.then_some(e.detail.as_deref()).flatten(), "table done"
                     ),
                 }
             }

@@ -57,6 +57,7 @@ pub fn init_logging(g: &GlobalArgs, writer: SuspendingWriter) {
 pub fn log_sink(g: &GlobalArgs) -> LogSink {
     LogSink {
         detail: g.verbose || !std::io::stderr().is_terminal(),
+        chain: g.verbose,
     }
 }
 

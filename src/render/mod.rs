@@ -445,4 +445,14 @@ mod tests {
         assert!(!text.contains("none") && !text.contains("@0%"), "{text}");
         insta::assert_snapshot!("one_line_renderings", text);
     }
+
+    /// Regression: "(of 1 tables)".
+    #[test]
+    fn counts_are_singular_or_plural() {
+        let one = report(DesiredTable::on_demand("t"), None);
+        let mut out = Vec::new();
+        summary_line(&mut out, "plan", std::slice::from_ref(&one)).unwrap();
+        assert!(String::from_utf8(out).unwrap().ends_with("(of 1 table).\n"));
+        assert_eq!(plural(2, "report"), "2 reports");
+    }
 }

@@ -498,6 +498,12 @@ fn assert_report_matches_sim(report: &Value, sim: &Sim) {
             t["table"].as_str().unwrap(),
         );
         let r = sim.region(account, region);
+        if t["after"].is_null() && t["before"].is_null() {
+            // Not read before the stop: nothing was sent to it.
+            assert_eq!(t["status"], "interrupted", "{name}");
+            assert!(t["actions"].as_array().unwrap().is_empty(), "{name}");
+            continue;
+        }
         let state = if t["after"].is_object() {
             &t["after"]
         } else {
@@ -920,7 +926,7 @@ fn a_busy_table_switched_to_provisioned_starts_at_its_recent_peak() {
     let run = ddb_fleet(
         &sim.endpoint,
         dir.path(),
-        &["plan", &inv, "--report", "plan.json"],
+        &["plan", &inv, "--report", "plan.json", "--all-tables"],
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert!(

@@ -270,7 +270,11 @@ fn declining_does_not_print_the_plan_twice() {
     let status = script.wait().unwrap();
     let text = String::from_utf8_lossy(&seen).to_string();
     assert_eq!(status.code(), Some(2), "{text}");
-    assert_eq!(text.matches("Steps:").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("Changes, grouped by what they do:").count(),
+        1,
+        "{text}"
+    );
     assert!(sim.stats().writes.is_empty());
 }
 

@@ -94,11 +94,12 @@ impl RowValidator<'_> {
         let mut missing = false;
         for f in [&min_f, &max_f, &target_f] {
             if !self.row.fields.contains_key(f.as_str()) {
+                let hint = self.where_to_set(f);
                 self.error(
                     f,
                     "missing: provisioned tables need min, max and target for read and write"
                         .into(),
-                    Some("set it on the row or in [defaults]".into()),
+                    Some(hint),
                 );
                 missing = true;
             }

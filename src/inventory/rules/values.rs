@@ -7,6 +7,18 @@ use super::RowValidator;
 use crate::inventory::InventoryError;
 
 impl RowValidator<'_> {
+    /// Where the user sets `field`, in the words of the input: a CSV cell, a TOML entry or
+    /// `[defaults]`, a flag.
+    pub(super) fn where_to_set(&self, field: &str) -> String {
+        if self.label == crate::inventory::error::COMMAND_LINE {
+            "give it on the command line".into()
+        } else if self.label.to_ascii_lowercase().ends_with(".toml") {
+            format!("set `{field}` in this [[tables]] entry or in [defaults]")
+        } else {
+            format!("fill in the row's `{field}` cell")
+        }
+    }
+
     pub(super) fn error(&mut self, field: &str, message: String, hint: Option<String>) {
         let line = self
             .row
@@ -14,6 +26,13 @@ impl RowValidator<'_> {
             .get(field)
             .map(|f| f.line)
             .unwrap_or(self.row.line);
+        // A value inherited from TOML `[defaults]` is fixed there, at the line named.
+        let inherited = self.row.fields.get(field).is_some_and(|f| !f.explicit);
+        let hint = match (inherited, hint) {
+            (true, Some(h)) => Some(format!("{h}; the value comes from [defaults]")),
+            (true, None) => Some("the value comes from [defaults]".into()),
+            (false, h) => h,
+        };
         self.errors.push(InventoryError {
             file: self.label.into(),
             line: Some(line),
