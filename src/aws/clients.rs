@@ -452,7 +452,7 @@ impl ClientFactory {
                     Ok(_) => Ok(provider),
                     Err(e) => Err(AwsError::new(
                         "AssumeRoleFailed",
-                        format!("cannot assume role {}: {}", role.role_arn, cause(&e)),
+                        format!("cannot assume role {}: {}", role.role_arn, sts_cause(&e)),
                         ErrorKind::Permanent,
                     )
                     .with_detail(
@@ -537,6 +537,19 @@ struct CachedCredentials {
     limiters: Arc<Limiters>,
     retry: RetryPolicy,
     account_id: String,
+}
+
+/// Why STS refused a role, in one line: its code and message where STS answered (the
+/// classified [`AwsError`] in the chain), else the innermost cause (`connection refused`).
+fn sts_cause(e: &aws_credential_types::provider::error::CredentialsError) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(aws) = s.downcast_ref::<AwsError>() {
+            return aws.to_string();
+        }
+        source = s.source();
+    }
+    cause(e)
 }
 
 impl CachedCredentials {
@@ -631,12 +644,16 @@ impl ProvideCredentials for CachedCredentials {
                         tracing::debug!(account = %self.account_id, attempts, "AssumeRole throttled or failed transiently; retrying");
                         tokio::time::sleep(self.retry.backoff(attempts)).await;
                     }
+                    // Classified here, so the chain holds STS's code and message, one line.
                     Err(e) => {
+                        let classified = AwsError::from_sdk(&e).with_detail(
+                            aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+                        );
                         return Err(
                             aws_credential_types::provider::error::CredentialsError::provider_error(
-                                e,
+                                classified,
                             ),
-                        )
+                        );
                     }
                 }
             }

@@ -1021,7 +1021,6 @@ fn through_every_fault_what_a_person_reads_has_no_sdk_dump() {
             "2",
             "--log-format",
             "text",
-            "-v",
         ],
         &[("AWS_ENDPOINT_URL_CLOUDWATCH", &html_endpoint)],
     );
