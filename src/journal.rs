@@ -102,6 +102,10 @@ pub struct JournalSink {
     synced: Mutex<u64>,
     /// The same open file, for fsync without holding the writers' lock.
     sync_file: std::fs::File,
+    /// A write or an fsync failed: what follows in the file cannot be trusted (a partial line
+    /// may stand before it; Linux reports a failed writeback to one fsync only), so no later
+    /// line is said to be on disk.
+    poisoned: std::sync::atomic::AtomicBool,
 }
 
 impl JournalSink {
@@ -135,6 +139,7 @@ impl JournalSink {
             path: path.to_path_buf(),
             written: AtomicU64::new(0),
             synced: Mutex::new(0),
+            poisoned: Default::default(),
         };
         sink.write_durably(&JournalLine::RunStarted {
             at: now_rfc3339(),
@@ -151,11 +156,29 @@ impl JournalSink {
         let mut text = serde_json::to_vec(line).map_err(std::io::Error::other)?;
         text.push(b'\n');
         let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        f.write_all(&text)?;
+        self.check()?;
+        f.write_all(&text).inspect_err(|_| self.poison())?;
         Ok(self.written.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
+    fn poison(&self) {
+        self.poisoned.store(true, Ordering::SeqCst);
+    }
+
+    /// An error once a write or an fsync has failed.
+    fn check(&self) -> std::io::Result<()> {
+        match self.poisoned.load(Ordering::SeqCst) {
+            true => Err(std::io::Error::other(
+                "an earlier write to it failed: nothing after it can be trusted to be on disk",
+            )),
+            false => Ok(()),
+        }
+    }
+
     fn write(&self, line: &JournalLine) {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return; // said once, when it failed
+        }
         if let Err(e) = self.append(line) {
             tracing::error!(path = %self.path.display(), error = %e, "cannot write the journal");
         }
@@ -166,11 +189,12 @@ impl JournalSink {
     fn write_durably(&self, line: &JournalLine) -> std::io::Result<()> {
         let n = self.append(line)?;
         let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        self.check()?;
         if *synced >= n {
             return Ok(());
         }
         let upto = self.written.load(Ordering::SeqCst);
-        self.sync_file.sync_data()?;
+        self.sync_file.sync_data().inspect_err(|_| self.poison())?;
         *synced = upto;
         Ok(())
     }

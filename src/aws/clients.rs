@@ -235,6 +235,54 @@ pub async fn finishing<F: Future>(f: F) -> F::Output {
     FINISHING.scope((), f).await
 }
 
+/// The last check before a request goes on the wire, after its credentials were had (which
+/// may wait, for an STS refresh): once the run is asked to stop, only the reads that record
+/// what was done ([`finishing`]) are transmitted.
+#[derive(Debug)]
+struct StopBeforeTransmit(Arc<Cancel>);
+
+/// The error of a request [`StopBeforeTransmit`] kept from being sent.
+#[derive(Debug)]
+struct StoppedBeforeTransmit;
+
+impl std::fmt::Display for StoppedBeforeTransmit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the run was asked to stop before this request was sent")
+    }
+}
+
+impl std::error::Error for StoppedBeforeTransmit {}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for StopBeforeTransmit {
+    fn name(&self) -> &'static str {
+        "StopBeforeTransmit"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        match self.0.is_requested() && FINISHING.try_with(|_| ()).is_err() {
+            true => Err(Box::new(StoppedBeforeTransmit)),
+            false => Ok(()),
+        }
+    }
+}
+
+/// Whether the interceptor stopped this request before it was sent.
+fn stopped_before_transmit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if s.is::<StoppedBeforeTransmit>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// (account, role, region); `None` is the caller's own credentials.
 type ClientKey = (String, Option<RoleSpec>, String);
 
@@ -265,7 +313,8 @@ pub struct ClientFactory {
     settings: AwsSettings,
     limiters: Arc<Limiters>,
     update_times: Arc<UpdateTimes>,
-    credentials: std::sync::Mutex<HashMap<RoleSpec, Once<SharedCredentialsProvider>>>,
+    /// Per (role, account): the session is checked to be in the account it was assumed for.
+    credentials: std::sync::Mutex<HashMap<(RoleSpec, String), Once<SharedCredentialsProvider>>>,
     clients: std::sync::Mutex<HashMap<ClientKey, Once<Arc<AccountRegion>>>>,
     caller: Once<CallerIdentity>,
     /// The run's stop: once requested, no request is sent and every wait ends.
@@ -323,16 +372,14 @@ impl ClientFactory {
         // Rows name their regions: the base region is only read from where the user set one
         // (AWS_REGION, AWS_DEFAULT_REGION, the profile), never asked of the instance metadata
         // service, which warns three times on every machine that is not an EC2 instance.
-        let mut region = aws_config::meta::region::RegionProviderChain::first_try(
-            aws_config::environment::EnvironmentVariableRegionProvider::new(),
-        );
+        let mut profile_region = aws_config::profile::ProfileFileRegionProvider::builder();
         if let Some(p) = &settings.profile {
-            region = region.or_else(
-                aws_config::profile::ProfileFileRegionProvider::builder()
-                    .profile_name(p)
-                    .build(),
-            );
+            profile_region = profile_region.profile_name(p);
         }
+        let region = aws_config::meta::region::RegionProviderChain::first_try(
+            aws_config::environment::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(profile_region.build());
         // Without one, a fixed region: given none, the credentials chain would still ask IMDS.
         let region = aws_config::meta::region::ProvideRegion::region(&region)
             .await
@@ -432,7 +479,7 @@ impl ClientFactory {
                 )),
             };
         };
-        cell(&self.credentials, role.clone())
+        cell(&self.credentials, (role.clone(), account_id.to_string()))
             .get_or_init(|| async {
                 let conf = self
                     .base
@@ -490,19 +537,23 @@ impl ClientFactory {
                 }
                 let conf = builder.build();
                 // Our own retry loop decides what to retry (see aws::error); the SDK's is off.
+                let stop = || StopBeforeTransmit(self.stop.clone());
                 let ddb = aws_sdk_dynamodb::Client::from_conf(
                     aws_sdk_dynamodb::config::Builder::from(&conf)
                         .retry_config(RetryConfig::disabled())
+                        .interceptor(stop())
                         .build(),
                 );
                 let aas = aws_sdk_applicationautoscaling::Client::from_conf(
                     aws_sdk_applicationautoscaling::config::Builder::from(&conf)
                         .retry_config(RetryConfig::disabled())
+                        .interceptor(stop())
                         .build(),
                 );
                 let cw = aws_sdk_cloudwatch::Client::from_conf(
                     aws_sdk_cloudwatch::config::Builder::from(&conf)
                         .retry_config(RetryConfig::disabled())
+                        .interceptor(stop())
                         .build(),
                 );
                 Ok(Arc::new(AccountRegion {
@@ -834,6 +885,14 @@ impl AccountRegion {
                         result: Ok(v),
                         attempts,
                     }
+                }
+                Err(e) if stopped_before_transmit(&e) => {
+                    let mut err = AwsError::interrupted();
+                    err.may_have_landed = lost;
+                    return Attempted {
+                        result: Err(err),
+                        attempts: attempts - 1,
+                    };
                 }
                 Err(e) => {
                     let mut err = AwsError::from_sdk(&e);

@@ -8,8 +8,13 @@ fn files() -> [(PathBuf, bool); 2] {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default();
-    let from = |var: &str, default: &str| {
-        std::env::var_os(var).map_or_else(|| home.join(".aws").join(default), PathBuf::from)
+    // As the AWS CLI does: `~` in the variables is the home directory.
+    let from = |var: &str, default: &str| match std::env::var(var) {
+        Ok(v) => match v.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None => PathBuf::from(v),
+        },
+        Err(_) => home.join(".aws").join(default),
     };
     [
         (from("AWS_CONFIG_FILE", "config"), true),
@@ -21,7 +26,11 @@ fn files() -> [(PathBuf, bool); 2] {
 /// profile `name`: `[profile NAME]` (or `[default]`) in a config file, `[NAME]` in credentials.
 fn has_profile(text: &str, name: &str, config: bool) -> bool {
     text.lines()
-        .filter_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']'))
+        .filter_map(|l| {
+            // A comment may follow a section header: `[profile ops] # prod`.
+            let l = l.split(['#', ';']).next().unwrap_or_default().trim();
+            l.strip_prefix('[')?.strip_suffix(']')
+        })
         .map(str::trim)
         .any(|section| match section.strip_prefix("profile ") {
             Some(p) => config && p.trim() == name,
@@ -66,5 +75,9 @@ mod tests {
         );
         assert!(has_profile("[ops]\naws_access_key_id = A\n", "ops", false));
         assert!(!has_profile("[other]\n", "ops", false));
+        assert!(
+            has_profile("[profile ops] # prod\n", "ops", true),
+            "a comment after it"
+        );
     }
 }

@@ -239,12 +239,24 @@ impl ReportArgs {
             .next()
             .unwrap_or(&stamp)
             .trim_end_matches('Z');
+        // A name is claimed by creating its lock file (`create_new`: atomic), so runs started
+        // in the same second in one directory (the shards of a Job) each get their own.
+        let claim = |p: &PathBuf| {
+            let mut lock = p.as_os_str().to_owned();
+            lock.push(".lock");
+            p.symlink_metadata().is_err()
+                && std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(PathBuf::from(lock))
+                    .is_ok()
+        };
         (1..)
             .map(|n| match n {
                 1 => PathBuf::from(format!("ddb-fleet-{command}-{stamp}Z.json")),
                 n => PathBuf::from(format!("ddb-fleet-{command}-{stamp}Z-{n}.json")),
             })
-            .find(|p| p.symlink_metadata().is_err())
+            .find(claim)
             .expect("a free name")
     }
 }

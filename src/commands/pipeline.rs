@@ -484,16 +484,10 @@ fn write_and_print(
 
 /// Holds `REPORT.lock` for the run: a second run writing the same report (and journal) at
 /// the same time refuses to start instead of interleaving with the first. The lock is the
-/// operating system's (released if the run dies); the file goes when the run ends.
+/// operating system's (released when the run ends, or dies); the file stays: removed while
+/// held, a third run could lock a new file beside a second one that locked the old.
 struct ReportLock {
-    path: PathBuf,
     _file: std::fs::File,
-}
-
-impl Drop for ReportLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 fn lock_report(report: &Path) -> Result<ReportLock, CliError> {
@@ -507,7 +501,7 @@ fn lock_report(report: &Path) -> Result<ReportLock, CliError> {
         .open(&path)
         .map_err(CliError::writing(&path))?;
     match file.try_lock() {
-        Ok(()) => Ok(ReportLock { path, _file: file }),
+        Ok(()) => Ok(ReportLock { _file: file }),
         Err(std::fs::TryLockError::WouldBlock) => Err(CliError::Usage(format!(
             "another ddb-fleet run is writing the report {} (it holds {}): wait for it to end, or give this run its own --report",
             report.display(),
@@ -602,10 +596,14 @@ fn unfinished(report: &Report, path: &Path) -> String {
     text
 }
 
-/// The command that takes up what this run left undone: the same one, with `--resume` of
-/// this run's report (and no `--report`, which would name this run's report, now an input).
+/// The command that takes up what this run left undone: the same one (its `--yes` and
+/// `--canary` as they were: a canary stays a canary, a prompt stays a prompt), with `--resume`
+/// of this run's report, and without `--report`, which would name this run's report, now an
+/// input.
 fn resume_command(report: &Report, path: &Path) -> String {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut kept: Vec<String> = Vec::new();
     let mut skip = false;
     for a in args.iter().skip(1) {
@@ -613,17 +611,12 @@ fn resume_command(report: &Report, path: &Path) -> String {
             continue;
         }
         match a.as_str() {
-            "--resume" | "--report" | "--canary" => skip = true,
-            _ if a.starts_with("--resume=")
-                || a.starts_with("--report=")
-                || a.starts_with("--canary=") => {}
+            "--resume" | "--report" => skip = true,
+            _ if a.starts_with("--resume=") || a.starts_with("--report=") => {}
             _ => kept.push(a.clone()),
         }
     }
     if report.command == "apply" {
-        if !kept.iter().any(|a| a == "--yes" || a == "-y") {
-            kept.push("--yes".into());
-        }
         kept.push("--resume".into());
         kept.push(path.display().to_string());
     }

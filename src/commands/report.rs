@@ -1,7 +1,7 @@
 //! `report merge` (the reports of a sharded run, as one; `advise` reports too) and `report recover` (a killed run's
 //! report, rebuilt from its journal).
 
-use super::{read_report, CliError};
+use super::{read_report, refuse_overwriting, CliError};
 use crate::advise::report::AdviceReport;
 use crate::exit_codes;
 use crate::journal;
@@ -35,6 +35,8 @@ pub enum ReportCommand {
 /// `report merge`: one report, summary recomputed; exit 1 if a table failed or was
 /// interrupted.
 pub fn merge(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
+    let inputs: Vec<(&Path, &str)> = paths.iter().map(|p| (p.as_path(), "a report")).collect();
+    refuse_overwriting(output, "-o", &inputs)?;
     let mut advice = Vec::new();
     for p in paths {
         let bytes = std::fs::read(p)
@@ -77,6 +79,7 @@ pub fn merge(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
 
 /// `report recover`: the report of a killed run, from its journal, for `apply --resume`.
 pub fn recover(journal_path: &Path, output: &Path) -> Result<i32, CliError> {
+    refuse_overwriting(output, "-o", &[(journal_path, "the journal")])?;
     let r = journal::recover(journal_path).map_err(CliError::Usage)?;
     report::write_atomic(output, &r).map_err(CliError::writing(output))?;
     let s = &r.summary;

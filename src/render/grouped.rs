@@ -1,11 +1,13 @@
 //! The rendering that reads at 10,000 tables ([`write`]): tables grouped by what changes
-//! (their mode and the kinds of write they need), each group a line with a few example names;
+//! (their billing mode, before and after, and the writes they need: not their thresholds,
+//! which a rollback takes from each table's own record), each group a line with a few
+//! example names;
 //! then every table that failed, was skipped or interrupted on its own line with its reason;
 //! then the counts by account and the summary. The report keeps everything, and
 //! `--all-tables` prints every table and every step ([`super::write`]).
 
-use super::{mode_column, plural, status_word, summary_line};
-use crate::report::{TableReport, TableStatus};
+use super::{plural, status_word, summary_line};
+use crate::report::{Outcome, TableReport, TableStatus};
 use std::collections::BTreeMap;
 
 /// Example names shown per group.
@@ -32,6 +34,16 @@ fn writes(t: &TableReport) -> String {
         })
         .collect();
     ops.join(", ")
+}
+
+/// The billing mode a table goes to, after the one it has if that differs:
+/// `on_demand -> provisioned`, `provisioned`.
+fn transition(t: &TableReport) -> String {
+    let to = t.desired.mode.billing_mode();
+    match &t.before {
+        Some(b) if b.billing_mode != to => format!("{} -> {to}", b.billing_mode),
+        _ => to.to_string(),
+    }
 }
 
 /// Whether a table is one a person must look at: it did not end as planned.
@@ -70,7 +82,7 @@ fn write_groups(out: &mut impl std::io::Write, tables: &[TableReport]) -> std::i
             continue;
         }
         groups
-            .entry((status_word(t.status), mode_column(t), w))
+            .entry((status_word(t.status), transition(t), w))
             .or_default()
             .push(t);
     }
@@ -114,10 +126,17 @@ fn write_exceptions(out: &mut impl std::io::Write, tables: &[TableReport]) -> st
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            (None, None) => match t.actions.iter().any(|a| a.action.is_mutating()) {
-                true => "stopped before its changes were done".into(),
-                false => "stopped before it was read".into(),
-            },
+            (None, None) => {
+                let done = t.actions.iter().any(|a| {
+                    a.action.is_mutating()
+                        && matches!(a.outcome, Outcome::Succeeded | Outcome::Started)
+                });
+                match (done, t.before.is_some()) {
+                    (true, _) => "stopped half done: some of its changes were made".into(),
+                    (false, true) => "stopped before its first change".into(),
+                    (false, false) => "stopped before it was read".into(),
+                }
+            }
         };
         writeln!(
             out,
@@ -150,4 +169,54 @@ fn write_accounts(out: &mut impl std::io::Write, tables: &[TableReport]) -> std:
         writeln!(out, "  {account}: {}", counts.join(", "))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        AutoScaling, BillingMode, DesiredMode, DesiredTable, ObservedTable, Thresholds,
+    };
+    use crate::planner::plan_table;
+    use crate::report::ActionRecord;
+
+    /// A table planned from on-demand to provisioned at `min`..`max`.
+    fn to_provisioned(name: &str, min: i64, max: i64) -> TableReport {
+        let t = Thresholds {
+            min,
+            max,
+            target: 70.0,
+        };
+        let d = DesiredTable {
+            mode: DesiredMode::Provisioned(AutoScaling { read: t, write: t }),
+            ..DesiredTable::on_demand(name)
+        };
+        let before = ObservedTable::active(BillingMode::OnDemand, 0, &[]);
+        let plan = plan_table(&d, &before);
+        TableReport {
+            actions: plan
+                .actions
+                .iter()
+                .map(|a| ActionRecord::unsent(a, name, Outcome::Planned))
+                .collect(),
+            before: Some(before),
+            ..TableReport::unstarted(&d, TableStatus::WouldChange)
+        }
+    }
+
+    /// Regression (review): groups were keyed by each table's thresholds, so a rollback,
+    /// whose thresholds come from each table's own record, printed a group per table.
+    #[test]
+    fn tables_with_their_own_thresholds_share_a_group() {
+        let tables: Vec<TableReport> = (0..50)
+            .map(|n| to_provisioned(&format!("t{n:03}"), n + 1, 100 + n))
+            .collect();
+        let text = render("plan", &tables);
+        assert_eq!(text.matches(" tables would_change: ").count(), 1, "{text}");
+        assert!(
+            text.contains("50 tables would_change: on_demand -> provisioned: UpdateTable"),
+            "{text}"
+        );
+        assert!(text.contains("and 47 more (see the report)"), "{text}");
+    }
 }

@@ -181,6 +181,19 @@ fn an_apply_report_is_never_replaced_by_another_runs_report() {
     );
     assert_eq!(std::fs::read(&applied).unwrap(), bytes);
 
+    // `report merge` and `report recover` never write their -o over an input either.
+    let merge = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["report", "merge", name, "-o", name],
+    );
+    assert_eq!(merge.code, 2, "{merge:?}");
+    assert!(
+        merge.stderr.contains("is a report of this run"),
+        "{merge:?}"
+    );
+    assert_eq!(std::fs::read(&applied).unwrap(), bytes);
+
     let rollback = ddb_fleet(&sim.endpoint, dir.path(), &["rollback", name, "--yes"]);
     assert_eq!(rollback.code, 0, "{rollback:?}");
     let report = rollback.written_report(dir.path());
