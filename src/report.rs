@@ -419,60 +419,10 @@ fn same_inventory(a: &InventoryRef, b: &InventoryRef) -> bool {
     }
 }
 
-/// The shards of a sharded run, each named by its file: every K of one N, once each.
-fn check_shards(reports: &[(String, Report)]) -> Result<(), String> {
-    let shards: Vec<(&str, Option<crate::select::Shard>)> = reports
-        .iter()
-        .map(|(name, r)| {
-            (
-                name.as_str(),
-                r.shard.as_deref().and_then(|s| s.parse().ok()),
-            )
-        })
-        .collect();
-    if shards.iter().all(|(_, s)| s.is_none()) {
-        return Ok(());
-    }
-    if let Some((name, _)) = shards.iter().find(|(_, s)| s.is_none()) {
-        return Err(format!(
-            "{name} is not a shard's report, and the others are"
-        ));
-    }
-    let n = shards[0].1.map_or(0, |s| s.count);
-    let mut seen: std::collections::BTreeMap<u64, &str> = Default::default();
-    for (name, s) in &shards {
-        let s = s.expect("checked above");
-        if s.count != n {
-            return Err(format!(
-                "{name} is shard {s} of another run ({n} shards in {}): it is foreign to this set",
-                shards[0].0
-            ));
-        }
-        if let Some(first) = seen.insert(s.index, name) {
-            return Err(format!("shard {s} is there twice: {first} and {name}"));
-        }
-    }
-    let missing: Vec<String> = (0..n)
-        .filter(|k| !seen.contains_key(k))
-        .map(|k| format!("{k}/{n}"))
-        .collect();
-    if !missing.is_empty() {
-        let (shards, are) = match missing.len() {
-            1 => ("shard", "is"),
-            _ => ("shards", "are"),
-        };
-        return Err(format!(
-            "{shards} {} {are} missing: merge every shard of the run",
-            missing.join(", ")
-        ));
-    }
-    Ok(())
-}
-
 /// Merges the reports of a sharded run (each named, for messages): same command and
-/// inventory (by content), every shard once, no table twice; the summary recomputed.
+/// inventory (by content), no table twice; the summary recomputed. (That every shard is there
+/// once is the `report merge` command's check.)
 pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, String> {
-    check_shards(&reports)?;
     let mut iter = reports.into_iter();
     let (first, mut merged) = iter.next().ok_or("no report to merge")?;
     merged.shard = None;

@@ -2,20 +2,22 @@
 //!
 //! [`ClientFactory`] loads the base configuration once (standard credential chain, one
 //! rustls/ring HTTP client), learns who the caller is once per run ([`CallerIdentity`]), keeps
-//! one cached assume-role credentials provider per (role, external id), each checked to be in
-//! the account it was assumed for, and one [`AccountRegion`] per (account, role, region).
-//! Once the run is asked to stop, no call is sent. [`AccountRegion::call`]
+//! one cached assume-role credentials provider per (role, account), each checked to be in
+//! the account it was assumed for (`credentials.rs`), and one [`AccountRegion`] per (account,
+//! role, region). Once the run is asked to stop, no call is sent (`stop.rs`). [`AccountRegion::call`]
 //! is the single path every AWS request takes: it waits for the per-(account, region, quota)
 //! rate limiter, sends, classifies the error and retries with jittered backoff.
 
+use super::credentials::{sts_cause, CachedCredentials};
 use super::error::{cause, AwsError, ErrorKind};
 use super::poll_order::{Place, PollOrder};
+use super::retry::{wait_until_allowed, RetryPolicy};
+use super::stop::{stopped_before_transmit, StopBeforeTransmit, FINISHING};
 use super::update_times::UpdateTimes;
 use crate::cancel::Cancel;
 use crate::model::RoleSpec;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
-use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -23,13 +25,12 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use rand::Rng;
 use std::collections::HashMap;
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// Requests per second allowed per (account, region) for each control plane, and for STS for
 /// the whole run (AWS counts AssumeRole calls against the calling account, not the role's).
@@ -58,10 +59,6 @@ impl Default for Rates {
     }
 }
 
-/// Assumed-role credentials are renewed this long before they expire, so that no request is
-/// signed with credentials that lapse in flight (and a clock a little off does not matter).
-const CREDENTIALS_REFRESH_BEFORE: Duration = Duration::from_secs(300);
-
 /// Idle HTTP connections kept per endpoint. A stall (a busy machine) releases many requests at
 /// once and each opens its own connection; kept idle, those held 20 to 60 MB at 10,000 tables.
 /// Steady traffic to one endpoint reuses far fewer than this.
@@ -70,42 +67,6 @@ const MAX_IDLE_CONNECTIONS: usize = 256;
 /// A TCP connection to AWS not made within this is a connection error (retried): AWS answers
 /// in milliseconds; longer means a network problem, not a slow service.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How often and how patiently to retry.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts per call, the first included.
-    pub max_attempts: u32,
-    /// Backoff before the second attempt; doubles each time, with full jitter.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(20),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Full-jitter exponential backoff before attempt `attempt + 1`.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        let cap = exp.min(self.max_delay);
-        let ms = cap.as_millis() as u64;
-        Duration::from_millis(if ms == 0 {
-            0
-        } else {
-            rand::rng().random_range(0..=ms)
-        })
-    }
-}
 
 /// Everything needed to reach AWS.
 #[derive(Debug, Clone)]
@@ -149,7 +110,7 @@ struct Limiters {
     polls: Limiter,
     autoscaling: Limiter,
     cloudwatch: Limiter,
-    sts: governor::DefaultDirectRateLimiter,
+    sts: Arc<governor::DefaultDirectRateLimiter>,
 }
 
 impl Limiters {
@@ -162,7 +123,7 @@ impl Limiters {
             )),
             autoscaling: RateLimiter::keyed(paced(rates.autoscaling)),
             cloudwatch: RateLimiter::keyed(paced(rates.cloudwatch)),
-            sts: RateLimiter::direct(paced(rates.sts)),
+            sts: Arc::new(RateLimiter::direct(paced(rates.sts))),
         }
     }
 
@@ -223,66 +184,6 @@ impl Limiters {
 /// whose role cannot be assumed costs one STS call, not one per table.
 type Once<T> = Arc<tokio::sync::OnceCell<Result<T, AwsError>>>;
 
-tokio::task_local! {
-    /// Set (by [`finishing`]) around the reads that record what a run did.
-    static FINISHING: ();
-}
-
-/// Runs `f`, whose calls are reads that record what the run did (the read-back of tables it
-/// changed): they are still sent after a stop, so the report says what AWS now has. Every
-/// other call, and every write, ends at the stop.
-pub async fn finishing<F: Future>(f: F) -> F::Output {
-    FINISHING.scope((), f).await
-}
-
-/// The last check before a request goes on the wire, after its credentials were had (which
-/// may wait, for an STS refresh): once the run is asked to stop, only the reads that record
-/// what was done ([`finishing`]) are transmitted.
-#[derive(Debug)]
-struct StopBeforeTransmit(Arc<Cancel>);
-
-/// The error of a request [`StopBeforeTransmit`] kept from being sent.
-#[derive(Debug)]
-struct StoppedBeforeTransmit;
-
-impl std::fmt::Display for StoppedBeforeTransmit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the run was asked to stop before this request was sent")
-    }
-}
-
-impl std::error::Error for StoppedBeforeTransmit {}
-
-impl aws_smithy_runtime_api::client::interceptors::Intercept for StopBeforeTransmit {
-    fn name(&self) -> &'static str {
-        "StopBeforeTransmit"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
-        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        match self.0.is_requested() && FINISHING.try_with(|_| ()).is_err() {
-            true => Err(Box::new(StoppedBeforeTransmit)),
-            false => Ok(()),
-        }
-    }
-}
-
-/// Whether the interceptor stopped this request before it was sent.
-fn stopped_before_transmit(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(e);
-    while let Some(s) = source {
-        if s.is::<StoppedBeforeTransmit>() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
-}
-
 /// (account, role, region); `None` is the caller's own credentials.
 type ClientKey = (String, Option<RoleSpec>, String);
 
@@ -294,17 +195,6 @@ where
     K: std::hash::Hash + Eq + Clone,
 {
     wait_until_allowed(|| limiter.check_key(key), || limiter.clock().now()).await
-}
-
-/// Sleeps (on tokio's timer) until `check` lets a request through; `now` is the limiter's
-/// own clock, which its answer is measured against.
-async fn wait_until_allowed<P: governor::clock::Reference>(
-    check: impl Fn() -> Result<(), governor::NotUntil<P>>,
-    now: impl Fn() -> P,
-) {
-    while let Err(not_until) = check() {
-        tokio::time::sleep(not_until.wait_time_from(now())).await;
-    }
 }
 
 /// Builds and caches clients. One per run.
@@ -326,11 +216,6 @@ pub struct ClientFactory {
 pub struct CallerIdentity {
     pub account: String,
     pub arn: String,
-}
-
-/// The account of an ARN (`arn:aws:sts::111122223333:assumed-role/...`), if it has one.
-pub fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 fn cell<K: std::hash::Hash + Eq, T>(
@@ -491,7 +376,7 @@ impl ClientFactory {
                     role: role.clone(),
                     session_name: self.settings.role_session_name.clone(),
                     cache: Default::default(),
-                    limiters: self.limiters.clone(),
+                    sts_rate: self.limiters.sts.clone(),
                     retry: self.settings.retry,
                     account_id: account_id.to_string(),
                 });
@@ -573,142 +458,6 @@ impl ClientFactory {
             })
             .await
             .clone()
-    }
-}
-
-/// An assume-role provider that calls STS AssumeRole once and reuses the credentials until
-/// five minutes before they expire. One per (role, external id), shared by every client of
-/// that account. The session AWS hands back must be in the account the role was assumed for
-/// (its `AssumedRoleUser.Arn` says which): credentials of any other account are refused.
-struct CachedCredentials {
-    sts: aws_sdk_sts::Client,
-    role: RoleSpec,
-    session_name: String,
-    cache: tokio::sync::Mutex<Option<Credentials>>,
-    limiters: Arc<Limiters>,
-    retry: RetryPolicy,
-    account_id: String,
-}
-
-/// Why STS refused a role, in one line: its code and message where STS answered (the
-/// classified [`AwsError`] in the chain), else the innermost cause (`connection refused`).
-fn sts_cause(e: &aws_credential_types::provider::error::CredentialsError) -> String {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(aws) = s.downcast_ref::<AwsError>() {
-            return aws.to_string();
-        }
-        source = s.source();
-    }
-    cause(e)
-}
-
-impl CachedCredentials {
-    /// One AssumeRole, its session checked to be in `account_id`.
-    async fn assume(
-        &self,
-    ) -> Result<
-        Credentials,
-        SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, HttpResponse>,
-    > {
-        let out = self
-            .sts
-            .assume_role()
-            .role_arn(&self.role.role_arn)
-            .role_session_name(&self.session_name)
-            .set_external_id(self.role.external_id.clone())
-            .send()
-            .await?;
-        let session = out.assumed_role_user().map(|u| u.arn()).unwrap_or_default();
-        if arn_account(session) != Some(self.account_id.as_str()) {
-            let message = format!(
-                "AssumeRole of {} answered with a session in account {} ({session}), not in account {}: refusing its credentials",
-                self.role.role_arn,
-                arn_account(session).unwrap_or("(none)"),
-                self.account_id
-            );
-            return Err(SdkError::construction_failure(WrongAccount(message)));
-        }
-        let c = out.credentials().ok_or_else(|| {
-            SdkError::construction_failure(WrongAccount(
-                "AssumeRole returned no credentials".into(),
-            ))
-        })?;
-        Ok(Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_string()),
-            SystemTime::try_from(*c.expiration()).ok(),
-            "ddb-fleet-assume-role",
-        ))
-    }
-}
-
-/// An AssumeRole answer that cannot be used (its session in another account).
-#[derive(Debug)]
-struct WrongAccount(String);
-
-impl std::fmt::Display for WrongAccount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for WrongAccount {}
-
-impl std::fmt::Debug for CachedCredentials {
-    // Never print the cached credentials.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedCredentials")
-            .field("account_id", &self.account_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ProvideCredentials for CachedCredentials {
-    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
-    where
-        Self: 'a,
-    {
-        future::ProvideCredentials::new(async move {
-            let mut cached = self.cache.lock().await;
-            let fresh_until = SystemTime::now() + CREDENTIALS_REFRESH_BEFORE;
-            if let Some(c) = cached.as_ref() {
-                if c.expiry().is_none_or(|e| e > fresh_until) {
-                    return Ok(c.clone());
-                }
-            }
-            let mut attempts = 0;
-            loop {
-                attempts += 1;
-                let sts = &self.limiters.sts;
-                wait_until_allowed(|| sts.check(), || sts.clock().now()).await;
-                match self.assume().await {
-                    Ok(c) => {
-                        *cached = Some(c.clone());
-                        return Ok(c);
-                    }
-                    Err(e)
-                        if attempts < self.retry.max_attempts
-                            && AwsError::from_sdk(&e).kind == ErrorKind::Transient =>
-                    {
-                        tracing::debug!(account = %self.account_id, attempts, "AssumeRole throttled or failed transiently; retrying");
-                        tokio::time::sleep(self.retry.backoff(attempts)).await;
-                    }
-                    // Classified here, so the chain holds STS's code and message, one line.
-                    Err(e) => {
-                        let classified = AwsError::from_sdk(&e).with_detail(
-                            aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-                        );
-                        return Err(
-                            aws_credential_types::provider::error::CredentialsError::provider_error(
-                                classified,
-                            ),
-                        );
-                    }
-                }
-            }
-        })
     }
 }
 

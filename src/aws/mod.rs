@@ -10,15 +10,18 @@
 
 pub mod clients;
 pub mod convert;
+mod credentials;
 pub mod error;
 pub mod metrics;
 pub mod ops;
 pub mod poll_order;
 pub mod profile;
+pub mod retry;
+mod stop;
 pub mod update_times;
 
-pub use clients::{
-    arn_account, finishing, AccountRegion, AwsSettings, CallerIdentity, ClientFactory, Rates,
-    RetryPolicy,
-};
+pub use clients::{AccountRegion, AwsSettings, CallerIdentity, ClientFactory, Rates};
+pub use credentials::arn_account;
 pub use error::{AwsError, ErrorKind};
+pub use retry::RetryPolicy;
+pub use stop::finishing;

@@ -3,7 +3,7 @@
 //! inventory (`-o`), the HTML page (`--html`) and the summary on stdout. Read-only in AWS.
 //! Exit 1 if a table could not be advised, 130 if interrupted (the report is still written).
 
-use super::args::{GlobalArgs, ReportArgs};
+use super::args::{DiscoveryArgs, GlobalArgs, ReportArgs};
 use super::base::{self, limits, Signals};
 use super::identity;
 use super::source::{rows_to_read_from, Discovery};
@@ -28,21 +28,8 @@ use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct AdviseArgs {
-    /// Inventory naming the tables (patterns allowed); or use --account and --region.
-    pub inventory: Option<PathBuf>,
-    /// Account to advise (repeatable; with --region: every table, or those of --table). With
-    /// an inventory: only its rows of this account.
-    #[arg(long = "account", value_name = "ACCOUNT_ID")]
-    pub accounts: Vec<String>,
-    /// Region (repeatable).
-    #[arg(long = "region", value_name = "REGION")]
-    pub regions: Vec<String>,
-    /// Only tables whose name matches this glob (repeatable).
-    #[arg(long = "table", value_name = "GLOB")]
-    pub tables: Vec<String>,
-    /// With --account: the role to assume in each account (default: the caller's credentials).
-    #[arg(long, value_name = "NAME")]
-    pub role_name: Option<String>,
+    #[command(flatten)]
+    pub discover: DiscoveryArgs,
     /// Advise shard K of N (K from 0), as plan and apply take it.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
@@ -172,7 +159,12 @@ fn check_outputs(a: &AdviseArgs) -> Result<(Option<bool>, PathBuf), CliError> {
     };
     let report = a.report.path("advise");
     let mut inputs: Vec<(&Path, &str)> = Vec::new();
-    inputs.extend(a.inventory.as_deref().map(|p| (p, "the inventory")));
+    inputs.extend(
+        a.discover
+            .inventory
+            .as_deref()
+            .map(|p| (p, "the inventory")),
+    );
     inputs.extend(a.prices.as_deref().map(|p| (p, "the price file")));
     for (p, flag) in [
         (Some(&report), "--report"),
@@ -248,22 +240,10 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         })?,
         None => PriceBook::builtin(),
     };
-    let sel = Selection {
-        accounts: a.accounts.clone(),
-        regions: a.regions.clone(),
-        tables: a.tables.clone(),
-        shard: a.shard,
-        resume: None,
-    };
-    sel.validate().map_err(CliError::Usage)?;
-    let discovery = Discovery {
-        accounts: &a.accounts,
-        regions: &a.regions,
-        tables: &a.tables,
-        role_name: a.role_name.as_deref(),
-        command: "advise",
-    };
-    let (source, rows) = rows_to_read_from(a.inventory.as_deref(), &discovery, &sel, &limits)?;
+    let sel = a.discover.selection(a.shard).map_err(CliError::Usage)?;
+    let discovery = Discovery::of(&a.discover, "advise");
+    let (source, rows) =
+        rows_to_read_from(a.discover.inventory.as_deref(), &discovery, &sel, &limits)?;
     check_prices(&rows, &prices)?;
 
     let now = crate::runner::unix_now();

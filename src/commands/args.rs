@@ -122,6 +122,42 @@ pub enum LogFormat {
     Text,
 }
 
+/// Where `export` and `advise` find their tables: an inventory, or every table (or those of
+/// `--table`) of each `--account` x `--region`.
+#[derive(Debug, Args)]
+pub struct DiscoveryArgs {
+    /// Inventory naming the tables (patterns allowed); or use --account and --region.
+    pub inventory: Option<PathBuf>,
+    /// Account (repeatable; with --region: every table, or those of --table). With an
+    /// inventory: only its rows of this account.
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// Region (repeatable). With an inventory: only its rows in this region.
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Only tables whose name matches this glob (repeatable).
+    #[arg(long = "table", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    /// With --account: the role to assume in each account (default: the caller's credentials).
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+}
+
+impl DiscoveryArgs {
+    /// The selection these filters make (with `--shard` where the command takes it), checked.
+    pub fn selection(&self, shard: Option<Shard>) -> Result<crate::select::Selection, String> {
+        let sel = crate::select::Selection {
+            accounts: self.accounts.clone(),
+            regions: self.regions.clone(),
+            tables: self.tables.clone(),
+            shard,
+            resume: None,
+        };
+        sel.validate()?;
+        Ok(sel)
+    }
+}
+
 /// How a plan, apply or rollback is printed.
 #[derive(Debug, Args)]
 pub struct RenderArgs {

@@ -2,7 +2,7 @@
 //! `--region`) written as an inventory that `plan` reports as unchanged. Exit 1 if a table
 //! could not be read.
 
-use super::args::GlobalArgs;
+use super::args::{DiscoveryArgs, GlobalArgs};
 use super::base::{self, limits};
 use super::identity;
 use super::source::{rows_to_read_from, Discovery};
@@ -23,20 +23,8 @@ use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Inventory naming the tables (patterns allowed); or use --account and --region.
-    pub inventory: Option<PathBuf>,
-    /// Account to export (repeatable; with --region, every table, or those of --table).
-    #[arg(long = "account", value_name = "ACCOUNT_ID")]
-    pub accounts: Vec<String>,
-    /// Region to export (repeatable).
-    #[arg(long = "region", value_name = "REGION")]
-    pub regions: Vec<String>,
-    /// Only tables whose name matches this glob (repeatable).
-    #[arg(long = "table", value_name = "GLOB")]
-    pub tables: Vec<String>,
-    /// With --account: the role to assume in each account (default: the caller's credentials).
-    #[arg(long, value_name = "NAME")]
-    pub role_name: Option<String>,
+    #[command(flatten)]
+    pub discover: DiscoveryArgs,
     /// The inventory to write: .csv or .toml.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
@@ -64,16 +52,10 @@ pub fn run(a: &ExportArgs) -> Result<i32, CliError> {
             a.output.display()
         )));
     }
-    if let Some(inventory) = &a.inventory {
+    if let Some(inventory) = &a.discover.inventory {
         refuse_overwriting(&a.output, "-o", &[(inventory, "the inventory")])?;
     }
-    let sel = Selection {
-        accounts: a.accounts.clone(),
-        regions: a.regions.clone(),
-        tables: a.tables.clone(),
-        ..Selection::default()
-    };
-    sel.validate().map_err(CliError::Usage)?;
+    let sel = a.discover.selection(None).map_err(CliError::Usage)?;
     let (source, rows) = rows_to_read(a, &sel, &limits)?;
     let read = read_tables(g, rows, &sel)?;
     let (items, tables, failed) = exported(read, &limits);
@@ -121,14 +103,8 @@ fn rows_to_read(
     limits: &Limits,
 ) -> Result<(String, Vec<DesiredTable>), CliError> {
     let (source, rows) = rows_to_read_from(
-        a.inventory.as_deref(),
-        &Discovery {
-            accounts: &a.accounts,
-            regions: &a.regions,
-            tables: &a.tables,
-            role_name: a.role_name.as_deref(),
-            command: "export",
-        },
+        a.discover.inventory.as_deref(),
+        &Discovery::of(&a.discover, "export"),
         sel,
         limits,
     )?;

@@ -63,6 +63,7 @@ pub fn merge(paths: &[PathBuf], output: &Path) -> Result<i32, CliError> {
     for p in paths {
         reports.push((p.display().to_string(), read_report(p)?.0));
     }
+    check_shards(&reports).map_err(CliError::Usage)?;
     let merged = report::merge(reports).map_err(CliError::Usage)?;
     report::write_atomic(output, &merged).map_err(CliError::writing(output))?;
     let s = &merged.summary;
@@ -110,4 +111,54 @@ fn merge_advice(reports: Vec<AdviceReport>, count: usize, output: &Path) -> Resu
     } else {
         exit_codes::SUCCESS
     })
+}
+
+/// The shards of a sharded run, each named by its file: every K of one N, once each.
+fn check_shards(reports: &[(String, crate::report::Report)]) -> Result<(), String> {
+    let shards: Vec<(&str, Option<crate::select::Shard>)> = reports
+        .iter()
+        .map(|(name, r)| {
+            (
+                name.as_str(),
+                r.shard.as_deref().and_then(|s| s.parse().ok()),
+            )
+        })
+        .collect();
+    if shards.iter().all(|(_, s)| s.is_none()) {
+        return Ok(());
+    }
+    if let Some((name, _)) = shards.iter().find(|(_, s)| s.is_none()) {
+        return Err(format!(
+            "{name} is not a shard's report, and the others are"
+        ));
+    }
+    let n = shards[0].1.map_or(0, |s| s.count);
+    let mut seen: std::collections::BTreeMap<u64, &str> = Default::default();
+    for (name, s) in &shards {
+        let s = s.expect("checked above");
+        if s.count != n {
+            return Err(format!(
+                "{name} is shard {s} of another run ({n} shards in {}): it is foreign to this set",
+                shards[0].0
+            ));
+        }
+        if let Some(first) = seen.insert(s.index, name) {
+            return Err(format!("shard {s} is there twice: {first} and {name}"));
+        }
+    }
+    let missing: Vec<String> = (0..n)
+        .filter(|k| !seen.contains_key(k))
+        .map(|k| format!("{k}/{n}"))
+        .collect();
+    if !missing.is_empty() {
+        let (shards, are) = match missing.len() {
+            1 => ("shard", "is"),
+            _ => ("shards", "are"),
+        };
+        return Err(format!(
+            "{shards} {} {are} missing: merge every shard of the run",
+            missing.join(", ")
+        ));
+    }
+    Ok(())
 }

@@ -71,6 +71,19 @@ pub struct Discovery<'a> {
     pub command: &'a str,
 }
 
+impl<'a> Discovery<'a> {
+    /// The discovery `command`'s flags ask for.
+    pub fn of(d: &'a super::args::DiscoveryArgs, command: &'a str) -> Self {
+        Discovery {
+            accounts: &d.accounts,
+            regions: &d.regions,
+            tables: &d.tables,
+            role_name: d.role_name.as_deref(),
+            command,
+        }
+    }
+}
+
 /// The rows a reading command reads: an inventory's (selected), or the discovery's, as
 /// pattern rows (expanded through ListTables). Returns the source and the rows.
 pub fn rows_to_read_from(

@@ -56,9 +56,7 @@ fn needs_a_look(t: &TableReport) -> bool {
 
 /// The grouped rendering, as text (for the confirmation prompt).
 pub fn render(command: &str, tables: &[TableReport]) -> String {
-    let mut out = Vec::new();
-    write(&mut out, command, tables).expect("writing to memory does not fail");
-    String::from_utf8(out).expect("the rendering is UTF-8")
+    super::in_memory(|out| write(out, command, tables))
 }
 
 /// Writes the grouped rendering of a run's tables (`command`: `plan`, `apply`, `rollback`).

@@ -115,8 +115,13 @@ fn row(t: &TableReport) -> [Cow<'_, str>; 6] {
 
 /// Renders the tables of a run, in inventory order.
 pub fn render(command: &str, tables: &[TableReport]) -> String {
+    in_memory(|out| write(out, command, tables))
+}
+
+/// What a writer of text writes, as a string.
+pub(crate) fn in_memory(f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
     let mut out = Vec::new();
-    write(&mut out, command, tables).expect("writing to memory does not fail");
+    f(&mut out).expect("writing to memory does not fail");
     String::from_utf8(out).expect("the rendering is UTF-8")
 }
 

@@ -4,7 +4,7 @@
 use crate::sim::{grid, SimConfig, SimTable};
 use crate::support::*;
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The reports of the command in `dir` (the default names: a new file per run).
 fn reports_of(dir: &std::path::Path, command: &str) -> Vec<std::path::PathBuf> {
@@ -136,11 +136,7 @@ fn an_interrupted_apply_says_what_is_half_done_and_how_to_finish() {
         dir.path(),
         &["apply", &inv, "--yes", "--max-updating", "2"],
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sim.stats().writes.len() < 2 {
-        assert!(Instant::now() < deadline, "the run made no progress");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| sim.stats().writes.len() >= 2);
     signal(&child, "INT");
     let run = finish(child);
     assert_eq!(run.code, 130, "{run:?}");

@@ -3,7 +3,7 @@
 
 use crate::sim::{grid, SimConfig, SimTable};
 use crate::support::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Regression: a rerun of a killed command (a Kubernetes Job retries the same command)
 /// truncated the journal, the only record of the killed run's writes in flight.
@@ -28,11 +28,7 @@ fn a_journal_left_by_a_killed_run_is_kept_and_can_be_recovered() {
         "2",
     ];
     let child = spawn_ddb_fleet(&sim.endpoint, dir.path(), &args);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sim.stats().writes.len() < 3 {
-        assert!(Instant::now() < deadline, "the run made no progress");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| sim.stats().writes.len() >= 3);
     signal(&child, "KILL");
     let _ = finish(child);
     let journal = dir.path().join("run.json.journal");
@@ -80,11 +76,7 @@ fn a_second_run_on_the_same_report_refuses_to_start() {
     );
     let args = ["apply", inv.as_str(), "--yes", "--report", "run.json"];
     let first = spawn_ddb_fleet(&sim.endpoint, dir.path(), &args);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sim.stats().writes.is_empty() {
-        assert!(Instant::now() < deadline, "the run made no progress");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| !sim.stats().writes.is_empty());
     let second = ddb_fleet(&sim.endpoint, dir.path(), &args);
     assert_eq!(second.code, 2, "{second:?}");
     assert!(

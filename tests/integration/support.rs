@@ -560,6 +560,16 @@ pub fn sim_inventory(
     write(dir, name, &text).to_str().unwrap().to_string()
 }
 
+/// Waits (a minute at most) until `cond` holds: a spawned run has made the progress a test
+/// waits for.
+pub fn wait_until(cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(Instant::now() < deadline, "the run made no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Sends a signal (`INT`, `TERM`, `KILL`) to a spawned run.
 pub fn signal(child: &Child, name: &str) {
     let ok = Command::new("kill")

@@ -167,11 +167,7 @@ fn after_a_stop_no_write_is_sent() {
         dir.path(),
         &["apply", &inv, "--yes", "--max-updating", "3"],
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sim.stats().writes.len() < 3 {
-        assert!(Instant::now() < deadline, "the run made no progress");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| sim.stats().writes.len() >= 3);
     // Tables are parked on the three permits now.
     std::thread::sleep(Duration::from_millis(500));
     let signalled = Instant::now();
@@ -229,11 +225,7 @@ fn a_stop_while_reading_ends_the_reads() {
             .copied()
             .unwrap_or(0)
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while described() < 10 {
-        assert!(Instant::now() < deadline, "the run made no progress");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| described() >= 10);
     signal(&child, "INT");
     std::thread::sleep(Duration::from_millis(250));
     let after_signal = described();
