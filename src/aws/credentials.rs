@@ -2,8 +2,8 @@
 //! reused until shortly before they expire, with the session checked to be in the account it
 //! was assumed for.
 
-use super::retry::{wait_until_allowed, RetryPolicy};
 use super::error::{cause, AwsError, ErrorKind};
+use super::retry::{wait_until_allowed, RetryPolicy};
 use crate::model::RoleSpec;
 use aws_credential_types::provider::{future, ProvideCredentials};
 use aws_credential_types::Credentials;

@@ -609,12 +609,12 @@ async fn step(
         index: k,
         record: &intent,
     };
+    // A write's intent is on disk before it is sent. The worker waits for the disk here: one
+    // fsync, a few ms, serves every write waiting at that moment. (Handed to a blocking thread
+    // instead, the runtime started a thread per waiting table: 150 MB at 1,000 tables, not 60.)
     if !action.is_mutating() {
         events.event(&started);
     } else if let Err(why) = events.event_durably(&started) {
-        // (The worker waits for the disk here: one fsync, a few ms, serves every write
-        // waiting at that moment. Handing it to a blocking thread instead made the runtime
-        // start a thread per waiting table: 150 MB at 1,000 tables instead of 60.)
         // Not recorded, not sent: a write must never be without its record.
         let e = AwsError::new(
             "JournalWriteFailed",
