@@ -192,22 +192,17 @@ fn check_prices(rows: &[DesiredTable], prices: &PriceBook) -> Result<(), CliErro
                 .iter()
                 .any(|e| e.message.contains(&format!("`{}`", d.region)))
         {
-            errors.push(InventoryError {
-                file: d.source.file.clone(),
-                line: (d.source.line > 0).then_some(d.source.line),
-                field: Some("region".into()),
-                message: format!(
+            let known: Vec<&str> = prices.regions.keys().map(String::as_str).collect();
+            errors.push(InventoryError::at(
+                &d.source,
+                "region",
+                format!(
                     "no prices for region `{}` (the built-in prices cover {})",
                     d.region,
-                    prices
-                        .regions
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    known.join(", ")
                 ),
-                hint: Some("give its prices with --prices FILE".into()),
-            });
+                Some("give its prices with --prices FILE".into()),
+            ));
         }
     }
     if errors.is_empty() {

@@ -73,19 +73,18 @@ pub fn check_accounts(rows: &mut [DesiredTable], caller: &str) -> Result<(), Cli
                 flags.insert(row.account_id.clone());
                 continue;
             }
-            errors.push(InventoryError {
-                file: row.source.file.clone(),
-                line: (row.source.line > 0).then_some(row.source.line),
-                field: Some("account_id".into()),
-                message: format!(
+            errors.push(InventoryError::at(
+                &row.source,
+                "account_id",
+                format!(
                     "account {} has no role_name or role_arn, and the credentials are account {caller}'s",
                     row.account_id
                 ),
-                hint: Some(format!(
+                Some(format!(
                     "add a role_name (or role_arn) to assume in {}, or run with that account's credentials",
                     row.account_id
                 )),
-            });
+            ));
         }
     }
     if let Some(first) = flags.first() {

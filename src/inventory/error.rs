@@ -14,6 +14,24 @@ pub struct InventoryError {
     pub hint: Option<String>,
 }
 
+impl InventoryError {
+    /// An error about `field` of the row read from `source`.
+    pub fn at(
+        source: &crate::model::Source,
+        field: &str,
+        message: String,
+        hint: Option<String>,
+    ) -> Self {
+        InventoryError {
+            file: source.file.clone(),
+            line: (source.line > 0).then_some(source.line),
+            field: Some(field.into()),
+            message,
+            hint,
+        }
+    }
+}
+
 /// Where the command line's values are said to come from (the single-table flags).
 pub const COMMAND_LINE: &str = "command line";
 
