@@ -39,15 +39,40 @@ pub enum Event<'a> {
     TableAdvised { advice: &'a TableAdvice },
 }
 
+/// What recording an event durably came to: nothing to wait for, a failure (the write it
+/// announces must not be sent), or lines on their way to disk.
+pub enum Durable {
+    Done,
+    Failed(String),
+    Pending(Vec<tokio::sync::oneshot::Receiver<Result<(), String>>>),
+}
+
+impl Durable {
+    /// Waits until the records are on disk; `Err` if one could not be put there.
+    pub async fn on_disk(self) -> Result<(), String> {
+        match self {
+            Durable::Done => Ok(()),
+            Durable::Failed(why) => Err(why),
+            Durable::Pending(waiting) => {
+                for rx in waiting {
+                    rx.await
+                        .map_err(|_| "the journal stopped before its fsync".to_string())??;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 pub trait EventSink: Send + Sync {
     fn event(&self, event: &Event<'_>);
 
     /// Records `event`, which announces a write about to be sent: a sink that keeps a record
-    /// (the journal) has it on disk when this returns `Ok`; on `Err` the write must not be
-    /// sent. Sinks that keep no record take it as any event.
-    fn event_durably(&self, event: &Event<'_>) -> Result<(), String> {
+    /// (the journal) has it on disk once the answer's [`Durable::on_disk`] is `Ok`; on `Err`
+    /// the write must not be sent. Sinks that keep no record take it as any event.
+    fn event_durably(&self, event: &Event<'_>) -> Durable {
         self.event(event);
-        Ok(())
+        Durable::Done
     }
 }
 
@@ -56,7 +81,7 @@ impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
         (**self).event(event)
     }
 
-    fn event_durably(&self, event: &Event<'_>) -> Result<(), String> {
+    fn event_durably(&self, event: &Event<'_>) -> Durable {
         (**self).event_durably(event)
     }
 }
@@ -72,16 +97,23 @@ impl EventSink for Sinks {
         }
     }
 
-    /// Every sink gets the event; the first that could not record it says why.
-    fn event_durably(&self, event: &Event<'_>) -> Result<(), String> {
-        let mut first = Ok(());
+    /// Every sink gets the event; the first that could not record it says why, else every
+    /// record on its way to disk is waited for.
+    fn event_durably(&self, event: &Event<'_>) -> Durable {
+        let mut waiting = Vec::new();
+        let mut failed = None;
         for s in &self.0 {
-            let r = s.event_durably(event);
-            if first.is_ok() {
-                first = r;
+            match s.event_durably(event) {
+                Durable::Done => {}
+                Durable::Failed(why) => failed = failed.or(Some(why)),
+                Durable::Pending(w) => waiting.extend(w),
             }
         }
-        first
+        match (failed, waiting.is_empty()) {
+            (Some(why), _) => Durable::Failed(why),
+            (None, true) => Durable::Done,
+            (None, false) => Durable::Pending(waiting),
+        }
     }
 }
 

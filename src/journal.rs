@@ -17,13 +17,13 @@
 //!
 //! `history::load` reads the changes AWS limits back out of journals and reports.
 
-use crate::events::{Event, EventSink};
+use crate::events::{Durable, Event, EventSink};
 use crate::report::{now_rfc3339, ActionRecord, Report, TableReport};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,21 +91,19 @@ pub fn path_for(report: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Appends journal lines to a file, one `write` per line; [`EventSink::event_durably`]
-/// lines are fsynced before it returns.
+/// Appends journal lines to a file, one `write` per line. A line that must be on disk before
+/// what it announces is done ([`EventSink::event_durably`]) is fsynced by the journal's own
+/// thread: the writers waiting at one moment share one fsync, and wait for it without holding
+/// a runtime worker (an fsync takes milliseconds; at 10,000 tables, thousands of writes wait).
 pub struct JournalSink {
     file: Mutex<std::fs::File>,
     path: PathBuf,
-    /// Lines written, and lines known to be on disk: an fsync covers every line written
-    /// before it, so a writer whose line an fsync already covered does not make another.
-    written: AtomicU64,
-    synced: Mutex<u64>,
-    /// The same open file, for fsync without holding the writers' lock.
-    sync_file: std::fs::File,
     /// A write or an fsync failed: what follows in the file cannot be trusted (a partial line
     /// may stand before it; Linux reports a failed writeback to one fsync only), so no later
     /// line is said to be on disk.
-    poisoned: std::sync::atomic::AtomicBool,
+    poisoned: Arc<AtomicBool>,
+    /// Lines written and waiting for an fsync, each with whom to tell.
+    to_sync: std::sync::mpsc::Sender<tokio::sync::oneshot::Sender<Result<(), String>>>,
 }
 
 impl JournalSink {
@@ -133,46 +131,38 @@ impl JournalSink {
         // The file's name is on disk too, not only its lines.
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()?;
+        let sync_file = file.try_clone()?;
+        let poisoned = Arc::new(AtomicBool::new(false));
+        let (to_sync, waiting) = std::sync::mpsc::channel();
         let sink = JournalSink {
-            sync_file: file.try_clone()?,
             file: Mutex::new(file),
             path: path.to_path_buf(),
-            written: AtomicU64::new(0),
-            synced: Mutex::new(0),
-            poisoned: Default::default(),
+            poisoned: poisoned.clone(),
+            to_sync,
         };
-        sink.write_durably(&JournalLine::RunStarted {
+        sink.append(&JournalLine::RunStarted {
             at: now_rfc3339(),
             command: command.into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
             inventory: inventory.into(),
         })?;
+        sync_file.sync_data()?;
+        let label = path.display().to_string();
+        std::thread::Builder::new()
+            .name("journal-fsync".into())
+            .spawn(move || sync_loop(&sync_file, &waiting, &poisoned, &label))?;
         Ok((sink, kept))
     }
 
     /// Appends one line (one `write` call: lines never interleave, and each is complete or
-    /// absent); returns how many lines are written with it.
-    fn append(&self, line: &JournalLine) -> std::io::Result<u64> {
+    /// absent).
+    fn append(&self, line: &JournalLine) -> std::io::Result<()> {
         let mut text = serde_json::to_vec(line).map_err(std::io::Error::other)?;
         text.push(b'\n');
         let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        self.check()?;
-        f.write_all(&text).inspect_err(|_| self.poison())?;
-        Ok(self.written.fetch_add(1, Ordering::SeqCst) + 1)
-    }
-
-    fn poison(&self) {
-        self.poisoned.store(true, Ordering::SeqCst);
-    }
-
-    /// An error once a write or an fsync has failed.
-    fn check(&self) -> std::io::Result<()> {
-        match self.poisoned.load(Ordering::SeqCst) {
-            true => Err(std::io::Error::other(
-                "an earlier write to it failed: nothing after it can be trusted to be on disk",
-            )),
-            false => Ok(()),
-        }
+        check(&self.poisoned)?;
+        f.write_all(&text)
+            .inspect_err(|_| self.poisoned.store(true, Ordering::SeqCst))
     }
 
     fn write(&self, line: &JournalLine) {
@@ -184,19 +174,20 @@ impl JournalSink {
         }
     }
 
-    /// Appends one line and returns once it is on disk. Writers waiting at the same time
-    /// share one fsync (it covers every line written before it).
-    fn write_durably(&self, line: &JournalLine) -> std::io::Result<()> {
-        let n = self.append(line)?;
-        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
-        self.check()?;
-        if *synced >= n {
-            return Ok(());
+    /// Appends one line; what it comes to once the line is on disk. The fsync that follows
+    /// covers it (and every line written before it).
+    fn write_durably(&self, line: &JournalLine) -> Durable {
+        let failed = |e: std::io::Error| {
+            Durable::Failed(format!("cannot write the journal {}: {e}", self.path.display()))
+        };
+        if let Err(e) = self.append(line) {
+            return failed(e);
         }
-        let upto = self.written.load(Ordering::SeqCst);
-        self.sync_file.sync_data().inspect_err(|_| self.poison())?;
-        *synced = upto;
-        Ok(())
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        match self.to_sync.send(tx) {
+            Ok(()) => Durable::Pending(vec![rx]),
+            Err(_) => failed(std::io::Error::other("its fsync thread is gone")),
+        }
     }
 
     /// Records every selected table before anything is read: after a crash, [`recover`]
@@ -213,6 +204,39 @@ impl JournalSink {
     /// The run ended and its report is written: the journal is no longer needed.
     pub fn remove(&self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// An error once a write or an fsync of the journal has failed.
+fn check(poisoned: &AtomicBool) -> std::io::Result<()> {
+    match poisoned.load(Ordering::SeqCst) {
+        true => Err(std::io::Error::other(
+            "an earlier write to it failed: nothing after it can be trusted to be on disk",
+        )),
+        false => Ok(()),
+    }
+}
+
+/// The journal's fsync thread: each round takes every writer waiting, makes one fsync (it
+/// covers every line written before it, theirs included) and tells them; it ends with the
+/// sink.
+fn sync_loop(
+    file: &std::fs::File,
+    waiting: &std::sync::mpsc::Receiver<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    poisoned: &AtomicBool,
+    label: &str,
+) {
+    while let Ok(first) = waiting.recv() {
+        let mut round = vec![first];
+        round.extend(waiting.try_iter());
+        let synced = check(poisoned).and_then(|()| {
+            file.sync_data()
+                .inspect_err(|_| poisoned.store(true, Ordering::SeqCst))
+        });
+        let answer = synced.map_err(|e| format!("cannot write the journal {label}: {e}"));
+        for tx in round {
+            let _ = tx.send(answer.clone());
+        }
     }
 }
 
@@ -306,12 +330,10 @@ impl EventSink for JournalSink {
         }
     }
 
-    fn event_durably(&self, event: &Event<'_>) -> Result<(), String> {
+    fn event_durably(&self, event: &Event<'_>) -> Durable {
         match Self::line(event) {
-            Some(line) => self
-                .write_durably(&line)
-                .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display())),
-            None => Ok(()),
+            Some(line) => self.write_durably(&line),
+            None => Durable::Done,
         }
     }
 }
