@@ -178,7 +178,10 @@ impl JournalSink {
     /// covers it (and every line written before it).
     fn write_durably(&self, line: &JournalLine) -> Durable {
         let failed = |e: std::io::Error| {
-            Durable::Failed(format!("cannot write the journal {}: {e}", self.path.display()))
+            Durable::Failed(format!(
+                "cannot write the journal {}: {e}",
+                self.path.display()
+            ))
         };
         if let Err(e) = self.append(line) {
             return failed(e);
