@@ -25,8 +25,8 @@ export RUST_LOG=warn   # keep the demo's output to the plan and the results
 python3 scripts/demo_fleet.py
 mkdir -p .demo
 
-echo; echo "== ddb-fleet plan inventories/example.toml"
-"$bin" plan inventories/example.toml --report .demo/plan.json --log-format text || true
+echo; echo "== ddb-fleet plan inventories/example.toml --all-tables   (every table and step: the switches to provisioned start at the recent peak read from CloudWatch)"
+"$bin" plan inventories/example.toml --all-tables --report .demo/plan.json --log-format text || true
 echo; echo "== ddb-fleet apply inventories/example.toml --yes"
 "$bin" apply inventories/example.toml --yes --report .demo/apply.json --log-format text
 echo; echo "== ddb-fleet plan inventories/example.toml --detailed-exitcode   (converged: exit 0)"
