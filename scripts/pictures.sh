@@ -125,22 +125,16 @@ convert "$work/advise-full.png" -resize 1024x -strip +dither -colors 256 "PNG8:$
 # --- a terminal during the demo's apply ---------------------------------------------------
 cargo build --quiet
 bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/ddb-fleet"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto_pid=$!
+source scripts/moto-env.sh
 # A tmux server of its own (-L), apart from any the user runs.
 tmux_() { tmux -L "ddb-fleet-pictures-$$" "$@"; }
-trap 'tmux_ kill-server 2>/dev/null || true; kill "$moto_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then break; fi
-    sleep 0.2
-done
-aws_env="AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null"
+trap 'tmux_ kill-server 2>/dev/null || true; stop_moto' EXIT
+aws_env="AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true"
 env $aws_env python3 scripts/demo_fleet.py
 
-# The terminal: the apply, its log (a line per table) over its bar. Not the CloudWatch warning:
-# moto cannot serve CloudWatch, and each apply warns so at length (demo.sh shows it), which
-# would fill the picture.
+# The terminal: the apply, its log (a line per table) over its bar. The read stage's warnings
+# (a switch starting at min where CloudWatch cannot be read) are left out: the picture is of
+# the apply.
 rm -f "$work/apply.done"
 cat >"$work/apply-session.sh" <<EOF
 cd "$PWD"

@@ -94,18 +94,16 @@ impl Record {
         } else {
             self.ledger.snapshot()
         };
+        let summary = Summary::of(&tables);
         Report {
             schema_version: SCHEMA_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             command: self.command.to_string(),
             started_at: self.started_at.clone(),
             finished_at: report::now_rfc3339(),
-            // Stopped with something left undone: a stop after the last table was done is no
-            // interruption, and the summary and the exit code agree.
-            interrupted: self.cancel.is_requested()
-                && tables.iter().any(|t| t.status == TableStatus::Interrupted),
+            interrupted: interrupted(self.cancel.is_requested(), &summary),
             inventory: self.inventory.clone(),
-            summary: Summary::of(&tables),
+            summary,
             tables,
             earlier_journal: self
                 .earlier_journal
@@ -511,6 +509,13 @@ fn lock_report(report: &Path) -> Result<ReportLock, CliError> {
     }
 }
 
+/// Whether a run was interrupted: stopped with something left undone. A stop that came after
+/// the last table was done (a plan that had read everything) is no interruption, so the
+/// summary and the exit code agree.
+fn interrupted(stop_requested: bool, summary: &Summary) -> bool {
+    stop_requested && summary.interrupted > 0
+}
+
 /// The operator's answer at the prompt.
 enum Answer {
     Yes,
@@ -634,5 +639,25 @@ fn shell_quote(word: &str) -> String {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a plan stopped after it had read every table said "0 interrupted" and
+    /// exited 130.
+    #[test]
+    fn a_stop_after_the_last_table_is_no_interruption() {
+        let summary = |interrupted| Summary {
+            total: 3,
+            unchanged: 3 - interrupted,
+            interrupted,
+            ..Summary::default()
+        };
+        assert!(!interrupted(true, &summary(0)), "nothing was left undone");
+        assert!(interrupted(true, &summary(1)));
+        assert!(!interrupted(false, &summary(0)));
     }
 }

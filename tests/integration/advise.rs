@@ -3,6 +3,7 @@
 //! recommending nothing; the HTML page parsed; bad flags refused before any AWS call; and
 //! `AWS_ENDPOINT_URL_CLOUDWATCH` beside `AWS_ENDPOINT_URL` (DynamoDB on moto).
 
+use crate::html_check::assert_well_formed;
 use crate::sim::cbor::{decode, Cbor};
 use crate::sim::*;
 use crate::support::*;
@@ -231,32 +232,6 @@ fn advise_decides_clear_cases_and_a_second_sweep_after_apply_recommends_nothing(
     assert_eq!(run.code, 0, "{run:?}");
     let again = run.report(&dir.path().join("again.json"));
     assert_eq!(again["summary"]["recommended"], 0, "{}", again["tables"]);
-}
-
-/// Parses the page as XML-style markup: every element closed in order, attributes quoted.
-fn assert_well_formed(page: &str) {
-    let body = page.strip_prefix("<!DOCTYPE html>\n").expect("a doctype");
-    let mut stack: Vec<String> = Vec::new();
-    let mut rest = body;
-    while let Some(i) = rest.find('<') {
-        let text = &rest[..i];
-        assert!(!text.contains('>'), "stray > in text: {text}");
-        let end = rest[i..].find('>').expect("unclosed tag") + i;
-        let tag = &rest[i + 1..end];
-        rest = &rest[end + 1..];
-        if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(stack.pop().as_deref(), Some(name), "mismatched </{name}>");
-        } else if !tag.ends_with('/') {
-            let name = tag.split_whitespace().next().unwrap().to_string();
-            assert_eq!(
-                tag.matches('"').count() % 2,
-                0,
-                "unbalanced quotes in <{tag}>"
-            );
-            stack.push(name);
-        }
-    }
-    assert!(stack.is_empty(), "unclosed: {stack:?}");
 }
 
 #[test]

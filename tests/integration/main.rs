@@ -3,6 +3,8 @@
 //! free loopback port, or against the AWS-rules simulator (`tests/sim`) for what moto cannot
 //! show, and check results by reading AWS directly, not through our report.
 
+#[path = "../html_check.rs"]
+mod html_check;
 #[path = "../sim/mod.rs"]
 mod sim;
 mod support;

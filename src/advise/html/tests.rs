@@ -9,6 +9,10 @@ use crate::cost::{advise_table, Policy, PriceBook, Series, TableUsage};
 use crate::model::{BillingMode, ObservedTable, ScalingKey, Side, Source};
 use crate::report::{ErrorReport, InventoryRef};
 
+#[path = "../../../tests/html_check.rs"]
+mod html_check;
+use html_check::assert_well_formed;
+
 /// The run started 2026-12-15 10:20:30 UTC; with hourly periods the window ends at 10:00.
 const STARTED_AT: &str = "2026-12-15T10:20:30.5Z";
 const WINDOW_END: i64 = 1_797_328_800;
@@ -177,44 +181,6 @@ fn ticks(svg: &str) -> Vec<&str> {
         .skip(1)
         .map(|t| between(t, ">", "</text>"))
         .collect()
-}
-
-/// Parses the page as XML-style markup: every element closed in order, attributes quoted,
-/// no `>` in text and every `&` an entity.
-fn assert_well_formed(page: &str) {
-    let body = page.strip_prefix("<!DOCTYPE html>\n").expect("a doctype");
-    let mut stack: Vec<String> = Vec::new();
-    let mut rest = body;
-    while let Some(i) = rest.find('<') {
-        let text = &rest[..i];
-        assert!(!text.contains('>'), "stray > in text: {text}");
-        for (k, _) in text.match_indices('&') {
-            let entity = text[k + 1..].split(';').next().unwrap();
-            assert!(
-                text[k..].contains(';')
-                    && !entity.is_empty()
-                    && entity
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '#'),
-                "bare & in text: {text}"
-            );
-        }
-        let end = rest[i..].find('>').expect("unclosed tag") + i;
-        let tag = &rest[i + 1..end];
-        rest = &rest[end + 1..];
-        if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(stack.pop().as_deref(), Some(name), "mismatched </{name}>");
-        } else if !tag.ends_with('/') {
-            let name = tag.split_whitespace().next().unwrap().to_string();
-            assert_eq!(
-                tag.matches('"').count() % 2,
-                0,
-                "unbalanced quotes in <{tag}>"
-            );
-            stack.push(name);
-        }
-    }
-    assert!(stack.is_empty(), "unclosed: {stack:?}");
 }
 
 #[test]
