@@ -9,7 +9,7 @@
 
 use super::report::{AdviceStatus, CloudWatchUse, TableAdvice};
 use crate::aws::metrics::{self, MetricRequest};
-use crate::aws::{ops, AccountRegion, AwsError, ClientFactory, ErrorKind};
+use crate::aws::{ops, AccountRegion, AwsError, ClientFactory};
 use crate::cancel::Cancel;
 use crate::cost::recommend::{DimUsage, TableUsage};
 use crate::cost::{advise_table, Policy, PriceBook, Series};
@@ -208,14 +208,6 @@ fn entry(d: &DesiredTable, status: AdviceStatus) -> TableAdvice {
     }
 }
 
-fn interrupted() -> AwsError {
-    AwsError::new(
-        "Interrupted",
-        "the run was interrupted",
-        ErrorKind::Permanent,
-    )
-}
-
 fn failed(d: &DesiredTable, e: &AwsError) -> TableAdvice {
     TableAdvice {
         error: Some(e.into()),
@@ -249,7 +241,7 @@ async fn advise_group(
     futures::stream::iter(members)
         .map(|(i, d)| async move {
             if shared.cancel.is_requested() {
-                return (i, d, Err(interrupted()));
+                return (i, d, Err(AwsError::interrupted()));
             }
             let r = ops::describe_table(c, &d.table)
                 .await
@@ -267,7 +259,7 @@ async fn advise_group(
             ops::attach_scaling(c, described, namespace).await;
             futures::future::join_all(batch.into_iter().map(|(i, d, r)| async move {
                 let t = match r {
-                    Err(e) if e.code == "Interrupted" => TableAdvice {
+                    Err(e) if e.is_interrupted() => TableAdvice {
                         reason: "interrupted before it was advised".into(),
                         ..entry(&d, AdviceStatus::Skipped)
                     },

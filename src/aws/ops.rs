@@ -523,7 +523,10 @@ pub async fn wait_active(
             let message =
                 format!("run interrupted while waiting for the table to become ACTIVE ({status})");
             return fail(
-                AwsError::new("Interrupted", message, ErrorKind::Busy),
+                AwsError {
+                    message,
+                    ..AwsError::interrupted()
+                },
                 attempts,
             );
         }
