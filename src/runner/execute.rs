@@ -34,9 +34,6 @@ pub struct ApplyContext {
     /// Permits for tables UPDATING at once, per (account, region): AWS's concurrent
     /// operations are counted there, whichever role the rows use.
     updating: Updating<(String, String)>,
-    /// UPDATING permits of tables not seen ACTIVE again (a wait that timed out): held until
-    /// the run ends, as the tables may still be UPDATING.
-    held: Mutex<Vec<tokio::sync::OwnedSemaphorePermit>>,
     /// Where table tasks give back and ask again for their slots (set by `apply_fleet`).
     slots: Mutex<Option<tokio::sync::mpsc::UnboundedSender<SlotMsg<Group>>>>,
 }
@@ -57,18 +54,25 @@ impl ApplyContext {
             failures: AtomicUsize::new(0),
             read_backs: ReadBacks::default(),
             updating: Updating::new(opts.max_updating),
-            held: Mutex::new(Vec::new()),
             slots: Mutex::new(None),
             opts,
         }
     }
 
-    /// Keeps an UPDATING permit until the run ends.
-    fn hold(&self, permit: tokio::sync::OwnedSemaphorePermit) {
-        self.held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(permit);
+    /// Keeps the UPDATING permit of a table not seen ACTIVE (its wait timed out or failed):
+    /// it may still be UPDATING. A task of its own polls the table and gives the permit back
+    /// once it is ACTIVE, or after one more `--wait-timeout`, or at a stop.
+    fn hold_until_active(
+        &self,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        clients: Arc<AccountRegion>,
+        table: String,
+    ) {
+        let (wait, cancel) = (self.opts.wait, self.cancel.clone());
+        tokio::spawn(async move {
+            let _ = ops::wait_active(&clients, &table, &wait, &cancel).await;
+            drop(permit);
+        });
     }
 
     /// What the read-back stage records with.
@@ -406,7 +410,7 @@ async fn run_actions(
     ctx: &ApplyContext,
     i: usize,
     p: &Planned,
-    clients: &AccountRegion,
+    clients: &Arc<AccountRegion>,
     ran: &mut Ran,
     slot: Option<SlotHandle<Group>>,
 ) {
@@ -478,10 +482,11 @@ async fn run_actions(
                 None => wait.await,
             };
             // The permit goes back once the table is seen ACTIVE; a table not seen so (the
-            // wait timed out or failed) may still be UPDATING and keeps it for the run.
-            match (&r, updating.take()) {
-                (Err(e), Some(p)) if !e.is_interrupted() => ctx.hold(p),
-                _ => {}
+            // wait timed out or failed) may still be UPDATING: it keeps the permit until it is.
+            if let (Err(e), Some(p)) = (&r, updating.take()) {
+                if !e.is_interrupted() {
+                    ctx.hold_until_active(p, clients.clone(), d.table.clone());
+                }
             }
             r
         } else {

@@ -284,3 +284,37 @@ fn max_updating_counts_per_account_and_region_whatever_the_role() {
     let seen = sim.stats().max_updating[&(account.clone(), region.clone())];
     assert_eq!(seen, 1, "tables UPDATING at once in one account and region");
 }
+
+/// Regression: a table whose wait for ACTIVE failed (here: `--wait-timeout` 1 s, UPDATING
+/// 1.5 s) gave its UPDATING permit back although it was still UPDATING, and the next table of
+/// the account was switched beside it, over `--max-updating`. The permit now goes back when
+/// the table is seen ACTIVE (within one more `--wait-timeout`).
+#[test]
+fn a_table_not_seen_active_keeps_its_updating_permit() {
+    let fleet = grid(1, &["us-east-1"], 3, |_| SimTable::on_demand(&[]));
+    let (sim, dir, inv) = on_sim(
+        SimConfig {
+            update_duration: Duration::from_millis(1_500),
+            ..SimConfig::default()
+        },
+        &fleet,
+        PROVISIONED,
+    );
+    let run = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "apply",
+            &inv,
+            "--yes",
+            "--max-updating",
+            "1",
+            "--wait-timeout",
+            "1s",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let (account, region, _, _) = &fleet[0];
+    let seen = sim.stats().max_updating[&(account.clone(), region.clone())];
+    assert_eq!(seen, 1, "tables UPDATING at once in one account and region");
+}
