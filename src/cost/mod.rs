@@ -5,11 +5,13 @@
 //! - [`usage`]: CloudWatch's consumed units as series and summaries;
 //! - [`autoscale`]: provisioned capacity simulated period by period, with or without
 //!   target-tracking auto scaling;
+//! - [`search`]: the cheapest auto scaling thresholds for a table's or a GSI's reads and writes;
 //! - [`recommend`]: the options' monthly costs and the recommendation for one table.
 
 pub mod autoscale;
 pub mod prices;
 pub mod recommend;
+pub mod search;
 pub mod usage;
 
 pub use prices::{ClassPrices, PriceBook, RegionPrices};

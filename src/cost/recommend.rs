@@ -5,7 +5,7 @@
 //!   consumed x the price per request unit), under its current setting (on-demand, a fixed
 //!   capacity, or its own auto scaling simulated as `autoscale` does), and under the cheapest
 //!   auto scaling thresholds the model finds that throttle no more minutes than the current
-//!   setting ([`best_thresholds`]).
+//!   setting (`search`).
 //! - Billing mode is table-wide: each option sums the table's and its GSIs' costs; the table
 //!   class multiplies in with storage (`TableSizeBytes`) at each class's prices.
 //! - The cheapest option is recommended only if it saves at least `min_savings_percent` % and
@@ -13,8 +13,9 @@
 //!   is, with the reason. A table whose settings are the recommendation gets it again: the
 //!   current thresholds are among the candidates and ties keep what is there.
 
-use super::autoscale::{self, Outcome};
+use super::autoscale::{Behaviour, Setting};
 use super::prices::{ClassPrices, RegionPrices};
+use super::search::{self, Floor, SideInput};
 use super::usage::{Series, UsageSummary};
 use crate::model::*;
 use crate::planner::{SWITCHES_TO_ON_DEMAND_PER_DAY, TABLE_CLASS_CHANGES_PER_30_DAYS};
@@ -24,12 +25,6 @@ use std::collections::BTreeMap;
 /// Days in the average month, for monthly figures: 365 / 12.
 pub const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
 
-/// Target utilisations the model tries, in percent (within DynamoDB's 20 to 90).
-const TARGETS: [f64; 4] = [50.0, 60.0, 70.0, 80.0];
-/// Quantiles of the per-second demand the model tries as the capacity floor (`min` x target).
-const MIN_QUANTILES: [f64; 5] = [0.0, 0.5, 0.9, 0.99, 1.0];
-/// `max` leaves this much room over the observed peak.
-const MAX_HEADROOM: f64 = 1.5;
 /// Bytes in a GB of storage as DynamoDB bills it.
 const BYTES_PER_GB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -208,72 +203,26 @@ fn provisioned_units(o: &ObservedTable, key: &ScalingKey) -> i64 {
     }
 }
 
-/// What a provisioned setting does to a dimension's usage.
-fn run(capacity: &Capacity, rates: &[f64], series: &Series) -> Option<Outcome> {
-    match capacity {
-        Capacity::OnDemand => None,
-        Capacity::Fixed { units } => Some(autoscale::fixed(rates, series.period, *units)),
-        Capacity::AutoScaled(t) => {
-            Some(autoscale::autoscaled(rates, series.period, series.start, t))
-        }
-    }
+/// How the current policy of `key` behaves beyond its thresholds (AWS's defaults without one).
+fn behaviour(o: &ObservedTable, key: &ScalingKey) -> Behaviour {
+    let secs = |s: Option<i32>| s.map_or(0, |s| s.max(0) as u32);
+    o.scaling_policies
+        .iter()
+        .find(|p| p.is_managed_kind(key))
+        .map_or(Behaviour::default(), |p| Behaviour {
+            scale_in_cooldown_secs: secs(p.scale_in_cooldown),
+            scale_out_cooldown_secs: secs(p.scale_out_cooldown),
+            disable_scale_in: p.disable_scale_in.unwrap_or(false),
+        })
 }
 
-/// The cheapest target-tracking thresholds that throttle at most `allowed` minutes: targets of
-/// 50 to 80 %, floors at quantiles of the demand, ceilings at 1.5 x the peak (within
-/// `limit`), and the current thresholds, tried in that order (the current first, so that a
-/// tie keeps it). `None` when none qualifies.
-pub fn best_thresholds(
-    rates: &[f64],
-    series: &Series,
-    allowed: u64,
-    current: Option<Thresholds>,
-    limit: i64,
-) -> Option<(Thresholds, Outcome)> {
-    let mut sorted: Vec<f64> = rates.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let quantile = |q: f64| match sorted.len() {
-        0 => 0.0,
-        n => sorted[((n - 1) as f64 * q).floor() as usize],
-    };
-    let peak = quantile(1.0);
-    let mut candidates: Vec<Thresholds> = current.into_iter().collect();
-    for target in TARGETS {
-        for q in MIN_QUANTILES {
-            let min = ((quantile(q) * 100.0 / target).ceil() as i64).max(1);
-            let max =
-                ((peak * 100.0 / target * MAX_HEADROOM).ceil() as i64).clamp(min, limit.max(min));
-            if min <= limit {
-                candidates.push(Thresholds { min, max, target });
-            }
-        }
+/// The simulation's view of a current setting (`None`: on-demand).
+fn setting(capacity: &Capacity, b: Behaviour) -> Option<Setting> {
+    match capacity {
+        Capacity::OnDemand => None,
+        Capacity::Fixed { units } => Some(Setting::Fixed(*units)),
+        Capacity::AutoScaled(t) => Some(Setting::Scaled(*t, b)),
     }
-    // Each candidate stops as soon as it throttles more than allowed or costs more than the
-    // best so far; only the winner is run in full (with its hourly profile).
-    let mut best: Option<(Thresholds, f64)> = None;
-    for t in candidates {
-        if best.as_ref().is_some_and(|(b, _)| *b == t) {
-            continue;
-        }
-        let bounds = autoscale::Bounds {
-            throttled_minutes: allowed,
-            unit_hours: best.as_ref().map_or(f64::INFINITY, |(_, h)| *h),
-        };
-        if let Some(o) =
-            autoscale::autoscaled_within(rates, series.period, series.start, &t, &bounds)
-        {
-            // Equal cost keeps the earlier candidate (the current thresholds first).
-            if best.as_ref().is_none_or(|(_, h)| o.unit_hours < *h) {
-                best = Some((t, o.unit_hours));
-            }
-        }
-    }
-    best.map(|(t, _)| {
-        (
-            t,
-            autoscale::autoscaled(rates, series.period, series.start, &t),
-        )
-    })
 }
 
 /// Per dimension: unit-hours and throttling of the current and the best provisioned setting,
@@ -285,31 +234,85 @@ struct DimCosts {
     provisioned_hours: Option<f64>,
 }
 
-fn dimension(o: &ObservedTable, d: &DimUsage, limit: i64) -> DimCosts {
-    let rates = d.series.rates();
-    let current = current_capacity(o, &d.key);
-    let now = run(&current, &rates, &d.series);
-    let allowed = now.as_ref().map_or(0, |n| n.throttled_minutes);
-    let own = match current {
-        Capacity::AutoScaled(t) => Some(t),
-        _ => None,
-    };
-    let best = best_thresholds(&rates, &d.series, allowed, own, limit);
-    DimCosts {
-        units: d.series.total(),
-        current_hours: now.as_ref().map(|n| n.unit_hours),
-        provisioned_hours: best.as_ref().map(|(_, b)| b.unit_hours),
-        advice: DimAdvice {
-            key: d.key.clone(),
-            usage: d.series.summary(),
-            current,
-            current_throttled_minutes: allowed,
-            provisioned: best.as_ref().map(|(t, _)| *t),
-            provisioned_throttled_minutes: best.as_ref().map(|(_, b)| b.throttled_minutes),
-            current_hourly: now.map(|n| n.hourly_capacity).unwrap_or_default(),
-            provisioned_hourly: best.map(|(_, b)| b.hourly_capacity).unwrap_or_default(),
-        },
+/// The table's dimensions grouped by unit (the table, each GSI): `[reads, writes]`, in the
+/// order they first appear.
+fn units(dims: &[DimUsage]) -> Vec<[Option<&DimUsage>; 2]> {
+    let mut out: Vec<[Option<&DimUsage>; 2]> = Vec::new();
+    for d in dims {
+        let k = d.key.side as usize;
+        match out.iter_mut().find(|u| {
+            u.iter()
+                .flatten()
+                .any(|other| other.key.index == d.key.index)
+        }) {
+            Some(u) => u[k] = Some(d),
+            None => {
+                let mut u = [None, None];
+                u[k] = Some(d);
+                out.push(u);
+            }
+        }
     }
+    out
+}
+
+/// One unit's dimensions: the current setting and the best auto scaling, simulated together.
+fn unit_costs(o: &ObservedTable, pair: [Option<&DimUsage>; 2], limit: i64) -> Vec<DimCosts> {
+    let rates = pair.map(|d| d.map(|d| d.series.rates()).unwrap_or_default());
+    let current = pair.map(|d| d.map(|d| current_capacity(o, &d.key)));
+    let inputs = [0, 1].map(|k| {
+        let d = pair[k]?;
+        let c = current[k]?;
+        let own = behaviour(o, &d.key);
+        Some(SideInput {
+            rates: &rates[k],
+            current: setting(&c, own),
+            // Apply keeps the policy's own settings when it updates its thresholds.
+            behaviour: match c {
+                Capacity::AutoScaled(_) => own,
+                _ => Behaviour::default(),
+            },
+            floor: Floor::default(),
+        })
+    });
+    let series = pair.iter().flatten().map(|d| &d.series).next();
+    let (period, start) = series.map_or((60, 0), |s| (s.period, s.start));
+    let result = search::search_unit(inputs, period, start, limit);
+    let mut out = Vec::new();
+    for (k, d) in pair.into_iter().enumerate() {
+        let (Some(d), Some(current)) = (d, current[k]) else {
+            continue;
+        };
+        let now = result.now[k].clone();
+        let best = result.best[k].clone();
+        out.push(DimCosts {
+            units: d.series.total(),
+            current_hours: now.as_ref().map(|n| n.unit_hours),
+            provisioned_hours: best.as_ref().map(|(_, b)| b.unit_hours),
+            advice: DimAdvice {
+                key: d.key.clone(),
+                usage: d.series.summary(),
+                current,
+                current_throttled_minutes: now.as_ref().map_or(0, |n| n.throttled_minutes),
+                provisioned: best.as_ref().map(|(t, _)| *t),
+                provisioned_throttled_minutes: best.as_ref().map(|(_, b)| b.throttled_minutes),
+                current_hourly: now.map(|n| n.hourly_capacity).unwrap_or_default(),
+                provisioned_hourly: best.map(|(_, b)| b.hourly_capacity).unwrap_or_default(),
+            },
+        });
+    }
+    out
+}
+
+/// Every dimension's costs, in the usage's order.
+fn dimensions(o: &ObservedTable, usage: &TableUsage, limit: i64) -> Vec<DimCosts> {
+    let mut out: Vec<DimCosts> = units(&usage.dims)
+        .into_iter()
+        .flat_map(|pair| unit_costs(o, pair, limit))
+        .collect();
+    let position = |key: &ScalingKey| usage.dims.iter().position(|d| d.key == *key);
+    out.sort_by_key(|d| position(&d.advice.key));
+    out
 }
 
 /// The price of one dimension's on-demand request units and provisioned unit-hours.
@@ -447,11 +450,7 @@ pub fn advise_table(
     prices: &RegionPrices,
     policy: &Policy,
 ) -> Advice {
-    let dims: Vec<DimCosts> = usage
-        .dims
-        .iter()
-        .map(|d| dimension(o, d, policy.max_capacity_units))
-        .collect();
+    let dims = dimensions(o, usage, policy.max_capacity_units);
     let per_month = if usage.days_of_data > 0.0 {
         DAYS_PER_MONTH / usage.days_of_data
     } else {
