@@ -943,6 +943,7 @@ fn model_cpu(tables: usize) {
         min_savings: 5.0,
         min_days: 7.0,
         cap_factor: None,
+        cap_floor: 100,
         max_capacity_units: 40_000,
     };
     let gsi = |name: &str| ObservedIndex {
@@ -952,6 +953,7 @@ fn model_cpu(tables: usize) {
         read_capacity: 0,
         write_capacity: 0,
         caps: OnDemandCaps::default(),
+        size_bytes: None,
     };
     let o: ObservedTable = serde_json::from_value(serde_json::json!({
         "status": "ACTIVE", "billing_mode": "PAY_PER_REQUEST", "read_capacity": 0,
@@ -973,23 +975,25 @@ fn model_cpu(tables: usize) {
     let usage = TableUsage {
         dims: keys
             .into_iter()
-            .map(|key| DimUsage {
-                key,
-                series: Series {
-                    period: 60,
-                    start: 0,
-                    sums: (0..minutes)
-                        .map(|m| {
-                            60.0 * 300.0
-                                * (1.0 + 0.5 * (m as f64 / 1440.0 * std::f64::consts::TAU).sin())
-                        })
-                        .collect(),
-                },
+            .map(|key| {
+                DimUsage::consumed(
+                    key,
+                    Series {
+                        period: 60,
+                        start: 0,
+                        sums: (0..minutes)
+                            .map(|m| {
+                                60.0 * 300.0
+                                    * (1.0
+                                        + 0.5 * (m as f64 / 1440.0 * std::f64::consts::TAU).sin())
+                            })
+                            .collect(),
+                    },
+                )
             })
             .collect(),
         days_of_data: 14.0,
         window_days: 14.0,
-        throttle_events: 0.0,
     };
     let cpu = thread_cpu();
     for _ in 0..tables {

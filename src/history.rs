@@ -152,6 +152,25 @@ pub fn recent_changes(
         .collect()
 }
 
+/// Sets `o`'s recent limited changes from DescribeTable's last ones and `switches` and
+/// `classes` recorded elsewhere, within AWS's windows at `now`: what plan, apply, recheck and
+/// advise count against the limits.
+pub fn fill_recent(o: &mut ObservedTable, switches: &[String], classes: &[String], now: i64) {
+    use crate::planner::{SWITCH_WINDOW_SECS, TABLE_CLASS_WINDOW_SECS};
+    o.recent_switches_to_on_demand = recent_changes(
+        o.last_switch_to_on_demand.as_deref(),
+        switches,
+        now,
+        SWITCH_WINDOW_SECS,
+    );
+    o.recent_table_class_changes = recent_changes(
+        o.last_table_class_change.as_deref(),
+        classes,
+        now,
+        TABLE_CLASS_WINDOW_SECS,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::recent_changes;

@@ -57,6 +57,20 @@ pub struct ScalingKey {
     pub side: Side,
 }
 
+/// "reads of the table", "writes of GSI orders-by-date".
+impl std::fmt::Display for ScalingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let side = match self.side {
+            Side::Read => "reads",
+            Side::Write => "writes",
+        };
+        match &self.index {
+            None => write!(f, "{side} of the table"),
+            Some(i) => write!(f, "{side} of GSI {i}"),
+        }
+    }
+}
+
 impl ScalingKey {
     pub fn table(side: Side) -> Self {
         ScalingKey { index: None, side }
@@ -460,6 +474,9 @@ pub struct ObservedIndex {
     /// Its maximum on-demand throughput (`OnDemandThroughput`).
     #[serde(flatten)]
     pub caps: OnDemandCaps,
+    /// `IndexSizeBytes`: billed as storage, at the table class's rate.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub size_bytes: Option<i64>,
 }
 
 /// `IndexStatus` of a GSI being deleted.
@@ -634,6 +651,7 @@ impl ObservedTable {
                     read_capacity: capacity,
                     write_capacity: capacity,
                     caps: OnDemandCaps::default(),
+                    size_bytes: None,
                 })
                 .collect(),
             replicas: vec![],

@@ -7,26 +7,19 @@
 //! now differs from the actions left, it takes the new plan and the report says why. This
 //! module holds the pure part: the state to plan from and what changed.
 
-use crate::history::recent_changes;
+use crate::history::fill_recent;
 use crate::model::*;
-use crate::planner::{SWITCH_WINDOW_SECS, TABLE_CLASS_WINDOW_SECS};
 
 /// The state to plan from now: DescribeTable's answer `now`, with what DescribeTable does not
 /// carry taken from plan time (auto scaling, which only ddb-fleet's later steps change; the
 /// recent peaks a switch to provisioned starts from; the limited changes known from
 /// `--history`, plus any DescribeTable shows now).
 pub fn current_state(planned: &ObservedTable, mut now: ObservedTable, at: i64) -> ObservedTable {
-    now.recent_switches_to_on_demand = recent_changes(
-        now.last_switch_to_on_demand.as_deref(),
+    fill_recent(
+        &mut now,
         &planned.recent_switches_to_on_demand,
-        at,
-        SWITCH_WINDOW_SECS,
-    );
-    now.recent_table_class_changes = recent_changes(
-        now.last_table_class_change.as_deref(),
         &planned.recent_table_class_changes,
         at,
-        TABLE_CLASS_WINDOW_SECS,
     );
     now.scalable_targets = planned.scalable_targets.clone();
     now.scaling_policies = planned.scaling_policies.clone();

@@ -16,19 +16,18 @@
 //! starts rounded down to the CloudWatch period, so `window_end` recovers it from
 //! `started_at` (at worst one period late) and a table's chart starts `days_of_data` before it.
 //!
-//! Throttling: the report counts it per table (the simulated current setting's throttled
-//! minutes per dimension; CloudWatch's throttle events as a note) but not when it happened.
-//! The charts shade instead the hours whose peak went over the current capacity (its hourly
-//! average), about when the current setting throttles: `over_capacity_hours` is the one place
-//! that decides the shaded hours, for hourly throttle counts to replace once the report
-//! carries them.
+//! Throttling: each chart's title gives what CloudWatch counted of the dimension's throttled
+//! requests (how many, first and last period), the list's "Why" says it, and a card counts the
+//! tables that throttled. The charts shade the hours whose peak went over the current capacity
+//! (its hourly average), about when the current setting throttles: `over_capacity_hours` is the
+//! one place that decides the shaded hours.
 //!
 //! Accounts are shown by id: the report carries no account names (`account`).
 //!
 //! The page is well-formed XHTML-style markup (every element closed, text escaped, and the
 //! script free of `<`, `>` and `&`, so it needs no CDATA section), so tests parse it.
 
-use super::outputs::status_word;
+use super::outputs::{status_word, why};
 use super::report::{AdviceReport, AdviceStatus, TableAdvice};
 use crate::cost::recommend::{Advice, DimAdvice};
 use aws_smithy_types::date_time::{DateTime, Format};
@@ -183,25 +182,27 @@ fn heading(out: &mut String, report: &AdviceReport) {
     });
     let _ = write!(
         out,
-        "<h1>DynamoDB capacity advice</h1><p class=\"sub\">{} tables, {} days of {}-second CloudWatch data{window}, {}; prices: {} ({}). Generated {} by ddb-fleet {}.</p>",
+        "<h1>DynamoDB capacity advice</h1><p class=\"sub\">{} tables, {} days of {}-second CloudWatch data{window}, {}; prices: {} ({}; {}). Generated {} by ddb-fleet {}.</p>",
         s.tables,
         report.settings.days,
         report.settings.period,
         esc(&report.inventory.path),
         esc(cur),
         esc(&report.settings.prices_date),
+        esc(&report.settings.commitments),
         esc(&report.finished_at),
         esc(&report.tool_version)
     );
     let pct = s.saving_percent();
     let _ = write!(
         out,
-        "<div class=\"cards\"><div class=\"card\">Monthly cost now<b>{}</b></div><div class=\"card\">Recommended<b>{}</b></div><div class=\"card save\">Saving<b>{}</b>{pct:.1}\u{a0}%</div><div class=\"card\">Tables to change<b>{}</b>of {}</div></div>",
+        "<div class=\"cards\"><div class=\"card\">Monthly cost now<b>{}</b></div><div class=\"card\">Recommended<b>{}</b></div><div class=\"card save\">Saving<b>{}</b>{pct:.1}\u{a0}%</div><div class=\"card\">Tables to change<b>{}</b>of {}</div><div class=\"card\">Throttled in the window<b>{}</b>tables</div></div>",
         money(s.monthly_now, cur),
         money(s.monthly_recommended, cur),
         money(s.monthly_saving, cur),
         s.recommended,
-        s.tables
+        s.tables,
+        s.throttled
     );
 }
 
@@ -473,10 +474,13 @@ fn dimension_chart(d: &DimAdvice, a: &Advice, start: Option<i64>) -> String {
         recommended,
     ]);
     let over = over_capacity_hours(&d.usage.hourly_peak, &d.current_hourly);
-    let throttled = match d.current_throttled_minutes {
+    let mut throttled = match d.current_throttled_minutes {
         0 => String::new(),
         m => format!("; throttles {m} min as it is"),
     };
+    if let Some(t) = &d.throttling {
+        let _ = write!(throttled, "; CloudWatch: {}", t.describe());
+    }
     let (w, h, left) = (plot.w, plot.h, plot.left);
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"{label} by the hour\"><text x=\"0\" y=\"11\" font-size=\"11\" fill=\"#323f4b\">{label}: peak {:.1}/s{throttled}</text><g transform=\"translate(0,18)\"><rect x=\"{left}\" y=\"0\" width=\"{}\" height=\"{h}\" fill=\"#f5f7fa\"/>{}{}<text x=\"{}\" y=\"9\" font-size=\"9\" text-anchor=\"end\" fill=\"#616e7c\">{:.0}</text><text x=\"{}\" y=\"{h}\" font-size=\"9\" text-anchor=\"end\" fill=\"#616e7c\">0</text><path d=\"{}\" {AVERAGE_STYLE}/><path d=\"{}\" {PEAK_STYLE}/><path d=\"{}\" {CURRENT_STYLE}/><path d=\"{}\" {RECOMMENDED_STYLE}/></g></svg>",
@@ -492,6 +496,7 @@ fn dimension_chart(d: &DimAdvice, a: &Advice, start: Option<i64>) -> String {
         plot.line(&d.usage.hourly_peak),
         plot.line(&d.current_hourly),
         plot.line(recommended),
+        throttled = esc(&throttled),
         label = esc(&d.key.label()),
     )
 }
@@ -511,7 +516,7 @@ fn table_list(out: &mut String, report: &AdviceReport) {
 fn table_row(out: &mut String, t: &TableAdvice, cur: &str) {
     let (now, rec) = t.monthly();
     let why = match (&t.advice, &t.error) {
-        (Some(a), _) => a.reason.clone(),
+        (Some(a), _) => why(a, cur),
         (None, Some(e)) => format!("{}: {}", e.code, e.message),
         (None, None) => t.reason.clone(),
     };

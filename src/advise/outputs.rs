@@ -8,7 +8,7 @@
 //! monthly cost now and recommended, the saving, the confidence and the reason.
 
 use super::report::{AdviceReport, AdviceStatus, TableAdvice};
-use crate::cost::recommend::{Capacity, Settings};
+use crate::cost::recommend::{Advice, Capacity, Settings};
 use crate::export::{export_table, ExportRow, Exported};
 use crate::model::*;
 use std::fmt::Write;
@@ -44,21 +44,45 @@ pub fn inventory_items(report: &AdviceReport, max_units: i64) -> Vec<Exported> {
 fn comment(t: &TableAdvice, currency: &str) -> String {
     let place = format!("{} {} {}", t.account_id, t.region, t.table);
     match (&t.advice, &t.error) {
-        (Some(a), _) => format!(
-            "{place}: {} now {:.2} {currency}/month, recommended {:.2}, saving {:.2}; confidence {}; {}",
-            status_word(t.status),
-            a.monthly_now,
-            a.monthly_recommended,
-            a.monthly_saving,
-            serde_json::to_value(a.confidence)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            a.reason
-        ),
+        (Some(a), _) => {
+            format!(
+                "{place}: {} now {:.2} {currency}/month ({}), recommended {:.2}, saving {:.2}; confidence {}; {}",
+                status_word(t.status),
+                a.monthly_now,
+                if a.options.first().is_some_and(|o| o.measured) { "as billed" } else { "simulated" },
+                a.monthly_recommended,
+                a.monthly_saving,
+                serde_json::to_value(a.confidence)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                why(a, currency)
+            )
+        }
         (None, Some(e)) => format!("{place}: not advised: {}: {}", e.code, e.message),
         (None, None) => format!("{place}: {}: {}", status_word(t.status), t.reason),
     }
+}
+
+/// The reason for the advice, with what a reader must also know: throttling seen (when the
+/// reason does not say it already) and a reserved capacity discount given up.
+pub fn why(a: &Advice, currency: &str) -> String {
+    let mut w = a.reason.clone();
+    if !w.contains("throttled") {
+        for d in &a.dimensions {
+            if let Some(t) = &d.throttling {
+                let _ = write!(w, "; throttled, {}: {}", d.key, t.describe());
+            }
+        }
+    }
+    if a.reserved_discount_given_up > 0.0 {
+        let _ = write!(
+            w,
+            "; gives up {:.2} {currency}/month of reserved capacity discount",
+            a.reserved_discount_given_up
+        );
+    }
+    w
 }
 
 pub fn status_word(s: AdviceStatus) -> &'static str {
@@ -176,6 +200,21 @@ pub fn summary(report: &AdviceReport, top: usize) -> String {
         "{} to change, {} unchanged, {} with too little data, {} skipped, {} failed.",
         s.recommended, s.unchanged, s.insufficient_data, s.skipped, s.failed
     );
+    let _ = writeln!(out, "Prices: {}.", report.settings.commitments);
+    if s.throttled > 0 {
+        let _ = writeln!(
+            out,
+            "{} throttled in the window: their demand counts the throttled requests, and their bounds are not lowered.",
+            crate::render::plural(s.throttled, "table")
+        );
+    }
+    if s.reserved_discount_given_up > 0.0 {
+        let _ = writeln!(
+            out,
+            "The recommendations give up {:.2} {cur} a month of reserved capacity discount (counted in the saving).",
+            s.reserved_discount_given_up
+        );
+    }
     let _ = writeln!(out, "\nSavings by account ({cur} a month):");
     let _ = writeln!(
         out,

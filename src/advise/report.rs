@@ -44,6 +44,13 @@ pub struct AdviceSettings {
     pub currency: String,
     pub prices_source: String,
     pub prices_date: String,
+    /// Which commitments the prices include (reserved capacity, Savings Plans), or that list
+    /// prices were used; and that the free tier is ignored.
+    #[serde(default)]
+    pub commitments: String,
+    /// `--cap-floor`.
+    #[serde(default)]
+    pub cap_floor: i64,
 }
 
 /// CloudWatch requests made (CloudWatch bills GetMetricData per 1,000 metrics requested).
@@ -66,6 +73,12 @@ pub struct AdviceSummary {
     pub monthly_now: f64,
     pub monthly_recommended: f64,
     pub monthly_saving: f64,
+    /// Tables that throttled in the window (their advice keeps their bounds).
+    #[serde(default)]
+    pub throttled: usize,
+    /// Reserved capacity discount the recommendations give up, a month.
+    #[serde(default)]
+    pub reserved_discount_given_up: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -148,6 +161,10 @@ impl AdviceSummary {
             let (now, rec) = t.monthly();
             s.monthly_now += now;
             s.monthly_recommended += rec;
+            if let Some(a) = &t.advice {
+                s.throttled += usize::from(a.throttled());
+                s.reserved_discount_given_up += a.reserved_discount_given_up;
+            }
         }
         s.monthly_saving = s.monthly_now - s.monthly_recommended;
         s

@@ -50,7 +50,44 @@ pub struct AdviseJob {
     /// The window, epoch seconds, aligned to the period: [start, end).
     pub start: i64,
     pub end: i64,
+    /// When the run started (the limits' windows end here), epoch seconds.
+    pub now: i64,
+    /// Limited changes earlier runs recorded (`--history`).
+    pub history: crate::history::History,
     pub concurrency: usize,
+}
+
+/// Shares each region's reserved capacity out over its advised tables and decides them again
+/// (`cost::commitments`); nothing to do without reserved capacity in the prices.
+pub fn share_reserved(tables: &mut [TableAdvice], job: &AdviseJob) {
+    let reserved =
+        job.prices.regions.values().any(|r| {
+            r.commitments.reserved_read.is_some() || r.commitments.reserved_write.is_some()
+        });
+    if !reserved {
+        return;
+    }
+    let advised = tables
+        .iter_mut()
+        .filter_map(|t| {
+            let (Some(advice), Some(observed)) = (t.advice.as_deref_mut(), t.state.as_deref())
+            else {
+                return None;
+            };
+            Some(crate::cost::commitments::Advised {
+                region: &t.region,
+                observed,
+                advice,
+            })
+        })
+        .collect();
+    crate::cost::commitments::share_reserved(advised, &job.prices, &job.policy);
+    for t in tables {
+        if let Some(a) = &t.advice {
+            t.status = TableAdvice::status_of(a);
+            t.reason = a.reason.clone();
+        }
+    }
 }
 
 /// The tables' advice, in input order, and the CloudWatch requests made.
@@ -290,6 +327,10 @@ async fn advise_one(
     o: ObservedTable,
 ) -> TableAdvice {
     let base = entry(d, AdviceStatus::Skipped);
+    let mut o = o;
+    let key = (d.account_id.clone(), d.region.clone(), d.table.clone());
+    let (switches, classes) = shared.job.history.of(&key);
+    crate::history::fill_recent(&mut o, switches, classes, shared.job.now);
     if !o.replicas.is_empty() {
         return TableAdvice {
             reason: format!(
@@ -339,34 +380,87 @@ async fn advise_one(
     }
 }
 
-/// The metrics of one table: consumed reads and writes of the table and each GSI at the
-/// job's period, and the table's throttle events by the hour.
+/// What is asked of CloudWatch for one dimension: its consumed units, its throttled requests
+/// (for provisioned capacity and at the maximum on-demand throughput) at the job's period,
+/// and, for a provisioned table, the capacity in force by the hour.
+const CONSUMED: usize = 0;
+const THROTTLED: usize = 1;
+const CAP_THROTTLED: usize = 2;
+const PROVISIONED: usize = 3;
+
+/// The metrics of one table, per dimension (the table's and each GSI's reads and writes) in
+/// the order of [`CONSUMED`], [`THROTTLED`], [`CAP_THROTTLED`] (and [`PROVISIONED`] for a
+/// provisioned table); and the dimensions.
 fn requests(table: &str, o: &ObservedTable, period: u32) -> (Vec<MetricRequest>, Vec<ScalingKey>) {
     let mut keys: Vec<ScalingKey> = Side::BOTH.iter().map(|s| ScalingKey::table(*s)).collect();
     for i in &o.indexes {
         keys.extend(Side::BOTH.iter().map(|s| ScalingKey::index(&i.name, *s)));
     }
-    let mut requests: Vec<MetricRequest> = keys
-        .iter()
-        .map(|k| MetricRequest {
-            table: table.to_string(),
-            index: k.index.clone(),
-            metric: match k.side {
-                Side::Read => metrics::CONSUMED_READ,
-                Side::Write => metrics::CONSUMED_WRITE,
-            },
-            period,
-        })
-        .collect();
-    for metric in [metrics::READ_THROTTLES, metrics::WRITE_THROTTLES] {
-        requests.push(MetricRequest {
-            table: table.to_string(),
-            index: None,
-            metric,
-            period: 3600,
-        });
+    let provisioned = o.billing_mode == BillingMode::Provisioned;
+    let mut requests = Vec::new();
+    for k in &keys {
+        let read = k.side == Side::Read;
+        let mut metrics = vec![
+            (
+                if read {
+                    metrics::CONSUMED_READ
+                } else {
+                    metrics::CONSUMED_WRITE
+                },
+                metrics::SUM,
+                period,
+            ),
+            (
+                if read {
+                    metrics::READ_THROTTLES
+                } else {
+                    metrics::WRITE_THROTTLES
+                },
+                metrics::SUM,
+                period,
+            ),
+            (
+                if read {
+                    metrics::READ_CAP_THROTTLES
+                } else {
+                    metrics::WRITE_CAP_THROTTLES
+                },
+                metrics::SUM,
+                period,
+            ),
+        ];
+        if provisioned {
+            let metric = if read {
+                metrics::PROVISIONED_READ
+            } else {
+                metrics::PROVISIONED_WRITE
+            };
+            metrics.push((metric, metrics::AVERAGE, 3600));
+        }
+        requests.extend(
+            metrics
+                .into_iter()
+                .map(|(metric, stat, period)| MetricRequest {
+                    table: table.to_string(),
+                    index: k.index.clone(),
+                    metric,
+                    stat,
+                    period,
+                }),
+        );
     }
     (requests, keys)
+}
+
+/// Datapoints as (period of the series from `start`, value), those inside it.
+fn indexed(points: &[(i64, f64)], start: i64, period: i64, periods: usize) -> Vec<(usize, f64)> {
+    points
+        .iter()
+        .filter_map(|(t, v)| {
+            let k = usize::try_from((t - start).div_euclid(period)).ok()?;
+            (k < periods && *v > 0.0).then_some((k, *v))
+        })
+        .collect()
 }
 
 /// The table's usage over the window (from its creation, if later).
@@ -393,7 +487,9 @@ async fn usage(
         .max((created + period - 1).div_euclid(period) * period)
         .min(job.end - period);
     let (requests, keys) = requests(table, o, job.period);
-    let fetched = metrics::get_metric_data(c, &requests, start, job.end).await?;
+    // The capacity by the hour: from the hour the window starts in.
+    let fetch_start = start.div_euclid(3600) * 3600;
+    let mut fetched = metrics::get_metric_data(c, &requests, fetch_start, job.end).await?;
     let counters = &shared.counters;
     counters.calls.fetch_add(fetched.calls, Ordering::Relaxed);
     counters
@@ -403,28 +499,33 @@ async fn usage(
         .datapoints
         .fetch_add(fetched.datapoints, Ordering::Relaxed);
     let periods = ((job.end - start) / period).max(0) as usize;
-    let mut series = fetched.series.into_iter();
-    let dims = keys
-        .into_iter()
-        .zip(series.by_ref())
-        .map(|(key, points)| {
-            let mut s = Series::zeros(job.period, start, periods);
-            for (t, v) in points {
-                if let Some(slot) = usize::try_from((t - start) / period)
-                    .ok()
-                    .and_then(|k| s.sums.get_mut(k))
-                {
-                    *slot += v;
-                }
-            }
-            DimUsage { key, series: s }
-        })
-        .collect();
-    let throttle_events = series.flatten().map(|(_, v)| v).sum();
+    let per_dim = if o.billing_mode == BillingMode::Provisioned {
+        4
+    } else {
+        3
+    };
+    let mut dims = Vec::with_capacity(keys.len());
+    for (n, key) in keys.into_iter().enumerate() {
+        let mut take = |what: usize| std::mem::take(&mut fetched.series[n * per_dim + what]);
+        let consumed = take(CONSUMED);
+        let mut s = Series::zeros(job.period, start, periods);
+        for (k, v) in indexed(&consumed, start, period, periods) {
+            s.sums[k] += v;
+        }
+        let measured = (per_dim > PROVISIONED)
+            .then(|| crate::cost::usage::average_in_force(&take(PROVISIONED), start, job.end, 3600))
+            .flatten();
+        dims.push(DimUsage {
+            key,
+            series: s,
+            throttled: indexed(&take(THROTTLED), start, period, periods),
+            cap_throttled: indexed(&take(CAP_THROTTLED), start, period, periods),
+            measured_capacity: measured,
+        });
+    }
     Ok(TableUsage {
         dims,
         days_of_data: (job.end - start) as f64 / 86_400.0,
         window_days: (job.end - job.start) as f64 / 86_400.0,
-        throttle_events,
     })
 }

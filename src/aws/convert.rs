@@ -35,6 +35,7 @@ pub fn table(t: &ddb::TableDescription) -> ObservedTable {
                 read_capacity: r,
                 write_capacity: w,
                 caps: caps(g.on_demand_throughput()),
+                size_bytes: g.index_size_bytes(),
             }
         })
         .collect();

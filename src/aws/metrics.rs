@@ -12,18 +12,29 @@ pub const CONSUMED_READ: &str = "ConsumedReadCapacityUnits";
 pub const CONSUMED_WRITE: &str = "ConsumedWriteCapacityUnits";
 pub const READ_THROTTLES: &str = "ReadThrottleEvents";
 pub const WRITE_THROTTLES: &str = "WriteThrottleEvents";
+pub const READ_CAP_THROTTLES: &str = "ReadMaxOnDemandThroughputThrottleEvents";
+pub const WRITE_CAP_THROTTLES: &str = "WriteMaxOnDemandThroughputThrottleEvents";
+pub const PROVISIONED_READ: &str = "ProvisionedReadCapacityUnits";
+pub const PROVISIONED_WRITE: &str = "ProvisionedWriteCapacityUnits";
+
+/// CloudWatch's statistics ddb-fleet asks for: `Sum` of consumed units and throttled requests,
+/// `Average` of the provisioned capacity.
+pub const SUM: &str = "Sum";
+pub const AVERAGE: &str = "Average";
 
 /// AWS's limit on queries in one GetMetricData call.
 pub const QUERIES_PER_CALL: usize = 500;
 /// AWS's largest page: datapoints in one GetMetricData answer.
 pub const DATAPOINTS_PER_PAGE: usize = 100_800;
 
-/// One metric of one table or GSI, summed over `period` seconds.
+/// One metric of one table or GSI, a statistic over `period` seconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricRequest {
     pub table: String,
     pub index: Option<String>,
     pub metric: &'static str,
+    /// [`SUM`] or [`AVERAGE`].
+    pub stat: &'static str,
     pub period: u32,
 }
 
@@ -64,7 +75,7 @@ fn query(i: usize, r: &MetricRequest) -> cw::MetricDataQuery {
             cw::MetricStat::builder()
                 .metric(metric.build())
                 .period(r.period as i32)
-                .stat("Sum")
+                .stat(r.stat)
                 .build(),
         )
         .return_data(true)
@@ -167,6 +178,7 @@ pub async fn recent_peaks(
                     Side::Read => CONSUMED_READ,
                     Side::Write => CONSUMED_WRITE,
                 },
+                stat: SUM,
                 period: 60,
             });
             keys.push((n, key));

@@ -54,6 +54,14 @@ pub struct AdviseArgs {
     /// peak per second (table and GSIs).
     #[arg(long, value_name = "FACTOR")]
     pub cap_on_demand: Option<f64>,
+    /// No maximum on-demand throughput under this many units per second (a quiet table capped
+    /// at its quiet peak would throttle its first backfill or scan).
+    #[arg(long, default_value_t = crate::cost::throttling::DEFAULT_CAP_FLOOR, value_name = "UNITS")]
+    pub cap_floor: i64,
+    /// An earlier report or journal of apply: its switches to on-demand and table-class
+    /// changes count against AWS's limits, as apply counts them (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub history: Vec<PathBuf>,
     /// Prices replacing or adding to the built-in list prices (TOML; see the README).
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
@@ -132,11 +140,18 @@ fn policy(a: &AdviseArgs, max_capacity_units: i64) -> Result<Policy, CliError> {
             ));
         }
     }
+    if a.cap_floor < 1 {
+        return usage(format!(
+            "--cap-floor {}: give 1 or more units per second",
+            a.cap_floor
+        ));
+    }
     Ok(Policy {
         min_savings_percent: a.min_savings_percent,
         min_savings: a.min_savings,
         min_days: a.min_days,
         cap_factor: a.cap_on_demand,
+        cap_floor: a.cap_floor,
         max_capacity_units,
     })
 }
@@ -166,6 +181,7 @@ fn check_outputs(a: &AdviseArgs) -> Result<(Option<bool>, PathBuf), CliError> {
             .map(|p| (p, "the inventory")),
     );
     inputs.extend(a.prices.as_deref().map(|p| (p, "the price file")));
+    inputs.extend(a.history.iter().map(|p| (p.as_path(), "a --history file")));
     for (p, flag) in [
         (Some(&report), "--report"),
         (a.output.as_ref(), "-o"),
@@ -235,6 +251,7 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         })?,
         None => PriceBook::builtin(),
     };
+    let history = crate::history::load(&a.history).map_err(CliError::Usage)?;
     let sel = a.discover.selection(a.shard).map_err(CliError::Usage)?;
     let discovery = Discovery::of(&a.discover, "advise");
     let (source, rows) =
@@ -250,10 +267,13 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         period,
         start: end - i64::from(a.days) * 86_400,
         end,
+        now,
+        history,
         concurrency: base::concurrency(g, &rows),
     };
     let started_at = report::now_rfc3339();
-    let (collected, interrupted) = read(g, rows, &sel, &job)?;
+    let (mut collected, interrupted) = read(g, rows, &sel, &job)?;
+    crate::advise::run::share_reserved(&mut collected.tables, &job);
     let report = AdviceReport {
         schema_version: advice::SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -292,6 +312,35 @@ fn settings(a: &AdviseArgs, period: u32, prices: &PriceBook) -> AdviceSettings {
         currency: prices.currency.clone(),
         prices_source: prices.source.clone(),
         prices_date: prices.date.clone(),
+        commitments: commitments(prices),
+        cap_floor: a.cap_floor,
+    }
+}
+
+/// What the prices include beyond list prices, in words.
+fn commitments(prices: &PriceBook) -> String {
+    let mut parts = Vec::new();
+    for (region, r) in &prices.regions {
+        let c = &r.commitments;
+        let mut what = Vec::new();
+        if let Some(rr) = c.reserved_read {
+            what.push(format!("{} RCU reserved", rr.units));
+        }
+        if let Some(rw) = c.reserved_write {
+            what.push(format!("{} WCU reserved", rw.units));
+        }
+        if c.savings_plan_percent > 0.0 {
+            what.push(format!("Savings Plans {} % off", c.savings_plan_percent));
+        }
+        if !what.is_empty() {
+            parts.push(format!("{region}: {}", what.join(", ")));
+        }
+    }
+    let free_tier = "the free tier (25 GB, 25 RCU and 25 WCU per account and region) is ignored";
+    if parts.is_empty() {
+        format!("list prices: no reserved capacity or Savings Plans in the prices; {free_tier}")
+    } else {
+        format!("{}; {free_tier}", parts.join("; "))
     }
 }
 

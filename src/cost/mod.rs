@@ -9,11 +9,14 @@
 //! - [`recommend`]: the options' monthly costs and the recommendation for one table.
 
 pub mod autoscale;
+pub mod commitments;
+pub mod options;
 pub mod prices;
 pub mod recommend;
 pub mod search;
+pub mod throttling;
 pub mod usage;
 
 pub use prices::{ClassPrices, PriceBook, RegionPrices};
-pub use recommend::{advise_table, Advice, Policy, TableUsage, DAYS_PER_MONTH};
-pub use usage::{Series, UsageSummary};
+pub use recommend::{advise_table, Advice, Policy, DAYS_PER_MONTH};
+pub use usage::{DimUsage, Series, TableUsage, UsageSummary};

@@ -39,11 +39,46 @@ impl ClassPrices {
     }
 }
 
+/// Reserved capacity owned in a region, for reads or writes: provisioned Standard-class
+/// capacity only.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reserved {
+    /// Units (RCU or WCU) reserved.
+    pub units: f64,
+    /// Effective price per unit-hour (upfront fee spread over the term, plus the hourly fee).
+    pub hourly: f64,
+}
+
+/// What a region's throughput is committed to beyond list prices.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Commitments {
+    pub reserved_read: Option<Reserved>,
+    pub reserved_write: Option<Reserved>,
+    /// Database Savings Plans: percent off DynamoDB throughput, both modes.
+    pub savings_plan_percent: f64,
+}
+
+impl Commitments {
+    pub fn is_none(&self) -> bool {
+        *self == Commitments::default()
+    }
+
+    /// The reservation of reads (`Side::Read`) or writes.
+    pub fn reserved(&self, side: crate::model::Side) -> Option<Reserved> {
+        match side {
+            crate::model::Side::Read => self.reserved_read,
+            crate::model::Side::Write => self.reserved_write,
+        }
+    }
+}
+
 /// A region's prices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegionPrices {
     pub standard: ClassPrices,
     pub standard_ia: ClassPrices,
+    /// Reserved capacity and Savings Plans (none: list prices).
+    pub commitments: Commitments,
     /// Where the figures come from.
     pub source: String,
 }
@@ -75,7 +110,15 @@ const PRICE_FIELDS: [&str; 5] = [
     "storage_gb_month",
 ];
 const TOP_FIELDS: [&str; 4] = ["currency", "date", "source", "regions"];
-const REGION_FIELDS: [&str; 3] = ["source", "standard", "standard_ia"];
+const REGION_FIELDS: [&str; 4] = ["source", "standard", "standard_ia", "commitments"];
+/// The fields of a region's `commitments`.
+const COMMITMENT_FIELDS: [&str; 5] = [
+    "reserved_rcu",
+    "reserved_wcu",
+    "reserved_rcu_hour",
+    "reserved_wcu_hour",
+    "savings_plan_percent",
+];
 
 impl PriceBook {
     /// The built-in list prices.
@@ -280,6 +323,9 @@ fn region(
     let ia = fields
         .get("standard_ia")
         .map(|v| class_prices(v, &format!("{prefix}standard_ia"), line_of, err, errors));
+    let commitments = fields
+        .get("commitments")
+        .map(|v| commitments(v, &format!("{prefix}commitments"), line_of, err, errors));
     if errors.len() > before {
         return None;
     }
@@ -296,31 +342,35 @@ fn region(
     Some(RegionPrices {
         standard,
         standard_ia,
+        commitments: commitments.flatten().unwrap_or_default(),
         source,
     })
 }
 
-fn class_prices(
+/// A table of numbers (`{ name = 1.5, ... }`), each 0 or more: those of `names` it gives, in
+/// that order (`None` where absent; absent ones are errors when `required`).
+fn numbers(
     v: &Spanned,
     field: &str,
+    names: &[&str],
+    required: bool,
     line_of: &impl Fn(usize) -> u64,
     err: &impl Fn(Option<u64>, &str, String, Option<String>) -> InventoryError,
     errors: &mut Vec<InventoryError>,
-) -> Option<ClassPrices> {
+) -> Option<Vec<Option<f64>>> {
     let line = Some(line_of(v.span().start));
     let Some(t) = v.get_ref().as_table() else {
         errors.push(err(
             line,
             field,
-            "expected a table of prices".into(),
-            Some(format!("{{ {} }}", PRICE_FIELDS.join(" = ..., "))),
+            "expected a table of numbers".into(),
+            Some(format!("{{ {} = ... }}", names.join(" = ..., "))),
         ));
         return None;
     };
-    let mut values = [0.0; 5];
     let before = errors.len();
-    for name in t.keys().filter(|k| !PRICE_FIELDS.contains(&k.as_str())) {
-        let hint = suggest(name, &PRICE_FIELDS).map(|s| format!("did you mean `{s}`?"));
+    for name in t.keys().filter(|k| !names.contains(&k.as_str())) {
+        let hint = suggest(name, names).map(|s| format!("did you mean `{s}`?"));
         errors.push(err(
             line,
             &format!("{field}.{name}"),
@@ -328,8 +378,9 @@ fn class_prices(
             hint,
         ));
     }
-    for (slot, name) in values.iter_mut().zip(PRICE_FIELDS) {
-        let value = match t.get(name) {
+    let mut values = Vec::new();
+    for name in names {
+        let value = match t.get(*name) {
             Some(toml::Value::Float(f)) => *f,
             Some(toml::Value::Integer(i)) => *i as f64,
             Some(other) => {
@@ -339,15 +390,19 @@ fn class_prices(
                     format!("expected a number, found {}", other.type_str()),
                     None,
                 ));
+                values.push(None);
                 continue;
             }
             None => {
-                errors.push(err(
-                    line,
-                    &format!("{field}.{name}"),
-                    "missing".into(),
-                    None,
-                ));
+                if required {
+                    errors.push(err(
+                        line,
+                        &format!("{field}.{name}"),
+                        "missing".into(),
+                        None,
+                    ));
+                }
+                values.push(None);
                 continue;
             }
         };
@@ -355,19 +410,82 @@ fn class_prices(
             errors.push(err(
                 line,
                 &format!("{field}.{name}"),
-                format!("a price must be a number of 0 or more, found {value}"),
+                format!("expected a number of 0 or more, found {value}"),
                 None,
             ));
-            continue;
         }
-        *slot = value;
+        values.push(Some(value));
     }
-    (errors.len() == before).then_some(ClassPrices {
-        read_request: values[0] / 1e6,
-        write_request: values[1] / 1e6,
-        rcu_hour: values[2],
-        wcu_hour: values[3],
-        storage_gb_month: values[4],
+    (errors.len() == before).then_some(values)
+}
+
+fn class_prices(
+    v: &Spanned,
+    field: &str,
+    line_of: &impl Fn(usize) -> u64,
+    err: &impl Fn(Option<u64>, &str, String, Option<String>) -> InventoryError,
+    errors: &mut Vec<InventoryError>,
+) -> Option<ClassPrices> {
+    let values = numbers(v, field, &PRICE_FIELDS, true, line_of, err, errors)?;
+    let n = |i: usize| values[i].unwrap_or_default();
+    Some(ClassPrices {
+        read_request: n(0) / 1e6,
+        write_request: n(1) / 1e6,
+        rcu_hour: n(2),
+        wcu_hour: n(3),
+        storage_gb_month: n(4),
+    })
+}
+
+/// A region's `commitments = { ... }`: reserved capacity owned and its effective rates, and a
+/// Savings Plans discount.
+fn commitments(
+    v: &Spanned,
+    field: &str,
+    line_of: &impl Fn(usize) -> u64,
+    err: &impl Fn(Option<u64>, &str, String, Option<String>) -> InventoryError,
+    errors: &mut Vec<InventoryError>,
+) -> Option<Commitments> {
+    let line = Some(line_of(v.span().start));
+    let values = numbers(v, field, &COMMITMENT_FIELDS, false, line_of, err, errors)?;
+    let before = errors.len();
+    let mut reserved = [None, None];
+    for (k, (units, rate)) in [(0, 2), (1, 3)].into_iter().enumerate() {
+        match (values[units], values[rate]) {
+            (Some(u), Some(r)) if u > 0.0 => {
+                reserved[k] = Some(Reserved {
+                    units: u,
+                    hourly: r,
+                })
+            }
+            (Some(u), None) if u > 0.0 => errors.push(err(
+                line,
+                &format!("{field}.{}", COMMITMENT_FIELDS[rate]),
+                format!(
+                    "missing: {} = {u} needs its effective hourly rate",
+                    COMMITMENT_FIELDS[units]
+                ),
+                Some(
+                    "the upfront fee spread over the term's hours, plus the hourly fee, per unit"
+                        .into(),
+                ),
+            )),
+            _ => {}
+        }
+    }
+    let savings_plan = values[4].unwrap_or(0.0);
+    if savings_plan >= 100.0 {
+        errors.push(err(
+            line,
+            &format!("{field}.{}", COMMITMENT_FIELDS[4]),
+            format!("a discount in percent, under 100, found {savings_plan}"),
+            None,
+        ));
+    }
+    (errors.len() == before).then_some(Commitments {
+        reserved_read: reserved[0],
+        reserved_write: reserved[1],
+        savings_plan_percent: savings_plan,
     })
 }
 
@@ -443,6 +561,27 @@ mod tests {
     }
 
     #[test]
+    fn commitments_are_read_per_region() {
+        let text = format!("{HEAD}[regions.us-east-1]\n{STD}\ncommitments = {{ reserved_rcu = 1000, reserved_rcu_hour = 0.00005, savings_plan_percent = 12.5 }}\n");
+        let book = file(&text).unwrap();
+        let c = book.region("us-east-1").unwrap().commitments;
+        assert_eq!(
+            c.reserved_read,
+            Some(Reserved {
+                units: 1000.0,
+                hourly: 0.00005
+            })
+        );
+        assert_eq!((c.reserved_write, c.savings_plan_percent), (None, 12.5));
+        assert!(PriceBook::builtin()
+            .regions
+            .values()
+            .all(|r| r.commitments.is_none()));
+    }
+
+    const STD: &str = "standard = { read_per_million = 0.1, write_per_million = 0.5, rcu_hour = 0.0001, wcu_hour = 0.0005, storage_gb_month = 0.2 }";
+
+    #[test]
     fn bad_price_files_name_line_and_field() {
         let cases = [
             (format!("{HEAD}[regions.us-east-1]\nstandard = {{ read_per_million = -0.1, write_per_million = 0.5, rcu_hour = 0.0001, wcu_hour = 0.0005, storage_gb_month = 0.2 }}\n"), 5, "regions.us-east-1.standard.read_per_million", "0 or more"),
@@ -450,6 +589,9 @@ mod tests {
             (format!("{HEAD}[regions.us-east-1]\nstandard = {{ read_per_million = \"cheap\", write_per_million = 0.5, rcu_hour = 0.0001, wcu_hour = 0.0005, storage_gb_month = 0.2 }}\n"), 5, "regions.us-east-1.standard.read_per_million", "expected a number"),
             (format!("{HEAD}[regions.mars-1]\nstandard = {{ read_per_million = 0.1, write_per_million = 0.5, rcu_hour = 0.0001, wcu_hour = 0.0005, storage_gb_month = 0.2 }}\n"), 0, "regions.mars-1", "not an AWS region"),
             (format!("{HEAD}[regions.us-east-1]\nstandrd = {{}}\n"), 5, "regions.us-east-1.standrd", "did you mean `standard`?"),
+            (format!("{HEAD}[regions.us-east-1]\n{STD}\ncommitments = {{ reserved_rcu = 100 }}\n"), 6, "regions.us-east-1.commitments.reserved_rcu_hour", "needs its effective hourly rate"),
+            (format!("{HEAD}[regions.us-east-1]\n{STD}\ncommitments = {{ savings_plan_percent = 120 }}\n"), 6, "regions.us-east-1.commitments.savings_plan_percent", "under 100"),
+            (format!("{HEAD}[regions.us-east-1]\n{STD}\ncommitments = {{ reserved_rcus = 100 }}\n"), 6, "regions.us-east-1.commitments.reserved_rcus", "did you mean `reserved_rcu`?"),
         ];
         for (text, line, field, words) in cases {
             let errors = file(&text).unwrap_err();

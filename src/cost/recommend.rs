@@ -2,31 +2,36 @@
 //! usage and its region's prices.
 //!
 //! - Every dimension (the table and each GSI, reads and writes) is priced on-demand (units
-//!   consumed x the price per request unit), under its current setting (on-demand, a fixed
-//!   capacity, or its own auto scaling simulated as `autoscale` does), and under the cheapest
-//!   auto scaling thresholds the model finds that throttle no more minutes than the current
-//!   setting (`search`).
+//!   asked for x the price per request unit), under its current setting, and under the
+//!   cheapest auto scaling thresholds the model finds that throttle no more minutes than the
+//!   current setting (`options`, `search`). Units asked for are those consumed plus the
+//!   requests throttled (`throttling`).
 //! - Billing mode is table-wide: each option sums the table's and its GSIs' costs; the table
-//!   class multiplies in with storage (`TableSizeBytes`) at each class's prices.
+//!   class multiplies in with storage (the table's and its GSIs') at each class's prices.
+//! - What the table costs now is what it was billed ([`Advice::monthly_now`]: consumed units
+//!   on-demand, CloudWatch's provisioned capacity), beside the simulation of its current
+//!   setting ([`Advice::monthly_now_simulated`], the yardstick for throttling).
 //! - The cheapest option is recommended only if it saves at least `min_savings_percent` % and
 //!   `min_savings` a month against what the table costs now; otherwise the table stays as it
-//!   is, with the reason. A table whose settings are the recommendation gets it again: the
-//!   current thresholds are among the candidates and ties keep what is there.
+//!   is, with the reason ([`decide`], which `commitments` runs again once reserved capacity
+//!   is shared out). A table whose settings are the recommendation gets it again: the current
+//!   thresholds are among the candidates and ties keep what is there.
 
-use super::autoscale::{Behaviour, Setting};
-use super::prices::{ClassPrices, RegionPrices};
-use super::search::{self, Floor, SideInput};
-use super::usage::{Series, UsageSummary};
+use super::options::{self, Basis, Choice, DimCosts};
+use super::prices::RegionPrices;
+use super::throttling::{self, CapCase, Throttling};
+use super::usage::UsageSummary;
+pub use super::usage::{DimUsage, TableUsage};
 use crate::model::*;
-use crate::planner::{SWITCHES_TO_ON_DEMAND_PER_DAY, TABLE_CLASS_CHANGES_PER_30_DAYS};
+use crate::planner::{
+    next_allowed, SWITCHES_TO_ON_DEMAND_PER_DAY, SWITCH_WINDOW_SECS,
+    TABLE_CLASS_CHANGES_PER_30_DAYS, TABLE_CLASS_WINDOW_SECS,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Days in the average month, for monthly figures: 365 / 12.
 pub const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
-
-/// Bytes in a GB of storage as DynamoDB bills it.
-const BYTES_PER_GB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// How one dimension's capacity is set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -41,25 +46,6 @@ pub enum Capacity {
     AutoScaled(Thresholds),
 }
 
-/// One dimension: the table or a GSI, reads or writes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DimUsage {
-    pub key: ScalingKey,
-    pub series: Series,
-}
-
-/// A table's usage over the window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableUsage {
-    pub dims: Vec<DimUsage>,
-    /// Days the window covers for this table (a newer table: since it was created).
-    pub days_of_data: f64,
-    /// Days asked for (`--days`).
-    pub window_days: f64,
-    /// Read and write throttle events CloudWatch counted in the window.
-    pub throttle_events: f64,
-}
-
 /// The thresholds `advise` works to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
@@ -68,6 +54,8 @@ pub struct Policy {
     pub min_days: f64,
     /// `--cap-on-demand`: caps at this many times the observed peak per second.
     pub cap_factor: Option<f64>,
+    /// `--cap-floor`: no cap under this many units per second.
+    pub cap_floor: i64,
     pub max_capacity_units: i64,
 }
 
@@ -94,6 +82,10 @@ pub struct DimCapacity {
     pub capacity: Capacity,
 }
 
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 /// The monthly cost of one way to run the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptionCost {
@@ -101,11 +93,26 @@ pub struct OptionCost {
     pub option: String,
     pub mode: BillingMode,
     pub table_class: TableClass,
+    /// Throughput at list prices (the price file's), before commitments.
+    pub list_throughput_monthly: f64,
+    /// Throughput as paid: reserved capacity and Savings Plans taken off.
     pub throughput_monthly: f64,
     pub storage_monthly: f64,
     pub monthly: f64,
     /// Minutes the simulation throttled, all dimensions together.
     pub throttled_minutes: u64,
+    /// Priced as billed (the current option): consumed units, CloudWatch's provisioned
+    /// capacity.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub measured: bool,
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub reserved_discount: f64,
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub savings_plan_discount: f64,
+    /// Provisioned Standard-class unit-hours a month (reads, writes): what reserved capacity
+    /// can cover.
+    #[serde(skip)]
+    pub reservable_unit_hours: [f64; 2],
 }
 
 /// One dimension's usage and what each setting does with it.
@@ -114,6 +121,14 @@ pub struct DimAdvice {
     #[serde(flatten)]
     pub key: ScalingKey,
     pub usage: UsageSummary,
+    /// The highest demand per second of any period: consumed plus throttled.
+    pub demand_peak_per_second: f64,
+    /// What CloudWatch counted of its throttled requests; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub throttling: Option<Throttling>,
+    /// The average provisioned capacity CloudWatch reported (what was billed), when read.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub measured_capacity: Option<f64>,
     pub current: Capacity,
     pub current_throttled_minutes: u64,
     /// The cheapest auto scaling the model found within the throttling of the current
@@ -159,286 +174,27 @@ pub struct Advice {
     pub data_coverage: f64,
     pub current: Settings,
     pub recommended: Settings,
+    /// What the table costs now, as billed (see [`OptionCost::measured`]).
     pub monthly_now: f64,
+    /// What the model's simulation of the current setting costs, on the demand.
+    pub monthly_now_simulated: f64,
     pub monthly_recommended: f64,
     pub monthly_saving: f64,
+    /// The reserved capacity discount the recommendation gives up, a month.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub reserved_discount_given_up: f64,
+    /// The current option first.
     pub options: Vec<OptionCost>,
     pub dimensions: Vec<DimAdvice>,
-    /// Things a reader should know: idle table or GSIs, recent switches, limits.
+    /// Things a reader should know: idle table or GSIs, throttling, recent switches, limits.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub notes: Vec<String>,
 }
 
-/// The current setting of one dimension.
-fn current_capacity(o: &ObservedTable, key: &ScalingKey) -> Capacity {
-    if o.billing_mode == BillingMode::OnDemand {
-        return Capacity::OnDemand;
-    }
-    let target = o.target(key);
-    let mut policies = o.scaling_policies.iter().filter(|p| p.is_managed_kind(key));
-    match (target, policies.next(), policies.next()) {
-        (Some(t), Some(p), None) if p.target_value.is_some() => Capacity::AutoScaled(Thresholds {
-            min: t.min,
-            max: t.max,
-            target: p.target_value.unwrap_or_default(),
-        }),
-        _ => Capacity::Fixed {
-            units: provisioned_units(o, key),
-        },
-    }
-}
-
-fn provisioned_units(o: &ObservedTable, key: &ScalingKey) -> i64 {
-    let (r, w) = match &key.index {
-        None => (o.read_capacity, o.write_capacity),
-        Some(name) => o
-            .indexes
-            .iter()
-            .find(|i| i.name == *name)
-            .map_or((0, 0), |i| (i.read_capacity, i.write_capacity)),
-    };
-    match key.side {
-        Side::Read => r,
-        Side::Write => w,
-    }
-}
-
-/// How the current policy of `key` behaves beyond its thresholds (AWS's defaults without one).
-fn behaviour(o: &ObservedTable, key: &ScalingKey) -> Behaviour {
-    let secs = |s: Option<i32>| s.map_or(0, |s| s.max(0) as u32);
-    o.scaling_policies
-        .iter()
-        .find(|p| p.is_managed_kind(key))
-        .map_or(Behaviour::default(), |p| Behaviour {
-            scale_in_cooldown_secs: secs(p.scale_in_cooldown),
-            scale_out_cooldown_secs: secs(p.scale_out_cooldown),
-            disable_scale_in: p.disable_scale_in.unwrap_or(false),
-        })
-}
-
-/// The simulation's view of a current setting (`None`: on-demand).
-fn setting(capacity: &Capacity, b: Behaviour) -> Option<Setting> {
-    match capacity {
-        Capacity::OnDemand => None,
-        Capacity::Fixed { units } => Some(Setting::Fixed(*units)),
-        Capacity::AutoScaled(t) => Some(Setting::Scaled(*t, b)),
-    }
-}
-
-/// Per dimension: unit-hours and throttling of the current and the best provisioned setting,
-/// and the units consumed.
-struct DimCosts {
-    advice: DimAdvice,
-    units: f64,
-    current_hours: Option<f64>,
-    provisioned_hours: Option<f64>,
-}
-
-/// The table's dimensions grouped by unit (the table, each GSI): `[reads, writes]`, in the
-/// order they first appear.
-fn units(dims: &[DimUsage]) -> Vec<[Option<&DimUsage>; 2]> {
-    let mut out: Vec<[Option<&DimUsage>; 2]> = Vec::new();
-    for d in dims {
-        let k = d.key.side as usize;
-        match out.iter_mut().find(|u| {
-            u.iter()
-                .flatten()
-                .any(|other| other.key.index == d.key.index)
-        }) {
-            Some(u) => u[k] = Some(d),
-            None => {
-                let mut u = [None, None];
-                u[k] = Some(d);
-                out.push(u);
-            }
-        }
-    }
-    out
-}
-
-/// One unit's dimensions: the current setting and the best auto scaling, simulated together.
-fn unit_costs(o: &ObservedTable, pair: [Option<&DimUsage>; 2], limit: i64) -> Vec<DimCosts> {
-    let rates = pair.map(|d| d.map(|d| d.series.rates()).unwrap_or_default());
-    let current = pair.map(|d| d.map(|d| current_capacity(o, &d.key)));
-    let inputs = [0, 1].map(|k| {
-        let d = pair[k]?;
-        let c = current[k]?;
-        let own = behaviour(o, &d.key);
-        Some(SideInput {
-            rates: &rates[k],
-            current: setting(&c, own),
-            // Apply keeps the policy's own settings when it updates its thresholds.
-            behaviour: match c {
-                Capacity::AutoScaled(_) => own,
-                _ => Behaviour::default(),
-            },
-            floor: Floor::default(),
-        })
-    });
-    let series = pair.iter().flatten().map(|d| &d.series).next();
-    let (period, start) = series.map_or((60, 0), |s| (s.period, s.start));
-    let result = search::search_unit(inputs, period, start, limit);
-    let mut out = Vec::new();
-    for (k, d) in pair.into_iter().enumerate() {
-        let (Some(d), Some(current)) = (d, current[k]) else {
-            continue;
-        };
-        let now = result.now[k].clone();
-        let best = result.best[k].clone();
-        out.push(DimCosts {
-            units: d.series.total(),
-            current_hours: now.as_ref().map(|n| n.unit_hours),
-            provisioned_hours: best.as_ref().map(|(_, b)| b.unit_hours),
-            advice: DimAdvice {
-                key: d.key.clone(),
-                usage: d.series.summary(),
-                current,
-                current_throttled_minutes: now.as_ref().map_or(0, |n| n.throttled_minutes),
-                provisioned: best.as_ref().map(|(t, _)| *t),
-                provisioned_throttled_minutes: best.as_ref().map(|(_, b)| b.throttled_minutes),
-                current_hourly: now.map(|n| n.hourly_capacity).unwrap_or_default(),
-                provisioned_hourly: best.map(|(_, b)| b.hourly_capacity).unwrap_or_default(),
-            },
-        });
-    }
-    out
-}
-
-/// Every dimension's costs, in the usage's order.
-fn dimensions(o: &ObservedTable, usage: &TableUsage, limit: i64) -> Vec<DimCosts> {
-    let mut out: Vec<DimCosts> = units(&usage.dims)
-        .into_iter()
-        .flat_map(|pair| unit_costs(o, pair, limit))
-        .collect();
-    let position = |key: &ScalingKey| usage.dims.iter().position(|d| d.key == *key);
-    out.sort_by_key(|d| position(&d.advice.key));
-    out
-}
-
-/// The price of one dimension's on-demand request units and provisioned unit-hours.
-fn side_prices(p: &ClassPrices, side: Side) -> (f64, f64) {
-    match side {
-        Side::Read => (p.read_request, p.rcu_hour),
-        Side::Write => (p.write_request, p.wcu_hour),
-    }
-}
-
-/// Which settings an option uses per dimension.
-#[derive(Clone, Copy, PartialEq)]
-enum Choice {
-    Current,
-    OnDemand,
-    Provisioned,
-}
-
-/// The monthly cost of running every dimension as `choice`, in `class`; `None` when a
-/// dimension has no provisioned setting within its throttling.
-fn option_cost(
-    name: &str,
-    choice: Choice,
-    class: TableClass,
-    dims: &[DimCosts],
-    o: &ObservedTable,
-    prices: &RegionPrices,
-    per_month: f64,
-) -> Option<OptionCost> {
-    let p = prices.class(class);
-    let mut throughput = 0.0;
-    let mut throttled = 0;
-    for d in dims {
-        let (request, unit_hour) = side_prices(p, d.advice.key.side);
-        let hours = match choice {
-            Choice::OnDemand => None,
-            Choice::Current => d.current_hours,
-            Choice::Provisioned => Some(d.provisioned_hours?),
-        };
-        throughput += match hours {
-            Some(h) => h * unit_hour,
-            None => d.units * request,
-        };
-        throttled += match choice {
-            Choice::OnDemand => 0,
-            Choice::Current => d.advice.current_throttled_minutes,
-            Choice::Provisioned => d.advice.provisioned_throttled_minutes.unwrap_or_default(),
-        };
-    }
-    let mode = match choice {
-        Choice::OnDemand => BillingMode::OnDemand,
-        Choice::Provisioned => BillingMode::Provisioned,
-        Choice::Current => o.billing_mode,
-    };
-    let storage = o.size_bytes.unwrap_or(0) as f64 / BYTES_PER_GB * p.storage_gb_month;
-    let throughput_monthly = throughput * per_month;
-    Some(OptionCost {
-        option: name.to_string(),
-        mode,
-        table_class: class,
-        throughput_monthly,
-        storage_monthly: storage,
-        monthly: throughput_monthly + storage,
-        throttled_minutes: throttled,
-    })
-}
-
-/// The settings an option stands for.
-fn settings_of(
-    choice: Choice,
-    class: TableClass,
-    dims: &[DimCosts],
-    o: &ObservedTable,
-) -> Settings {
-    let capacity = |pick: &dyn Fn(&DimAdvice) -> Option<Capacity>| -> Vec<DimCapacity> {
-        dims.iter()
-            .filter_map(|d| {
-                pick(&d.advice).map(|capacity| DimCapacity {
-                    key: d.advice.key.clone(),
-                    capacity,
-                })
-            })
-            .collect()
-    };
-    let (mode, capacity) = match choice {
-        Choice::OnDemand => (BillingMode::OnDemand, vec![]),
-        Choice::Provisioned => (
-            BillingMode::Provisioned,
-            capacity(&|d| d.provisioned.map(Capacity::AutoScaled)),
-        ),
-        Choice::Current => (
-            o.billing_mode,
-            match o.billing_mode {
-                BillingMode::OnDemand => vec![],
-                BillingMode::Provisioned => capacity(&|d| Some(d.current)),
-            },
-        ),
-    };
-    let (caps, index_caps) =
-        if mode == BillingMode::OnDemand && o.billing_mode == BillingMode::OnDemand {
-            (
-                o.caps,
-                // GSIs without caps of their own are not listed (as in a recommendation).
-                o.indexes
-                    .iter()
-                    .filter(|i| !i.caps.is_unset())
-                    .map(|i| (i.name.clone(), i.caps))
-                    .collect(),
-            )
-        } else {
-            (OnDemandCaps::default(), BTreeMap::new())
-        };
-    Settings {
-        mode,
-        table_class: o.table_class.unwrap_or(TableClass::Standard),
-        capacity,
-        caps,
-        index_caps,
-    }
-    .with_class(class)
-}
-
-impl Settings {
-    fn with_class(mut self, class: TableClass) -> Settings {
-        self.table_class = class;
-        self
+impl Advice {
+    /// Whether any dimension was throttled in the window.
+    pub fn throttled(&self) -> bool {
+        self.dimensions.iter().any(|d| d.throttling.is_some())
     }
 }
 
@@ -450,143 +206,161 @@ pub fn advise_table(
     prices: &RegionPrices,
     policy: &Policy,
 ) -> Advice {
-    let dims = dimensions(o, usage, policy.max_capacity_units);
+    let dims = options::dimensions(o, usage, policy.max_capacity_units);
     let per_month = if usage.days_of_data > 0.0 {
         DAYS_PER_MONTH / usage.days_of_data
     } else {
         0.0
     };
     let current_class = o.table_class.unwrap_or(TableClass::Standard);
-    let mut notes = notes(o, &dims, usage);
+    let mut notes = notes(o, &dims);
     let classes = class_choices(o, current_class, &mut notes);
     let on_demand_allowed = o.billing_mode == BillingMode::OnDemand
         || o.recent_switches_to_on_demand.len() < SWITCHES_TO_ON_DEMAND_PER_DAY;
     if !on_demand_allowed {
-        notes.push(
-            "four switches to on-demand in the last 24 hours: on-demand is not an option today"
-                .into(),
-        );
+        notes.push(format!(
+            "{} switches to on-demand in the last 24 hours (AWS allows {SWITCHES_TO_ON_DEMAND_PER_DAY}): on-demand is not an option until {}",
+            o.recent_switches_to_on_demand.len(),
+            next_allowed(&o.recent_switches_to_on_demand, SWITCH_WINDOW_SECS)
+                .as_deref()
+                .unwrap_or("an unknown time")
+        ));
     }
-    let current = option_cost(
-        "current",
-        Choice::Current,
-        current_class,
-        &dims,
-        o,
-        prices,
-        per_month,
-    )
-    .expect("the current setting always has a cost");
-    let mut options = vec![current.clone()];
-    let mut candidates = vec![(Choice::Current, current_class, current.clone())];
+    let cost = |choice, class, basis| {
+        options::option_cost(choice, class, basis, &dims, o, prices, per_month)
+    };
+    let now = |basis| {
+        cost(Choice::Current, current_class, basis).expect("the current setting always has a cost")
+    };
+    let simulated = now(Basis::Simulated);
+    let mut all = vec![now(Basis::Measured)];
     for &class in &classes {
-        for (name, choice) in [
-            ("on_demand", Choice::OnDemand),
-            ("provisioned", Choice::Provisioned),
-        ] {
+        for choice in [Choice::OnDemand, Choice::Provisioned] {
             if choice == Choice::OnDemand && !on_demand_allowed {
                 continue;
             }
-            if let Some(c) = option_cost(name, choice, class, &dims, o, prices, per_month) {
-                options.push(c.clone());
-                candidates.push((choice, class, c));
-            }
+            all.extend(cost(choice, class, Basis::Simulated));
         }
     }
-    // The cheapest; on a tie, the earlier (the current first).
-    let (choice, class, best) = candidates
+    let (coverage, confidence) = confidence(usage, policy, &dims);
+    let current_settings = options::settings_of(Choice::Current, current_class, &[], o);
+    let mut advice = Advice {
+        verdict: Verdict::Unchanged,
+        reason: String::new(),
+        confidence,
+        days_of_data: usage.days_of_data,
+        data_coverage: coverage,
+        recommended: current_settings.clone(),
+        current: current_settings,
+        monthly_now: all[0].monthly,
+        monthly_now_simulated: simulated.monthly,
+        monthly_recommended: all[0].monthly,
+        monthly_saving: 0.0,
+        reserved_discount_given_up: 0.0,
+        options: all,
+        dimensions: dims.into_iter().map(|d| d.advice).collect(),
+        notes,
+    };
+    advice.current = options::settings_of(Choice::Current, current_class, &advice.dimensions, o);
+    decide(&mut advice, o, policy);
+    advice
+}
+
+/// Chooses among `a.options` (priced) and sets the verdict, the reason, the recommended
+/// settings and the monthly figures. The cheapest option wins, the current on a tie; a change
+/// needs the savings `policy` asks for, except a cap that bounds cost or stops throttling.
+pub fn decide(a: &mut Advice, o: &ObservedTable, policy: &Policy) {
+    let best = a
+        .options
         .iter()
-        .fold(None::<&(Choice, TableClass, OptionCost)>, |b, c| match b {
-            Some(b) if b.2.monthly <= c.2.monthly => Some(b),
+        .fold(None::<&OptionCost>, |b, c| match b {
+            Some(b) if b.monthly <= c.monthly => Some(b),
             _ => Some(c),
         })
         .cloned()
         .expect("the current option is always there");
-    let current_settings = settings_of(Choice::Current, current_class, &dims, o);
-    let mut best_settings = settings_of(choice, class, &dims, o);
+    let now = a.options[0].monthly;
+    let choice = Choice::of_name(&best.option).unwrap_or(Choice::Current);
+    let mut best_settings = options::settings_of(choice, best.table_class, &a.dimensions, o);
     if best_settings.mode == BillingMode::OnDemand {
-        apply_caps(&mut best_settings, o, &dims, policy.cap_factor);
+        apply_caps(&mut best_settings, o, &a.dimensions, policy);
     }
-    let (coverage, confidence) = confidence(usage, policy);
-    let saving = current.monthly - best.monthly;
-    let percent = if current.monthly > 0.0 {
-        saving / current.monthly * 100.0
-    } else {
-        0.0
-    };
-    let (verdict, reason, recommended) = if usage.days_of_data < policy.min_days {
+    let current = &a.current;
+    let saving = now - best.monthly;
+    let percent = if now > 0.0 { saving / now * 100.0 } else { 0.0 };
+    let throttled = throttle_summary(&a.dimensions);
+    let (verdict, reason) = if a.days_of_data < policy.min_days {
         (
             Verdict::InsufficientData,
             format!(
                 "{:.1} days of data, under --min-days {}",
-                usage.days_of_data, policy.min_days
+                a.days_of_data, policy.min_days
             ),
-            current_settings.clone(),
         )
-    } else if best_settings == current_settings {
-        (
-            Verdict::Unchanged,
-            "already the cheapest option".into(),
-            current_settings.clone(),
-        )
+    } else if best_settings == *current {
+        match &throttled {
+            Some(t) => (
+                Verdict::Unchanged,
+                format!("throttled in the window ({t}): no cheaper setting serves the demand; the current setting stays, review its capacity"),
+            ),
+            None => (Verdict::Unchanged, "already the cheapest option".into()),
+        }
     } else if choice == Choice::Current
-        || best_settings.capacity == current_settings.capacity
-            && best_settings.mode == current_settings.mode
-            && best_settings.table_class == current_settings.table_class
+        || best_settings.capacity == current.capacity
+            && best_settings.mode == current.mode
+            && best_settings.table_class == current.table_class
     {
-        // Only the caps differ: a bound on cost, not a saving.
-        (
-            Verdict::Recommended,
-            "bounds what on-demand can cost: maximum on-demand throughput at --cap-on-demand x the observed peak".into(),
-            best_settings.clone(),
-        )
+        // Only the caps differ: a bound on cost or a cap that throttled, not a saving.
+        (Verdict::Recommended, caps_reason(&a.dimensions))
     } else if saving >= policy.min_savings && percent >= policy.min_savings_percent {
         (
             Verdict::Recommended,
-            describe_change(&current_settings, &best_settings, saving, percent),
-            best_settings.clone(),
+            describe_change(current, &best_settings, saving, percent),
         )
     } else {
         (
             Verdict::Unchanged,
             format!(
-                "the cheapest option ({} {}) saves {saving:.2} a month ({percent:.1} %), under --min-savings {} and --min-savings-percent {}",
-                best.mode, best.table_class, policy.min_savings, policy.min_savings_percent
+                "the cheapest option ({} {}) saves {saving:.2} a month ({percent:.1} %), under --min-savings {} and --min-savings-percent {}{}",
+                best.mode, best.table_class, policy.min_savings, policy.min_savings_percent,
+                throttled.map(|t| format!("; throttled in the window ({t})")).unwrap_or_default()
             ),
-            current_settings.clone(),
         )
     };
-    let monthly_recommended = if verdict == Verdict::Recommended {
-        best.monthly
+    let recommended = verdict == Verdict::Recommended;
+    a.verdict = verdict;
+    a.reason = reason;
+    a.recommended = if recommended {
+        best_settings
     } else {
-        current.monthly
+        current.clone()
     };
-    Advice {
-        verdict,
-        reason,
-        confidence,
-        days_of_data: usage.days_of_data,
-        data_coverage: coverage,
-        current: current_settings,
-        recommended,
-        monthly_now: current.monthly,
-        monthly_recommended,
-        monthly_saving: current.monthly - monthly_recommended,
-        options,
-        dimensions: dims.into_iter().map(|d| d.advice).collect(),
-        notes,
-    }
+    a.monthly_now = now;
+    a.monthly_recommended = if recommended { best.monthly } else { now };
+    a.monthly_saving = now - a.monthly_recommended;
+    a.reserved_discount_given_up = if recommended {
+        (a.options[0].reserved_discount - best.reserved_discount).max(0.0)
+    } else {
+        0.0
+    };
 }
 
 /// The table classes to price: the current one, and the other unless two class changes in
-/// the last 30 days forbid it (said in `notes`).
+/// the last 30 days forbid it (said in `notes`, with when a change is possible again).
 fn class_choices(
     o: &ObservedTable,
     current: TableClass,
     notes: &mut Vec<String>,
 ) -> Vec<TableClass> {
-    if o.recent_table_class_changes.len() >= TABLE_CLASS_CHANGES_PER_30_DAYS {
-        notes.push("two table-class changes in the last 30 days: the class stays".into());
+    let recent = &o.recent_table_class_changes;
+    if recent.len() >= TABLE_CLASS_CHANGES_PER_30_DAYS {
+        notes.push(format!(
+            "{} table-class changes in the last 30 days (AWS allows {TABLE_CLASS_CHANGES_PER_30_DAYS}): the class stays until {}",
+            recent.len(),
+            next_allowed(recent, TABLE_CLASS_WINDOW_SECS)
+                .as_deref()
+                .unwrap_or("an unknown time")
+        ));
         return vec![current];
     }
     let other = match current {
@@ -597,8 +371,9 @@ fn class_choices(
 }
 
 /// The share of the window with data, and how far the figures can be trusted: low under
-/// --min-days, high with 90 % of the window at one-minute resolution.
-fn confidence(usage: &TableUsage, policy: &Policy) -> (f64, Confidence) {
+/// --min-days, high with 90 % of the window at one-minute resolution; one step lower when a
+/// dimension throttled (its demand was not all seen).
+fn confidence(usage: &TableUsage, policy: &Policy, dims: &[DimCosts]) -> (f64, Confidence) {
     let coverage = if usage.window_days > 0.0 {
         (usage.days_of_data / usage.window_days).clamp(0.0, 1.0)
     } else {
@@ -612,35 +387,34 @@ fn confidence(usage: &TableUsage, policy: &Policy) -> (f64, Confidence) {
     } else {
         Confidence::Medium
     };
+    let throttled = dims.iter().any(|d| d.advice.throttling.is_some());
+    let confidence = match (confidence, throttled) {
+        (Confidence::High, true) => Confidence::Medium,
+        (_, true) => Confidence::Low,
+        (c, false) => c,
+    };
     (coverage, confidence)
 }
 
-/// `--cap-on-demand F`: caps at F x the observed peak per second of each dimension. A table
-/// already on-demand keeps caps that are at least its peak (no flapping from night to night).
-fn apply_caps(s: &mut Settings, o: &ObservedTable, dims: &[DimCosts], factor: Option<f64>) {
-    let Some(factor) = factor else {
-        return;
-    };
-    let peak = |key: &ScalingKey| {
-        dims.iter()
-            .find(|d| d.advice.key == *key)
-            .map_or(0.0, |d| d.advice.usage.peak_per_second)
-    };
+/// The caps of an on-demand recommendation, per dimension (`throttling::cap`).
+fn apply_caps(s: &mut Settings, o: &ObservedTable, dims: &[DimAdvice], policy: &Policy) {
+    let on_demand_now = o.billing_mode == BillingMode::OnDemand;
     let cap_for = |index: Option<&str>, have: &OnDemandCaps| {
         let side = |side: Side, have: Option<Cap>| {
-            let p = peak(&ScalingKey {
+            let key = ScalingKey {
                 index: index.map(str::to_string),
                 side,
-            });
-            match have {
-                Some(Cap::Max(n)) if o.billing_mode == BillingMode::OnDemand && n as f64 >= p => {
-                    Some(Cap::Max(n))
-                }
-                // Nothing observed: no peak to scale a cap from, and a cap of 1 would throttle
-                // the first real traffic. Left as it is.
-                _ if p <= 0.0 => have.filter(|_| o.billing_mode == BillingMode::OnDemand),
-                _ => Some(Cap::Max(((p * factor).ceil() as i64).max(1))),
-            }
+            };
+            let d = dims.iter().find(|d| d.key == key);
+            let case = CapCase {
+                have,
+                on_demand_now,
+                peak: d.map_or(0.0, |d| d.demand_peak_per_second),
+                throttled_at_cap: d
+                    .and_then(|d| d.throttling.as_ref())
+                    .is_some_and(|t| t.cap_events > 0.0),
+            };
+            throttling::cap(case, policy.cap_factor, policy.cap_floor)
         };
         OnDemandCaps {
             read: side(Side::Read, have.read),
@@ -654,6 +428,34 @@ fn apply_caps(s: &mut Settings, o: &ObservedTable, dims: &[DimCosts], factor: Op
         .map(|i| (i.name.clone(), cap_for(Some(&i.name), &i.caps)))
         .filter(|(_, c)| !c.is_unset())
         .collect();
+}
+
+/// Why a change of caps alone is recommended.
+fn caps_reason(dims: &[DimAdvice]) -> String {
+    let at_cap: Vec<String> = dims
+        .iter()
+        .filter_map(|d| {
+            let t = d.throttling.as_ref().filter(|t| t.cap_events > 0.0)?;
+            Some(format!("{}: {}", d.key, t.describe()))
+        })
+        .collect();
+    if at_cap.is_empty() {
+        "bounds what on-demand can cost: maximum on-demand throughput at --cap-on-demand x the observed peak".into()
+    } else {
+        format!(
+            "raises the maximum on-demand throughput above the demand it throttled ({})",
+            at_cap.join("; ")
+        )
+    }
+}
+
+/// "reads of the table: 120 requests throttled ..., writes of gsi1: ..." when any throttled.
+fn throttle_summary(dims: &[DimAdvice]) -> Option<String> {
+    let parts: Vec<String> = dims
+        .iter()
+        .filter_map(|d| Some(format!("{}: {}", d.key, d.throttling.as_ref()?.describe())))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn describe_change(from: &Settings, to: &Settings, saving: f64, percent: f64) -> String {
@@ -672,7 +474,7 @@ fn describe_change(from: &Settings, to: &Settings, saving: f64, percent: f64) ->
     )
 }
 
-fn notes(o: &ObservedTable, dims: &[DimCosts], usage: &TableUsage) -> Vec<String> {
+fn notes(o: &ObservedTable, dims: &[DimCosts]) -> Vec<String> {
     let mut notes = Vec::new();
     if !dims.is_empty() && dims.iter().all(|d| d.advice.usage.idle) {
         notes.push("idle: nothing was read or written in the window".into());
@@ -698,11 +500,20 @@ fn notes(o: &ObservedTable, dims: &[DimCosts], usage: &TableUsage) -> Vec<String
     if !o.recent_switches_to_on_demand.is_empty() && o.billing_mode == BillingMode::OnDemand {
         notes.push("switched to on-demand in the last 24 hours (AWS allows four switches to on-demand per 24 hours)".into());
     }
-    if usage.throttle_events > 0.0 {
-        notes.push(format!(
-            "{} throttle events in the window",
-            usage.throttle_events
-        ));
+    for d in dims {
+        if let Some(t) = &d.advice.throttling {
+            notes.push(format!(
+                "throttled, {}: {}; its demand is counted with the throttled requests and its bounds are not lowered",
+                d.advice.key,
+                t.describe()
+            ));
+        }
+        if d.advice.measured_capacity.is_none() && d.advice.current != Capacity::OnDemand {
+            notes.push(format!(
+                "{}: CloudWatch reported no provisioned capacity; its cost now is simulated",
+                d.advice.key
+            ));
+        }
     }
     notes
 }
@@ -710,7 +521,7 @@ fn notes(o: &ObservedTable, dims: &[DimCosts], usage: &TableUsage) -> Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cost::PriceBook;
+    use crate::cost::{PriceBook, Series};
     use proptest::prelude::*;
 
     const DAY: usize = 1440;
@@ -721,6 +532,7 @@ mod tests {
             min_savings: 5.0,
             min_days: 7.0,
             cap_factor: None,
+            cap_floor: 1,
             max_capacity_units: 40_000,
         }
     }
@@ -738,31 +550,24 @@ mod tests {
             sums: rates.iter().map(|r| r * 60.0 * k).collect(),
         };
         let mut dims = vec![
-            DimUsage {
-                key: ScalingKey::table(Side::Read),
-                series: series(read, 1.0),
-            },
-            DimUsage {
-                key: ScalingKey::table(Side::Write),
-                series: series(write, 1.0),
-            },
+            DimUsage::consumed(ScalingKey::table(Side::Read), series(read, 1.0)),
+            DimUsage::consumed(ScalingKey::table(Side::Write), series(write, 1.0)),
         ];
         for i in &o.indexes {
-            dims.push(DimUsage {
-                key: ScalingKey::index(&i.name, Side::Read),
-                series: series(read, gsi_share),
-            });
-            dims.push(DimUsage {
-                key: ScalingKey::index(&i.name, Side::Write),
-                series: series(write, gsi_share),
-            });
+            dims.push(DimUsage::consumed(
+                ScalingKey::index(&i.name, Side::Read),
+                series(read, gsi_share),
+            ));
+            dims.push(DimUsage::consumed(
+                ScalingKey::index(&i.name, Side::Write),
+                series(write, gsi_share),
+            ));
         }
         let days = read.len() as f64 / DAY as f64;
         TableUsage {
             dims,
             days_of_data: days,
             window_days: days.max(14.0),
-            throttle_events: 0.0,
         }
     }
 
@@ -923,6 +728,282 @@ mod tests {
         );
         assert_eq!(a.recommended.table_class, TableClass::Standard);
         assert!(a.notes.iter().any(|n| n.contains("class stays")));
+    }
+
+    /// A provisioned table with auto scaling at `min`..`max` and 70 % on reads and writes.
+    fn provisioned(min: i64, max: i64) -> ObservedTable {
+        let mut o = ObservedTable::active(BillingMode::Provisioned, min, &[]);
+        o.size_bytes = Some(1 << 30);
+        o.scale(None, min, max, 70.0, "p");
+        o
+    }
+
+    /// Throttled requests, `per_minute` in each minute where `when` holds, on `d`'s side.
+    fn throttle(
+        u: &mut TableUsage,
+        side: Side,
+        at_cap: bool,
+        when: impl Fn(usize) -> bool,
+        per_minute: f64,
+    ) {
+        let d = u
+            .dims
+            .iter_mut()
+            .find(|d| d.key == ScalingKey::table(side))
+            .unwrap();
+        let events: Vec<(usize, f64)> = (0..d.series.sums.len())
+            .filter(|m| when(*m))
+            .map(|m| (m, per_minute))
+            .collect();
+        if at_cap {
+            d.cap_throttled = events;
+        } else {
+            d.throttled = events;
+        }
+    }
+
+    #[test]
+    fn a_dimension_that_throttled_keeps_its_bounds_and_is_never_the_cheapest_as_it_is() {
+        // Writes at 30/s with auto scaling at 100..1000: the model would lower min to 43.
+        let o = provisioned(100, 1000);
+        let quiet = usage(&o, &steady(30.0, 14), &steady(30.0, 14), 0.0);
+        let a = advise_table(&o, &quiet, &prices(), &policy());
+        let writes = |a: &Advice| {
+            a.dimensions
+                .iter()
+                .find(|d| d.key == ScalingKey::table(Side::Write))
+                .unwrap()
+                .provisioned
+                .unwrap()
+        };
+        assert!(writes(&a).min < 100, "{:?}", writes(&a));
+        assert_eq!(a.confidence, Confidence::High);
+        // The same with write throttling each noon: the bounds never go lower.
+        let mut throttled = quiet.clone();
+        throttle(
+            &mut throttled,
+            Side::Write,
+            false,
+            |m| m % DAY == 720,
+            600.0,
+        );
+        let a = advise_table(&o, &throttled, &prices(), &policy());
+        let w = writes(&a);
+        assert!(w.min >= 100 && w.max >= 1000, "{w:?}");
+        assert_eq!(a.confidence, Confidence::Medium);
+        assert!(a.throttled());
+        assert_ne!(a.reason, "already the cheapest option");
+        assert!(
+            a.notes.iter().any(|n| n
+                .contains("throttled, writes of the table: 8400 requests throttled in 14 periods")),
+            "{:?}",
+            a.notes
+        );
+        let t = a.dimensions[1].throttling.as_ref().unwrap();
+        assert_eq!((t.events, t.periods), (8400.0, 14));
+        // 600 throttled requests in a minute are 10 a second more demand than consumed.
+        assert!((a.dimensions[1].demand_peak_per_second - 40.0).abs() < 2.0);
+    }
+
+    #[test]
+    fn a_cap_that_throttled_is_raised_and_a_quiet_table_gets_the_floor() {
+        // Capped at 100 reads a second.
+        let mut o = on_demand(&[]);
+        o.caps.read = Some(Cap::Max(100));
+        // Spikes to the cap each hour, with 3,000 requests a minute throttled at it.
+        let mut u = usage(&o, &spiky(2.0, 100.0, 60, 14), &steady(1.0, 14), 0.0);
+        throttle(&mut u, Side::Read, true, |m| m % 60 == 0, 3000.0);
+        let p = Policy {
+            cap_factor: Some(1.5),
+            cap_floor: 100,
+            ..policy()
+        };
+        let a = advise_table(&o, &u, &prices(), &p);
+        assert_eq!(a.verdict, Verdict::Recommended, "{}", a.reason);
+        // Peak demand 100 + 50 a second, x 1.5: 225, well above the cap of 100 it had.
+        match a.recommended.caps.read {
+            Some(Cap::Max(n)) => assert_eq!(n, 225),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            a.reason.contains("raises the maximum on-demand throughput"),
+            "{}",
+            a.reason
+        );
+        // A quiet table (peaks of 2 reads and 1 write a second) is capped at the floor, not at
+        // 4 and 2.
+        let mut quiet = on_demand(&[]);
+        quiet.size_bytes = Some(0);
+        let u = usage(
+            &quiet,
+            &spiky(0.1, 2.0, 60, 14),
+            &spiky(0.1, 1.0, 60, 14),
+            0.0,
+        );
+        let a = advise_table(
+            &quiet,
+            &u,
+            &prices(),
+            &Policy {
+                cap_factor: Some(2.0),
+                cap_floor: 100,
+                ..policy()
+            },
+        );
+        assert_eq!(a.recommended.caps.read, Some(Cap::Max(100)), "{}", a.reason);
+        assert_eq!(a.recommended.caps.write, Some(Cap::Max(100)));
+    }
+
+    #[test]
+    fn cost_now_is_what_was_billed_beside_the_simulation() {
+        // Fixed at 100 units, but CloudWatch reports 300 in force on average (someone raised it
+        // for most of the window): billed 300 unit-hours an hour.
+        let mut o = ObservedTable::active(BillingMode::Provisioned, 100, &[]);
+        o.size_bytes = Some(0);
+        let mut u = usage(&o, &steady(50.0, 14), &steady(50.0, 14), 0.0);
+        for d in &mut u.dims {
+            d.measured_capacity = Some(300.0);
+        }
+        let a = advise_table(&o, &u, &prices(), &policy());
+        let hours = 14.0 * 24.0 * DAYS_PER_MONTH / 14.0;
+        let billed = 300.0 * hours * (0.00013 + 0.00065);
+        let simulated = 100.0 * hours * (0.00013 + 0.00065);
+        assert!(
+            (a.monthly_now - billed).abs() < 1e-6,
+            "{} vs {billed}",
+            a.monthly_now
+        );
+        assert!(
+            (a.monthly_now_simulated - simulated).abs() < 1e-6,
+            "{}",
+            a.monthly_now_simulated
+        );
+        assert!(a.options[0].measured);
+        assert!((a.monthly_saving - (a.monthly_now - a.monthly_recommended)).abs() < 1e-9);
+        // Without the metric: the simulation, said in a note.
+        let a = advise_table(
+            &o,
+            &usage(&o, &steady(50.0, 14), &steady(50.0, 14), 0.0),
+            &prices(),
+            &policy(),
+        );
+        assert!((a.monthly_now - simulated).abs() < 1e-6);
+        assert!(a
+            .notes
+            .iter()
+            .any(|n| n.contains("reported no provisioned capacity")));
+    }
+
+    #[test]
+    fn disable_scale_in_is_priced_at_the_peak_it_keeps() {
+        // A daily cycle between about 20 and 180 units a second at 70 %.
+        let cycle: Vec<f64> = (0..14 * DAY)
+            .map(|m| 100.0 + 80.0 * ((m % DAY) as f64 / DAY as f64 * std::f64::consts::TAU).sin())
+            .collect();
+        let mut o = provisioned(10, 1000);
+        let scaling = advise_table(&o, &usage(&o, &cycle, &cycle, 0.0), &prices(), &policy());
+        for p in &mut o.scaling_policies {
+            p.disable_scale_in = Some(true);
+        }
+        let held = advise_table(&o, &usage(&o, &cycle, &cycle, 0.0), &prices(), &policy());
+        // Never scaled in, it pays its peak (180 / 0.7 = 258 units) nearly all the time.
+        let hours = 14.0 * 24.0;
+        let per_side =
+            held.monthly_now_simulated / (0.00013 + 0.00065) / (hours * DAYS_PER_MONTH / 14.0);
+        assert!(per_side > 250.0, "{per_side}");
+        assert!(held.monthly_now_simulated > scaling.monthly_now_simulated * 1.5);
+    }
+
+    #[test]
+    fn history_forbids_what_aws_would_refuse_and_says_until_when() {
+        let mut o = on_demand(&[]);
+        o.size_bytes = Some(500 * (1 << 30));
+        o.recent_table_class_changes =
+            vec!["2026-11-20T10:00:00Z".into(), "2026-12-01T10:00:00Z".into()];
+        let a = advise_table(
+            &o,
+            &usage(&o, &steady(1.0, 14), &steady(0.2, 14), 0.0),
+            &prices(),
+            &policy(),
+        );
+        assert_eq!(a.recommended.table_class, TableClass::Standard);
+        assert!(
+            a.notes
+                .iter()
+                .any(|n| n.contains("the class stays until 2026-12-20T10:00:00Z")),
+            "{:?}",
+            a.notes
+        );
+        // Four switches to on-demand in 24 hours: a spiky provisioned table stays provisioned.
+        let mut o = provisioned(1, 100);
+        o.recent_switches_to_on_demand =
+            (0..4).map(|h| format!("2026-12-05T0{h}:00:00Z")).collect();
+        let u = usage(
+            &o,
+            &spiky(1.0, 60.0, 60, 14),
+            &spiky(1.0, 60.0, 60, 14),
+            0.0,
+        );
+        let a = advise_table(&o, &u, &prices(), &policy());
+        assert_ne!(a.recommended.mode, BillingMode::OnDemand);
+        assert!(a.options.iter().all(|c| c.mode != BillingMode::OnDemand));
+        assert!(
+            a.notes
+                .iter()
+                .any(|n| n.contains("until 2026-12-06T00:00:00Z")),
+            "{:?}",
+            a.notes
+        );
+    }
+
+    #[test]
+    fn gsi_storage_counts_at_the_class_rate() {
+        // A 1 GB table with a 2 TB index, little traffic: Standard-IA saves 0.6 x 2 TB of storage.
+        let mut o = on_demand(&["big"]);
+        o.size_bytes = Some(1 << 30);
+        let u = usage(&o, &steady(1.0, 14), &steady(0.5, 14), 1.0);
+        let without = advise_table(&o, &u, &prices(), &policy());
+        assert_eq!(
+            without.recommended.table_class,
+            TableClass::Standard,
+            "{}",
+            without.reason
+        );
+        o.indexes[0].size_bytes = Some(2048 * (1 << 30));
+        let a = advise_table(&o, &u, &prices(), &policy());
+        assert_eq!(
+            a.recommended.table_class,
+            TableClass::StandardInfrequentAccess,
+            "{}",
+            a.reason
+        );
+        let storage = |a: &Advice, class| {
+            a.options
+                .iter()
+                .find(|c| c.table_class == class)
+                .unwrap()
+                .storage_monthly
+        };
+        assert!((storage(&a, TableClass::Standard) - 2049.0 * 0.25).abs() < 1e-6);
+        assert!((storage(&a, TableClass::StandardInfrequentAccess) - 2049.0 * 0.10).abs() < 1e-6);
+    }
+
+    #[test]
+    fn savings_plans_take_their_discount_off_throughput_in_both_modes() {
+        let o = on_demand(&[]);
+        let u = usage(&o, &steady(2000.0, 14), &steady(500.0, 14), 0.0);
+        let list = advise_table(&o, &u, &prices(), &policy());
+        let mut p = prices();
+        p.commitments.savings_plan_percent = 20.0;
+        let a = advise_table(&o, &u, &p, &policy());
+        for (l, c) in list.options.iter().zip(&a.options) {
+            assert!(
+                (c.throughput_monthly - 0.8 * l.throughput_monthly).abs() < 1e-6,
+                "{}",
+                c.option
+            );
+            assert!((c.savings_plan_discount - 0.2 * l.throughput_monthly).abs() < 1e-6);
+        }
     }
 
     #[test]

@@ -1,8 +1,51 @@
 //! Usage as CloudWatch reports it ([`Series`]: consumed units per period, CloudWatch's `Sum`),
 //! turned into what the model needs: units per second per period ([`Series::rates`]) and a
-//! summary ([`UsageSummary`]: peak, average, idle, and an hourly profile for charts).
+//! summary ([`UsageSummary`]: peak, average, idle, and an hourly profile for charts); a
+//! dimension's consumed units with what CloudWatch counted beside them ([`DimUsage`]: throttled
+//! requests, the capacity billed), and a table's ([`TableUsage`]).
 
+use crate::model::ScalingKey;
 use serde::{Deserialize, Serialize};
+
+/// One dimension (the table or a GSI, reads or writes) over the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DimUsage {
+    pub key: ScalingKey,
+    /// Units consumed (`Consumed*CapacityUnits`, Sum per period).
+    pub series: Series,
+    /// Requests throttled for want of provisioned capacity (`Read/WriteThrottleEvents`):
+    /// (period of `series`, events), only periods with events.
+    pub throttled: Vec<(usize, f64)>,
+    /// Requests throttled at the maximum on-demand throughput
+    /// (`Read/WriteMaxOnDemandThroughputThrottleEvents`), the same way.
+    pub cap_throttled: Vec<(usize, f64)>,
+    /// The provisioned capacity in force on average over the window
+    /// (`Provisioned*CapacityUnits`): what was billed. `None` when not read or not reported.
+    pub measured_capacity: Option<f64>,
+}
+
+impl DimUsage {
+    /// Consumed units alone: no throttling seen, no capacity measured.
+    pub fn consumed(key: ScalingKey, series: Series) -> DimUsage {
+        DimUsage {
+            key,
+            series,
+            throttled: Vec::new(),
+            cap_throttled: Vec::new(),
+            measured_capacity: None,
+        }
+    }
+}
+
+/// A table's usage over the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableUsage {
+    pub dims: Vec<DimUsage>,
+    /// Days the window covers for this table (a newer table: since it was created).
+    pub days_of_data: f64,
+    /// Days asked for (`--days`).
+    pub window_days: f64,
+}
 
 /// One dimension's consumed units (table or GSI, read or write) over the analysis window:
 /// `sums[i]` is what was consumed in the `i`-th period from `start`; a period CloudWatch
@@ -64,6 +107,26 @@ impl Series {
     }
 }
 
+/// The average of a value reported now and then (CloudWatch's provisioned capacity: a point
+/// every few minutes, none while it does not change for some exporters), over [start, end)
+/// in steps of `step` seconds: each step has the last value reported at or before it (the
+/// first value before the first report). `None` without any report.
+pub fn average_in_force(points: &[(i64, f64)], start: i64, end: i64, step: i64) -> Option<f64> {
+    let first = points.first()?.1;
+    let (mut sum, mut steps, mut next, mut value) = (0.0, 0u64, 0usize, first);
+    let mut t = start.div_euclid(step) * step;
+    while t < end {
+        while next < points.len() && points[next].0 <= t {
+            value = points[next].1;
+            next += 1;
+        }
+        sum += value;
+        steps += 1;
+        t += step;
+    }
+    (steps > 0).then(|| sum / steps as f64)
+}
+
 /// What one dimension consumed over the window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageSummary {
@@ -101,5 +164,18 @@ mod tests {
         assert_eq!(u.hourly, vec![1.0]);
         assert_eq!(u.hourly_peak, vec![2.0]);
         assert!(Series::zeros(60, 0, 10).summary().idle);
+    }
+
+    #[test]
+    fn capacity_in_force_is_carried_between_reports() {
+        // 10 units from hour 0, 30 from hour 2: hours 0..4 are 10, 10, 30, 30.
+        let points = [(0, 10.0), (7200, 30.0)];
+        assert_eq!(average_in_force(&points, 0, 4 * 3600, 3600), Some(20.0));
+        // Before the first report: its value.
+        assert_eq!(
+            average_in_force(&[(7200, 30.0)], 0, 4 * 3600, 3600),
+            Some(30.0)
+        );
+        assert_eq!(average_in_force(&[], 0, 3600, 3600), None);
     }
 }

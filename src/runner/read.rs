@@ -10,9 +10,9 @@ use super::{
 use crate::aws::ops;
 use crate::aws::{AccountRegion, AwsError, ClientFactory};
 use crate::events::{Event, EventSink};
-use crate::history::recent_changes;
+use crate::history::fill_recent;
 use crate::model::*;
-use crate::planner::{plan_table, TablePlan, SWITCH_WINDOW_SECS, TABLE_CLASS_WINDOW_SECS};
+use crate::planner::{plan_table, TablePlan};
 use crate::report::*;
 use futures::StreamExt;
 use std::collections::BTreeMap;
@@ -256,18 +256,7 @@ fn settle_planned(
             desired.table.clone(),
         );
         let (switches, classes) = opts.history.of(&key);
-        o.recent_switches_to_on_demand = recent_changes(
-            o.last_switch_to_on_demand.as_deref(),
-            switches,
-            now,
-            SWITCH_WINDOW_SECS,
-        );
-        o.recent_table_class_changes = recent_changes(
-            o.last_table_class_change.as_deref(),
-            classes,
-            now,
-            TABLE_CLASS_WINDOW_SECS,
-        );
+        fill_recent(o, switches, classes, now);
     }
     // A table being deleted (or archived) cannot be changed: failed now, not planned to wait.
     let unusable = observed.as_ref().ok().and_then(ops::never_active);

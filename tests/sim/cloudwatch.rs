@@ -1,6 +1,18 @@
 //! CloudWatch's GetMetricData, as the simulator serves it over rpc-v2-cbor (the protocol of
-//! the current `aws-sdk-cloudwatch`, which moto cannot serve): the `AWS/DynamoDB` consumed
-//! capacity of the simulator's tables, generated from each table's usage profile.
+//! the current `aws-sdk-cloudwatch`, which moto cannot serve): the `AWS/DynamoDB` metrics of
+//! the simulator's tables, generated from each table's usage profile (the demand) and how it
+//! is provisioned now ([`Serving`]):
+//! - `Consumed*CapacityUnits` (Sum): the demand served: all of it on-demand, up to the maximum
+//!   on-demand throughput when capped, up to the capacity when provisioned;
+//! - `Read/WriteThrottleEvents` (Sum): demand over provisioned capacity,
+//!   `Read/WriteMaxOnDemandThroughputThrottleEvents` (Sum): demand over the cap, each unit
+//!   one request (a throttled request consumes nothing);
+//! - `Provisioned*CapacityUnits` (Average): the capacity in force, provisioned tables only.
+//!
+//! The simulator keeps no history of capacity: the whole window is served as the table is now.
+//! Auto scaling is served as AWS's target tracking aims for, capacity at demand / target within
+//! [min, max] each minute, without its minutes of lag (so it throttles only above max): the
+//! lag is what ddb-fleet's own model simulates, and the simulator must not copy that model.
 //!
 //! As AWS does: at most 500 queries per call; answers in time order with `ScanBy =
 //! TimestampAscending` (newest first otherwise); pages of at most `MaxDatapoints` (default
@@ -65,12 +77,39 @@ pub struct SimUsage {
     pub gsi_share: f64,
 }
 
+/// How one side (reads or writes) of a table or GSI is provisioned now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Serving {
+    /// On-demand, with its maximum on-demand throughput if capped.
+    OnDemand(Option<i64>),
+    Fixed(i64),
+    /// Target tracking: (min, max, target %).
+    AutoScaled(i64, i64, f64),
+}
+
+impl Serving {
+    /// Units per second served of `demand`, and the capacity in force (provisioned).
+    fn serve(self, demand: f64) -> (f64, Option<f64>) {
+        match self {
+            Serving::OnDemand(cap) => (cap.map_or(demand, |c| demand.min(c as f64)), None),
+            Serving::Fixed(c) => (demand.min(c as f64), Some(c as f64)),
+            Serving::AutoScaled(min, max, target) => {
+                let c = ((demand * 100.0 / target).ceil() as i64).clamp(min, max.max(min)) as f64;
+                (demand.min(c), Some(c))
+            }
+        }
+    }
+}
+
 /// What a query asks about a table the simulator knows.
 pub struct Lookup {
     pub usage: Option<SimUsage>,
     /// When the table was created, epoch seconds.
     pub created: i64,
     pub has_index: bool,
+    /// How the table (or the GSI asked about) serves reads and writes.
+    pub read: Serving,
+    pub write: Serving,
 }
 
 type SimError = (&'static str, String);
@@ -80,6 +119,7 @@ struct Query {
     table: String,
     index: Option<String>,
     metric: String,
+    stat: String,
     period: i64,
 }
 
@@ -120,10 +160,10 @@ fn queries(body: &Value) -> Result<Vec<Query>, SimError> {
                     format!("Period must be a multiple of 60, found {period}"),
                 ));
             }
-            if stat["Stat"] != "Sum" {
+            if stat["Stat"] != "Sum" && stat["Stat"] != "Average" {
                 return Err((
                     "ValidationException",
-                    "the simulator serves the Sum statistic".into(),
+                    "the simulator serves the Sum and Average statistics".into(),
                 ));
             }
             Ok(Query {
@@ -134,33 +174,74 @@ fn queries(body: &Value) -> Result<Vec<Query>, SimError> {
                     .as_str()
                     .unwrap_or_default()
                     .to_string(),
+                stat: stat["Stat"].as_str().unwrap_or_default().to_string(),
                 period,
             })
         })
         .collect()
 }
 
-/// The datapoints of one query: (period start, Sum), oldest first.
+/// What a metric reports in one minute of a side: (the side, what of the minute it reports).
+type Measure = fn(served: f64, demand: f64, capacity: Option<f64>) -> Option<f64>;
+
+/// The side a metric is about and how a minute gives its value (`None`: no datapoint).
+fn measure(metric: &str) -> Option<(bool, Measure)> {
+    let consumed: Measure = |served, _, _| Some(served);
+    let over: Measure = |served, demand, capacity| capacity.map(|_| demand - served);
+    let over_cap: Measure =
+        |served, demand, capacity| capacity.is_none().then_some(demand - served);
+    let capacity: Measure = |_, _, capacity| capacity;
+    Some(match metric {
+        "ConsumedReadCapacityUnits" => (true, consumed),
+        "ConsumedWriteCapacityUnits" => (false, consumed),
+        "ReadThrottleEvents" => (true, over),
+        "WriteThrottleEvents" => (false, over),
+        "ReadMaxOnDemandThroughputThrottleEvents" => (true, over_cap),
+        "WriteMaxOnDemandThroughputThrottleEvents" => (false, over_cap),
+        "ProvisionedReadCapacityUnits" => (true, capacity),
+        "ProvisionedWriteCapacityUnits" => (false, capacity),
+        _ => return None,
+    })
+}
+
+/// The datapoints of one query: (period start, Sum or Average), oldest first.
 fn points(q: &Query, lookup: &Lookup, start: i64, end: i64, now: i64) -> Vec<(i64, f64)> {
-    let Some(usage) = &lookup.usage else {
+    let (Some(usage), Some((read, measure))) = (&lookup.usage, measure(&q.metric)) else {
         return vec![];
     };
-    let (profile, share) = match (q.metric.as_str(), q.index.is_some()) {
-        ("ConsumedReadCapacityUnits", false) => (&usage.read, 1.0),
-        ("ConsumedWriteCapacityUnits", false) => (&usage.write, 1.0),
-        ("ConsumedReadCapacityUnits", true) if lookup.has_index => (&usage.read, usage.gsi_share),
-        ("ConsumedWriteCapacityUnits", true) if lookup.has_index => (&usage.write, usage.gsi_share),
-        _ => return vec![],
+    if q.index.is_some() && !lookup.has_index {
+        return vec![];
+    }
+    let share = if q.index.is_some() {
+        usage.gsi_share
+    } else {
+        1.0
     };
+    let (profile, serving) = if read {
+        (&usage.read, lookup.read)
+    } else {
+        (&usage.write, lookup.write)
+    };
+    let average = q.stat == "Average";
     let mut out = Vec::new();
     let mut t = start;
     while t + q.period <= end {
         if t >= lookup.created {
-            let sum: f64 = (0..q.period / 60)
-                .map(|m| profile.rate(t + m * 60, now) * 60.0 * share)
-                .sum();
-            if sum > 0.0 {
-                out.push((t, sum));
+            let minutes: Vec<f64> = (0..q.period / 60)
+                .filter_map(|m| {
+                    let demand = profile.rate(t + m * 60, now) * share;
+                    let (served, capacity) = serving.serve(demand);
+                    measure(served, demand, capacity)
+                })
+                .collect();
+            let value = if average {
+                minutes.iter().sum::<f64>() / minutes.len().max(1) as f64
+            } else {
+                minutes.iter().sum::<f64>() * 60.0
+            };
+            // DynamoDB publishes no datapoint for a minute without requests or throttles.
+            if !minutes.is_empty() && (value > 0.0 || average) {
+                out.push((t, value));
             }
         }
         t += q.period;

@@ -149,6 +149,8 @@ pub struct SimGsi {
     pub decreases: Vec<f64>,
     /// Being deleted: DELETING until then, gone after.
     pub deleting_until: Option<Instant>,
+    /// `IndexSizeBytes`.
+    pub size_bytes: i64,
 }
 
 impl SimGsi {
@@ -160,6 +162,7 @@ impl SimGsi {
             creating_until: None,
             deleting_until: None,
             decreases: vec![],
+            size_bytes: 0,
         }
     }
 
@@ -979,20 +982,24 @@ fn metrics(
         return cbor_error(400, "SerializationException", "the body is not CBOR");
     };
     let now = now_secs() as i64;
-    let tables = w
+    let place = w
         .regions
         .get(&(account.to_string(), region.to_string()))
-        .map(|r| r.tables.clone())
+        .cloned()
         .unwrap_or_default();
     let queries = body["MetricDataQueries"].as_array().map_or(0, Vec::len) as u64;
     w.stats.metric_queries += queries;
     drop(w);
     let lookup = |table: &str, index: Option<&str>| {
-        let t = tables.get(table)?;
+        let t = place.tables.get(table)?;
+        let gsi = index.and_then(|i| t.gsis.get(i));
+        let [read, write] = serving(&place, table, t, index.zip(gsi));
         Some(cloudwatch::Lookup {
             usage: t.usage.clone(),
             created: now - t.age.as_secs() as i64,
-            has_index: index.is_some_and(|i| t.gsis.contains_key(i)),
+            has_index: gsi.is_some(),
+            read,
+            write,
         })
     };
     match cloudwatch::get_metric_data(&body, now, lookup) {
@@ -1003,6 +1010,48 @@ fn metrics(
         },
         Err((code, message)) => cbor_error(400, code, &message),
     }
+}
+
+/// How a table (or one of its GSIs) serves reads and writes now: on-demand with its caps, or
+/// provisioned at its capacity, or under target tracking where a scalable target and a
+/// target-tracking policy are registered for the dimension.
+fn serving(
+    place: &SimRegion,
+    table: &str,
+    t: &SimTable,
+    gsi: Option<(&str, &SimGsi)>,
+) -> [cloudwatch::Serving; 2] {
+    let (caps, capacity, resource, kind) = match gsi {
+        Some((name, g)) => (
+            g.caps,
+            (g.read, g.write),
+            format!("table/{table}/index/{name}"),
+            "index",
+        ),
+        None => (t.caps, (t.read, t.write), format!("table/{table}"), "table"),
+    };
+    let side = |read: bool| {
+        if t.on_demand {
+            return cloudwatch::Serving::OnDemand(if read { caps.0 } else { caps.1 });
+        }
+        let dimension = format!(
+            "dynamodb:{kind}:{}CapacityUnits",
+            if read { "Read" } else { "Write" }
+        );
+        let target = place
+            .targets
+            .iter()
+            .find(|x| x.resource_id == resource && x.dimension == dimension);
+        let policy = place
+            .policies
+            .iter()
+            .find(|p| p.resource_id == resource && p.dimension == dimension);
+        match (target, policy) {
+            (Some(x), Some(p)) => cloudwatch::Serving::AutoScaled(x.min, x.max, p.target_value),
+            _ => cloudwatch::Serving::Fixed(if read { capacity.0 } else { capacity.1 }),
+        }
+    };
+    [side(true), side(false)]
 }
 
 fn sts(w: &mut World, account: &str, f: &HashMap<String, String>, config: &SimConfig) -> Response {
@@ -1084,7 +1133,7 @@ fn describe(name: &str, t: &SimTable, account: &str, region: &str) -> Value {
             .iter()
             .map(|(g, i)| {
                 let (status, backfilling) = i.lifecycle().unwrap_or((table, false));
-                let mut gsi = json!({"IndexName": g, "IndexStatus": status, "ProvisionedThroughput": pt(i.read, i.write), "OnDemandThroughput": caps(i.caps)});
+                let mut gsi = json!({"IndexName": g, "IndexStatus": status, "ProvisionedThroughput": pt(i.read, i.write), "OnDemandThroughput": caps(i.caps), "IndexSizeBytes": i.size_bytes});
                 if i.creating_until.is_some() {
                     gsi["Backfilling"] = json!(backfilling);
                 }

@@ -36,18 +36,11 @@ fn usage(days: usize) -> TableUsage {
     };
     TableUsage {
         dims: vec![
-            DimUsage {
-                key: ScalingKey::table(Side::Read),
-                series: series(&busy),
-            },
-            DimUsage {
-                key: ScalingKey::table(Side::Write),
-                series: series(&|_| 10.0),
-            },
+            DimUsage::consumed(ScalingKey::table(Side::Read), series(&busy)),
+            DimUsage::consumed(ScalingKey::table(Side::Write), series(&|_| 10.0)),
         ],
         days_of_data: days as f64,
         window_days: 14.0,
-        throttle_events: 0.0,
     }
 }
 
@@ -63,6 +56,7 @@ fn advised(
         min_savings: 5.0,
         min_days: 7.0,
         cap_factor: None,
+        cap_floor: 1,
         max_capacity_units: 40_000,
     };
     let prices = PriceBook::builtin().region(region).unwrap().clone();
@@ -140,6 +134,8 @@ fn fixture() -> AdviceReport {
             currency: "USD".into(),
             prices_source: "built-in".into(),
             prices_date: "2026-12-01".into(),
+            commitments: "list prices".into(),
+            cap_floor: 100,
         },
         cloudwatch: CloudWatchUse::default(),
         summary: AdviceSummary::of(&tables),
