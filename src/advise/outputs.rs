@@ -43,7 +43,7 @@ pub fn inventory_items(report: &AdviceReport, max_units: i64) -> Vec<Exported> {
 
 fn comment(t: &TableAdvice, currency: &str) -> String {
     let place = format!("{} {} {}", t.account_id, t.region, t.table);
-    match (&t.advice, &t.error) {
+    let text = match (&t.advice, &t.error) {
         (Some(a), _) => format!(
             "{place}: {} now {:.2} {currency}/month, recommended {:.2}, saving {:.2}; confidence {}; {}",
             status_word(t.status),
@@ -58,6 +58,10 @@ fn comment(t: &TableAdvice, currency: &str) -> String {
         ),
         (None, Some(e)) => format!("{place}: not advised: {}: {}", e.code, e.message),
         (None, None) => format!("{place}: {}: {}", status_word(t.status), t.reason),
+    };
+    match t.owner_note() {
+        Some(note) => format!("{text}; {note}"),
+        None => text,
     }
 }
 
@@ -66,6 +70,7 @@ pub fn status_word(s: AdviceStatus) -> &'static str {
         AdviceStatus::Recommended => "recommended",
         AdviceStatus::Unchanged => "unchanged",
         AdviceStatus::InsufficientData => "insufficient_data",
+        AdviceStatus::Managed => "managed",
         AdviceStatus::Skipped => "skipped",
         AdviceStatus::Failed => "failed",
     }
@@ -176,6 +181,21 @@ pub fn summary(report: &AdviceReport, top: usize) -> String {
         "{} to change, {} unchanged, {} with too little data, {} skipped, {} failed.",
         s.recommended, s.unchanged, s.insufficient_data, s.skipped, s.failed
     );
+    if s.managed > 0 {
+        let _ = writeln!(
+            out,
+            "{} managed by a CloudFormation stack or a --managed-tag: their changes (saving {:.2} {cur} a month) are not in the inventory, as the owner's next update would revert them; make them there, or pass --include-managed.",
+            crate::render::plural(s.managed, "table"),
+            s.monthly_saving_managed
+        );
+    }
+    if s.owner_unknown > 0 {
+        let _ = writeln!(
+            out,
+            "{} to change could not have their tags read (see each table's reason): they were not checked for a stack or a --managed-tag; grant dynamodb:ListTagsOfResource.",
+            crate::render::plural(s.owner_unknown, "table"),
+        );
+    }
     let _ = writeln!(out, "\nSavings by account ({cur} a month):");
     let _ = writeln!(
         out,

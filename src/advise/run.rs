@@ -51,6 +51,8 @@ pub struct AdviseJob {
     pub start: i64,
     pub end: i64,
     pub concurrency: usize,
+    /// Which tags mark a managed table, and whether its recommendation is written anyway.
+    pub ownership: crate::ownership::Ownership,
 }
 
 /// The tables' advice, in input order, and the CloudWatch requests made.
@@ -135,7 +137,8 @@ impl Shared<'_> {
 
 /// Advises every row (patterns already expanded; a row with an error fails as it is). AWS
 /// calls: AssumeRole once per role, DescribeTable per table, DescribeScalableTargets /
-/// DescribeScalingPolicies in batches, and CloudWatch GetMetricData per table (every page).
+/// DescribeScalingPolicies in batches, CloudWatch GetMetricData per table (every page), and
+/// ListTagsOfResource per table with a recommended change (who manages it).
 pub async fn advise_fleet(
     factory: &ClientFactory,
     rows: Vec<(DesiredTable, Option<AwsError>)>,
@@ -325,13 +328,34 @@ async fn advise_one(
         }
     };
     let policy = shared.job.policy;
-    let _model = shared.models.acquire().await;
-    let (advice, o) =
+    let model = shared.models.acquire().await;
+    let (advice, mut o) =
         tokio::task::spawn_blocking(move || (advise_table(&o, &usage, &prices, &policy), o))
             .await
             .expect("the cost model does not panic");
+    // The owner is read with the table's slots given back: its series are gone.
+    drop((model, _slot, _own_slot));
+    let mut status = TableAdvice::status_of(&advice);
+    if status == AdviceStatus::Recommended {
+        let ownership = &shared.job.ownership;
+        match ops::read_owner(c, &d.table, &o, ownership).await {
+            Ok(owner) => {
+                if owner.is_managed() && !ownership.include_managed {
+                    status = AdviceStatus::Managed;
+                }
+                o.owner = Some(owner);
+            }
+            Err(_) => {
+                return TableAdvice {
+                    reason: "interrupted before its owner was read".into(),
+                    state: Some(Box::new(o)),
+                    ..base
+                }
+            }
+        }
+    }
     TableAdvice {
-        status: TableAdvice::status_of(&advice),
+        status,
         reason: advice.reason.clone(),
         advice: Some(Box::new(advice)),
         state: Some(Box::new(o)),

@@ -140,6 +140,8 @@ fn fixture() -> AdviceReport {
             currency: "USD".into(),
             prices_source: "built-in".into(),
             prices_date: "2026-12-01".into(),
+            managed_tags: vec![],
+            include_managed: false,
         },
         cloudwatch: CloudWatchUse::default(),
         summary: AdviceSummary::of(&tables),
