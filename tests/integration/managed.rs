@@ -50,27 +50,33 @@ fn fleet() -> Vec<(String, String, String, SimTable)> {
     .collect()
 }
 
+/// Runs ddb-fleet with `args` and `--report report` (in `dir`), which must succeed: the run
+/// and its report.
+fn succeeds(endpoint: &str, dir: &std::path::Path, args: &[&str], report: &str) -> (Run, Value) {
+    let mut args = args.to_vec();
+    args.extend(["--report", report]);
+    let run = ddb_fleet(endpoint, dir, &args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = run.report(&dir.join(report));
+    (run, written)
+}
+
 fn owner(report: &Value, table: &str, state: &str) -> Value {
     entry(report, ACCOUNT, REGION, table)[state]["owner"].clone()
 }
 
 fn advise(sim: &Sim, dir: &std::path::Path, inv: &str, name: &str, extra: &[&str]) -> Value {
-    let report = format!("{name}.json");
     let output = format!("{name}.csv");
     let mut args = vec![
         "advise",
         inv,
-        "--report",
-        &report,
         "-o",
         &output,
         "--managed-tag",
         "managed-by=terraform",
     ];
     args.extend_from_slice(extra);
-    let run = ddb_fleet(&sim.endpoint, dir, &args);
-    assert_eq!(run.code, 0, "{run:?}");
-    run.report(&dir.join(&report))
+    succeeds(&sim.endpoint, dir, &args, &format!("{name}.json")).1
 }
 
 #[test]
@@ -141,21 +147,18 @@ fn managed_tables_keep_their_settings_and_advise_apply_advise_recommends_nothing
     // apply of an inventory asking every table to change: the managed ones are skipped, the
     // owner read for them and shown; the advice inventory applied as it is.
     let want = sim_inventory(d, "all.csv", &fleet, PROVISIONED);
-    let run = ddb_fleet(
+    let (run, forced) = succeeds(
         &sim.endpoint,
         d,
         &[
             "apply",
             &want,
             "--yes",
-            "--report",
-            "forced.json",
             "--managed-tag",
             "managed-by=terraform",
         ],
+        "forced.json",
     );
-    assert_eq!(run.code, 0, "{run:?}");
-    let forced = run.report(&d.join("forced.json"));
     for t in ["stacked", "terraformed"] {
         let e = entry(&forced, ACCOUNT, REGION, t);
         assert_eq!(e["status"], "skipped", "{e}");
@@ -181,40 +184,27 @@ fn managed_tables_keep_their_settings_and_advise_apply_advise_recommends_nothing
     );
     assert!(sim.stats().max_accepted_per_window[&tags] <= 5);
 
-    let run = ddb_fleet(
+    succeeds(
         &sim.endpoint,
         d,
-        &["apply", "advice.csv", "--yes", "--report", "a.json"],
+        &["apply", "advice.csv", "--yes"],
+        "a.json",
     );
-    assert_eq!(run.code, 0, "{run:?}");
     let again = advise(&sim, d, &inv, "again", &[]);
     assert_eq!(again["summary"]["recommended"], 0, "{}", again["tables"]);
     assert_eq!(again["summary"]["managed"], 2);
-    let run = ddb_fleet(
-        &sim.endpoint,
-        d,
-        &["plan", "again.csv", "--report", "p.json"],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
-    let plan = run.report(&d.join("p.json"));
+    let (_, plan) = succeeds(&sim.endpoint, d, &["plan", "again.csv"], "p.json");
     assert_eq!(plan["summary"]["would_change"], 0, "{}", plan["tables"]);
 
     // --include-managed: the recommendation is written and applied.
     let all = advise(&sim, d, &inv, "all", &["--include-managed"]);
     assert_eq!(status(&all, "stacked"), "recommended");
-    let run = ddb_fleet(
+    succeeds(
         &sim.endpoint,
         d,
-        &[
-            "apply",
-            "all.csv",
-            "--yes",
-            "--include-managed",
-            "--report",
-            "b.json",
-        ],
+        &["apply", "all.csv", "--yes", "--include-managed"],
+        "b.json",
     );
-    assert_eq!(run.code, 0, "{run:?}");
     assert!(!sim.table(ACCOUNT, REGION, "stacked").on_demand);
     let last = advise(&sim, d, &inv, "last", &["--include-managed"]);
     assert_eq!(last["summary"]["recommended"], 0, "{}", last["tables"]);
@@ -227,9 +217,7 @@ fn tags_that_cannot_be_read_leave_the_owner_unknown_and_say_so() {
     sim.deny_tags(ACCOUNT);
     let d = dir.path();
     let want = sim_inventory(d, "all.csv", &fleet, PROVISIONED);
-    let run = ddb_fleet(&sim.endpoint, d, &["plan", &want, "--report", "plan.json"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let plan = run.report(&d.join("plan.json"));
+    let (run, plan) = succeeds(&sim.endpoint, d, &["plan", &want], "plan.json");
     let stacked = entry(&plan, ACCOUNT, REGION, "stacked");
     assert_eq!(stacked["status"], "would_change", "not skipped: {stacked}");
     let why = stacked["before"]["owner"]["unknown"].as_str().unwrap();
@@ -328,13 +316,7 @@ fn on_moto_a_stack_table_is_skipped_and_included_on_request() {
         ),
     );
     let inv = inv.to_str().unwrap();
-    let run = ddb_fleet(
-        &moto.endpoint,
-        d,
-        &["apply", inv, "--yes", "--report", "a.json"],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&d.join("a.json"));
+    let (_, report) = succeeds(&moto.endpoint, d, &["apply", inv, "--yes"], "a.json");
     let stacked = entry(&report, "123456789012", "eu-west-1", "stacked");
     assert_eq!(stacked["skip_reason"], "managed", "{stacked}");
     assert_eq!(stacked["before"]["owner"], json!({"stack": "orders-prod"}));
@@ -356,20 +338,12 @@ fn on_moto_a_stack_table_is_skipped_and_included_on_request() {
         mode("stacked"),
         Some(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
     );
-    let run = ddb_fleet(
+    let (_, report) = succeeds(
         &moto.endpoint,
         d,
-        &[
-            "apply",
-            inv,
-            "--yes",
-            "--include-managed",
-            "--report",
-            "b.json",
-        ],
+        &["apply", inv, "--yes", "--include-managed"],
+        "b.json",
     );
-    assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&d.join("b.json"));
     let stacked = entry(&report, "123456789012", "eu-west-1", "stacked");
     assert_eq!(stacked["status"], "changed", "{stacked}");
     assert_eq!(
