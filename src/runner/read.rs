@@ -250,19 +250,22 @@ async fn attach_owners(
     batch: &mut [(usize, Result<ObservedTable, AwsError>)],
     ownership: &Ownership,
 ) {
-    let reads = batch.iter_mut().filter_map(|(i, r)| {
-        let d = &tables[*i];
-        let o = r.as_ref().ok()?;
-        (d.restore.is_none() && plan_table(d, o).changes_anything()).then(|| async move {
-            let owner = ops::read_owner(c, &d.table, r.as_ref().ok()?, ownership).await;
-            match (owner, r.as_mut()) {
-                (Ok(owner), Ok(o)) => o.owner = Some(owner),
-                (Err(e), _) => *r = Err(e),
-                (Ok(_), Err(_)) => {}
+    let changing = |d: &DesiredTable, r: &Result<ObservedTable, AwsError>| {
+        d.restore.is_none()
+            && r.as_ref()
+                .is_ok_and(|o| plan_table(d, o).changes_anything())
+    };
+    let reads = batch
+        .iter_mut()
+        .filter(|(i, r)| changing(&tables[*i], r))
+        .map(|(i, r)| async move {
+            let d = &tables[*i];
+            let Ok(o) = r.as_mut() else { return };
+            match ops::read_owner(c, &d.table, o, ownership).await {
+                Ok(owner) => o.owner = Some(owner),
+                Err(e) => *r = Err(e),
             }
-            Some(())
-        })
-    });
+        });
     futures::future::join_all(reads).await;
     let unknown = batch
         .iter()
