@@ -416,13 +416,19 @@ fn quota_bound(
 ) -> Duration {
     let q = quota as f64;
     let span = |n: u64| n.saturating_sub(1) as f64 / q;
+    // ListTagsOfResource's quota is AWS's 10/s per account when lower (key region "*").
+    let tags_span = |n: u64| n.saturating_sub(1) as f64 / q.min(10.0);
     // Each account's longest key: its calls at the quota, after what they must wait for (an
     // account's auto scaling calls come after its first switch has finished).
     let mut busiest: BTreeMap<&str, f64> = BTreeMap::new();
     for (key, n) in calls {
         let (account, service) = (key.0.as_str(), key.2.as_str());
         if service != "sts" {
-            let mut need = span(*n);
+            let mut need = if service == DYNAMODB_TAGS {
+                tags_span(*n)
+            } else {
+                span(*n)
+            };
             let place = (key.0.clone(), key.1.clone());
             if let Some(after) = autoscaling_after
                 .get(&place)
@@ -640,6 +646,7 @@ fn call_cpu_floor(calls: usize) {
             autoscaling: NonZeroU32::new(1_000_000).unwrap(),
             sts: NonZeroU32::new(1_000_000).unwrap(),
             cloudwatch: NonZeroU32::new(1_000_000).unwrap(),
+            tags: NonZeroU32::new(1_000_000).unwrap(),
         },
         retry: RetryPolicy::default(),
         attempt_timeout: Duration::from_secs(30),
@@ -740,6 +747,9 @@ fn main() {
             .iter()
             .flat_map(|flag| [*flag, rate.as_str()])
             .collect();
+        // ListTagsOfResource: AWS's 10/s per account, if lower (the simulator enforces it).
+        let tags_rate = o.quota.min(10).to_string();
+        common.extend(["--tags-rps", tags_rate.as_str()]);
         let rate_args = common.len();
         common.extend(["--max-attempts", "20"]);
         if o.concurrency > 0 {

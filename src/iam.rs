@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 pub const READ_ACTIONS: &[&str] = &[
     "dynamodb:DescribeTable",
     "dynamodb:ListTables",
+    // Who manages a table (a CloudFormation stack, a --managed-tag) before it is changed.
+    "dynamodb:ListTagsOfResource",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
     "cloudwatch:GetMetricData",

@@ -17,6 +17,7 @@
 //! - [`cost`]: prices and the cost model (pure); [`advise`]: reading usage from CloudWatch,
 //!   the advice report, inventory and HTML page.
 //! - [`history`]: the limited changes (switches, class changes) earlier runs recorded.
+//! - [`ownership`]: who manages a table (a CloudFormation stack, a tag the user names).
 //! - [`report`] (the JSON contract), [`journal`] (the crash record), [`render`] (text),
 //!   [`events`] feeding the log, the [`progress`] bar and the journal; [`export`], [`iam`].
 //! - [`exit_codes`], [`cancel`].
@@ -35,6 +36,7 @@ pub mod iam;
 pub mod inventory;
 pub mod journal;
 pub mod model;
+pub mod ownership;
 pub mod planner;
 pub mod progress;
 pub mod recheck;

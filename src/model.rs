@@ -564,6 +564,42 @@ pub struct RecentPeak {
     pub per_second: f64,
 }
 
+/// Who manages a table, from its tags (ListTagsOfResource): a CloudFormation stack (and so
+/// CDK, SAM, Amplify), a tag the user named (`--managed-tag`), nobody known, or not known
+/// because the tags could not be read. In reports: `"none"`, `{"stack": NAME}`,
+/// `{"tag": "KEY=VALUE"}`, `{"unknown": WHY}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owner {
+    None,
+    /// `aws:cloudformation:stack-name`: the stack's next update puts back what its template
+    /// says.
+    Stack(String),
+    /// A tag named with `--managed-tag`, as the table carries it: `KEY=VALUE`.
+    Tag(String),
+    /// The tags could not be read (e.g. AccessDenied without `dynamodb:ListTagsOfResource`).
+    Unknown(String),
+}
+
+impl Owner {
+    /// A stack or a named tag manages the table: a change made beside it would be reverted.
+    pub fn is_managed(&self) -> bool {
+        matches!(self, Owner::Stack(_) | Owner::Tag(_))
+    }
+}
+
+impl fmt::Display for Owner {
+    /// `stack orders-prod`, `tag managed-by=terraform`, `none`, `unknown (WHY)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::None => f.write_str("none"),
+            Owner::Stack(s) => write!(f, "stack {s}"),
+            Owner::Tag(t) => write!(f, "tag {t}"),
+            Owner::Unknown(why) => write!(f, "unknown ({why})"),
+        }
+    }
+}
+
 /// Everything ddb-fleet reads about one table: DescribeTable plus its auto scaling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservedTable {
@@ -612,6 +648,13 @@ pub struct ObservedTable {
     /// Why the recent peaks could not be read (the switch then starts at `min`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub recent_peaks_error: Option<String>,
+    /// Who manages the table (its tags), read where it decides something: for a table with a
+    /// change planned or recommended. `None`: not read.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub owner: Option<Owner>,
+    /// `TableArn`, which ListTagsOfResource names; not in reports.
+    #[serde(skip)]
+    pub arn: Option<String>,
 }
 
 #[cfg(test)]
@@ -667,6 +710,8 @@ impl ObservedTable {
             scaling_policies: vec![],
             recent_peaks: vec![],
             recent_peaks_error: None,
+            owner: None,
+            arn: None,
         }
     }
 }

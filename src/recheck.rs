@@ -12,7 +12,7 @@ use crate::model::*;
 
 /// The state to plan from now: DescribeTable's answer `now`, with what DescribeTable does not
 /// carry taken from plan time (auto scaling, which only ddb-fleet's later steps change; the
-/// recent peaks a switch to provisioned starts from; the limited changes known from
+/// recent peaks a switch to provisioned starts from; the owner, from the tags; the limited changes known from
 /// `--history`, plus any DescribeTable shows now).
 pub fn current_state(planned: &ObservedTable, mut now: ObservedTable, at: i64) -> ObservedTable {
     fill_recent(
@@ -25,6 +25,7 @@ pub fn current_state(planned: &ObservedTable, mut now: ObservedTable, at: i64) -
     now.scaling_policies = planned.scaling_policies.clone();
     now.recent_peaks = planned.recent_peaks.clone();
     now.recent_peaks_error = planned.recent_peaks_error.clone();
+    now.owner = planned.owner.clone();
     now.normalize();
     now
 }

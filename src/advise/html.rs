@@ -317,7 +317,11 @@ fn charts(out: &mut String, report: &AdviceReport) {
         for d in a.dimensions.iter().filter(|d| d.key.index.is_none()) {
             out.push_str(&dimension_chart(d, a, start));
         }
-        let _ = write!(out, "<p class=\"legend\">{}</p></div>", esc(&a.reason));
+        let why = match t.owner_note() {
+            Some(note) => format!("{}; {note}", a.reason),
+            None => a.reason.clone(),
+        };
+        let _ = write!(out, "<p class=\"legend\">{}</p></div>", esc(&why));
     }
     out.push_str("</div></section>");
 }
@@ -515,11 +519,14 @@ fn table_list(out: &mut String, report: &AdviceReport) {
 /// One table's row; money cells carry their number (`data-v`) to sort by.
 fn table_row(out: &mut String, t: &TableAdvice, cur: &str) {
     let (now, rec) = t.monthly();
-    let why = match (&t.advice, &t.error) {
+    let mut text = match (&t.advice, &t.error) {
         (Some(a), _) => why(a, cur),
         (None, Some(e)) => format!("{}: {}", e.code, e.message),
         (None, None) => t.reason.clone(),
     };
+    if let Some(note) = t.owner_note() {
+        text = format!("{text}; {note}");
+    }
     let class = match t.status {
         AdviceStatus::Recommended => " class=\"recommended\"",
         AdviceStatus::Failed => " class=\"failed\"",
@@ -540,5 +547,5 @@ fn table_row(out: &mut String, t: &TableAdvice, cur: &str) {
             money(v, cur)
         );
     }
-    let _ = write!(out, "<td>{}</td></tr>", esc(&why));
+    let _ = write!(out, "<td>{}</td></tr>", esc(&text));
 }

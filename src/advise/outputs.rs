@@ -43,24 +43,26 @@ pub fn inventory_items(report: &AdviceReport, max_units: i64) -> Vec<Exported> {
 
 fn comment(t: &TableAdvice, currency: &str) -> String {
     let place = format!("{} {} {}", t.account_id, t.region, t.table);
-    match (&t.advice, &t.error) {
-        (Some(a), _) => {
-            format!(
-                "{place}: {} now {:.2} {currency}/month ({}), recommended {:.2}, saving {:.2}; confidence {}; {}",
-                status_word(t.status),
-                a.monthly_now,
-                if a.options.first().is_some_and(|o| o.measured) { "as billed" } else { "simulated" },
-                a.monthly_recommended,
-                a.monthly_saving,
-                serde_json::to_value(a.confidence)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                why(a, currency)
-            )
-        }
+    let text = match (&t.advice, &t.error) {
+        (Some(a), _) => format!(
+            "{place}: {} now {:.2} {currency}/month ({}), recommended {:.2}, saving {:.2}; confidence {}; {}",
+            status_word(t.status),
+            a.monthly_now,
+            if a.options.first().is_some_and(|o| o.measured) { "as billed" } else { "simulated" },
+            a.monthly_recommended,
+            a.monthly_saving,
+            serde_json::to_value(a.confidence)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            why(a, currency)
+        ),
         (None, Some(e)) => format!("{place}: not advised: {}: {}", e.code, e.message),
         (None, None) => format!("{place}: {}: {}", status_word(t.status), t.reason),
+    };
+    match t.owner_note() {
+        Some(note) => format!("{text}; {note}"),
+        None => text,
     }
 }
 
@@ -90,6 +92,7 @@ pub fn status_word(s: AdviceStatus) -> &'static str {
         AdviceStatus::Recommended => "recommended",
         AdviceStatus::Unchanged => "unchanged",
         AdviceStatus::InsufficientData => "insufficient_data",
+        AdviceStatus::Managed => "managed",
         AdviceStatus::Skipped => "skipped",
         AdviceStatus::Failed => "failed",
     }
@@ -213,6 +216,21 @@ pub fn summary(report: &AdviceReport, top: usize) -> String {
             out,
             "The recommendations give up {:.2} {cur} a month of reserved capacity discount (counted in the saving).",
             s.reserved_discount_given_up
+        );
+    }
+    if s.managed > 0 {
+        let _ = writeln!(
+            out,
+            "{} managed by a CloudFormation stack or a --managed-tag: their changes (saving {:.2} {cur} a month) are not in the inventory, as the owner's next update would revert them; make them there, or pass --include-managed.",
+            crate::render::plural(s.managed, "table"),
+            s.monthly_saving_managed
+        );
+    }
+    if s.owner_unknown > 0 {
+        let _ = writeln!(
+            out,
+            "{} to change could not have their tags read (see each table's reason): they were not checked for a stack or a --managed-tag; grant dynamodb:ListTagsOfResource.",
+            crate::render::plural(s.owner_unknown, "table"),
         );
     }
     let _ = writeln!(out, "\nSavings by account ({cur} a month):");

@@ -2,7 +2,7 @@
 //! run report (`schema_version`), that `report merge` can combine across shards.
 
 use crate::cost::recommend::{Advice, Verdict};
-use crate::model::{ObservedTable, Source};
+use crate::model::{ObservedTable, Owner, Source};
 use crate::report::{ErrorReport, InventoryRef};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -51,6 +51,12 @@ pub struct AdviceSettings {
     /// `--cap-floor`.
     #[serde(default)]
     pub cap_floor: i64,
+    /// `--managed-tag` values, as given.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub managed_tags: Vec<String>,
+    /// `--include-managed`: managed tables' recommendations are written to the inventory.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub include_managed: bool,
 }
 
 /// CloudWatch requests made (CloudWatch bills GetMetricData per 1,000 metrics requested).
@@ -70,6 +76,16 @@ pub struct AdviceSummary {
     pub insufficient_data: usize,
     pub skipped: usize,
     pub failed: usize,
+    /// Tables with a recommended change that a stack or a `--managed-tag` manages: not
+    /// written to the inventory, and not counted in `monthly_recommended`.
+    #[serde(default)]
+    pub managed: usize,
+    /// What those would save a month, changed where their owner defines them.
+    #[serde(default)]
+    pub monthly_saving_managed: f64,
+    /// Tables with a recommended change whose tags could not be read (owner not known).
+    #[serde(default)]
+    pub owner_unknown: usize,
     pub monthly_now: f64,
     pub monthly_recommended: f64,
     pub monthly_saving: f64,
@@ -97,6 +113,10 @@ pub enum AdviceStatus {
     Recommended,
     Unchanged,
     InsufficientData,
+    /// A change is recommended, but a CloudFormation stack or a `--managed-tag` manages the
+    /// table (`state.owner`): its next update would revert the change, so the inventory keeps
+    /// the table as it is (unless `--include-managed`, which makes it `recommended`).
+    Managed,
     /// Not analysed: see `reason` (a global table).
     Skipped,
     /// Could not be read (DescribeTable, auto scaling or CloudWatch): see `error`.
@@ -128,11 +148,34 @@ pub struct TableAdvice {
 }
 
 impl TableAdvice {
-    /// Monthly cost now and recommended (both 0 without advice).
+    /// Monthly cost now and recommended (both 0 without advice); a managed table's
+    /// recommendation is not made, so it costs what it costs now.
     pub fn monthly(&self) -> (f64, f64) {
         self.advice
             .as_ref()
-            .map_or((0.0, 0.0), |a| (a.monthly_now, a.monthly_recommended))
+            .map_or((0.0, 0.0), |a| match self.status {
+                AdviceStatus::Managed => (a.monthly_now, a.monthly_now),
+                _ => (a.monthly_now, a.monthly_recommended),
+            })
+    }
+
+    /// Who manages the table, where it matters: a managed table's recommendation left out of
+    /// the inventory (or, with `--include-managed`, written all the same), or an owner that
+    /// could not be read. `None` for a table no one is known to manage.
+    pub fn owner_note(&self) -> Option<String> {
+        let owner = self.state.as_ref()?.owner.as_ref()?;
+        match owner {
+            Owner::Stack(_) | Owner::Tag(_) if self.status == AdviceStatus::Managed => Some(format!(
+                "managed by {owner}: not written to the inventory (its next update would revert the change; change it there, or pass --include-managed)"
+            )),
+            Owner::Stack(_) | Owner::Tag(_) => {
+                Some(format!("managed by {owner}: written all the same (--include-managed)"))
+            }
+            Owner::Unknown(why) => Some(format!(
+                "owner not known ({why}): not checked for a stack or a --managed-tag"
+            )),
+            Owner::None => None,
+        }
     }
 
     pub fn status_of(advice: &Advice) -> AdviceStatus {
@@ -155,6 +198,7 @@ impl AdviceSummary {
                 AdviceStatus::Recommended => &mut s.recommended,
                 AdviceStatus::Unchanged => &mut s.unchanged,
                 AdviceStatus::InsufficientData => &mut s.insufficient_data,
+                AdviceStatus::Managed => &mut s.managed,
                 AdviceStatus::Skipped => &mut s.skipped,
                 AdviceStatus::Failed => &mut s.failed,
             } += 1;
@@ -165,6 +209,15 @@ impl AdviceSummary {
                 s.throttled += usize::from(a.throttled());
                 s.reserved_discount_given_up += a.reserved_discount_given_up;
             }
+            if let Some(a) = t
+                .advice
+                .as_ref()
+                .filter(|_| t.status == AdviceStatus::Managed)
+            {
+                s.monthly_saving_managed += a.monthly_saving;
+            }
+            let owner = t.state.as_ref().and_then(|o| o.owner.as_ref());
+            s.owner_unknown += usize::from(matches!(owner, Some(Owner::Unknown(_))));
         }
         s.monthly_saving = s.monthly_now - s.monthly_recommended;
         s

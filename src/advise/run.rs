@@ -55,6 +55,8 @@ pub struct AdviseJob {
     /// Limited changes earlier runs recorded (`--history`).
     pub history: crate::history::History,
     pub concurrency: usize,
+    /// Which tags mark a managed table, and whether its recommendation is written anyway.
+    pub ownership: crate::ownership::Ownership,
 }
 
 /// Shares each region's reserved capacity out over its advised tables and decides them again
@@ -82,9 +84,15 @@ pub fn share_reserved(tables: &mut [TableAdvice], job: &AdviseJob) {
         })
         .collect();
     crate::cost::commitments::share_reserved(advised, &job.prices, &job.policy);
+    // Sharing only makes each table's current setting cheaper against its other options (its
+    // share covers what it has now): a recommendation may be withdrawn, never made, so the
+    // owners read for recommended tables are all that is needed.
     for t in tables {
         if let Some(a) = &t.advice {
-            t.status = TableAdvice::status_of(a);
+            let status = TableAdvice::status_of(a);
+            if !(t.status == AdviceStatus::Managed && status == AdviceStatus::Recommended) {
+                t.status = status;
+            }
             t.reason = a.reason.clone();
         }
     }
@@ -172,7 +180,8 @@ impl Shared<'_> {
 
 /// Advises every row (patterns already expanded; a row with an error fails as it is). AWS
 /// calls: AssumeRole once per role, DescribeTable per table, DescribeScalableTargets /
-/// DescribeScalingPolicies in batches, and CloudWatch GetMetricData per table (every page).
+/// DescribeScalingPolicies in batches, CloudWatch GetMetricData per table (every page), and
+/// ListTagsOfResource per table with a recommended change (who manages it).
 pub async fn advise_fleet(
     factory: &ClientFactory,
     rows: Vec<(DesiredTable, Option<AwsError>)>,
@@ -366,13 +375,34 @@ async fn advise_one(
         }
     };
     let policy = shared.job.policy;
-    let _model = shared.models.acquire().await;
-    let (advice, o) =
+    let model = shared.models.acquire().await;
+    let (advice, mut o) =
         tokio::task::spawn_blocking(move || (advise_table(&o, &usage, &prices, &policy), o))
             .await
             .expect("the cost model does not panic");
+    // The owner is read with the table's slots given back: its series are gone.
+    drop((model, _slot, _own_slot));
+    let mut status = TableAdvice::status_of(&advice);
+    if status == AdviceStatus::Recommended {
+        let ownership = &shared.job.ownership;
+        match ops::read_owner(c, &d.table, &o, ownership).await {
+            Ok(owner) => {
+                if owner.is_managed() && !ownership.include_managed {
+                    status = AdviceStatus::Managed;
+                }
+                o.owner = Some(owner);
+            }
+            Err(_) => {
+                return TableAdvice {
+                    reason: "interrupted before its owner was read".into(),
+                    state: Some(Box::new(o)),
+                    ..base
+                }
+            }
+        }
+    }
     TableAdvice {
-        status: TableAdvice::status_of(&advice),
+        status,
         reason: advice.reason.clone(),
         advice: Some(Box::new(advice)),
         state: Some(Box::new(o)),

@@ -46,6 +46,10 @@ pub struct Rates {
     /// CloudWatch GetMetricData (AWS's default quota: 50 requests/s per account and region,
     /// shared with dashboards and alarms).
     pub cloudwatch: NonZeroU32,
+    /// DynamoDB ListTagsOfResource, which AWS limits apart: 10 requests/s per account (all
+    /// its regions; shared with everything else that reads tags there: Terraform's refresh,
+    /// AWS Config). This rate is per account too.
+    pub tags: NonZeroU32,
 }
 
 impl Default for Rates {
@@ -55,6 +59,7 @@ impl Default for Rates {
             autoscaling: NonZeroU32::new(10).unwrap(),
             sts: NonZeroU32::new(20).unwrap(),
             cloudwatch: NonZeroU32::new(10).unwrap(),
+            tags: NonZeroU32::new(5).unwrap(),
         }
     }
 }
@@ -89,6 +94,8 @@ pub enum Service {
     DynamoDbMutating,
     AutoScaling,
     CloudWatch,
+    /// DynamoDB ListTagsOfResource: a quota of its own (see [`Rates::tags`]).
+    DynamoDbTags,
 }
 
 type Limiter = DefaultKeyedRateLimiter<(String, String)>;
@@ -110,6 +117,7 @@ struct Limiters {
     polls: Limiter,
     autoscaling: Limiter,
     cloudwatch: Limiter,
+    tags: Limiter,
     sts: Arc<governor::DefaultDirectRateLimiter>,
 }
 
@@ -123,6 +131,7 @@ impl Limiters {
             )),
             autoscaling: RateLimiter::keyed(paced(rates.autoscaling)),
             cloudwatch: RateLimiter::keyed(paced(rates.cloudwatch)),
+            tags: RateLimiter::keyed(paced(rates.tags)),
             sts: Arc::new(RateLimiter::direct(paced(rates.sts))),
         }
     }
@@ -135,6 +144,10 @@ impl Limiters {
             Service::DynamoDbMutating => wait_for_token(&self.dynamodb_mutating, key).await,
             Service::AutoScaling => wait_for_token(&self.autoscaling, key).await,
             Service::CloudWatch => wait_for_token(&self.cloudwatch, key).await,
+            // AWS states this quota per account, not per region: one limiter for the account.
+            Service::DynamoDbTags => {
+                wait_for_token(&self.tags, &(key.0.clone(), String::new())).await
+            }
         }
     }
 
@@ -760,6 +773,48 @@ mod tests {
                 "the next poll waited for the first one's DynamoDB token"
             );
             assert!(!first.is_finished(), "the first poll was not held back");
+        });
+    }
+
+    /// AWS limits ListTagsOfResource apart, per account: one rate for all the account's
+    /// regions, not taken from DynamoDB's other reads.
+    #[test]
+    fn tag_reads_take_one_rate_per_account_apart_from_other_reads() {
+        two_threads().block_on(async {
+            let rates = Rates {
+                dynamodb: NonZeroU32::MIN,
+                tags: NonZeroU32::MIN,
+                ..Rates::default()
+            };
+            let limiters = Limiters::new(&rates);
+            let idle = Busy::default();
+            let turn = |service, account: &str, region: &str| {
+                let key = (account.to_string(), region.to_string());
+                let limiters = &limiters;
+                let idle = &idle;
+                async move {
+                    tokio::time::timeout(
+                        Duration::from_millis(300),
+                        limiters.work_turn(service, idle, &key),
+                    )
+                    .await
+                }
+            };
+            assert!(turn(Service::DynamoDb, "1", "r").await.is_ok());
+            assert!(
+                turn(Service::DynamoDbTags, "1", "r").await.is_ok(),
+                "tags waited for a read"
+            );
+            assert!(
+                turn(Service::DynamoDbTags, "1", "other-region")
+                    .await
+                    .is_err(),
+                "the account's tag rate is shared by its regions"
+            );
+            assert!(
+                turn(Service::DynamoDbTags, "2", "r").await.is_ok(),
+                "another account waited"
+            );
         });
     }
 

@@ -77,6 +77,8 @@ pub fn table(t: &ddb::TableDescription) -> ObservedTable {
         scaling_policies: vec![],
         recent_peaks: vec![],
         recent_peaks_error: None,
+        owner: None,
+        arn: t.table_arn().map(str::to_string),
     };
     o.normalize();
     o

@@ -161,6 +161,62 @@ pub async fn list_tables(c: &AccountRegion) -> Result<Vec<String>, AwsError> {
     .await
 }
 
+/// Who manages the table (`ownership`'s reading of its tags): DynamoDB ListTagsOfResource on
+/// its ARN, every page, at the account's tag rate. The tags not readable (AccessDenied without
+/// `dynamodb:ListTagsOfResource`, throttled beyond the retries, the table gone since it was
+/// described): `Owner::Unknown` with the reason. `Err` only when the run is stopping.
+pub async fn read_owner(
+    c: &AccountRegion,
+    table: &str,
+    observed: &ObservedTable,
+    ownership: &crate::ownership::Ownership,
+) -> Result<Owner, AwsError> {
+    let arn = match &observed.arn {
+        Some(arn) => arn.clone(),
+        // DescribeTable gives TableArn; an emulator might not.
+        None => {
+            let partition = match c.region.as_str() {
+                r if r.starts_with("cn-") => "aws-cn",
+                r if r.starts_with("us-gov-") => "aws-us-gov",
+                _ => "aws",
+            };
+            format!(
+                "arn:{partition}:dynamodb:{}:{}:table/{table}",
+                c.region, c.account_id
+            )
+        }
+    };
+    let arn = &arn;
+    let tags = all_pages(
+        |token| async move {
+            let out = c
+                .call(Service::DynamoDbTags, OnBusy::Retry, || {
+                    c.ddb
+                        .list_tags_of_resource()
+                        .resource_arn(arn)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .result?;
+            let next = out.next_token().map(str::to_string);
+            let tags = out
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            Ok((tags, next))
+        },
+        Clone::clone,
+    )
+    .await;
+    match tags {
+        Ok(tags) => Ok(ownership.owner_of(&tags)),
+        Err(e) if e.is_interrupted() => Err(e),
+        Err(e) => Ok(Owner::Unknown(format!("{}: {}", e.code, e.message))),
+    }
+}
+
 /// Auto scaling of a set of tables, keyed by table name.
 #[derive(Debug, Default)]
 pub struct Scaling {

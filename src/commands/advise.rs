@@ -3,7 +3,7 @@
 //! inventory (`-o`), the HTML page (`--html`) and the summary on stdout. Read-only in AWS.
 //! Exit 1 if a table could not be advised, 130 if interrupted (the report is still written).
 
-use super::args::{DiscoveryArgs, GlobalArgs, ReportArgs};
+use super::args::{DiscoveryArgs, GlobalArgs, OwnershipArgs, ReportArgs};
 use super::base::{self, limits, Signals};
 use super::identity;
 use super::source::{rows_to_read_from, Discovery};
@@ -73,6 +73,8 @@ pub struct AdviseArgs {
     pub html: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub ownership: OwnershipArgs,
     #[command(flatten)]
     pub global: GlobalArgs,
 }
@@ -270,6 +272,7 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         now,
         history,
         concurrency: base::concurrency(g, &rows),
+        ownership: a.ownership.ownership(),
     };
     let started_at = report::now_rfc3339();
     let (mut collected, interrupted) = read(g, rows, &sel, &job)?;
@@ -314,6 +317,13 @@ fn settings(a: &AdviseArgs, period: u32, prices: &PriceBook) -> AdviceSettings {
         prices_date: prices.date.clone(),
         commitments: commitments(prices),
         cap_floor: a.cap_floor,
+        managed_tags: a
+            .ownership
+            .managed_tags
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        include_managed: a.ownership.include_managed,
     }
 }
 

@@ -158,6 +158,30 @@ impl DiscoveryArgs {
     }
 }
 
+/// Who manages a table, and whether such tables are changed (`plan`, `apply`, `advise`).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Tables a stack or a tool manages")]
+pub struct OwnershipArgs {
+    /// A tag that marks a table as managed by a tool, e.g. managed-by=terraform (KEY alone:
+    /// any value; repeatable). A CloudFormation stack's tag (CDK, SAM, Amplify too) always
+    /// does.
+    #[arg(long = "managed-tag", value_name = "KEY[=VALUE]")]
+    pub managed_tags: Vec<crate::ownership::ManagedTag>,
+    /// Change managed tables too (their owner's next update would revert the change): apply
+    /// them, and write their recommendations into the advice inventory.
+    #[arg(long)]
+    pub include_managed: bool,
+}
+
+impl OwnershipArgs {
+    pub fn ownership(&self) -> crate::ownership::Ownership {
+        crate::ownership::Ownership {
+            tags: self.managed_tags.clone(),
+            include_managed: self.include_managed,
+        }
+    }
+}
+
 /// How a plan, apply or rollback is printed.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -246,6 +270,10 @@ pub struct GlobalArgs {
     /// AWS's default quota is 50/s, shared with dashboards and alarms).
     #[arg(long, default_value_t = Rates::default().cloudwatch, value_parser = parse_rate)]
     pub cloudwatch_rps: NonZeroU32,
+    /// DynamoDB ListTagsOfResource requests per second, per account, all regions together
+    /// (who manages a table; AWS allows 10/s per account).
+    #[arg(long, default_value_t = Rates::default().tags, value_parser = parse_rate)]
+    pub tags_rps: NonZeroU32,
     #[command(flatten)]
     pub limits: LimitArgs,
     /// First retry backoff in milliseconds (doubles, full jitter, capped at 20 s).

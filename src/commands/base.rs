@@ -71,6 +71,7 @@ pub fn aws_settings(g: &GlobalArgs) -> AwsSettings {
             autoscaling: g.autoscaling_rps,
             sts: g.sts_rps,
             cloudwatch: g.cloudwatch_rps,
+            tags: g.tags_rps,
         },
         retry: RetryPolicy {
             max_attempts: g.max_attempts,
@@ -121,6 +122,7 @@ pub fn run_options(g: &GlobalArgs, tables: &[DesiredTable]) -> RunOptions {
         history: Default::default(),
         max_updating: g.max_updating as usize,
         reread_after: Duration::from_millis(g.reread_after_ms),
+        ownership: Default::default(),
     }
 }
 

@@ -46,6 +46,8 @@ pub struct Job<'a> {
     pub guards: Option<&'a Guards>,
     /// `plan --detailed-exitcode`.
     pub detailed_exitcode: bool,
+    /// `--managed-tag`, `--include-managed` (`plan`, `apply`).
+    pub ownership: crate::ownership::Ownership,
 }
 
 /// How the run ended, before its report is written.
@@ -127,6 +129,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         earlier_reports,
         guards,
         detailed_exitcode,
+        ownership,
     } = job;
     // Everything the user gave is validated before anything talks to AWS.
     let report_path = report.path(command);
@@ -157,6 +160,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         max_failures: guards.map_or(usize::MAX, |a| a.max_failures as usize),
         canary: guards.and_then(|a| a.canary).map(|n| n as usize),
         history,
+        ownership,
         ..base::run_options(g, &tables)
     };
     // One run at a time writes this report (and its journal).

@@ -2,7 +2,9 @@
 //! [`pipeline`](super::pipeline). `plan` changes nothing; `apply` takes the guardrails and
 //! `--resume`.
 
-use super::args::{GlobalArgs, Guards, RenderArgs, ReportArgs, SelectArgs, SingleTableArgs};
+use super::args::{
+    GlobalArgs, Guards, OwnershipArgs, RenderArgs, ReportArgs, SelectArgs, SingleTableArgs,
+};
 use super::base::limits;
 use super::pipeline::{self, Job};
 use super::source::{load_tables, selection};
@@ -26,6 +28,8 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub render: RenderArgs,
     #[command(flatten)]
+    pub ownership: OwnershipArgs,
+    #[command(flatten)]
     pub global: GlobalArgs,
 }
 
@@ -47,6 +51,8 @@ pub struct ApplyArgs {
     pub report: ReportArgs,
     #[command(flatten)]
     pub render: RenderArgs,
+    #[command(flatten)]
+    pub ownership: OwnershipArgs,
     #[command(flatten)]
     pub global: GlobalArgs,
 }
@@ -70,6 +76,7 @@ pub fn plan(a: &PlanArgs) -> Result<i32, CliError> {
             earlier_reports: &[],
             guards: None,
             detailed_exitcode: a.detailed_exitcode,
+            ownership: a.ownership.ownership(),
         },
     )
 }
@@ -93,6 +100,7 @@ pub fn apply(a: &ApplyArgs) -> Result<i32, CliError> {
             earlier_reports: a.resume.as_slice(),
             guards: Some(&a.guards),
             detailed_exitcode: false,
+            ownership: a.ownership.ownership(),
         },
     )
 }

@@ -58,6 +58,8 @@ pub fn run(a: &RollbackArgs) -> Result<i32, CliError> {
             earlier_reports: &a.from,
             guards: (!a.plan_only).then_some(&a.guards),
             detailed_exitcode: false,
+            // A rollback puts back what the owner had: managed tables are not skipped.
+            ownership: Default::default(),
         },
     )
 }

@@ -58,6 +58,9 @@ pub enum SkipReason {
     /// AWS refused a capacity decrease (per table: four at any time in a UTC day, then one
     /// an hour); `--resume` takes it up once the time the report names has come.
     DecreaseLimit,
+    /// A CloudFormation stack or a tag named with `--managed-tag` manages the table: its next
+    /// update would revert the change. `--include-managed` changes it all the same.
+    Managed,
 }
 
 impl SkipReason {
@@ -152,6 +155,34 @@ pub fn plan_table(desired: &DesiredTable, observed: &ObservedTable) -> TablePlan
     TablePlan {
         actions,
         skip: None,
+    }
+}
+
+/// `plan` for a table that a stack or a named tag manages (its `owner`), unless
+/// `include_managed`: skipped with reason `managed` if it would change anything (the owner's
+/// next update would revert the change). A rollback's plan is kept: it puts back the state
+/// the owner had. An owner that could not be read does not skip the table.
+pub fn leave_managed(
+    plan: TablePlan,
+    desired: &DesiredTable,
+    observed: &ObservedTable,
+    include_managed: bool,
+) -> TablePlan {
+    match &observed.owner {
+        Some(owner)
+            if owner.is_managed()
+                && plan.changes_anything()
+                && !include_managed
+                && desired.restore.is_none() =>
+        {
+            TablePlan::skipped((
+                SkipReason::Managed,
+                format!(
+                    "managed by {owner}: its next update would revert the change; change it there, or pass --include-managed"
+                ),
+            ))
+        }
+        _ => plan,
     }
 }
 

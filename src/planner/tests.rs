@@ -938,3 +938,52 @@ fn an_update_holds_only_when_the_table_already_has_all_it_sets() {
     assert!(update_holds(&not_yet, &to_on_demand));
     assert!(!update_holds(&switched, &to_on_demand));
 }
+
+#[test]
+fn a_managed_table_that_would_change_is_skipped_unless_included() {
+    let want = desired(DesiredMode::OnDemand, IndexScope::All);
+    let mut table = observed(BillingMode::Provisioned, &[]);
+    let switch = plan_table(&want, &table);
+    assert!(switch.changes_anything());
+    for owner in [
+        Owner::Stack("orders-prod".into()),
+        Owner::Tag("managed-by=terraform".into()),
+    ] {
+        table.owner = Some(owner.clone());
+        let left = leave_managed(switch.clone(), &want, &table, false);
+        assert_eq!(left.skip.as_ref().map(|s| s.0), Some(SkipReason::Managed));
+        assert!(left.actions.is_empty());
+        assert!(
+            left.skip.unwrap().1.contains(&owner.to_string()),
+            "the reason names the owner"
+        );
+        assert_eq!(leave_managed(switch.clone(), &want, &table, true), switch);
+    }
+    // Nobody known, or not known: the plan stands (the report says the owner is unknown).
+    for owner in [
+        None,
+        Some(Owner::None),
+        Some(Owner::Unknown("denied".into())),
+    ] {
+        table.owner = owner;
+        assert_eq!(leave_managed(switch.clone(), &want, &table, false), switch);
+    }
+    // A managed table with nothing to change is unchanged, not skipped.
+    let mut same = observed(BillingMode::OnDemand, &[]);
+    same.owner = Some(Owner::Stack("orders-prod".into()));
+    let nothing = plan_table(&want, &same);
+    assert_eq!(leave_managed(nothing.clone(), &want, &same, false), nothing);
+    // A rollback puts back what the owner had: never skipped.
+    let back = DesiredTable {
+        restore: Some(Box::new(observed(BillingMode::Provisioned, &[]))),
+        ..want.clone()
+    };
+    let mut switched = observed(BillingMode::OnDemand, &[]);
+    switched.owner = Some(Owner::Stack("orders-prod".into()));
+    let restore = plan_table(&back, &switched);
+    assert!(restore.changes_anything());
+    assert_eq!(
+        leave_managed(restore.clone(), &back, &switched, false),
+        restore
+    );
+}

@@ -66,6 +66,7 @@ pub fn write(
     tables: &[TableReport],
 ) -> std::io::Result<()> {
     write_groups(out, tables)?;
+    write_owners(out, tables)?;
     write_exceptions(out, tables)?;
     write_accounts(out, tables)?;
     summary_line(out, command, tables)
@@ -107,6 +108,37 @@ fn write_groups(out: &mut impl std::io::Write, tables: &[TableReport]) -> std::i
             n => format!(", and {n} more (see the report)"),
         };
         writeln!(out, "    e.g. {}{more}", names.join(", "))?;
+    }
+    Ok(())
+}
+
+/// Of the tables that change, those a stack or a named tag manages (`--include-managed`) and
+/// those whose owner could not be read: how many, a few names, and the first one's reason.
+fn write_owners(out: &mut impl std::io::Write, tables: &[TableReport]) -> std::io::Result<()> {
+    let mut kinds: BTreeMap<bool, Vec<(&TableReport, String)>> = BTreeMap::new();
+    for t in tables
+        .iter()
+        .filter(|t| !needs_a_look(t) && !writes(t).is_empty())
+    {
+        if let Some(note) = super::owner_note(t) {
+            let managed = t.before.as_ref().and_then(|b| b.owner.as_ref());
+            let managed = managed.is_some_and(crate::model::Owner::is_managed);
+            kinds.entry(managed).or_default().push((t, note));
+        }
+    }
+    for (managed, members) in kinds.iter().rev() {
+        let what = if *managed {
+            "managed by a stack or a --managed-tag, changed all the same (--include-managed)"
+        } else {
+            "whose owner could not be read (not checked for a stack or a --managed-tag)"
+        };
+        writeln!(out, "  of which {} {what}", plural(members.len(), "table"))?;
+        let names: Vec<String> = members
+            .iter()
+            .take(EXAMPLES)
+            .map(|(t, _)| format!("{} {} {}", t.account_id, t.region, t.table))
+            .collect();
+        writeln!(out, "    e.g. {}; {}", names.join(", "), members[0].1)?;
     }
     Ok(())
 }

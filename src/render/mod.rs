@@ -5,7 +5,7 @@
 
 pub mod grouped;
 
-use crate::model::DesiredMode;
+use crate::model::{DesiredMode, Owner};
 use crate::report::{Outcome, Summary, TableReport, TableStatus};
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -67,10 +67,25 @@ fn detail_column(t: &TableReport) -> String {
         return format!("{}: {}", e.code, e.message);
     }
     let n = t.actions.iter().filter(|a| a.action.is_mutating()).count();
-    match n {
+    let changes = match n {
         0 => "-".into(),
         1 => "1 change".into(),
         n => format!("{n} changes"),
+    };
+    match owner_note(t) {
+        Some(note) => format!("{changes} ({note})"),
+        None => changes,
+    }
+}
+
+/// What a table that changes (or would) must show of its owner: a stack or a named tag that
+/// manages it (changed because of `--include-managed`), or why its owner is not known.
+/// `None` for a table no one is known to manage.
+pub(crate) fn owner_note(t: &TableReport) -> Option<String> {
+    match t.before.as_ref()?.owner.as_ref()? {
+        o @ (Owner::Stack(_) | Owner::Tag(_)) => Some(format!("managed by {o}: --include-managed")),
+        Owner::Unknown(why) => Some(format!("owner not known: {why}")),
+        Owner::None => None,
     }
 }
 

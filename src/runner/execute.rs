@@ -761,6 +761,7 @@ mod tests {
                 history: History::default(),
                 max_updating: 1,
                 reread_after: std::time::Duration::ZERO,
+                ownership: Default::default(),
             };
             let desired = DesiredTable::on_demand("t");
             let ctx = Arc::new(ApplyContext::new(

@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub max_updating: usize,
     /// A table planned longer ago than this is read again before its first UpdateTable.
     pub reread_after: Duration,
+    /// Which tags mark a managed table, and whether to change such tables anyway.
+    pub ownership: crate::ownership::Ownership,
 }
 
 /// (account, role, region): the tables that share clients, credentials and rate limits.

@@ -12,7 +12,8 @@ use crate::aws::{AccountRegion, AwsError, ClientFactory};
 use crate::events::{Event, EventSink};
 use crate::history::fill_recent;
 use crate::model::*;
-use crate::planner::{plan_table, TablePlan};
+use crate::ownership::Ownership;
+use crate::planner::{leave_managed, plan_table, TablePlan};
 use crate::report::*;
 use futures::StreamExt;
 use std::collections::BTreeMap;
@@ -103,7 +104,8 @@ pub async fn observe_and_plan(
                     .collect(),
                 Ok(c) => {
                     let streaming = ready_ref.is_some();
-                    read_group(c, tables_ref, &members, per_group, streaming, settle_ref).await
+                    let how = (per_group, streaming, &opts.ownership);
+                    read_group(c, tables_ref, &members, how, settle_ref).await
                 }
             };
             if let Some(tx) = ready_ref {
@@ -125,13 +127,13 @@ pub async fn observe_and_plan(
 /// `streaming` (apply starts each table as it is planned): a batch is the tables described
 /// within `BATCH_WAIT` of its first (more while Auto Scaling is busy), so each table is
 /// applied soon after its DescribeTable, not after a whole batch of them; otherwise
-/// `READ_BATCH` tables, the fewest calls.
+/// `READ_BATCH` tables, the fewest calls. The tables whose plan changes something have
+/// their owner read (`ownership`).
 async fn read_group(
     c: &AccountRegion,
     tables: &[DesiredTable],
     members: &[usize],
-    parallel: usize,
-    streaming: bool,
+    (parallel, streaming, ownership): (usize, bool, &Ownership),
     settle: &(dyn Fn(usize, Result<ObservedTable, AwsError>) -> Option<(usize, Planned)> + Sync),
 ) -> Vec<(usize, Planned)> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -179,6 +181,7 @@ async fn read_group(
                 .collect();
             ops::attach_scaling(c, described, &namespace).await;
             attach_recent_peaks(c, tables, &mut batch).await;
+            attach_owners(c, tables, &mut batch, ownership).await;
             out.extend(batch.into_iter().filter_map(|(i, r)| settle(i, r)));
         }
         out
@@ -235,6 +238,45 @@ async fn attach_recent_peaks(
     }
 }
 
+/// For the tables of `batch` whose plan changes something (a rollback's aside: it puts back
+/// what the owner had), who manages them (`ops::read_owner`): the plan leaves a managed
+/// table alone unless `--include-managed`. A stop while reading fails the table as
+/// interrupted.
+async fn attach_owners(
+    c: &AccountRegion,
+    tables: &[DesiredTable],
+    batch: &mut [(usize, Result<ObservedTable, AwsError>)],
+    ownership: &Ownership,
+) {
+    let changing = |d: &DesiredTable, r: &Result<ObservedTable, AwsError>| {
+        d.restore.is_none()
+            && r.as_ref()
+                .is_ok_and(|o| plan_table(d, o).changes_anything())
+    };
+    let reads = batch
+        .iter_mut()
+        .filter(|(i, r)| changing(&tables[*i], r))
+        .map(|(i, r)| async move {
+            let d = &tables[*i];
+            let Ok(o) = r.as_mut() else { return };
+            match ops::read_owner(c, &d.table, o, ownership).await {
+                Ok(owner) => o.owner = Some(owner),
+                Err(e) => *r = Err(e),
+            }
+        });
+    futures::future::join_all(reads).await;
+    let unknown = batch
+        .iter()
+        .find_map(|(_, r)| match r.as_ref().ok()?.owner.as_ref()? {
+            Owner::Unknown(why) => Some(why.clone()),
+            _ => None,
+        });
+    if let Some(why) = unknown {
+        tracing::warn!(account = %c.account_id, region = %c.region, error = %why,
+            "cannot read tables' tags (ListTagsOfResource): they are changed without knowing whether a stack manages them; grant dynamodb:ListTagsOfResource");
+    }
+}
+
 /// Plans one table from what was read, and records it in the ledger: `before`, the planned
 /// actions and the status. Tables that need nothing (or cannot be read) are finished here.
 #[allow(clippy::too_many_arguments)]
@@ -261,7 +303,12 @@ fn settle_planned(
     // A table being deleted (or archived) cannot be changed: failed now, not planned to wait.
     let unusable = observed.as_ref().ok().and_then(ops::never_active);
     let plan = match &observed {
-        Ok(o) if unusable.is_none() => plan_table(&desired, o),
+        Ok(o) if unusable.is_none() => leave_managed(
+            plan_table(&desired, o),
+            &desired,
+            o,
+            opts.ownership.include_managed,
+        ),
         _ => TablePlan::default(),
     };
     let p = Planned {

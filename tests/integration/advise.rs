@@ -460,6 +460,16 @@ fn demo_on_a_seeded_fleet() {
             }
         }
     }
+    // One account's `orders` belongs to a CloudFormation stack: reported, left as it is.
+    if let Some((_, _, _, t)) = fleet
+        .iter_mut()
+        .find(|(a, r, n, _)| a == "100000000001" && r == "us-east-1" && n == "orders")
+    {
+        t.tags = vec![(
+            "aws:cloudformation:stack-name".into(),
+            "orders-service".into(),
+        )];
+    }
     let sim = Sim::start(SimConfig::default(), fleet.clone());
     let dir = std::env::var("ADVISE_DEMO_DIR")
         .map(std::path::PathBuf::from)

@@ -16,6 +16,7 @@ mod first_day;
 mod fleet;
 mod guardrails;
 mod live_changes;
+mod managed;
 mod operations;
 mod pace;
 mod records;

@@ -14,7 +14,9 @@
 //! third class change in 30 days (`LimitExceededException`; AWS does not publish that message's
 //! text, so it is modelled on the switch-limit one), and refuses GSI updates naming GSIs the
 //! table does not have, and a provisioned update that changes nothing (AWS's "will not change"
-//! refusal). It adds latency, 500s and dropped connections at configured rates, drops the answer
+//! refusal). It keeps tables' tags (TagResource, ListTagsOfResource paginated on the table's
+//! ARN, ResourceNotFoundException for another), their quotas counted per account as AWS states
+//! them. It adds latency, 500s and dropped connections at configured rates, drops the answer
 //! of writes it has carried out (`drop_after_rate`), and answers AccessDenied for configured
 //! accounts and roles.
 //!
@@ -134,6 +136,8 @@ pub struct SimTable {
     pub others: Vec<(usize, OtherChange)>,
     /// DescribeTables answered so far.
     pub reads: usize,
+    /// Its tags (key, value), in the order they were put (TagResource, ListTagsOfResource).
+    pub tags: Vec<(String, String)>,
 }
 
 /// A global secondary index as the simulator holds it.
@@ -218,6 +222,7 @@ impl SimTable {
             age: Duration::from_secs(400 * 86_400),
             others: vec![],
             reads: 0,
+            tags: vec![],
         }
     }
 
@@ -367,6 +372,8 @@ struct World {
     denied: HashSet<String>,
     /// Accounts whose CloudWatch answers AccessDenied.
     metrics_denied: HashSet<String>,
+    /// Accounts whose ListTagsOfResource answers AccessDenied (a role without the permission).
+    tags_denied: HashSet<String>,
 }
 
 /// A running simulator. Dropping it stops it.
@@ -490,6 +497,15 @@ impl Sim {
             .lock()
             .unwrap()
             .metrics_denied
+            .insert(account.to_string());
+    }
+
+    /// Denies ListTagsOfResource (only) in an account: a role without that permission.
+    pub fn deny_tags(&self, account: &str) {
+        self.world
+            .lock()
+            .unwrap()
+            .tags_denied
             .insert(account.to_string());
     }
 
@@ -788,7 +804,26 @@ fn sts_error(status: u16, code: &str, message: &str) -> Response {
 pub fn quota_of<'a>(service: &'a str, op: &str) -> &'a str {
     match service {
         "dynamodb" if WRITE_OPERATIONS.contains(&op) => DYNAMODB_MUTATING,
+        "dynamodb" if op == "ListTagsOfResource" => DYNAMODB_TAGS,
+        "dynamodb" if op == "TagResource" || op == "UntagResource" => DYNAMODB_TAGGING,
         other => other,
+    }
+}
+
+/// The quota of ListTagsOfResource: AWS allows 10 calls a second per account (all regions).
+pub const DYNAMODB_TAGS: &str = "dynamodb-tags";
+/// The quota of TagResource and UntagResource: 5 calls a second per account.
+pub const DYNAMODB_TAGGING: &str = "dynamodb-tagging";
+/// The region of a quota counted per account (the stats' keys).
+pub const ALL_REGIONS: &str = "*";
+
+/// A quota's calls per second when the simulator enforces `configured`: AWS's own figure for
+/// the tagging calls, if lower.
+fn quota_limit(quota: &str, configured: u32) -> u32 {
+    match quota {
+        DYNAMODB_TAGS => configured.min(10),
+        DYNAMODB_TAGGING => configured.min(5),
+        _ => configured,
     }
 }
 
@@ -828,10 +863,16 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
 
     // Quota: at most `q` accepted requests in any one-second window. The window is kept (and
     // its maximum recorded) even without a quota, to measure the client's own rate limiting.
+    let quota = quota_of(service, &op);
     let wkey = (
         account.clone(),
-        region.clone(),
-        quota_of(service, &op).to_string(),
+        // AWS states the tagging calls' quotas per account, for all its regions.
+        if quota == DYNAMODB_TAGS || quota == DYNAMODB_TAGGING {
+            ALL_REGIONS.to_string()
+        } else {
+            region.clone()
+        },
+        quota.to_string(),
     );
     let window = w.windows.entry(wkey.clone()).or_default();
     while window
@@ -842,7 +883,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     }
     if config
         .quota_per_sec
-        .is_some_and(|q| window.len() >= q as usize)
+        .is_some_and(|q| window.len() >= quota_limit(quota, q) as usize)
     {
         w.stats.throttled += 1;
         return match service {
@@ -875,6 +916,7 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     }
     if w.denied.contains(&account)
         || (service == "cloudwatch" && w.metrics_denied.contains(&account))
+        || (op == "ListTagsOfResource" && w.tags_denied.contains(&account))
     {
         let message = format!("User is not authorized to perform {op} in account {account}");
         return match service {
@@ -1151,6 +1193,55 @@ fn describe(name: &str, t: &SimTable, account: &str, region: &str) -> Value {
     v
 }
 
+/// Tags a page of ListTagsOfResource holds (AWS publishes no page size; small enough that
+/// a table with a few tags takes more than one page).
+const TAGS_PER_PAGE: usize = 10;
+
+/// ListTagsOfResource (paginated with `NextToken`) and TagResource (adds or replaces), on a
+/// table of this (account, region) named by its ARN; any other ARN answers
+/// ResourceNotFoundException, with AWS's wording.
+fn tags(r: &mut SimRegion, op: &str, body: &Value, account: &str, region: &str) -> OpResult {
+    let arn = body["ResourceArn"].as_str().unwrap_or_default();
+    let prefix = format!("arn:aws:dynamodb:{region}:{account}:table/");
+    let t = arn
+        .strip_prefix(&prefix)
+        .filter(|name| !name.contains('/'))
+        .and_then(|name| r.tables.get_mut(name))
+        .ok_or_else(|| {
+            (
+                "ResourceNotFoundException",
+                format!("Requested resource not found: ResourcArn: {arn} not found"),
+            )
+        })?;
+    if op == "TagResource" {
+        for tag in body["Tags"].as_array().into_iter().flatten() {
+            let key = tag["Key"].as_str().unwrap_or_default().to_string();
+            let value = tag["Value"].as_str().unwrap_or_default().to_string();
+            match t.tags.iter_mut().find(|(k, _)| *k == key) {
+                Some(kv) => kv.1 = value,
+                None => t.tags.push((key, value)),
+            }
+        }
+        return Ok(json!({}));
+    }
+    let start: usize = body["NextToken"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = t
+        .tags
+        .iter()
+        .skip(start)
+        .take(TAGS_PER_PAGE)
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    let mut v = json!({"Tags": page});
+    if start + TAGS_PER_PAGE < t.tags.len() {
+        v["NextToken"] = json!((start + TAGS_PER_PAGE).to_string());
+    }
+    Ok(v)
+}
+
 fn dynamodb(
     r: &mut SimRegion,
     op: &str,
@@ -1174,6 +1265,7 @@ fn dynamodb(
             t.after_read();
             Ok(answer)
         }
+        "ListTagsOfResource" | "TagResource" => tags(r, op, body, account, region),
         "ListTables" => {
             let start = body["ExclusiveStartTableName"].as_str();
             let limit = body["Limit"].as_u64().unwrap_or(100) as usize;

@@ -136,6 +136,8 @@ fn fixture() -> AdviceReport {
             prices_date: "2026-12-01".into(),
             commitments: "list prices".into(),
             cap_floor: 100,
+            managed_tags: vec![],
+            include_managed: false,
         },
         cloudwatch: CloudWatchUse::default(),
         summary: AdviceSummary::of(&tables),
