@@ -9,6 +9,7 @@ mod html_check;
 mod sim;
 mod support;
 
+mod advice_rules;
 mod advise;
 mod bad_input;
 mod faults;

@@ -197,6 +197,19 @@ impl Aws {
     /// units a second in each of the `minutes` minutes before now, as DynamoDB publishes it
     /// (statistic Sum over 60 s), through CloudWatch PutMetricData.
     pub async fn consumed(&self, table: &str, metric: &str, per_second: f64, minutes: i64) {
+        self.metric(table, metric, per_second * 60.0, -minutes..0)
+            .await;
+    }
+
+    /// Puts `value` as `metric` of `table` for each minute of `minutes` (relative to this
+    /// minute: -30..0 is the last half hour; CloudWatch takes times up to two hours ahead).
+    pub async fn metric(
+        &self,
+        table: &str,
+        metric: &str,
+        value: f64,
+        minutes: std::ops::Range<i64>,
+    ) {
         use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -204,13 +217,13 @@ impl Aws {
             .as_secs() as i64
             / 60
             * 60;
-        let data: Vec<MetricDatum> = (1..=minutes)
+        let data: Vec<MetricDatum> = minutes
             .map(|m| {
                 MetricDatum::builder()
                     .metric_name(metric)
                     .dimensions(Dimension::builder().name("TableName").value(table).build())
-                    .timestamp(aws_smithy_types::DateTime::from_secs(now - 60 * m))
-                    .value(per_second * 60.0)
+                    .timestamp(aws_smithy_types::DateTime::from_secs(now + 60 * m))
+                    .value(value)
                     .unit(StandardUnit::Count)
                     .build()
             })
