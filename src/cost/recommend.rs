@@ -243,25 +243,25 @@ pub fn advise_table(
         }
     }
     let (coverage, confidence) = confidence(usage, policy, &dims);
-    let current_settings = options::settings_of(Choice::Current, current_class, &[], o);
+    let dimensions: Vec<DimAdvice> = dims.into_iter().map(|d| d.advice).collect();
+    let current = options::settings_of(Choice::Current, current_class, &dimensions, o);
     let mut advice = Advice {
         verdict: Verdict::Unchanged,
         reason: String::new(),
         confidence,
         days_of_data: usage.days_of_data,
         data_coverage: coverage,
-        recommended: current_settings.clone(),
-        current: current_settings,
+        recommended: current.clone(),
+        current,
         monthly_now: all[0].monthly,
         monthly_now_simulated: simulated.monthly,
         monthly_recommended: all[0].monthly,
         monthly_saving: 0.0,
         reserved_discount_given_up: 0.0,
         options: all,
-        dimensions: dims.into_iter().map(|d| d.advice).collect(),
+        dimensions,
         notes,
     };
-    advice.current = options::settings_of(Choice::Current, current_class, &advice.dimensions, o);
     decide(&mut advice, o, policy);
     advice
 }
