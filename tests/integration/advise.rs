@@ -446,6 +446,45 @@ fn demo_on_a_seeded_fleet() {
             t.size_bytes = 800 * GB;
             t
         }),
+        // Capped at 200 reads a second, its daily peak of 270 throttled at the cap.
+        ("catalog", {
+            let mut t = table(
+                usage(
+                    Profile::Daily {
+                        base: 150.0,
+                        amplitude: 0.8,
+                    },
+                    Profile::Steady(2.0),
+                ),
+                SimTable::on_demand(&[]),
+            );
+            t.caps = (Some(200), None);
+            t
+        }),
+        // Fixed at 50 units, reads of 30 to 90 a second: throttled every afternoon.
+        (
+            "ledger",
+            table(
+                usage(
+                    Profile::Daily {
+                        base: 60.0,
+                        amplitude: 0.5,
+                    },
+                    Profile::Steady(40.0),
+                ),
+                SimTable::provisioned(50, &[]),
+            ),
+        ),
+        // 2 GB of items, 1.5 TB in its GSI: Standard-IA pays for itself on the index.
+        ("audit", {
+            let mut t = table(
+                usage(Profile::Steady(1.0), Profile::Steady(0.5)),
+                SimTable::on_demand(&["by-actor"]),
+            );
+            t.size_bytes = 2 * GB;
+            t.gsis.get_mut("by-actor").unwrap().size_bytes = 1536 * GB;
+            t
+        }),
     ];
     let mut fleet = Vec::new();
     for account in ["100000000000", "100000000001"] {
