@@ -948,14 +948,7 @@ fn model_cpu(tables: usize) {
     };
     let minutes = 14 * 1440;
     let prices = PriceBook::builtin().region("us-east-1").unwrap().clone();
-    let policy = Policy {
-        min_savings_percent: 15.0,
-        min_savings: 5.0,
-        min_days: 7.0,
-        cap_factor: None,
-        cap_floor: 100,
-        max_capacity_units: 40_000,
-    };
+    let policy = Policy::DEFAULT;
     let gsi = |name: &str| ObservedIndex {
         name: name.into(),
         status: "ACTIVE".into(),

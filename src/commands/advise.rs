@@ -42,13 +42,13 @@ pub struct AdviseArgs {
     #[arg(long, value_name = "SECONDS")]
     pub period: Option<u32>,
     /// Tables with fewer days of data get no recommendation (`insufficient_data`).
-    #[arg(long, default_value_t = 7.0, value_name = "DAYS")]
+    #[arg(long, default_value_t = Policy::DEFAULT.min_days, value_name = "DAYS")]
     pub min_days: f64,
     /// Recommend a change only if it saves at least this share of the table's monthly cost.
-    #[arg(long, default_value_t = 15.0, value_name = "PERCENT")]
+    #[arg(long, default_value_t = Policy::DEFAULT.min_savings_percent, value_name = "PERCENT")]
     pub min_savings_percent: f64,
     /// ... and at least this much a month, in the price file's currency.
-    #[arg(long, default_value_t = 5.0, value_name = "AMOUNT")]
+    #[arg(long, default_value_t = Policy::DEFAULT.min_savings, value_name = "AMOUNT")]
     pub min_savings: f64,
     /// For on-demand recommendations: maximum on-demand throughput at FACTOR x the observed
     /// peak per second (table and GSIs).
@@ -56,7 +56,7 @@ pub struct AdviseArgs {
     pub cap_on_demand: Option<f64>,
     /// No maximum on-demand throughput under this many units per second (a quiet table capped
     /// at its quiet peak would throttle its first backfill or scan).
-    #[arg(long, default_value_t = crate::cost::throttling::DEFAULT_CAP_FLOOR, value_name = "UNITS")]
+    #[arg(long, default_value_t = Policy::DEFAULT.cap_floor, value_name = "UNITS")]
     pub cap_floor: i64,
     /// An earlier report or journal of apply: its switches to on-demand and table-class
     /// changes count against AWS's limits, as apply counts them (repeatable).

@@ -68,14 +68,7 @@ mod tests {
     use crate::model::{BillingMode, ScalingKey};
 
     fn policy() -> Policy {
-        Policy {
-            min_savings_percent: 15.0,
-            min_savings: 5.0,
-            min_days: 7.0,
-            cap_factor: None,
-            cap_floor: 100,
-            max_capacity_units: 40_000,
-        }
+        Policy::DEFAULT
     }
 
     /// Fixed at 100 RCU and 100 WCU (56.94 a month at list prices), used in short bursts:

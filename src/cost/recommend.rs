@@ -59,6 +59,18 @@ pub struct Policy {
     pub max_capacity_units: i64,
 }
 
+impl Policy {
+    /// `advise`'s defaults (its flags take theirs from here).
+    pub const DEFAULT: Policy = Policy {
+        min_savings_percent: 15.0,
+        min_savings: 5.0,
+        min_days: 7.0,
+        cap_factor: None,
+        cap_floor: super::throttling::DEFAULT_CAP_FLOOR,
+        max_capacity_units: 40_000,
+    };
+}
+
 /// A table's capacity settings: what it has, or what is recommended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -526,14 +538,11 @@ mod tests {
 
     const DAY: usize = 1440;
 
+    /// The defaults, with caps at any level (the cap floor is tested on its own).
     fn policy() -> Policy {
         Policy {
-            min_savings_percent: 15.0,
-            min_savings: 5.0,
-            min_days: 7.0,
-            cap_factor: None,
             cap_floor: 1,
-            max_capacity_units: 40_000,
+            ..Policy::DEFAULT
         }
     }
 
@@ -718,16 +727,6 @@ mod tests {
             "{}",
             a.monthly_saving
         );
-        // Two class changes in 30 days: the class stays.
-        o.recent_table_class_changes = vec!["a".into(), "b".into()];
-        let a = advise_table(
-            &o,
-            &usage(&o, &steady(1.0, 14), &steady(0.2, 14), 0.0),
-            &prices(),
-            &policy(),
-        );
-        assert_eq!(a.recommended.table_class, TableClass::Standard);
-        assert!(a.notes.iter().any(|n| n.contains("class stays")));
     }
 
     /// A provisioned table with auto scaling at `min`..`max` and 70 % on reads and writes.

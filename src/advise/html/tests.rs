@@ -52,12 +52,8 @@ fn advised(
     days: usize,
 ) -> TableAdvice {
     let policy = Policy {
-        min_savings_percent: 15.0,
-        min_savings: 5.0,
-        min_days: 7.0,
-        cap_factor: None,
         cap_floor: 1,
-        max_capacity_units: 40_000,
+        ..Policy::DEFAULT
     };
     let prices = PriceBook::builtin().region(region).unwrap().clone();
     let advice = advise_table(o, &usage(days), &prices, &policy);
