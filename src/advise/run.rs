@@ -60,8 +60,9 @@ pub struct AdviseJob {
 }
 
 /// Shares each region's reserved capacity out over its advised tables and decides them again
-/// (`cost::commitments`); nothing to do without reserved capacity in the prices.
-pub fn share_reserved(tables: &mut [TableAdvice], job: &AdviseJob) {
+/// (`cost::commitments`); nothing to do without reserved capacity in the prices. A table the
+/// sharing makes recommended has its owner read then, as any recommended table has.
+async fn share_reserved(factory: &ClientFactory, tables: &mut [TableAdvice], job: &AdviseJob) {
     let reserved =
         job.prices.regions.values().any(|r| {
             r.commitments.reserved_read.is_some() || r.commitments.reserved_write.is_some()
@@ -84,18 +85,35 @@ pub fn share_reserved(tables: &mut [TableAdvice], job: &AdviseJob) {
         })
         .collect();
     crate::cost::commitments::share_reserved(advised, &job.prices, &job.policy);
-    // Sharing only makes each table's current setting cheaper against its other options (its
-    // share covers what it has now): a recommendation may be withdrawn, never made, so the
-    // owners read for recommended tables are all that is needed.
-    for t in tables {
-        if let Some(a) = &t.advice {
-            let status = TableAdvice::status_of(a);
-            if !(t.status == AdviceStatus::Managed && status == AdviceStatus::Recommended) {
-                t.status = status;
+    let unread: Vec<&mut TableAdvice> = tables
+        .iter_mut()
+        .filter_map(|t| settle_after_sharing(t).then_some(t))
+        .collect();
+    futures::stream::iter(unread)
+        .for_each_concurrent(job.concurrency.max(1), |t| async move {
+            let role = t.role_arn.clone().map(|role_arn| RoleSpec {
+                role_arn,
+                external_id: t.external_id.clone(),
+            });
+            let Some(o) = t.state.as_deref_mut() else {
+                return;
+            };
+            let status = match factory
+                .account_region(&t.account_id, role.as_ref(), &t.region)
+                .await
+            {
+                Ok(c) => owned_status(&c, &t.table, o, &job.ownership).await,
+                Err(e) => Err(e),
+            };
+            match status {
+                Ok(s) => t.status = s,
+                Err(_) => {
+                    t.status = AdviceStatus::Skipped;
+                    t.reason = OWNER_INTERRUPTED.into();
+                }
             }
-            t.reason = a.reason.clone();
-        }
-    }
+        })
+        .await;
 }
 
 /// The tables' advice, in input order, and the CloudWatch requests made.
@@ -228,8 +246,10 @@ pub async fn advise_fleet(
         .collector
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
+    let mut tables: Vec<TableAdvice> = collector.tables.into_iter().flatten().collect();
+    share_reserved(factory, &mut tables, job).await;
     Collected {
-        tables: collector.tables.into_iter().flatten().collect(),
+        tables,
         cloudwatch: CloudWatchUse {
             calls: shared.counters.calls.into_inner(),
             metrics_requested: shared.counters.metrics.into_inner(),
@@ -384,17 +404,11 @@ async fn advise_one(
     drop((model, _slot, _own_slot));
     let mut status = TableAdvice::status_of(&advice);
     if status == AdviceStatus::Recommended {
-        let ownership = &shared.job.ownership;
-        match ops::read_owner(c, &d.table, &o, ownership).await {
-            Ok(owner) => {
-                if owner.is_managed() && !ownership.include_managed {
-                    status = AdviceStatus::Managed;
-                }
-                o.owner = Some(owner);
-            }
+        match owned_status(c, &d.table, &mut o, &shared.job.ownership).await {
+            Ok(s) => status = s,
             Err(_) => {
                 return TableAdvice {
-                    reason: "interrupted before its owner was read".into(),
+                    reason: OWNER_INTERRUPTED.into(),
                     state: Some(Box::new(o)),
                     ..base
                 }
@@ -410,76 +424,115 @@ async fn advise_one(
     }
 }
 
-/// What is asked of CloudWatch for one dimension: its consumed units, its throttled requests
-/// (for provisioned capacity and at the maximum on-demand throughput) at the job's period,
-/// and, for a provisioned table, the capacity in force by the hour.
-const CONSUMED: usize = 0;
-const THROTTLED: usize = 1;
-const CAP_THROTTLED: usize = 2;
-const PROVISIONED: usize = 3;
+/// A table's status once sharing reserved capacity decided it again; `true` when it is now
+/// recommended and its owner was never read (it was not recommended before): its status
+/// waits for the owner.
+fn settle_after_sharing(t: &mut TableAdvice) -> bool {
+    let Some(a) = &t.advice else {
+        return false;
+    };
+    let status = TableAdvice::status_of(a);
+    t.reason = a.reason.clone();
+    let owner_read = t.state.as_ref().is_some_and(|o| o.owner.is_some());
+    match (t.status, status) {
+        (AdviceStatus::Managed, AdviceStatus::Recommended) => false,
+        (_, AdviceStatus::Recommended) if !owner_read => true,
+        (_, s) => {
+            t.status = s;
+            false
+        }
+    }
+}
 
-/// The metrics of one table, per dimension (the table's and each GSI's reads and writes) in
-/// the order of [`CONSUMED`], [`THROTTLED`], [`CAP_THROTTLED`] (and [`PROVISIONED`] for a
-/// provisioned table); and the dimensions.
-fn requests(table: &str, o: &ObservedTable, period: u32) -> (Vec<MetricRequest>, Vec<ScalingKey>) {
+/// Why a recommended table was not advised after all.
+const OWNER_INTERRUPTED: &str = "interrupted before its owner was read";
+
+/// Who manages a recommended table (its tags), recorded in `o`: `Managed` when a stack or a
+/// `--managed-tag` owns it and `--include-managed` is not given, else still `Recommended`.
+async fn owned_status(
+    c: &AccountRegion,
+    table: &str,
+    o: &mut ObservedTable,
+    ownership: &crate::ownership::Ownership,
+) -> Result<AdviceStatus, AwsError> {
+    let owner = ops::read_owner(c, table, o, ownership).await?;
+    let managed = owner.is_managed() && !ownership.include_managed;
+    o.owner = Some(owner);
+    Ok(if managed {
+        AdviceStatus::Managed
+    } else {
+        AdviceStatus::Recommended
+    })
+}
+
+/// What a metric of a dimension is for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Use {
+    Consumed,
+    Throttled,
+    CapThrottled,
+    Capacity,
+}
+
+/// The metrics of one dimension: its consumed units; the requests throttled that its mode can
+/// throttle, for want of provisioned capacity or at the maximum on-demand throughput (asking
+/// for the one its mode has, the two are never counted twice, whatever AWS's general metric
+/// includes); and, provisioned, the capacity in force by the hour.
+fn dimension_metrics(side: Side, provisioned: bool) -> Vec<(Use, &'static str, &'static str)> {
+    let read = side == Side::Read;
+    let pick = |r, w| if read { r } else { w };
+    let mut out = vec![(
+        Use::Consumed,
+        pick(metrics::CONSUMED_READ, metrics::CONSUMED_WRITE),
+        metrics::SUM,
+    )];
+    if provisioned {
+        out.push((
+            Use::Throttled,
+            pick(metrics::READ_THROTTLES, metrics::WRITE_THROTTLES),
+            metrics::SUM,
+        ));
+        out.push((
+            Use::Capacity,
+            pick(metrics::PROVISIONED_READ, metrics::PROVISIONED_WRITE),
+            metrics::AVERAGE,
+        ));
+    } else {
+        out.push((
+            Use::CapThrottled,
+            pick(metrics::READ_CAP_THROTTLES, metrics::WRITE_CAP_THROTTLES),
+            metrics::SUM,
+        ));
+    }
+    out
+}
+
+/// The metrics of one table (the table's and each GSI's reads and writes, each as
+/// [`dimension_metrics`] says), each with its dimension's number and use.
+fn requests(
+    table: &str,
+    o: &ObservedTable,
+    period: u32,
+) -> (Vec<MetricRequest>, Vec<(usize, Use)>, Vec<ScalingKey>) {
     let mut keys: Vec<ScalingKey> = Side::BOTH.iter().map(|s| ScalingKey::table(*s)).collect();
     for i in &o.indexes {
         keys.extend(Side::BOTH.iter().map(|s| ScalingKey::index(&i.name, *s)));
     }
     let provisioned = o.billing_mode == BillingMode::Provisioned;
-    let mut requests = Vec::new();
-    for k in &keys {
-        let read = k.side == Side::Read;
-        let mut metrics = vec![
-            (
-                if read {
-                    metrics::CONSUMED_READ
-                } else {
-                    metrics::CONSUMED_WRITE
-                },
-                metrics::SUM,
-                period,
-            ),
-            (
-                if read {
-                    metrics::READ_THROTTLES
-                } else {
-                    metrics::WRITE_THROTTLES
-                },
-                metrics::SUM,
-                period,
-            ),
-            (
-                if read {
-                    metrics::READ_CAP_THROTTLES
-                } else {
-                    metrics::WRITE_CAP_THROTTLES
-                },
-                metrics::SUM,
-                period,
-            ),
-        ];
-        if provisioned {
-            let metric = if read {
-                metrics::PROVISIONED_READ
-            } else {
-                metrics::PROVISIONED_WRITE
-            };
-            metrics.push((metric, metrics::AVERAGE, 3600));
+    let (mut requests, mut uses) = (Vec::new(), Vec::new());
+    for (n, k) in keys.iter().enumerate() {
+        for (what, metric, stat) in dimension_metrics(k.side, provisioned) {
+            requests.push(MetricRequest {
+                table: table.to_string(),
+                index: k.index.clone(),
+                metric,
+                stat,
+                period: if what == Use::Capacity { 3600 } else { period },
+            });
+            uses.push((n, what));
         }
-        requests.extend(
-            metrics
-                .into_iter()
-                .map(|(metric, stat, period)| MetricRequest {
-                    table: table.to_string(),
-                    index: k.index.clone(),
-                    metric,
-                    stat,
-                    period,
-                }),
-        );
     }
-    (requests, keys)
+    (requests, uses, keys)
 }
 
 /// Datapoints as (period of the series from `start`, value), those inside it.
@@ -516,10 +569,11 @@ async fn usage(
         .start
         .max((created + period - 1).div_euclid(period) * period)
         .min(job.end - period);
-    let (requests, keys) = requests(table, o, job.period);
-    // The capacity by the hour: from the hour the window starts in.
+    let (requests, uses, keys) = requests(table, o, job.period);
+    // The capacity by the hour: from the hour the window starts in (`advise` keeps the
+    // window's start inside CloudWatch's retention for that).
     let fetch_start = start.div_euclid(3600) * 3600;
-    let mut fetched = metrics::get_metric_data(c, &requests, fetch_start, job.end).await?;
+    let fetched = metrics::get_metric_data(c, &requests, fetch_start, job.end).await?;
     let counters = &shared.counters;
     counters.calls.fetch_add(fetched.calls, Ordering::Relaxed);
     counters
@@ -529,33 +583,116 @@ async fn usage(
         .datapoints
         .fetch_add(fetched.datapoints, Ordering::Relaxed);
     let periods = ((job.end - start) / period).max(0) as usize;
-    let per_dim = if o.billing_mode == BillingMode::Provisioned {
-        4
-    } else {
-        3
-    };
-    let mut dims = Vec::with_capacity(keys.len());
-    for (n, key) in keys.into_iter().enumerate() {
-        let mut take = |what: usize| std::mem::take(&mut fetched.series[n * per_dim + what]);
-        let consumed = take(CONSUMED);
-        let mut s = Series::zeros(job.period, start, periods);
-        for (k, v) in indexed(&consumed, start, period, periods) {
-            s.sums[k] += v;
+    let mut dims: Vec<DimUsage> = keys
+        .into_iter()
+        .map(|key| DimUsage::consumed(key, Series::zeros(job.period, start, periods)))
+        .collect();
+    for ((n, what), points) in uses.into_iter().zip(fetched.series) {
+        let d = &mut dims[n];
+        match what {
+            Use::Consumed => {
+                for (k, v) in indexed(&points, start, period, periods) {
+                    d.series.sums[k] += v;
+                }
+            }
+            Use::Throttled => d.throttled = indexed(&points, start, period, periods),
+            Use::CapThrottled => d.cap_throttled = indexed(&points, start, period, periods),
+            Use::Capacity => {
+                d.measured_capacity =
+                    crate::cost::usage::average_in_force(&points, start, job.end, 3600)
+            }
         }
-        let measured = (per_dim > PROVISIONED)
-            .then(|| crate::cost::usage::average_in_force(&take(PROVISIONED), start, job.end, 3600))
-            .flatten();
-        dims.push(DimUsage {
-            key,
-            series: s,
-            throttled: indexed(&take(THROTTLED), start, period, periods),
-            cap_throttled: indexed(&take(CAP_THROTTLED), start, period, periods),
-            measured_capacity: measured,
-        });
     }
     Ok(TableUsage {
         dims,
         days_of_data: (job.end - start) as f64 / 86_400.0,
         window_days: (job.end - job.start) as f64 / 86_400.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::recommend::Verdict;
+
+    fn advised(status: AdviceStatus, verdict: Verdict, owner: Option<Owner>) -> TableAdvice {
+        let mut o = ObservedTable::active(BillingMode::OnDemand, 0, &[]);
+        o.owner = owner;
+        let d = DesiredTable::on_demand("t");
+        let mut advice = crate::cost::advise_table(
+            &o,
+            &crate::cost::TableUsage {
+                dims: vec![],
+                days_of_data: 14.0,
+                window_days: 14.0,
+            },
+            crate::cost::PriceBook::builtin()
+                .region("us-east-1")
+                .unwrap(),
+            &Policy::DEFAULT,
+        );
+        advice.verdict = verdict;
+        TableAdvice {
+            advice: Some(Box::new(advice)),
+            state: Some(Box::new(o)),
+            ..entry(&d, status)
+        }
+    }
+
+    #[test]
+    fn a_table_sharing_makes_recommended_waits_for_its_owner() {
+        // Not recommended before (its owner never read), recommended now: the owner first.
+        let mut t = advised(AdviceStatus::Unchanged, Verdict::Recommended, None);
+        assert!(settle_after_sharing(&mut t));
+        assert_eq!(
+            t.status,
+            AdviceStatus::Unchanged,
+            "not recommended until its owner is read"
+        );
+        // A managed table stays managed; one read and free is recommended; a withdrawn one is
+        // unchanged.
+        let stack = Owner::Stack("s".into());
+        let mut t = advised(AdviceStatus::Managed, Verdict::Recommended, Some(stack));
+        assert!(!settle_after_sharing(&mut t));
+        assert_eq!(t.status, AdviceStatus::Managed);
+        let mut t = advised(
+            AdviceStatus::Recommended,
+            Verdict::Recommended,
+            Some(Owner::None),
+        );
+        assert!(!settle_after_sharing(&mut t));
+        assert_eq!(t.status, AdviceStatus::Recommended);
+        let mut t = advised(
+            AdviceStatus::Recommended,
+            Verdict::Unchanged,
+            Some(Owner::None),
+        );
+        assert!(!settle_after_sharing(&mut t));
+        assert_eq!(t.status, AdviceStatus::Unchanged);
+    }
+
+    #[test]
+    fn each_mode_asks_for_the_throttling_it_can_have() {
+        let names = |provisioned| -> Vec<&str> {
+            dimension_metrics(Side::Read, provisioned)
+                .into_iter()
+                .map(|(_, m, _)| m)
+                .collect()
+        };
+        assert_eq!(
+            names(true),
+            [
+                "ConsumedReadCapacityUnits",
+                "ReadThrottleEvents",
+                "ProvisionedReadCapacityUnits"
+            ]
+        );
+        assert_eq!(
+            names(false),
+            [
+                "ConsumedReadCapacityUnits",
+                "ReadMaxOnDemandThroughputThrottleEvents"
+            ]
+        );
+    }
 }

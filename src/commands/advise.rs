@@ -114,6 +114,17 @@ fn period(a: &AdviseArgs) -> Result<u32, CliError> {
     }
 }
 
+/// Where the window starts: `days` before `end`; an hour later at the longest `days` the
+/// period is kept (CloudWatch answers no datapoint for a start beyond the retention of the
+/// period asked, and provisioned capacity is read from the start's hour).
+fn window_start(end: i64, days: u32, period: u32) -> i64 {
+    let start = end - i64::from(days) * 86_400;
+    match RETENTION.iter().find(|(p, _)| *p == period) {
+        Some((_, kept)) if days >= *kept => start + 3600,
+        _ => start,
+    }
+}
+
 /// The thresholds, checked.
 fn policy(a: &AdviseArgs, max_capacity_units: i64) -> Result<Policy, CliError> {
     let usage = |m: String| Err(CliError::Usage(m));
@@ -267,7 +278,7 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         prices,
         policy,
         period,
-        start: end - i64::from(a.days) * 86_400,
+        start: window_start(end, a.days, period),
         end,
         now,
         history,
@@ -275,8 +286,7 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         ownership: a.ownership.ownership(),
     };
     let started_at = report::now_rfc3339();
-    let (mut collected, interrupted) = read(g, rows, &sel, &job)?;
-    crate::advise::run::share_reserved(&mut collected.tables, &job);
+    let (collected, interrupted) = read(g, rows, &sel, &job)?;
     let report = AdviceReport {
         schema_version: advice::SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -426,4 +436,20 @@ fn write_outputs(
 /// Whether a report file holds an advice report (for `report merge`).
 pub fn is_advice(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v["command"] == "advise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_start;
+
+    #[test]
+    fn the_window_stays_inside_cloudwatchs_retention_of_its_period() {
+        let end = 1_800_000_000;
+        assert_eq!(window_start(end, 14, 60), end - 14 * 86_400);
+        // 15 days of 1-minute data is all CloudWatch keeps: from a start beyond it, no
+        // datapoint; so, and as capacity is read from the start's hour, an hour later.
+        assert_eq!(window_start(end, 15, 60), end - 15 * 86_400 + 3600);
+        assert_eq!(window_start(end, 63, 300), end - 63 * 86_400 + 3600);
+        assert_eq!(window_start(end, 30, 300), end - 30 * 86_400);
+    }
 }

@@ -2,11 +2,14 @@
 //! bought per region and covers provisioned Standard-class capacity of any table in it, so it
 //! cannot be priced table by table. Once every table is advised, each region's reserved units
 //! are shared in proportion to the capacity the tables have now (the current option's
-//! reservable unit-hours); each option of a table is priced with its share (up to what that
-//! option provisions in Standard), and the advice decided again. An option that moves covered
-//! capacity to on-demand or Standard-IA shows the discount it gives up.
+//! reservable unit-hours), and each option of a table is priced with its share
+//! (`options::price_commitments`): the share's fee is paid whatever the option; capacity the
+//! option keeps in Standard is covered up to the share; units it leaves are taken up by the
+//! region's uncovered capacity where there is some (the reservation is smaller than what the
+//! region provisions), else paid for and unused. Then the advice is decided again. An option
+//! that moves covered capacity to on-demand or Standard-IA shows the discount it gives up.
 
-use super::options::price_commitments;
+use super::options::{price_commitments, Share};
 use super::recommend::{decide, Advice, Policy};
 use super::{PriceBook, DAYS_PER_MONTH};
 use crate::model::{ObservedTable, Side};
@@ -25,9 +28,9 @@ pub struct Advised<'a> {
 /// Prices every table's options with its share of its region's reserved capacity and decides
 /// again. Regions without reserved capacity are left as they are.
 pub fn share_reserved(tables: Vec<Advised>, book: &PriceBook, policy: &Policy) {
-    let mut demand: BTreeMap<&str, [f64; 2]> = BTreeMap::new();
+    let mut capacity: BTreeMap<&str, [f64; 2]> = BTreeMap::new();
     for t in &tables {
-        let d = demand.entry(t.region).or_default();
+        let d = capacity.entry(t.region).or_default();
         for (total, now) in d.iter_mut().zip(t.advice.options[0].reservable_unit_hours) {
             *total += now;
         }
@@ -40,20 +43,20 @@ pub fn share_reserved(tables: Vec<Advised>, book: &PriceBook, policy: &Policy) {
         if c.reserved_read.is_none() && c.reserved_write.is_none() {
             continue;
         }
-        let total = demand[t.region];
-        let share = [Side::Read, Side::Write].map(|side| {
+        let total = capacity[t.region];
+        let mut share = Share::default();
+        for side in Side::BOTH {
             let k = side as usize;
             let reserved = c.reserved(side).map_or(0.0, |r| r.units * HOURS_PER_MONTH);
-            let now = t.advice.options[0].reservable_unit_hours[k];
-            if total[k] > 0.0 {
-                now * (reserved / total[k]).min(1.0)
-            } else {
-                0.0
+            if total[k] <= 0.0 || reserved <= 0.0 {
+                continue;
             }
-        });
+            let now = t.advice.options[0].reservable_unit_hours[k];
+            share.unit_hours[k] = now * (reserved / total[k]).min(1.0);
+            share.taken_up[k] = ((total[k] - reserved).max(0.0) / reserved).min(1.0);
+        }
         for o in &mut t.advice.options {
-            let covered = [0, 1].map(|k| share[k].min(o.reservable_unit_hours[k]));
-            price_commitments(o, covered, c, &prices.standard);
+            price_commitments(o, share, c, &prices.standard);
         }
         decide(t.advice, t.observed, policy);
     }
@@ -135,24 +138,54 @@ mod tests {
     }
 
     #[test]
-    fn reserved_capacity_covers_the_current_capacity_and_moving_off_it_gives_the_discount_up() {
+    fn reserved_capacity_covers_the_current_capacity_and_its_fee_is_paid_whatever_the_option() {
         let list = shared(&PriceBook::builtin(), 1).remove(0);
         assert_eq!(list.verdict, Verdict::Recommended, "{}", list.reason);
         assert_eq!(list.recommended.mode, BillingMode::OnDemand);
         let hours = HOURS_PER_MONTH;
-        // Reserved at a tenth of the list rate, covering all its capacity: staying is cheaper.
+        let full = 100.0 * hours * (0.00013 + 0.00065);
+        // Reserved at a tenth of the list rate, covering all its capacity (and no other
+        // table to take up what it leaves): the fee is paid whatever it does, so staying is
+        // cheaper than on-demand plus an unused reservation.
         let cheap = [0.000013, 0.000065];
         let a = shared(&book(100.0, cheap), 1).remove(0);
-        let discount = 100.0 * hours * (0.00013 - 0.000013 + 0.00065 - 0.000065);
-        assert!((a.options[0].reserved_discount - discount).abs() < 1e-6);
-        assert!((a.monthly_now - (list.monthly_now - discount)).abs() < 1e-6);
+        let fee = 100.0 * hours * (0.000013 + 0.000065);
+        assert!((a.options[0].reserved_discount - (full - fee)).abs() < 1e-6);
+        assert!((a.monthly_now - fee).abs() < 1e-6, "{}", a.monthly_now);
         assert_ne!(a.recommended.mode, BillingMode::OnDemand, "{}", a.reason);
-        // Two such tables share 100 reserved units: half each. On-demand still wins for each,
-        // and says what it gives up.
-        let two = shared(&book(100.0, cheap), 2);
-        for a in &two {
+        let on_demand = a
+            .options
+            .iter()
+            .find(|o| o.mode == BillingMode::OnDemand)
+            .unwrap();
+        let od_list = list
+            .options
+            .iter()
+            .find(|o| o.mode == BillingMode::OnDemand)
+            .unwrap();
+        assert!((on_demand.monthly - (od_list.monthly + fee)).abs() < 1e-6);
+        // Four such tables, 100 units reserved: a quarter each, and what one leaves the
+        // others take up (they have uncovered capacity): on-demand wins, giving up its
+        // discount, which the region's other tables get.
+        let four = shared(&book(100.0, cheap), 4);
+        for a in &four {
             assert_eq!(a.recommended.mode, BillingMode::OnDemand, "{}", a.reason);
-            assert!((a.reserved_discount_given_up - discount / 2.0).abs() < 1e-6);
+            // Its covered capacity's list price: the fee stays paid either way.
+            assert!(
+                (a.reserved_discount_given_up - full / 4.0).abs() < 1e-6,
+                "{}",
+                a.reserved_discount_given_up
+            );
+            // Priced as on-demand, the quarter's fee, less the list price others no longer pay.
+            let od = a
+                .options
+                .iter()
+                .find(|o| {
+                    o.mode == BillingMode::OnDemand
+                        && o.table_class == crate::model::TableClass::Standard
+                })
+                .unwrap();
+            assert!((od.monthly - (od_list.monthly + fee / 4.0 - full / 4.0)).abs() < 1e-6);
         }
     }
 }

@@ -218,18 +218,24 @@ pub enum Choice {
 }
 
 impl Choice {
-    pub fn name(self) -> &'static str {
-        match self {
-            Choice::Current => "current",
-            Choice::OnDemand => "on_demand",
-            Choice::Provisioned => "provisioned",
+    /// The option's name in the report (the current setting's, by how it is priced).
+    pub fn name(self, basis: Basis) -> &'static str {
+        match (self, basis) {
+            (Choice::Current, Basis::Measured) => "current",
+            (Choice::Current, Basis::Simulated) => "current_simulated",
+            (Choice::OnDemand, _) => "on_demand",
+            (Choice::Provisioned, _) => "provisioned",
         }
     }
 
     pub fn of_name(name: &str) -> Option<Choice> {
         [Choice::Current, Choice::OnDemand, Choice::Provisioned]
             .into_iter()
-            .find(|c| c.name() == name)
+            .find(|c| {
+                [Basis::Measured, Basis::Simulated]
+                    .iter()
+                    .any(|b| c.name(*b) == name)
+            })
     }
 }
 
@@ -298,7 +304,7 @@ pub fn option_cost(
         Choice::Current => o.billing_mode,
     };
     let mut c = OptionCost {
-        option: choice.name().to_string(),
+        option: choice.name(basis).to_string(),
         mode,
         table_class: class,
         list_throughput_monthly: throughput * per_month,
@@ -308,36 +314,58 @@ pub fn option_cost(
         throttled_minutes: throttled,
         measured: choice == Choice::Current && basis == Basis::Measured,
         reserved_discount: 0.0,
+        reserved_taken_up: 0.0,
         savings_plan_discount: 0.0,
         reservable_unit_hours: reservable,
     };
-    price_commitments(&mut c, [0.0; 2], &prices.commitments, &prices.standard);
+    price_commitments(
+        &mut c,
+        Share::default(),
+        &prices.commitments,
+        &prices.standard,
+    );
     Some(c)
 }
 
-/// Prices `c`'s throughput with `covered` unit-hours a month (reads, writes) at the reserved
-/// rates and the Savings Plans discount on the rest.
+/// A table's part of its region's reserved capacity, per side (reads, writes).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Share {
+    /// Reserved unit-hours a month the table is allotted (its fee is paid whatever it runs).
+    pub unit_hours: [f64; 2],
+    /// The share of units it leaves that other tables take up (their capacity not covered),
+    /// 0 to 1; the rest would be paid for and unused.
+    pub taken_up: [f64; 2],
+}
+
+/// Prices `c`'s throughput with `share` of reserved capacity and the Savings Plans discount:
+/// the share's fee is paid whatever the option; the option's provisioned Standard capacity up
+/// to the share is covered; units it leaves are either taken up by other tables' uncovered
+/// capacity (saving them list prices, counted to this option) or paid for and unused. Savings
+/// Plans take their discount off what reserved capacity does not cover.
 pub fn price_commitments(
     c: &mut OptionCost,
-    covered: [f64; 2],
+    share: Share,
     commitments: &Commitments,
     standard: &ClassPrices,
 ) {
-    let mut list_covered = 0.0;
-    let mut reserved_cost = 0.0;
+    let sp = commitments.savings_plan_percent / 100.0;
+    let (mut covered_list, mut fee, mut taken_up_list) = (0.0, 0.0, 0.0);
     for side in Side::BOTH {
         let k = side as usize;
-        let (Some(r), true) = (commitments.reserved(side), covered[k] > 0.0) else {
+        let Some(r) = commitments.reserved(side) else {
             continue;
         };
         let (_, list) = side_prices(standard, side);
-        list_covered += covered[k] * list;
-        reserved_cost += covered[k] * r.hourly;
+        let covered = share.unit_hours[k].min(c.reservable_unit_hours[k]);
+        covered_list += covered * list;
+        taken_up_list += (share.unit_hours[k] - covered) * share.taken_up[k] * list;
+        fee += share.unit_hours[k] * r.hourly;
     }
-    let rest = (c.list_throughput_monthly - list_covered).max(0.0);
-    c.savings_plan_discount = rest * commitments.savings_plan_percent / 100.0;
-    c.reserved_discount = list_covered - reserved_cost;
-    c.throughput_monthly = reserved_cost + rest - c.savings_plan_discount;
+    let rest = (c.list_throughput_monthly - covered_list).max(0.0);
+    c.savings_plan_discount = rest * sp;
+    c.reserved_discount = covered_list * (1.0 - sp) - fee;
+    c.reserved_taken_up = taken_up_list * (1.0 - sp);
+    c.throughput_monthly = fee + rest * (1.0 - sp) - c.reserved_taken_up;
     c.monthly = c.throughput_monthly + c.storage_monthly;
 }
 

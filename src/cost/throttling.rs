@@ -129,9 +129,9 @@ pub struct CapCase {
 
 /// The cap `c` gets under `--cap-on-demand factor` (none: caps are left as they are, but a cap
 /// that throttled is raised by [`DEFAULT_CAP_FACTOR`]), never under `floor`:
-/// - a cap that throttled: the peak demand x the factor, and above the cap it had (a capped
-///   table is never seen above its cap, so keeping "a cap at least the peak" would keep it
-///   forever while the table grows);
+/// - a cap that throttled: the peak demand (throttled requests included, so above the cap) x
+///   the factor, or the cap it has if higher (a capped table is never seen above its cap, so
+///   keeping "a cap at least the peak seen" would keep it forever while the table grows);
 /// - a table already on-demand keeps a cap that is at least its peak (no flapping);
 /// - nothing observed: left as it is (no peak to scale from);
 /// - otherwise the peak x the factor.
@@ -139,12 +139,15 @@ pub fn cap(c: CapCase, factor: Option<f64>, floor: i64) -> Option<Cap> {
     let scaled = |x: f64, f: f64| ((x * f).ceil() as i64).max(floor).max(1);
     let have = c.have.filter(|_| c.on_demand_now);
     if c.throttled_at_cap && c.on_demand_now {
-        let f = factor.unwrap_or(DEFAULT_CAP_FACTOR);
-        let above = match have {
-            Some(Cap::Max(n)) => scaled(n as f64, f),
+        // The peak counts the throttled requests, so it is above the cap that throttled them;
+        // the cap it had is kept if higher (the window still holds the events of an older,
+        // lower cap: raising from the cap itself would double it every night).
+        let kept = match have {
+            Some(Cap::Max(n)) => n,
             _ => 0,
         };
-        return Some(Cap::Max(scaled(c.peak, f).max(above)));
+        let f = factor.unwrap_or(DEFAULT_CAP_FACTOR);
+        return Some(Cap::Max(scaled(c.peak, f).max(kept)));
     }
     let Some(factor) = factor else {
         return have;
@@ -211,10 +214,11 @@ mod tests {
             cap(case(Some(Cap::Max(100)), 120.0, true), None, 10),
             Some(Cap::Max(240))
         );
-        // Never kept as it is, even where the peak seen is under it.
+        // The next night the window still holds those events; the cap raised to 180 is kept,
+        // not raised again.
         assert_eq!(
-            cap(case(Some(Cap::Max(100)), 90.0, true), Some(1.5), 10),
-            Some(Cap::Max(150))
+            cap(case(Some(Cap::Max(180)), 120.0, true), Some(1.5), 10),
+            Some(Cap::Max(180))
         );
     }
 

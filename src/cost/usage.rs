@@ -107,18 +107,28 @@ impl Series {
     }
 }
 
-/// The average of a value reported now and then (CloudWatch's provisioned capacity: a point
-/// every few minutes, none while it does not change for some exporters), over [start, end)
-/// in steps of `step` seconds: each step has the last value reported at or before it (the
-/// first value before the first report). `None` without any report.
+/// The average of a value CloudWatch reports every `step` seconds while it exists (a
+/// provisioned table's capacity: a point at least every few minutes while it is provisioned),
+/// over [start, end), in steps aligned to `step`: each whole step has its own report
+/// (CloudWatch stamps a period's statistic with the period's start); a last step cut by `end`
+/// may have none yet and takes the one before. `None` unless every whole step has one: a step
+/// without, at the start, in the middle or at the end, means the table was not provisioned
+/// all the while (it switched), and its bill is then not known from this alone.
 pub fn average_in_force(points: &[(i64, f64)], start: i64, end: i64, step: i64) -> Option<f64> {
-    let first = points.first()?.1;
-    let (mut sum, mut steps, mut next, mut value) = (0.0, 0u64, 0usize, first);
-    let mut t = start.div_euclid(step) * step;
+    let first = start.div_euclid(step) * step;
+    if points.first()?.0 > first {
+        return None;
+    }
+    let (mut sum, mut steps, mut next, mut value, mut last) = (0.0, 0u64, 0usize, 0.0, first);
+    let mut t = first;
     while t < end {
         while next < points.len() && points[next].0 <= t {
-            value = points[next].1;
+            (value, last) = (points[next].1, points[next].0);
             next += 1;
+        }
+        let whole = t + step <= end;
+        if t - last >= step && (whole || t - last >= 2 * step) {
+            return None;
         }
         sum += value;
         steps += 1;
@@ -167,14 +177,29 @@ mod tests {
     }
 
     #[test]
-    fn capacity_in_force_is_carried_between_reports() {
-        // 10 units from hour 0, 30 from hour 2: hours 0..4 are 10, 10, 30, 30.
-        let points = [(0, 10.0), (7200, 30.0)];
+    fn capacity_in_force_is_known_only_where_reported_throughout() {
+        let hours = |v: &[f64]| -> Vec<(i64, f64)> {
+            v.iter()
+                .enumerate()
+                .map(|(h, c)| (h as i64 * 3600, *c))
+                .collect()
+        };
+        // 10 units for two hours, then 30: 20 on average.
+        let points = hours(&[10.0, 10.0, 30.0, 30.0]);
         assert_eq!(average_in_force(&points, 0, 4 * 3600, 3600), Some(20.0));
-        // Before the first report: its value.
+        // A window starting inside an hour takes that hour's report.
+        assert_eq!(average_in_force(&points, 1800, 4 * 3600, 3600), Some(20.0));
+        // No report in the first hour (the table became provisioned later), or an hour
+        // missing (on-demand for a while): not known.
+        assert_eq!(average_in_force(&points[1..], 0, 4 * 3600, 3600), None);
+        let gap = [points[0], points[2], points[3]];
+        assert_eq!(average_in_force(&gap, 0, 4 * 3600, 3600), None);
+        // Reports stopping before the end (switched to on-demand): not known either.
+        assert_eq!(average_in_force(&points[..2], 0, 4 * 3600, 3600), None);
+        // A last hour cut short by the window's end may have no report yet.
         assert_eq!(
-            average_in_force(&[(7200, 30.0)], 0, 4 * 3600, 3600),
-            Some(30.0)
+            average_in_force(&points, 0, 4 * 3600 + 600, 3600),
+            Some(22.0)
         );
         assert_eq!(average_in_force(&[], 0, 3600, 3600), None);
     }
