@@ -35,6 +35,7 @@ pub mod iam;
 pub mod inventory;
 pub mod journal;
 pub mod model;
+pub mod org;
 pub mod planner;
 pub mod progress;
 pub mod recheck;

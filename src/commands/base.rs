@@ -10,6 +10,7 @@ use crate::events::LogSink;
 use crate::inventory::Limits;
 use crate::model::DesiredTable;
 use crate::progress::SuspendingWriter;
+use crate::report::OrgReport;
 use crate::runner::{self, RunOptions};
 use crate::select::Selection;
 use std::io::IsTerminal;
@@ -71,6 +72,7 @@ pub fn aws_settings(g: &GlobalArgs) -> AwsSettings {
             autoscaling: g.autoscaling_rps,
             sts: g.sts_rps,
             cloudwatch: g.cloudwatch_rps,
+            organizations: g.organizations_rps,
         },
         retry: RetryPolicy {
             max_attempts: g.max_attempts,
@@ -124,16 +126,29 @@ pub fn run_options(g: &GlobalArgs, tables: &[DesiredTable]) -> RunOptions {
     }
 }
 
-/// Pattern rows become the tables they match; the selection then applies to the tables
-/// themselves, and to a pattern row that could not be expanded by its location.
+/// Rows for many accounts and regions, and pattern rows, become the tables they govern; the
+/// selection then applies to the tables themselves, and to a row that could not be expanded
+/// by its location. Also returns the organisation's accounts, when rows named many.
 pub async fn expand_selected(
     factory: &ClientFactory,
     tables: Vec<DesiredTable>,
+    allowed_regions: &[String],
     concurrency: usize,
     sel: &Selection,
-) -> Vec<(DesiredTable, Option<AwsError>)> {
-    runner::expand_patterns(factory, tables, concurrency)
+) -> Result<(Vec<(DesiredTable, Option<AwsError>)>, Option<OrgReport>), CliError> {
+    let found = runner::discover(factory, tables, allowed_regions, concurrency)
         .await
+        .map_err(|e| {
+            CliError::Aws(format!(
+                "cannot read the organisation's accounts (AWS Organizations): {}: {}",
+                e.code, e.message
+            ))
+        })?;
+    if let Some(o) = &found.organization {
+        tracing::info!("{}", o.line());
+    }
+    let rows = found
+        .rows
         .into_iter()
         .filter(|(t, failed)| {
             if failed.is_some() {
@@ -142,7 +157,8 @@ pub async fn expand_selected(
                 sel.keeps(t)
             }
         })
-        .collect()
+        .collect();
+    Ok((rows, found.organization))
 }
 
 pub fn new_runtime() -> Result<tokio::runtime::Runtime, CliError> {

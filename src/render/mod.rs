@@ -4,6 +4,7 @@
 //! that changes (or would change). Both end with the one-line summary.
 
 pub mod grouped;
+pub mod org;
 
 use crate::model::DesiredMode;
 use crate::report::{Outcome, Summary, TableReport, TableStatus};
