@@ -187,7 +187,9 @@ fn check_outputs(a: &AdviseArgs) -> Result<(Option<bool>, PathBuf), CliError> {
 /// Every row's region must have prices: one error per region, at the first row using it.
 fn check_prices(rows: &[DesiredTable], prices: &PriceBook) -> Result<(), CliError> {
     let mut errors: Vec<InventoryError> = Vec::new();
-    for d in rows {
+    // A `*` region is every region enabled in the account: one without prices fails its
+    // tables when they are reached.
+    for d in rows.iter().filter(|d| d.region != crate::org::ALL_REGIONS) {
         if prices.region(&d.region).is_none()
             && !errors
                 .iter()

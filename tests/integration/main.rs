@@ -17,6 +17,7 @@ mod fleet;
 mod guardrails;
 mod live_changes;
 mod operations;
+mod organization;
 mod pace;
 mod records;
 mod refusals;
