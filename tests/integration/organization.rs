@@ -539,3 +539,57 @@ fn every_account_gets_its_own_enabled_regions() {
         "{stats:?}"
     );
 }
+
+/// `validate` checks rows for many accounts offline: a `*`, OU or root row needs role_name
+/// (a role_arn names one account), and an OU id must look like one; `iam-policy` on such an
+/// inventory adds what reading the organisation and the enabled regions needs.
+#[test]
+fn rows_for_many_accounts_are_checked_offline_and_their_permissions_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let offline = "http://127.0.0.1:9";
+    let good = write(
+        dir.path(),
+        "good.csv",
+        &format!(
+            "account_id,role_name,region,table,mode\n*,{ROLE},*,*,on_demand\nou-ab12-cdef5678,{ROLE},eu-west-1,orders-*,on_demand\nr-ab12,{ROLE},us-east-1,t01,on_demand\n"
+        ),
+    );
+    let run = ddb_fleet(offline, dir.path(), &["validate", good.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "account_id,role_arn,role_name,region,table,mode\n\
+         *,arn:aws:iam::111111111111:role/x,,us-east-1,t01,on_demand\n\
+         ou-ab12-cdef5678,,,us-east-1,t01,on_demand\n\
+         ou-XY,,r,us-east-1,t01,on_demand\n\
+         111111111111,,r,all,t01,on_demand\n",
+    );
+    let run = ddb_fleet(offline, dir.path(), &["validate", bad.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    for expected in [
+        "bad.csv:2: field `role_arn`: a role_arn names one account",
+        "bad.csv:3: field `role_name`: a row for many accounts needs role_name",
+        "bad.csv:4: field `account_id`: `ou-XY` is not a 12-digit account id, `*`, an OU id or a root id",
+        "`*` is every region enabled in the account",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{run:?}");
+    }
+
+    let run = ddb_fleet(offline, dir.path(), &["iam-policy", good.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let p: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        p["caller"]["Statement"][0]["Resource"],
+        serde_json::json!([format!("arn:aws:iam::*:role/{ROLE}")])
+    );
+    let org = &p["caller"]["Statement"][1]["Action"];
+    for action in [
+        "organizations:ListAccountsForParent",
+        "organizations:ListOrganizationalUnitsForParent",
+        "organizations:DescribeOrganization",
+    ] {
+        assert!(org.as_array().unwrap().contains(&action.into()), "{org}");
+    }
+    assert!(run.stdout.contains("ec2:DescribeRegions"), "{}", run.stdout);
+}

@@ -22,14 +22,19 @@ impl RowValidator<'_> {
         match self.required_text("account_id", "account id") {
             Some(a) if valid_account_id(&a) => Some(a),
             Some(a) if require_account && (a == org::ALL || org::valid_parent_id(&a)) => Some(a),
+            Some(a) if require_account => {
+                self.error(
+                    "account_id",
+                    format!("`{a}` is not a 12-digit account id, `*`, an OU id or a root id"),
+                    Some("an account id has 12 digits, an OU id is ou-xxxx-xxxxxxxx, a root id r-xxxx; `*` is every account of the organisation".into()),
+                );
+                None
+            }
             Some(a) => {
-                let hint = require_account.then(|| {
-                    "or `*` (every account of the organisation), an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)".to_string()
-                });
                 self.error(
                     "account_id",
                     format!("`{a}` is not a 12-digit AWS account id"),
-                    hint,
+                    None,
                 );
                 None
             }
@@ -160,10 +165,17 @@ impl RowValidator<'_> {
             if r == org::ALL_REGIONS && require_account {
                 // Every region enabled in each account, as DescribeRegions answers there.
             } else if !valid_region(r) {
+                let every = if require_account {
+                    "; `*` is every region enabled in the account"
+                } else {
+                    ""
+                };
                 self.error(
                     "region",
                     format!("`{r}` is not an AWS region name"),
-                    Some("expected a name like us-east-1 or eu-central-2".into()),
+                    Some(format!(
+                        "expected a name like us-east-1 or eu-central-2{every}"
+                    )),
                 );
             } else if !KNOWN_REGIONS.contains(&r.as_str()) && !limits.allowed_regions.contains(r) {
                 let hint = match suggest(r, KNOWN_REGIONS) {
