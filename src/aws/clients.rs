@@ -474,6 +474,17 @@ impl ClientFactory {
         Ok((creds, endpoint))
     }
 
+    /// Drops the clients of one (account, role, region) that will not be used again (a region
+    /// where no table was found): across thousands of accounts and every enabled region, most
+    /// hold no table, and their clients need not stay. Credentials stay cached per account.
+    pub fn forget(&self, account_id: &str, role: Option<&RoleSpec>, region: &str) {
+        let key = (account_id.to_string(), role.cloned(), region.to_string());
+        self.clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+    }
+
     /// Clients for one (role, region), built once; a failure to get credentials is kept and
     /// returned to every table of that account and region.
     pub async fn account_region(

@@ -86,6 +86,11 @@ async fn expand_patterns(
                 Ok(c) => ops::list_tables(&c).await,
                 Err(e) => Err(e),
             };
+            // A listing with no table there: its clients are not kept (at organisation scale,
+            // most accounts' regions hold none).
+            if r.as_ref().is_ok_and(Vec::is_empty) {
+                factory.forget(&account, role.as_ref(), &region);
+            }
             ((account, role, region), r)
         })
         .buffer_unordered(concurrency.max(1))

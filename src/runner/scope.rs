@@ -273,3 +273,54 @@ fn org_report(
         .collect();
     OrgReport::of(accounts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(line: u64, account: &str, region: &str, table: &str) -> DesiredTable {
+        DesiredTable {
+            source: crate::model::Source {
+                file: "inv.csv".into(),
+                line,
+            },
+            account_id: account.into(),
+            region: region.into(),
+            table: table.into(),
+            ..DesiredTable::discovered()
+        }
+    }
+
+    #[test]
+    fn the_most_specific_row_comes_first_then_the_earlier() {
+        let mut rows = vec![
+            row(2, "*", "*", "*"),
+            row(3, "ou-ab12-cdef5678", "*", "*"),
+            row(4, "111111111111", "*", "*"),
+            row(5, "111111111111", "us-east-1", "*"),
+            row(6, "*", "*", "orders"),
+            row(7, "111111111111", "us-east-1", "orders"),
+            row(8, "*", "*", "*"),
+            row(9, "r-ab12", "us-east-1", "carts"),
+        ];
+        by_precedence(&mut rows);
+        let lines: Vec<u64> = rows.iter().map(|r| r.source.line).collect();
+        assert_eq!(lines, [7, 9, 6, 5, 4, 3, 2, 8]);
+    }
+
+    #[test]
+    fn a_row_for_many_accounts_names_its_role_in_each() {
+        let role = RoleSpec {
+            role_arn: RoleSpec::arn_in("ou-ab12-cdef5678", "Audit"),
+            external_id: Some("x1".into()),
+        };
+        assert_eq!(role.role_arn, "arn:aws:iam::*:role/Audit");
+        let one = role.in_account("222233334444");
+        assert_eq!(one.role_arn, "arn:aws:iam::222233334444:role/Audit");
+        assert_eq!(one.external_id.as_deref(), Some("x1"));
+        assert_eq!(
+            usable(&["us-east-1".into(), "xx-new-1".into()], &[]),
+            ["us-east-1"]
+        );
+    }
+}
