@@ -113,7 +113,7 @@ pub fn rows_to_read_from(
     }
     if d.accounts.is_empty() || d.regions.is_empty() {
         return Err(CliError::Usage(format!(
-            "{} needs an inventory, or --account (or --organization, --ou) and --region",
+            "{} needs an inventory, or --account and --region (--organization or --ou for many accounts)",
             d.command
         )));
     }
