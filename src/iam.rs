@@ -49,6 +49,11 @@ pub struct Uses {
     pub regions: bool,
 }
 
+/// A statement allowing `actions` on every resource.
+fn allow_all(sid: &str, actions: &[&str]) -> Value {
+    json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": "*"})
+}
+
 fn target_policy(write: bool, uses: Uses) -> Value {
     let mut statements = vec![json!({
         "Sid": "DdbFleetRead",
@@ -57,12 +62,7 @@ fn target_policy(write: bool, uses: Uses) -> Value {
         "Resource": "*",
     })];
     if uses.regions {
-        statements.push(json!({
-            "Sid": "DdbFleetEnabledRegions",
-            "Effect": "Allow",
-            "Action": REGIONS_ACTIONS,
-            "Resource": "*",
-        }));
+        statements.push(allow_all("DdbFleetEnabledRegions", REGIONS_ACTIONS));
     }
     if write {
         statements.push(json!({
@@ -99,12 +99,7 @@ pub fn policies(roles: &[String], uses: Uses) -> Value {
         "Resource": resources,
     })];
     if uses.organization {
-        caller.push(json!({
-            "Sid": "DdbFleetReadOrganization",
-            "Effect": "Allow",
-            "Action": ORGANIZATION_ACTIONS,
-            "Resource": "*",
-        }));
+        caller.push(allow_all("DdbFleetReadOrganization", ORGANIZATION_ACTIONS));
     }
     json!({
         "target_role_plan": target_policy(false, uses),

@@ -11,6 +11,26 @@ use crate::report::{Outcome, Summary, TableReport, TableStatus};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+/// Each account's tables counted by status: `2 unchanged, 1 would_change`, by account id.
+pub(crate) fn counts_by_account(
+    tables: &[TableReport],
+) -> std::collections::BTreeMap<&str, String> {
+    let mut by: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, usize>> =
+        Default::default();
+    for t in tables {
+        *by.entry(t.account_id.as_str())
+            .or_default()
+            .entry(status_word(t.status))
+            .or_default() += 1;
+    }
+    by.into_iter()
+        .map(|(account, counts)| {
+            let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            (account, counts.join(", "))
+        })
+        .collect()
+}
+
 pub(crate) fn status_word(s: TableStatus) -> &'static str {
     match s {
         TableStatus::Changed => "changed",

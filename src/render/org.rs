@@ -2,9 +2,7 @@
 //! on, skipped and failed, and each account by name and OU path with its tables' counts, or
 //! why it was not worked on.
 
-use super::status_word;
 use crate::report::{AccountStatus, OrgReport, TableReport};
-use std::collections::BTreeMap;
 
 /// Writes the organisation's section.
 pub fn write(
@@ -12,22 +10,11 @@ pub fn write(
     org: &OrgReport,
     tables: &[TableReport],
 ) -> std::io::Result<()> {
-    let mut counts: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
-    for t in tables {
-        *counts
-            .entry(t.account_id.as_str())
-            .or_default()
-            .entry(status_word(t.status))
-            .or_default() += 1;
-    }
+    let counts = super::counts_by_account(tables);
     writeln!(out, "\nOrganisation: {}", org.line())?;
     for a in &org.accounts {
         let what = match (a.status, counts.get(a.account_id.as_str())) {
-            (AccountStatus::WorkedOn, Some(c)) => c
-                .iter()
-                .map(|(s, n)| format!("{n} {s}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            (AccountStatus::WorkedOn, Some(c)) => c.clone(),
             (AccountStatus::WorkedOn, None) => "no table".to_string(),
             (AccountStatus::Skipped, _) => {
                 format!("skipped: {}", a.reason.as_deref().unwrap_or_default())

@@ -87,6 +87,36 @@ async fn organisation(endpoint: &str) -> Accounts {
     }
 }
 
+/// `export` of every table under `ou`, in every enabled region, to `out`.
+fn export_ou<'a>(ou: &'a str, out: &'a str) -> [&'a str; 9] {
+    [
+        "export",
+        "--ou",
+        ou,
+        "--region",
+        "all",
+        "--role-name",
+        ROLE,
+        "-o",
+        out,
+    ]
+}
+
+/// The simulator's fleet: an on-demand table at each (account, region, name).
+fn on_demand_tables(tables: &[(&String, &str, &str)]) -> Vec<(String, String, String, SimTable)> {
+    tables
+        .iter()
+        .map(|(a, r, t)| {
+            (
+                a.to_string(),
+                r.to_string(),
+                t.to_string(),
+                SimTable::on_demand(&[]),
+            )
+        })
+        .collect()
+}
+
 fn accounts_of(report: &serde_json::Value) -> Vec<(String, String, String)> {
     report["organization"]["accounts"]
         .as_array()
@@ -131,17 +161,7 @@ fn export_an_ou_with_its_child_ous_in_every_enabled_region() {
     let run = ddb_fleet(
         &moto.endpoint,
         dir.path(),
-        &[
-            "export",
-            "--ou",
-            &org.payments,
-            "--region",
-            "all",
-            "--role-name",
-            ROLE,
-            "-o",
-            out.to_str().unwrap(),
-        ],
+        &export_ou(&org.payments, out.to_str().unwrap()),
     );
     assert_eq!(run.code, 0, "{run:?}");
     let text = std::fs::read_to_string(&out).unwrap();
@@ -388,32 +408,12 @@ fn an_unassumable_role_and_a_region_not_enabled_are_reported_not_fatal() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let org = runtime().block_on(organisation(&moto.endpoint));
-    let fleet = vec![
-        (
-            org.prod.clone(),
-            "us-east-1".to_string(),
-            "orders".to_string(),
-            SimTable::on_demand(&[]),
-        ),
-        (
-            org.prod.clone(),
-            "ap-east-1".to_string(),
-            "hk-orders".to_string(),
-            SimTable::on_demand(&[]),
-        ),
-        (
-            org.management.clone(),
-            "us-east-1".to_string(),
-            "billing".to_string(),
-            SimTable::on_demand(&[]),
-        ),
-        (
-            org.management.clone(),
-            "ap-east-1".to_string(),
-            "hk-billing".to_string(),
-            SimTable::on_demand(&[]),
-        ),
-    ];
+    let fleet = on_demand_tables(&[
+        (&org.prod, "us-east-1", "orders"),
+        (&org.prod, "ap-east-1", "hk-orders"),
+        (&org.management, "us-east-1", "billing"),
+        (&org.management, "ap-east-1", "hk-billing"),
+    ]);
     let config = SimConfig {
         unassumable_roles: [format!("arn:aws:iam::{}:role/{ROLE}", org.dev)].into(),
         // The management account opted into ap-east-1; payments-prod did not.
@@ -484,20 +484,10 @@ fn every_account_gets_its_own_enabled_regions() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let org = runtime().block_on(organisation(&moto.endpoint));
-    let fleet = vec![
-        (
-            org.prod.clone(),
-            "ap-east-1".to_string(),
-            "hk".to_string(),
-            SimTable::on_demand(&[]),
-        ),
-        (
-            org.dev.clone(),
-            "eu-west-1".to_string(),
-            "dev".to_string(),
-            SimTable::on_demand(&[]),
-        ),
-    ];
+    let fleet = on_demand_tables(&[
+        (&org.prod, "ap-east-1", "hk"),
+        (&org.dev, "eu-west-1", "dev"),
+    ]);
     let config = SimConfig {
         opted_in: [(org.prod.clone(), "ap-east-1".to_string())].into(),
         ..SimConfig::default()
@@ -507,17 +497,7 @@ fn every_account_gets_its_own_enabled_regions() {
     let run = ddb_fleet_with(
         &sim.endpoint,
         dir.path(),
-        &[
-            "export",
-            "--ou",
-            &org.payments,
-            "--region",
-            "all",
-            "--role-name",
-            ROLE,
-            "-o",
-            out.to_str().unwrap(),
-        ],
+        &export_ou(&org.payments, out.to_str().unwrap()),
         &[("AWS_ENDPOINT_URL_ORGANIZATIONS", &moto.endpoint)],
     );
     assert_eq!(run.code, 0, "{run:?}");
