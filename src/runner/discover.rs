@@ -99,6 +99,9 @@ async fn expand_patterns(
     let mut claimed = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(tables.len());
     let mut skipped: Vec<(String, RegionNote)> = Vec::new();
+    // Per row and pattern: whether it matched nothing yet, in how many places it was listed.
+    let mut unmatched: std::collections::BTreeMap<(String, String), (bool, usize, DesiredTable)> =
+        Default::default();
     for t in tables {
         if !is_pattern(&t.table) {
             let id = (t.account_id.clone(), t.region.clone(), t.table.clone());
@@ -129,9 +132,10 @@ async fn expand_patterns(
                 let mut names: Vec<&String> =
                     names.iter().filter(|n| glob_match(&t.table, n)).collect();
                 names.sort();
-                if names.is_empty() {
-                    tracing::warn!(account = %t.account_id, region = %t.region, pattern = %t.table, source = %t.source, "the pattern matches no table");
-                }
+                let row = (t.source.to_string(), t.table.clone());
+                let seen = unmatched.entry(row).or_insert((true, 0, t.clone()));
+                seen.0 &= names.is_empty();
+                seen.1 += 1;
                 for name in names {
                     let id = (t.account_id.clone(), t.region.clone(), name.clone());
                     if !claimed.insert(id) {
@@ -145,6 +149,16 @@ async fn expand_patterns(
                         None,
                     ));
                 }
+            }
+        }
+    }
+    for (_, places, t) in unmatched.into_values().filter(|(none, ..)| *none) {
+        match places {
+            1 => {
+                tracing::warn!(account = %t.account_id, region = %t.region, pattern = %t.table, source = %t.source, "the pattern matches no table")
+            }
+            n => {
+                tracing::warn!(pattern = %t.table, source = %t.source, "the pattern matches no table in any of its {n} accounts and regions")
             }
         }
     }
