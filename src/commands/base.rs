@@ -152,7 +152,11 @@ pub async fn expand_selected(
         .into_iter()
         .filter(|(t, failed)| {
             if failed.is_some() {
+                // Its shard too: every shard sees the failure, and one reports it.
                 sel.keeps_location(t)
+                    && sel
+                        .shard
+                        .is_none_or(|s| s.owns(&t.account_id, &t.region, &t.table))
             } else {
                 sel.keeps(t)
             }

@@ -1,7 +1,8 @@
 //! Human-readable rendering of a run's tables. By default [`grouped`]: the changes grouped by
 //! what they do, every table that needs a look on its own line, the counts by account. With
-//! `--all-tables` ([`write`]): an aligned table of every row, then the steps for each table
-//! that changes (or would change). Both end with the one-line summary.
+//! `--all-tables` ([`write`]): an aligned table of every row (with the inventory line it came
+//! from), then the steps for each table that changes (or would change). Both end with the
+//! one-line summary.
 
 pub mod grouped;
 pub mod org;
@@ -123,12 +124,17 @@ fn starting_capacity_note(t: &TableReport, a: &crate::report::ActionRecord) -> S
 }
 
 /// One table's row: borrowed where the report has the text.
-fn row(t: &TableReport) -> [Cow<'_, str>; 6] {
+fn row(t: &TableReport) -> [Cow<'_, str>; 7] {
     [
         Cow::Borrowed(status_word(t.status)),
         Cow::Borrowed(t.account_id.as_str()),
         Cow::Borrowed(t.region.as_str()),
         Cow::Borrowed(t.table.as_str()),
+        // The inventory row the table came from (a pattern's, a `*` row's, ...).
+        match t.source.line {
+            0 => Cow::Borrowed("-"),
+            n => Cow::Owned(n.to_string()),
+        },
         Cow::Owned(mode_column(t)),
         Cow::Owned(detail_column(t)),
     ]
@@ -153,7 +159,9 @@ pub fn write(
     command: &str,
     tables: &[TableReport],
 ) -> std::io::Result<()> {
-    let header = ["STATUS", "ACCOUNT", "REGION", "TABLE", "MODE", "DETAIL"];
+    let header = [
+        "STATUS", "ACCOUNT", "REGION", "TABLE", "LINE", "MODE", "DETAIL",
+    ];
     // The rows are made twice (to size the columns, then to write them) rather than kept.
     let mut widths = header.map(str::len);
     for t in tables {

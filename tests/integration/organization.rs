@@ -475,6 +475,58 @@ fn an_unassumable_role_and_a_region_not_enabled_are_reported_not_fatal() {
         "{prod}"
     );
     assert!(run.stdout.contains("region ap-east-1 skipped"), "{run:?}");
+
+    // Two shards see the same expansion: together they hold every entry once, the failed
+    // account's too, and merge into the unsharded run's tables.
+    for k in 0..2 {
+        let shard = ddb_fleet_with(
+            &sim.endpoint,
+            dir.path(),
+            &[
+                "plan",
+                inventory.to_str().unwrap(),
+                "--shard",
+                &format!("{k}/2"),
+                "--report",
+                &format!("shard-{k}.json"),
+            ],
+            &[("AWS_ENDPOINT_URL_ORGANIZATIONS", &moto.endpoint)],
+        );
+        assert!(shard.code <= 1, "{shard:?}");
+    }
+    let merged = ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "report",
+            "merge",
+            "shard-0.json",
+            "shard-1.json",
+            "-o",
+            "all.json",
+        ],
+    );
+    assert_eq!(
+        merged.code, 1,
+        "the failed account fails the merged run too: {merged:?}"
+    );
+    let all = merged.report(&dir.path().join("all.json"));
+    let keys = |r: &serde_json::Value| {
+        let mut k: Vec<String> = r["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {} {} {}",
+                    t["account_id"], t["region"], t["table"], t["status"]
+                )
+            })
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&all), keys(&r));
 }
 
 /// `--region all` reads each account's own enabled regions (DescribeRegions in that
