@@ -647,6 +647,7 @@ fn call_cpu_floor(calls: usize) {
             sts: NonZeroU32::new(1_000_000).unwrap(),
             cloudwatch: NonZeroU32::new(1_000_000).unwrap(),
             tags: NonZeroU32::new(1_000_000).unwrap(),
+            organizations: NonZeroU32::new(1_000_000).unwrap(),
         },
         retry: RetryPolicy::default(),
         attempt_timeout: Duration::from_secs(30),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Demo of ddb-fleet's main job against a local AWS emulator: starts moto on a free loopback
 # port, creates a sample fleet (3 accounts, 2 regions), then runs
-#   plan -> apply -> plan again   on inventories/example.toml
+#   plan -> apply -> plan again   on inventories/example.toml,
+# then advise on a whole organisation (--organization --region all),
 # and prints the summary. Nothing leaves this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +23,5 @@ echo; echo "== ddb-fleet plan inventories/example.toml --detailed-exitcode   (co
 "$bin" plan inventories/example.toml --report .demo/replan.json --log-format text --detailed-exitcode
 echo; echo "== summary of the apply report (.demo/apply.json)"
 python3 -c 'import json; r = json.load(open(".demo/apply.json")); print(json.dumps(r["summary"], indent=2))'
+echo; echo "== ddb-fleet advise --organization --region all   (the whole organisation, no inventory: accounts from Organizations, each account's enabled regions)"
+"$bin" advise --organization --region all --role-name OrganizationAccountAccessRole --report .demo/org.json --html .demo/org.html --log-format text || true

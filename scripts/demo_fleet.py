@@ -142,3 +142,27 @@ scale(aas, "ledger", 5, 1000, 70.0)
 aas.register_scalable_target(ServiceNamespace="dynamodb", ResourceId="table/ledger",
                              ScalableDimension="dynamodb:table:WriteCapacityUnits", MinCapacity=5, MaxCapacity=500)
 print("demo fleet: 6 tables in 3 accounts and 2 regions")
+
+# An organisation for `advise --organization` / `export --ou` (README, "A whole organisation"):
+# moto's default account is its management account; Root/payments/prod holds payments-prod
+# (with a table), Root/sandbox an account closed since (SUSPENDED, skipped by ddb-fleet).
+org = boto3.client("organizations", endpoint_url=ENDPOINT, region_name="us-east-1")
+org.create_organization(FeatureSet="ALL")
+root = org.list_roots()["Roots"][0]["Id"]
+
+
+def member(name, parent):
+    created = org.create_account(AccountName=name, Email=f"{name}@example.com")
+    account = created["CreateAccountStatus"]["AccountId"]
+    org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=parent)
+    return account
+
+
+payments = org.create_organizational_unit(ParentId=root, Name="payments")["OrganizationalUnit"]["Id"]
+prod_ou = org.create_organizational_unit(ParentId=payments, Name="prod")["OrganizationalUnit"]["Id"]
+sandbox_ou = org.create_organizational_unit(ParentId=root, Name="sandbox")["OrganizationalUnit"]["Id"]
+prod = member("payments-prod", prod_ou)
+org.close_account(AccountId=member("old-sandbox", sandbox_ou))
+ddb, _ = clients(prod, "eu-west-1")
+table(ddb, "payments", provisioned=20)
+print(f"demo organisation: payments-prod {prod} in {payments}/{prod_ou}, one suspended account")

@@ -62,7 +62,9 @@ pub enum Command {
         command: ReportCommand,
     },
     /// Print the IAM policies ddb-fleet needs, as JSON: the target role's for plan and for
-    /// apply, and the caller's (sts:AssumeRole on the inventory's roles).
+    /// apply, and the caller's (sts:AssumeRole on the inventory's roles; reading the
+    /// organisation, and the target role's ec2:DescribeRegions, where rows or flags name many
+    /// accounts or every region).
     IamPolicy {
         /// Inventory whose roles the caller must be able to assume.
         inventory: Option<PathBuf>,

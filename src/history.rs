@@ -243,6 +243,7 @@ mod tests {
             tables: vec![t],
             earlier_journal: None,
             shard: None,
+            organization: None,
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");

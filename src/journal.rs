@@ -427,6 +427,7 @@ pub fn recover(path: &Path) -> Result<Report, String> {
         tables,
         earlier_journal: None,
         shard: None,
+        organization: None,
     })
 }
 

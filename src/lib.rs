@@ -36,6 +36,7 @@ pub mod iam;
 pub mod inventory;
 pub mod journal;
 pub mod model;
+pub mod org;
 pub mod ownership;
 pub mod planner;
 pub mod progress;

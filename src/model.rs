@@ -405,6 +405,28 @@ pub struct RoleSpec {
     pub external_id: Option<String>,
 }
 
+impl RoleSpec {
+    /// The ARN of the role `name` in `account` (`*` in a row for many accounts: see
+    /// [`RoleSpec::in_account`]).
+    pub fn arn_in(account: &str, name: &str) -> String {
+        let many = crate::org::Scope::of(account).needs_directory();
+        let account = if many { "*" } else { account };
+        format!("arn:aws:iam::{account}:role/{name}")
+    }
+
+    /// The same role in `account` (a row for many accounts names its role by name).
+    pub fn in_account(&self, account: &str) -> RoleSpec {
+        let mut parts: Vec<&str> = self.role_arn.splitn(6, ':').collect();
+        if parts.len() == 6 {
+            parts[4] = account;
+        }
+        RoleSpec {
+            role_arn: parts.join(":"),
+            external_id: self.external_id.clone(),
+        }
+    }
+}
+
 /// One validated inventory row: a table and the state it should be in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DesiredTable {

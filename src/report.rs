@@ -38,6 +38,105 @@ pub struct Report {
     /// shard of one run, once.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub shard: Option<String>,
+    /// The accounts of the organisation the run reached for, when rows or flags named many
+    /// (`*`, an OU, a root, `--organization`, `--ou`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub organization: Option<OrgReport>,
+}
+
+/// The accounts a run found in the organisation and what became of each.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrgReport {
+    pub summary: AccountCounts,
+    /// By account id.
+    pub accounts: Vec<AccountReport>,
+}
+
+/// Accounts found (every one the scopes named, any state), worked on (reached, their
+/// regions known), skipped (not ACTIVE) and failed (role not assumable, regions unreadable).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCounts {
+    pub found: usize,
+    pub worked_on: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+/// One account of the organisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountReport {
+    pub account_id: String,
+    /// The account's name in Organizations.
+    pub name: String,
+    /// The OUs above it, by name, from the root: `Root/payments/prod`.
+    pub ou_path: String,
+    /// Its `State` in Organizations (`ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, ...).
+    pub state: String,
+    pub status: AccountStatus,
+    /// Why it failed (`failed`), or why it was skipped (`skipped`: its state).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    /// The regions its tables were looked for in.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub regions: Vec<String>,
+    /// Regions passed over: not enabled (AuthFailure, UnrecognizedClientException), or
+    /// enabled but unknown to this release.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub skipped_regions: Vec<RegionNote>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    WorkedOn,
+    Skipped,
+    Failed,
+}
+
+/// A region of an account that was not worked on, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionNote {
+    pub region: String,
+    pub note: String,
+}
+
+impl OrgReport {
+    /// The report of these accounts, counted.
+    pub fn of(accounts: Vec<AccountReport>) -> OrgReport {
+        let mut summary = AccountCounts {
+            found: accounts.len(),
+            ..AccountCounts::default()
+        };
+        for a in &accounts {
+            *match a.status {
+                AccountStatus::WorkedOn => &mut summary.worked_on,
+                AccountStatus::Skipped => &mut summary.skipped,
+                AccountStatus::Failed => &mut summary.failed,
+            } += 1;
+        }
+        OrgReport { summary, accounts }
+    }
+
+    /// The account's name, where the organisation has it.
+    pub fn name_of(&self, account_id: &str) -> Option<&str> {
+        self.accounts
+            .iter()
+            .find(|a| a.account_id == account_id)
+            .map(|a| a.name.as_str())
+            .filter(|n| !n.is_empty())
+    }
+
+    /// One line: `12 accounts found: 10 worked on, 1 skipped, 1 failed`.
+    pub fn line(&self) -> String {
+        let c = self.summary;
+        format!(
+            "{} found: {} worked on, {} skipped, {} failed",
+            crate::render::plural(c.found, "account"),
+            c.worked_on,
+            c.skipped,
+            c.failed
+        )
+    }
 }
 
 /// Which inventory the run used: the path as given and the SHA-256 of its bytes.

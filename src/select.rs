@@ -4,6 +4,7 @@
 
 use crate::inventory;
 use crate::model::DesiredTable;
+use crate::org::{Scope, ALL_REGIONS};
 use crate::report::{Report, TableStatus};
 use std::collections::HashSet;
 use std::fmt;
@@ -86,6 +87,8 @@ pub fn unfinished(report: &Report) -> HashSet<TableKey> {
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub accounts: Vec<String>,
+    /// `--exclude-account`: never these accounts.
+    pub exclude_accounts: Vec<String>,
     pub regions: Vec<String>,
     /// Globs on the table name.
     pub tables: Vec<String>,
@@ -102,6 +105,13 @@ impl Selection {
                 return Err(format!("--account {a}: not a 12-digit AWS account id"));
             }
         }
+        for a in &self.exclude_accounts {
+            if !inventory::valid_account_id(a) {
+                return Err(format!(
+                    "--exclude-account {a}: not a 12-digit AWS account id"
+                ));
+            }
+        }
         for r in &self.regions {
             if !inventory::valid_region(r) {
                 return Err(format!("--region {r}: not an AWS region name"));
@@ -111,10 +121,15 @@ impl Selection {
     }
 
     /// Whether a row may be needed at all, before table patterns are expanded: account and
-    /// region filters only (a pattern row's table name is not a table yet).
+    /// region filters only (a pattern row's table name is not a table yet; a row for many
+    /// accounts or for every region may hold the ones selected).
     pub fn keeps_location(&self, t: &DesiredTable) -> bool {
-        (self.accounts.is_empty() || self.accounts.contains(&t.account_id))
-            && (self.regions.is_empty() || self.regions.contains(&t.region))
+        let many = Scope::of(&t.account_id).needs_directory();
+        (self.accounts.is_empty() || many || self.accounts.contains(&t.account_id))
+            && !self.exclude_accounts.contains(&t.account_id)
+            && (self.regions.is_empty()
+                || t.region == ALL_REGIONS
+                || self.regions.contains(&t.region))
     }
 
     /// Whether a concrete table is selected.

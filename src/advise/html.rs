@@ -22,13 +22,14 @@
 //! (its hourly average), about when the current setting throttles: `over_capacity_hours` is the
 //! one place that decides the shaded hours.
 //!
-//! Accounts are shown by id: the report carries no account names (`account`).
+//! Accounts are shown by name and id where the run read the organisation (`account`), else
+//! by id; the savings chart names them, with the id and OU path on hover.
 //!
 //! The page is well-formed XHTML-style markup (every element closed, text escaped, and the
 //! script free of `<`, `>` and `&`, so it needs no CDATA section), so tests parse it.
 
 use super::outputs::{status_word, why};
-use super::report::{AdviceReport, AdviceStatus, TableAdvice};
+use super::report::{AccountTotals, AdviceReport, AdviceStatus, TableAdvice};
 use crate::cost::recommend::{Advice, DimAdvice};
 use aws_smithy_types::date_time::{DateTime, Format};
 use std::fmt::Write;
@@ -146,10 +147,27 @@ fn money(v: f64, currency: &str) -> String {
     format!("{v:.2}\u{a0}{}", esc(currency))
 }
 
-/// An account as the page names it: by its id, escaped. The report carries no account names;
-/// one would be shown here, beside the id, once it does.
-fn account(id: &str) -> String {
-    esc(id)
+/// An account as the page names it: `name (id)` where the organisation was read, else its
+/// id; escaped.
+fn account(report: &AdviceReport, id: &str) -> String {
+    match report.organization.as_ref().and_then(|o| o.name_of(id)) {
+        Some(name) => format!("{} ({})", esc(name), esc(id)),
+        None => esc(id),
+    }
+}
+
+/// An account's label in the savings chart: its name (else its id), with its id and OU path
+/// as the label's title.
+fn chart_label(a: &AccountTotals) -> String {
+    match &a.name {
+        Some(name) => format!(
+            "<title>{} {}</title>{}",
+            esc(&a.account_id),
+            esc(a.ou_path.as_deref().unwrap_or_default()),
+            esc(name)
+        ),
+        None => esc(&a.account_id),
+    }
 }
 
 /// The page.
@@ -273,7 +291,7 @@ fn accounts_chart(report: &AdviceReport) -> String {
             svg,
             "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"110\" y=\"{y}\" width=\"{now:.1}\" height=\"13\" fill=\"#cbd2d9\"/><rect x=\"110\" y=\"{}\" width=\"{rec:.1}\" height=\"13\" fill=\"#3ebd93\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"11\" fill=\"#0e7c3a\">saves {}</text>",
             y + 16.0,
-            account(&a.account_id),
+            chart_label(a),
             y + 14.0,
             120.0 + now.max(rec),
             y + 16.0,
@@ -308,7 +326,7 @@ fn charts(out: &mut String, report: &AdviceReport) {
         let _ = write!(
             out,
             "<div class=\"chart\"><h3>{} {} {}: saves {} a month</h3>",
-            account(&t.account_id),
+            account(report, &t.account_id),
             esc(&t.region),
             esc(&t.table),
             money(a.monthly_saving, cur)
@@ -511,13 +529,18 @@ fn table_list(out: &mut String, report: &AdviceReport) {
     out.push_str("<h2>Every table</h2><p class=\"filter\" id=\"filter-row\" hidden=\"hidden\"><label for=\"filter\">Filter </label><input type=\"search\" id=\"filter\" placeholder=\"words in any column: account, region, table, status, why\"/><span id=\"shown\"></span></p>");
     out.push_str("<table id=\"tables\"><thead><tr><th>Account</th><th>Region</th><th>Table</th><th>Status</th><th class=\"n\">Now</th><th class=\"n\">Recommended</th><th class=\"n\">Saving</th><th>Why</th></tr></thead><tbody>");
     for t in &report.tables {
-        table_row(out, t, &report.settings.currency);
+        table_row(
+            out,
+            t,
+            &account(report, &t.account_id),
+            &report.settings.currency,
+        );
     }
     out.push_str("</tbody></table>");
 }
 
 /// One table's row; money cells carry their number (`data-v`) to sort by.
-fn table_row(out: &mut String, t: &TableAdvice, cur: &str) {
+fn table_row(out: &mut String, t: &TableAdvice, account: &str, cur: &str) {
     let (now, rec) = t.monthly();
     let mut text = match (&t.advice, &t.error) {
         (Some(a), _) => why(a, cur),
@@ -535,7 +558,7 @@ fn table_row(out: &mut String, t: &TableAdvice, cur: &str) {
     let _ = write!(
         out,
         "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-        account(&t.account_id),
+        account,
         esc(&t.region),
         esc(&t.table),
         status_word(t.status)

@@ -240,11 +240,32 @@ pub fn summary(report: &AdviceReport, top: usize) -> String {
         "ACCOUNT", "NOW", "RECOMMENDED", "SAVING"
     );
     for a in &report.accounts {
+        let name = a
+            .name
+            .as_deref()
+            .map_or(String::new(), |n| format!("  {n}"));
         let _ = writeln!(
             out,
-            "  {:<14} {:>12.2} {:>12.2} {:>12.2}  {}",
+            "  {:<14} {:>12.2} {:>12.2} {:>12.2}  {}{name}",
             a.account_id, a.monthly_now, a.monthly_recommended, a.monthly_saving, a.recommended
         );
+    }
+    if let Some(o) = &report.organization {
+        let _ = writeln!(out, "{}", o.line());
+        for a in o
+            .accounts
+            .iter()
+            .filter(|a| a.status != crate::report::AccountStatus::WorkedOn)
+        {
+            let _ = writeln!(
+                out,
+                "  {} {} ({}): {}",
+                a.account_id,
+                a.name,
+                a.ou_path,
+                a.reason.as_deref().unwrap_or_default()
+            );
+        }
     }
     let mut best: Vec<&TableAdvice> = report
         .tables

@@ -26,6 +26,10 @@ pub struct AdviceReport {
     /// Per account: monthly cost now and recommended.
     pub accounts: Vec<AccountTotals>,
     pub tables: Vec<TableAdvice>,
+    /// The organisation's accounts, when the run named many (`--organization`, `--ou`, `*`
+    /// rows): names, OU paths, and which were skipped or failed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub organization: Option<crate::report::OrgReport>,
 }
 
 /// What the analysis used.
@@ -100,6 +104,12 @@ pub struct AdviceSummary {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccountTotals {
     pub account_id: String,
+    /// The account's name in Organizations (runs that read the organisation).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    /// Its OU path (`Root/payments/prod`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ou_path: Option<String>,
     pub tables: usize,
     pub recommended: usize,
     pub monthly_now: f64,
@@ -233,12 +243,18 @@ impl AdviceSummary {
     }
 }
 
-/// Totals per account, by account id.
-pub fn accounts(tables: &[TableAdvice]) -> Vec<AccountTotals> {
+/// Totals per account, by account id, named from the organisation where it was read.
+pub fn accounts(
+    tables: &[TableAdvice],
+    org: Option<&crate::report::OrgReport>,
+) -> Vec<AccountTotals> {
     let mut by: BTreeMap<&str, AccountTotals> = BTreeMap::new();
+    let known = |id: &str| org.and_then(|o| o.accounts.iter().find(|a| a.account_id == id));
     for t in tables {
         let a = by.entry(&t.account_id).or_insert_with(|| AccountTotals {
             account_id: t.account_id.clone(),
+            name: known(&t.account_id).map(|a| a.name.clone()),
+            ou_path: known(&t.account_id).map(|a| a.ou_path.clone()),
             ..AccountTotals::default()
         });
         a.tables += 1;
@@ -288,6 +304,6 @@ pub fn merge(reports: Vec<AdviceReport>) -> Result<AdviceReport, String> {
         merged.interrupted |= r.interrupted;
     }
     merged.summary = AdviceSummary::of(&merged.tables);
-    merged.accounts = accounts(&merged.tables);
+    merged.accounts = accounts(&merged.tables, merged.organization.as_ref());
     Ok(merged)
 }

@@ -50,6 +50,9 @@ pub struct Rates {
     /// its regions; shared with everything else that reads tags there: Terraform's refresh,
     /// AWS Config). This rate is per account too.
     pub tags: NonZeroU32,
+    /// AWS Organizations, for the whole run (throttled at a few requests per second per
+    /// account; read once per run).
+    pub organizations: NonZeroU32,
 }
 
 impl Default for Rates {
@@ -60,6 +63,7 @@ impl Default for Rates {
             sts: NonZeroU32::new(20).unwrap(),
             cloudwatch: NonZeroU32::new(10).unwrap(),
             tags: NonZeroU32::new(5).unwrap(),
+            organizations: NonZeroU32::new(2).unwrap(),
         }
     }
 }
@@ -96,7 +100,14 @@ pub enum Service {
     CloudWatch,
     /// DynamoDB ListTagsOfResource: a quota of its own (see [`Rates::tags`]).
     DynamoDbTags,
+    /// AWS Organizations (the caller's account; one rate for the run).
+    Organizations,
+    /// EC2 DescribeRegions, once per account.
+    Ec2,
 }
+
+/// EC2 DescribeRegions per second, per account and region: one call per account and run.
+const EC2_RATE: NonZeroU32 = NonZeroU32::new(5).unwrap();
 
 type Limiter = DefaultKeyedRateLimiter<(String, String)>;
 
@@ -118,6 +129,8 @@ struct Limiters {
     autoscaling: Limiter,
     cloudwatch: Limiter,
     tags: Limiter,
+    organizations: Limiter,
+    ec2: Limiter,
     sts: Arc<governor::DefaultDirectRateLimiter>,
 }
 
@@ -132,6 +145,8 @@ impl Limiters {
             autoscaling: RateLimiter::keyed(paced(rates.autoscaling)),
             cloudwatch: RateLimiter::keyed(paced(rates.cloudwatch)),
             tags: RateLimiter::keyed(paced(rates.tags)),
+            organizations: RateLimiter::keyed(paced(rates.organizations)),
+            ec2: RateLimiter::keyed(paced(EC2_RATE)),
             sts: Arc::new(RateLimiter::direct(paced(rates.sts))),
         }
     }
@@ -148,6 +163,8 @@ impl Limiters {
             Service::DynamoDbTags => {
                 wait_for_token(&self.tags, &(key.0.clone(), String::new())).await
             }
+            Service::Organizations => wait_for_token(&self.organizations, key).await,
+            Service::Ec2 => wait_for_token(&self.ec2, key).await,
         }
     }
 
@@ -408,6 +425,77 @@ impl ClientFactory {
             .await
             .clone()
             .map(Some)
+    }
+
+    /// The region the base configuration names (AWS_REGION, the profile), else us-east-1:
+    /// where calls that may go to any region (DescribeRegions) are sent.
+    pub fn home_region(&self) -> String {
+        self.base
+            .region()
+            .map_or("us-east-1".to_string(), |r| r.to_string())
+    }
+
+    /// Attempts per call (the retry policy's).
+    pub fn max_attempts(&self) -> u32 {
+        self.settings.retry.max_attempts
+    }
+
+    /// An AWS Organizations client with the caller's own credentials; its calls go through
+    /// [`AccountRegion::call`] with [`Service::Organizations`].
+    pub fn organizations_client(&self, region: &str) -> aws_sdk_organizations::Client {
+        let conf = self
+            .base
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&conf)
+                .retry_config(RetryConfig::disabled())
+                .interceptor(StopBeforeTransmit(self.stop.clone()))
+                .build(),
+        )
+    }
+
+    /// Credentials to sign a request in `account_id` with (the role's, cached, or the
+    /// caller's own), and the endpoint a service named `service` (as in
+    /// `AWS_ENDPOINT_URL_<SERVICE>`) is to be reached at, if one is configured.
+    pub async fn signing(
+        &self,
+        account_id: &str,
+        role: Option<&RoleSpec>,
+        region: &str,
+        service: &str,
+    ) -> Result<(aws_credential_types::Credentials, Option<String>), AwsError> {
+        let provider = match self.credentials(role, account_id, region).await? {
+            Some(p) => p,
+            None => self
+                .base
+                .credentials_provider()
+                .ok_or_else(AwsError::no_credentials)?,
+        };
+        let creds = provider.provide_credentials().await.map_err(|e| {
+            AwsError::new(
+                "CredentialsError",
+                format!("cannot load credentials: {}", cause(&e)),
+                ErrorKind::Permanent,
+            )
+        })?;
+        let endpoint = std::env::var(format!("AWS_ENDPOINT_URL_{}", service.to_uppercase()))
+            .ok()
+            .filter(|e| !e.is_empty())
+            .or_else(|| self.base.endpoint_url().map(str::to_string));
+        Ok((creds, endpoint))
+    }
+
+    /// Drops the clients of one (account, role, region) that will not be used again (a region
+    /// where no table was found): across thousands of accounts and every enabled region, most
+    /// hold no table, and their clients need not stay. Credentials stay cached per account.
+    pub fn forget(&self, account_id: &str, role: Option<&RoleSpec>, region: &str) {
+        let key = (account_id.to_string(), role.cloned(), region.to_string());
+        self.clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
     }
 
     /// Clients for one (role, region), built once; a failure to get credentials is kept and

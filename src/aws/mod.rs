@@ -5,6 +5,8 @@
 //! - [`convert`]: SDK values into domain values (`model`), in one place.
 //! - [`ops`]: reading a table's state and performing one planned action.
 //! - [`metrics`]: CloudWatch usage metrics (GetMetricData).
+//! - [`organizations`]: the organisation's accounts (AWS Organizations), once per run.
+//! - [`regions`]: the regions enabled in an account (EC2 DescribeRegions).
 //! - [`poll_order`]: which waiting table's poll goes first.
 //! - [`update_times`]: the shortest update seen, before which a wait need not poll.
 
@@ -14,8 +16,10 @@ mod credentials;
 pub mod error;
 pub mod metrics;
 pub mod ops;
+pub mod organizations;
 pub mod poll_order;
 pub mod profile;
+pub mod regions;
 pub mod retry;
 mod stop;
 pub mod update_times;

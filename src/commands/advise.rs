@@ -20,6 +20,7 @@ use crate::inventory::{InventoryError, InventoryErrors};
 use crate::model::DesiredTable;
 use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::report;
+use crate::report::OrgReport;
 use crate::select::Selection;
 use crate::select::Shard;
 use clap::Args;
@@ -215,7 +216,9 @@ fn check_outputs(a: &AdviseArgs) -> Result<(Option<bool>, PathBuf), CliError> {
 /// Every row's region must have prices: one error per region, at the first row using it.
 fn check_prices(rows: &[DesiredTable], prices: &PriceBook) -> Result<(), CliError> {
     let mut errors: Vec<InventoryError> = Vec::new();
-    for d in rows {
+    // A `*` region is every region enabled in the account: one without prices fails its
+    // tables when they are reached.
+    for d in rows.iter().filter(|d| d.region != crate::org::ALL_REGIONS) {
         if prices.region(&d.region).is_none()
             && !errors
                 .iter()
@@ -286,7 +289,7 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         ownership: a.ownership.ownership(),
     };
     let started_at = report::now_rfc3339();
-    let (collected, interrupted) = read(g, rows, &sel, &job)?;
+    let (collected, organization, interrupted) = read(g, rows, &sel, &job)?;
     let report = AdviceReport {
         schema_version: advice::SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -298,8 +301,9 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         settings: job.settings.clone(),
         cloudwatch: collected.cloudwatch,
         summary: advice::AdviceSummary::of(&collected.tables),
-        accounts: advice::accounts(&collected.tables),
+        accounts: advice::accounts(&collected.tables, organization.as_ref()),
         tables: collected.tables,
+        organization,
     };
     write_outputs(a, &report_path, &report, toml, limits.max_capacity_units)?;
     out!("{}", outputs::summary(&report, 10));
@@ -371,7 +375,7 @@ fn read(
     mut rows: Vec<DesiredTable>,
     sel: &Selection,
     job: &AdviseJob,
-) -> Result<(crate::advise::run::Collected, bool), CliError> {
+) -> Result<(crate::advise::run::Collected, Option<OrgReport>, bool), CliError> {
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
     base::init_logging(g, SuspendingWriter::new(progress.bar()));
     let cancel = Arc::new(Cancel::default());
@@ -386,13 +390,17 @@ fn read(
             );
         });
         let (factory, _) = identity::connect(g, &mut rows, cancel.clone()).await?;
-        let rows = base::expand_selected(&factory, rows, job.concurrency, sel).await;
+        let allowed = &g.limits.allowed_regions;
+        let (rows, org) =
+            base::expand_selected(&factory, rows, allowed, job.concurrency, sel).await?;
         let sinks: Vec<Box<dyn EventSink>> =
             vec![Box::new(base::log_sink(g)), Box::new(progress.clone())];
-        Ok::<_, CliError>(advise_fleet(&factory, rows, job, &Sinks(sinks), &cancel).await)
+        let collected = advise_fleet(&factory, rows, job, &Sinks(sinks), &cancel).await;
+        Ok::<_, CliError>((collected, org))
     });
     progress.finish();
-    Ok((out?, cancel.is_requested()))
+    let (collected, org) = out?;
+    Ok((collected, org, cancel.is_requested()))
 }
 
 fn write_outputs(

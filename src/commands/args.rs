@@ -37,6 +37,9 @@ pub struct SelectArgs {
     /// Only rows of this account (repeatable).
     #[arg(long = "account", value_name = "ACCOUNT_ID")]
     pub accounts: Vec<String>,
+    /// Never this account, whichever row names it (repeatable).
+    #[arg(long = "exclude-account", value_name = "ACCOUNT_ID")]
+    pub exclude_accounts: Vec<String>,
     /// Only tables whose name matches this glob, e.g. 'orders-*' (repeatable).
     #[arg(long = "table", value_name = "GLOB")]
     pub tables: Vec<String>,
@@ -123,16 +126,31 @@ pub enum LogFormat {
 }
 
 /// Where `export` and `advise` find their tables: an inventory, or every table (or those of
-/// `--table`) of each `--account` x `--region`.
+/// `--table`) of each account (`--account`, `--organization`, `--ou`) x region (`--region`,
+/// `--region all`).
 #[derive(Debug, Args)]
 pub struct DiscoveryArgs {
-    /// Inventory naming the tables (patterns allowed); or use --account and --region.
+    /// Inventory naming the tables (patterns allowed); or use --account (or --organization,
+    /// --ou) and --region.
     pub inventory: Option<PathBuf>,
     /// Account (repeatable; with --region: every table, or those of --table). With an
     /// inventory: only its rows of this account.
     #[arg(long = "account", value_name = "ACCOUNT_ID")]
     pub accounts: Vec<String>,
-    /// Region (repeatable). With an inventory: only its rows in this region.
+    /// Every ACTIVE account of the caller's organisation (AWS Organizations; the caller is the
+    /// management account or a delegated administrator). Needs --role-name.
+    #[arg(long, conflicts_with_all = ["accounts", "ous", "inventory"])]
+    pub organization: bool,
+    /// The ACTIVE accounts under this OU, child OUs included; a root id (r-...) is the whole
+    /// organisation (repeatable). Needs --role-name.
+    #[arg(long = "ou", value_name = "OU_ID", conflicts_with_all = ["accounts", "inventory"])]
+    pub ous: Vec<String>,
+    /// Never this account (repeatable).
+    #[arg(long = "exclude-account", value_name = "ACCOUNT_ID")]
+    pub exclude_accounts: Vec<String>,
+    /// Region (repeatable), or `all`: every region enabled in each account (EC2
+    /// DescribeRegions, asked in that account). With an inventory: only its rows in this
+    /// region.
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
     /// Only tables whose name matches this glob (repeatable).
@@ -144,11 +162,33 @@ pub struct DiscoveryArgs {
 }
 
 impl DiscoveryArgs {
+    /// Whether `--region all` was given (alone: it is every region).
+    pub fn all_regions(&self) -> Result<bool, String> {
+        match self.regions.iter().any(|r| r == "all") {
+            true if self.regions.len() > 1 => {
+                Err("--region all is every enabled region: give it alone".into())
+            }
+            all => Ok(all),
+        }
+    }
+
     /// The selection these filters make (with `--shard` where the command takes it), checked.
     pub fn selection(&self, shard: Option<Shard>) -> Result<crate::select::Selection, String> {
+        let regions = match self.all_regions()? {
+            true => Vec::new(),
+            false => self.regions.clone(),
+        };
+        for ou in &self.ous {
+            if !crate::org::valid_parent_id(ou) {
+                return Err(format!(
+                    "--ou {ou}: not an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)"
+                ));
+            }
+        }
         let sel = crate::select::Selection {
             accounts: self.accounts.clone(),
-            regions: self.regions.clone(),
+            exclude_accounts: self.exclude_accounts.clone(),
+            regions,
             tables: self.tables.clone(),
             shard,
             resume: None,
@@ -274,6 +314,10 @@ pub struct GlobalArgs {
     /// (who manages a table; AWS allows 10/s per account).
     #[arg(long, default_value_t = Rates::default().tags, value_parser = parse_rate)]
     pub tags_rps: NonZeroU32,
+    /// AWS Organizations requests per second for the whole run (`--organization`, `--ou`,
+    /// inventory rows for many accounts; AWS throttles Organizations at a few per second).
+    #[arg(long, default_value_t = Rates::default().organizations, value_parser = parse_rate)]
+    pub organizations_rps: NonZeroU32,
     #[command(flatten)]
     pub limits: LimitArgs,
     /// First retry backoff in milliseconds (doubles, full jitter, capped at 20 s).

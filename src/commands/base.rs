@@ -10,6 +10,7 @@ use crate::events::LogSink;
 use crate::inventory::Limits;
 use crate::model::DesiredTable;
 use crate::progress::SuspendingWriter;
+use crate::report::OrgReport;
 use crate::runner::{self, RunOptions};
 use crate::select::Selection;
 use std::io::IsTerminal;
@@ -72,6 +73,7 @@ pub fn aws_settings(g: &GlobalArgs) -> AwsSettings {
             sts: g.sts_rps,
             cloudwatch: g.cloudwatch_rps,
             tags: g.tags_rps,
+            organizations: g.organizations_rps,
         },
         retry: RetryPolicy {
             max_attempts: g.max_attempts,
@@ -126,25 +128,43 @@ pub fn run_options(g: &GlobalArgs, tables: &[DesiredTable]) -> RunOptions {
     }
 }
 
-/// Pattern rows become the tables they match; the selection then applies to the tables
-/// themselves, and to a pattern row that could not be expanded by its location.
+/// Rows for many accounts and regions, and pattern rows, become the tables they govern; the
+/// selection then applies to the tables themselves, and to a row that could not be expanded
+/// by its location. Also returns the organisation's accounts, when rows named many.
 pub async fn expand_selected(
     factory: &ClientFactory,
     tables: Vec<DesiredTable>,
+    allowed_regions: &[String],
     concurrency: usize,
     sel: &Selection,
-) -> Vec<(DesiredTable, Option<AwsError>)> {
-    runner::expand_patterns(factory, tables, concurrency)
+) -> Result<(Vec<(DesiredTable, Option<AwsError>)>, Option<OrgReport>), CliError> {
+    let found = runner::discover(factory, tables, allowed_regions, concurrency)
         .await
+        .map_err(|e| {
+            CliError::Aws(format!(
+                "cannot read the organisation's accounts (AWS Organizations): {}: {}",
+                e.code, e.message
+            ))
+        })?;
+    if let Some(o) = &found.organization {
+        tracing::info!("{}", o.line());
+    }
+    let rows = found
+        .rows
         .into_iter()
         .filter(|(t, failed)| {
             if failed.is_some() {
+                // Its shard too: every shard sees the failure, and one reports it.
                 sel.keeps_location(t)
+                    && sel
+                        .shard
+                        .is_none_or(|s| s.owns(&t.account_id, &t.region, &t.table))
             } else {
                 sel.keeps(t)
             }
         })
-        .collect()
+        .collect();
+    Ok((rows, found.organization))
 }
 
 pub fn new_runtime() -> Result<tokio::runtime::Runtime, CliError> {

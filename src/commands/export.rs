@@ -14,7 +14,7 @@ use crate::inventory::Limits;
 use crate::model::{DesiredTable, RoleSpec};
 use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::render::plural;
-use crate::report::{self, TableReport};
+use crate::report::{self, AccountStatus, OrgReport, TableReport};
 use crate::runner::{self, Ledger};
 use crate::select::Selection;
 use clap::Args;
@@ -57,8 +57,12 @@ pub fn run(a: &ExportArgs) -> Result<i32, CliError> {
     }
     let sel = a.discover.selection(None).map_err(CliError::Usage)?;
     let (source, rows) = rows_to_read(a, &sel, &limits)?;
-    let read = read_tables(g, rows, &sel)?;
-    let (items, tables, failed) = exported(read, &limits);
+    let (read, org) = read_tables(g, rows, &sel)?;
+    let (mut items, tables, failed) = exported(read, &limits);
+    items.extend(account_notes(org.as_ref()));
+    if let Some(o) = &org {
+        outln!("{}", o.line());
+    }
     if items.is_empty() && failed == 0 {
         // An inventory with no row is one `validate` refuses: write none, and say so.
         eprintln!(
@@ -116,21 +120,45 @@ fn read_tables(
     g: &GlobalArgs,
     mut rows: Vec<DesiredTable>,
     sel: &Selection,
-) -> Result<Vec<TableReport>, CliError> {
+) -> Result<(Vec<TableReport>, Option<OrgReport>), CliError> {
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
     base::init_logging(g, SuspendingWriter::new(progress.bar()));
     let opts = base::run_options(g, &rows);
     let ledger = Ledger::default();
-    base::new_runtime()?.block_on(async {
+    let org = base::new_runtime()?.block_on(async {
         let (factory, _) = identity::connect(g, &mut rows, Default::default()).await?;
-        let rows = base::expand_selected(&factory, rows, opts.concurrency, sel).await;
+        let allowed = &g.limits.allowed_regions;
+        let (rows, org) =
+            base::expand_selected(&factory, rows, allowed, opts.concurrency, sel).await?;
         ledger.init(rows.iter().map(|(t, _)| t));
         let sinks = Sinks(vec![Box::new(progress.clone())]);
         runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true, None).await;
-        Ok::<(), CliError>(())
+        Ok::<_, CliError>(org)
     })?;
     progress.finish();
-    Ok(ledger.take())
+    Ok((ledger.take(), org))
+}
+
+/// A note for each account of the organisation that was not exported (skipped or failed).
+fn account_notes(org: Option<&OrgReport>) -> Vec<Exported> {
+    org.iter()
+        .flat_map(|o| &o.accounts)
+        .filter(|a| a.status != AccountStatus::WorkedOn)
+        .map(|a| {
+            Exported::Note(format!(
+                "not exported: account {} ({}, {}) {}: {}",
+                a.account_id,
+                a.name,
+                a.ou_path,
+                if a.status == AccountStatus::Skipped {
+                    "skipped"
+                } else {
+                    "failed"
+                },
+                a.reason.as_deref().unwrap_or_default()
+            ))
+        })
+        .collect()
 }
 
 /// The export's rows and notes, how many tables were read and how many could not be.

@@ -31,7 +31,11 @@ pub async fn connect(
     let factory = ClientFactory::new(base::aws_settings(g))
         .await
         .stopping_on(stop);
-    let region = rows.first().map_or("us-east-1", |r| r.region.as_str());
+    let region = rows
+        .iter()
+        .map(|r| r.region.as_str())
+        .find(|r| *r != crate::org::ALL_REGIONS)
+        .unwrap_or("us-east-1");
     let caller = factory.caller_identity(region).await.map_err(|e| {
         // No provider of the SDK's chain found any: one line, the places it looked.
         let none = e.code == "NoCredentials"

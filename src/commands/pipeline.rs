@@ -18,7 +18,7 @@ use crate::model::DesiredTable;
 use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::render::{self, plural};
 use crate::report::{
-    self, InventoryRef, Report, Summary, TableReport, TableStatus, SCHEMA_VERSION,
+    self, InventoryRef, OrgReport, Report, Summary, TableReport, TableStatus, SCHEMA_VERSION,
 };
 use crate::runner::{self, ApplyContext, Ledger, RunOptions};
 use crate::select::Selection;
@@ -81,6 +81,8 @@ struct Record {
     /// `--all-tables`.
     all_tables: bool,
     ledger: Arc<Ledger>,
+    /// The organisation's accounts, when rows named many (known once discovery is done).
+    organization: std::sync::Mutex<Option<OrgReport>>,
     cancel: Arc<Cancel>,
     /// Held while a report is made and written: the final report and a second Ctrl-C's never
     /// interleave, so the report on disk never loses entries.
@@ -112,6 +114,11 @@ impl Record {
                 .as_ref()
                 .map(|p| p.display().to_string()),
             shard: self.shard.clone(),
+            organization: self
+                .organization
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }
@@ -193,6 +200,7 @@ pub fn run(g: &GlobalArgs, job: Job) -> Result<i32, CliError> {
         shard: selection.shard.map(|s| s.to_string()),
         all_tables,
         ledger: Arc::new(Ledger::default()),
+        organization: Default::default(),
         cancel: Arc::new(Cancel::default()),
         writing: std::sync::Mutex::new(()),
     });
@@ -244,7 +252,19 @@ impl Running<'_> {
             sinks.push(Box::new(j.clone()));
         }
         let sinks = Arc::new(Sinks(sinks));
-        let rows = base::expand_selected(&factory, tables, self.opts.concurrency, sel).await;
+        let allowed = &self.g.limits.allowed_regions;
+        let concurrency = self.opts.concurrency;
+        let rows = match base::expand_selected(&factory, tables, allowed, concurrency, sel).await {
+            Ok((rows, org)) => {
+                *self
+                    .record
+                    .organization
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = org;
+                rows
+            }
+            Err(e) => return Outcome::Refused(e),
+        };
         if rows.is_empty() {
             return Outcome::NothingSelected;
         }
@@ -468,6 +488,10 @@ fn write_and_print(
                 true => render::write(&mut out, mode, &report.tables),
                 false => render::grouped::write(&mut out, mode, &report.tables),
             }
+            .and_then(|()| match &report.organization {
+                Some(org) => render::org::write(&mut out, org, &report.tables),
+                None => Ok(()),
+            })
             .and_then(|()| out.flush())
         });
         let written = report::write_atomic(path, report);

@@ -23,6 +23,7 @@ pub fn selection(
     };
     let sel = Selection {
         accounts: s.accounts.clone(),
+        exclude_accounts: s.exclude_accounts.clone(),
         regions: regions.to_vec(),
         tables: s.tables.clone(),
         shard: s.shard,
@@ -61,10 +62,11 @@ pub fn preselect(
 }
 
 /// Where `export` and `advise` find tables without an inventory: every table (or those
-/// matching `tables`) of each account x region, through `role_name` if given.
+/// matching `tables`) of each account (an id, `*` for the organisation, an OU or root id) x
+/// region (`*`: every region enabled in the account), through `role_name` if given.
 pub struct Discovery<'a> {
-    pub accounts: &'a [String],
-    pub regions: &'a [String],
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
     pub tables: &'a [String],
     pub role_name: Option<&'a str>,
     /// The command, for messages.
@@ -74,9 +76,18 @@ pub struct Discovery<'a> {
 impl<'a> Discovery<'a> {
     /// The discovery `command`'s flags ask for.
     pub fn of(d: &'a super::args::DiscoveryArgs, command: &'a str) -> Self {
+        let mut accounts = d.accounts.clone();
+        if d.organization {
+            accounts.push(crate::org::ALL.to_string());
+        }
+        accounts.extend(d.ous.iter().cloned());
+        let regions = match d.all_regions() {
+            Ok(true) => vec![crate::org::ALL_REGIONS.to_string()],
+            _ => d.regions.clone(),
+        };
         Discovery {
-            accounts: &d.accounts,
-            regions: &d.regions,
+            accounts,
+            regions,
             tables: &d.tables,
             role_name: d.role_name.as_deref(),
             command,
@@ -102,9 +113,18 @@ pub fn rows_to_read_from(
     }
     if d.accounts.is_empty() || d.regions.is_empty() {
         return Err(CliError::Usage(format!(
-            "{} needs an inventory, or --account and --region",
+            "{} needs an inventory, or --account and --region (--organization or --ou for many accounts)",
             d.command
         )));
+    }
+    let many = d
+        .accounts
+        .iter()
+        .any(|a| crate::org::Scope::of(a).needs_directory());
+    if many && d.role_name.is_none() {
+        return Err(CliError::Usage(
+            "--organization and --ou need --role-name: the role to assume in each account".into(),
+        ));
     }
     let patterns = if d.tables.is_empty() {
         vec!["*".to_string()]
@@ -112,8 +132,8 @@ pub fn rows_to_read_from(
         d.tables.to_vec()
     };
     let mut rows = Vec::new();
-    for account in d.accounts {
-        for region in d.regions {
+    for account in &d.accounts {
+        for region in &d.regions {
             for pattern in &patterns {
                 rows.push(DesiredTable {
                     source: Source {
@@ -122,7 +142,7 @@ pub fn rows_to_read_from(
                     },
                     account_id: account.clone(),
                     role: d.role_name.map(|n| RoleSpec {
-                        role_arn: format!("arn:aws:iam::{account}:role/{n}"),
+                        role_arn: RoleSpec::arn_in(account, n),
                         external_id: None,
                     }),
                     region: region.clone(),

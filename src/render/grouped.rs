@@ -182,21 +182,13 @@ fn write_exceptions(out: &mut impl std::io::Write, tables: &[TableReport]) -> st
 
 /// The counts of each account, by status.
 fn write_accounts(out: &mut impl std::io::Write, tables: &[TableReport]) -> std::io::Result<()> {
-    let mut by_account: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
-    for t in tables {
-        *by_account
-            .entry(t.account_id.as_str())
-            .or_default()
-            .entry(status_word(t.status))
-            .or_default() += 1;
-    }
+    let by_account = super::counts_by_account(tables);
     if by_account.is_empty() {
         return Ok(());
     }
     writeln!(out, "\nBy account:")?;
     for (account, counts) in by_account {
-        let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-        writeln!(out, "  {account}: {}", counts.join(", "))?;
+        writeln!(out, "  {account}: {counts}")?;
     }
     Ok(())
 }

@@ -1,14 +1,36 @@
 //! Human-readable rendering of a run's tables. By default [`grouped`]: the changes grouped by
 //! what they do, every table that needs a look on its own line, the counts by account. With
-//! `--all-tables` ([`write`]): an aligned table of every row, then the steps for each table
-//! that changes (or would change). Both end with the one-line summary.
+//! `--all-tables` ([`write`]): an aligned table of every row (with the inventory line it came
+//! from), then the steps for each table that changes (or would change). Both end with the
+//! one-line summary.
 
 pub mod grouped;
+pub mod org;
 
 use crate::model::{DesiredMode, Owner};
 use crate::report::{Outcome, Summary, TableReport, TableStatus};
 use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// Each account's tables counted by status: `2 unchanged, 1 would_change`, by account id.
+pub(crate) fn counts_by_account(
+    tables: &[TableReport],
+) -> std::collections::BTreeMap<&str, String> {
+    let mut by: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, usize>> =
+        Default::default();
+    for t in tables {
+        *by.entry(t.account_id.as_str())
+            .or_default()
+            .entry(status_word(t.status))
+            .or_default() += 1;
+    }
+    by.into_iter()
+        .map(|(account, counts)| {
+            let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            (account, counts.join(", "))
+        })
+        .collect()
+}
 
 pub(crate) fn status_word(s: TableStatus) -> &'static str {
     match s {
@@ -117,12 +139,17 @@ fn starting_capacity_note(t: &TableReport, a: &crate::report::ActionRecord) -> S
 }
 
 /// One table's row: borrowed where the report has the text.
-fn row(t: &TableReport) -> [Cow<'_, str>; 6] {
+fn row(t: &TableReport) -> [Cow<'_, str>; 7] {
     [
         Cow::Borrowed(status_word(t.status)),
         Cow::Borrowed(t.account_id.as_str()),
         Cow::Borrowed(t.region.as_str()),
         Cow::Borrowed(t.table.as_str()),
+        // The inventory row the table came from (a pattern's, a `*` row's, ...).
+        match t.source.line {
+            0 => Cow::Borrowed("-"),
+            n => Cow::Owned(n.to_string()),
+        },
         Cow::Owned(mode_column(t)),
         Cow::Owned(detail_column(t)),
     ]
@@ -147,7 +174,9 @@ pub fn write(
     command: &str,
     tables: &[TableReport],
 ) -> std::io::Result<()> {
-    let header = ["STATUS", "ACCOUNT", "REGION", "TABLE", "MODE", "DETAIL"];
+    let header = [
+        "STATUS", "ACCOUNT", "REGION", "TABLE", "LINE", "MODE", "DETAIL",
+    ];
     // The rows are made twice (to size the columns, then to write them) rather than kept.
     let mut widths = header.map(str::len);
     for t in tables {

@@ -1,28 +1,77 @@
-//! Discovery, the run's first stage: pattern rows (`table = "orders-*"`) become one row per
-//! matching table.
+//! Discovery, the run's first stage: rows for many accounts and regions become rows for one
+//! account and region each (`scope.rs`), then pattern rows (`table = "orders-*"`) one row per
+//! matching table ([`discover`]).
 
+use super::scope::{by_precedence, expand_scopes};
 use super::Group;
 use crate::aws::ops;
 use crate::aws::{AwsError, ClientFactory};
 use crate::model::*;
+use crate::report::{OrgReport, RegionNote};
 use futures::StreamExt;
 use std::collections::HashMap;
 
+/// The tables a run works on, each with the error that kept it from being found (a failed
+/// account, a failed listing), and the organisation's accounts when rows named many.
+pub struct Discovered {
+    pub rows: Vec<(DesiredTable, Option<AwsError>)>,
+    pub organization: Option<OrgReport>,
+}
+
+/// Expands every row into the tables it governs: accounts and regions first (`*`, OUs, roots,
+/// see `scope.rs`), then patterns; each table is governed by its most specific row (then the
+/// earlier). Inventory order is kept, and the same inventory gives every shard the same
+/// tables in the same order. Fails only when the organisation cannot be read.
+pub async fn discover(
+    factory: &ClientFactory,
+    mut tables: Vec<DesiredTable>,
+    allowed_regions: &[String],
+    concurrency: usize,
+) -> Result<Discovered, AwsError> {
+    by_precedence(&mut tables);
+    let scoped = expand_scopes(factory, tables, allowed_regions, concurrency).await?;
+    let (failed, found): (Vec<_>, Vec<_>) = scoped.rows.into_iter().partition(|(_, e)| e.is_some());
+    let found = found.into_iter().map(|(t, _)| t).collect();
+    let (mut rows, skipped_regions) = expand_patterns(factory, found, concurrency).await;
+    rows.extend(failed);
+    rows.sort_by_key(|(t, _)| t.source.line);
+    let mut organization = scoped.organization;
+    for (account, note) in skipped_regions {
+        tracing::warn!(account = %account, region = %note.region, "region skipped: {}", note.note);
+        let entry = organization
+            .as_mut()
+            .and_then(|o| o.accounts.iter_mut().find(|a| a.account_id == account));
+        if let Some(a) = entry {
+            a.regions.retain(|r| *r != note.region);
+            a.skipped_regions.push(note);
+        }
+    }
+    Ok(Discovered { rows, organization })
+}
+
+/// Whether a listing's error says the region is not enabled in the account (AWS answers so
+/// for an opt-in region the account has not opted into): a region to pass over, not a failure.
+fn region_not_enabled(e: &AwsError) -> bool {
+    matches!(
+        e.code.as_str(),
+        "AuthFailure" | "UnrecognizedClientException"
+    )
+}
+
 /// Expands pattern rows (`table = "orders-*"`) into one row per matching table, through
-/// DynamoDB ListTables (once per account, role and region). Explicit rows win over pattern
-/// rows for the same table, and an earlier pattern row over a later one. A pattern row whose
-/// listing fails stays, with the error. Inventory order is kept.
-pub async fn expand_patterns(
+/// DynamoDB ListTables (once per account, role and region). Rows come most specific first
+/// ([`by_precedence`]): each table is kept from the first row that names it. A pattern row
+/// whose listing fails stays, with the error; one whose region is not enabled is dropped and
+/// noted (account, note).
+async fn expand_patterns(
     factory: &ClientFactory,
     tables: Vec<DesiredTable>,
     concurrency: usize,
-) -> Vec<(DesiredTable, Option<AwsError>)> {
+) -> (
+    Vec<(DesiredTable, Option<AwsError>)>,
+    Vec<(String, RegionNote)>,
+) {
     use crate::inventory::{glob_match, is_pattern};
-    let explicit: std::collections::HashSet<(String, String, String)> = tables
-        .iter()
-        .filter(|t| !is_pattern(&t.table))
-        .map(|t| (t.account_id.clone(), t.region.clone(), t.table.clone()))
-        .collect();
     let groups: std::collections::BTreeSet<Group> = tables
         .iter()
         .filter(|t| is_pattern(&t.table))
@@ -37,6 +86,11 @@ pub async fn expand_patterns(
                 Ok(c) => ops::list_tables(&c).await,
                 Err(e) => Err(e),
             };
+            // A listing with no table there: its clients are not kept (at organisation scale,
+            // most accounts' regions hold none).
+            if r.as_ref().is_ok_and(Vec::is_empty) {
+                factory.forget(&account, role.as_ref(), &region);
+            }
             ((account, role, region), r)
         })
         .buffer_unordered(concurrency.max(1))
@@ -44,24 +98,47 @@ pub async fn expand_patterns(
         .await;
     let mut claimed = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(tables.len());
+    let mut skipped: Vec<(String, RegionNote)> = Vec::new();
+    // Per row and pattern: whether it matched nothing yet, in how many places it was listed.
+    let mut unmatched: std::collections::BTreeMap<(String, String), (bool, usize, DesiredTable)> =
+        Default::default();
     for t in tables {
         if !is_pattern(&t.table) {
-            out.push((t, None));
+            let id = (t.account_id.clone(), t.region.clone(), t.table.clone());
+            if claimed.insert(id) {
+                out.push((t, None));
+            }
             continue;
         }
         let key = (t.account_id.clone(), t.role.clone(), t.region.clone());
         match &listings[&key] {
+            Err(e) if region_not_enabled(e) => {
+                let noted = skipped
+                    .iter()
+                    .any(|(a, n)| *a == t.account_id && n.region == t.region);
+                if !noted {
+                    let note = format!("not enabled in this account ({}: {})", e.code, e.message);
+                    skipped.push((
+                        t.account_id.clone(),
+                        RegionNote {
+                            region: t.region.clone(),
+                            note,
+                        },
+                    ));
+                }
+            }
             Err(e) => out.push((t, Some(e.clone()))),
             Ok(names) => {
                 let mut names: Vec<&String> =
                     names.iter().filter(|n| glob_match(&t.table, n)).collect();
                 names.sort();
-                if names.is_empty() {
-                    tracing::warn!(account = %t.account_id, region = %t.region, pattern = %t.table, source = %t.source, "the pattern matches no table");
-                }
+                let row = (t.source.to_string(), t.table.clone());
+                let seen = unmatched.entry(row).or_insert((true, 0, t.clone()));
+                seen.0 &= names.is_empty();
+                seen.1 += 1;
                 for name in names {
                     let id = (t.account_id.clone(), t.region.clone(), name.clone());
-                    if explicit.contains(&id) || !claimed.insert(id) {
+                    if !claimed.insert(id) {
                         continue;
                     }
                     out.push((
@@ -75,5 +152,15 @@ pub async fn expand_patterns(
             }
         }
     }
-    out
+    for (_, places, t) in unmatched.into_values().filter(|(none, ..)| *none) {
+        match places {
+            1 => {
+                tracing::warn!(account = %t.account_id, region = %t.region, pattern = %t.table, source = %t.source, "the pattern matches no table")
+            }
+            n => {
+                tracing::warn!(pattern = %t.table, source = %t.source, "the pattern matches no table in any of its {n} accounts and regions")
+            }
+        }
+    }
+    (out, skipped)
 }

@@ -1,6 +1,8 @@
 //! The fleet runner, in four stages that hand work on in this order:
 //!
-//! 1. [`discover`]: pattern rows (`orders-*`) become one row per table (ListTables).
+//! 1. [`discover`]: rows for many accounts and regions (`*`, OUs) become rows for one each
+//!    (Organizations, DescribeRegions), and pattern rows (`orders-*`) one row per table
+//!    (ListTables).
 //! 2. [`read`]: every table is described, its auto scaling read in batches per (account,
 //!    region), and planned ([`observe_and_plan`]); `plan` stops here. With `apply`, each
 //!    table whose plan changes something is handed on as [`Work`] as soon as it is planned.
@@ -18,8 +20,9 @@ mod execute;
 mod ledger;
 mod read;
 mod read_back;
+mod scope;
 
-pub use discover::expand_patterns;
+pub use discover::{discover, Discovered};
 pub use execute::{apply_fleet, gated_work, ApplyContext};
 pub use ledger::Ledger;
 pub use read::observe_and_plan;

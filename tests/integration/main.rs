@@ -19,6 +19,7 @@ mod guardrails;
 mod live_changes;
 mod managed;
 mod operations;
+mod organization;
 mod pace;
 mod records;
 mod refusals;

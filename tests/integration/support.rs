@@ -99,7 +99,7 @@ pub struct Aws {
     pub cw: aws_sdk_cloudwatch::Client,
 }
 
-async fn base_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+pub async fn base_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region.to_string()))

@@ -27,6 +27,7 @@
 
 pub mod cbor;
 pub mod cloudwatch;
+pub mod ec2;
 
 #[allow(unused_imports)] // the benchmark uses only part of it
 pub use cloudwatch::{Profile, SimUsage};
@@ -68,6 +69,9 @@ pub struct SimConfig {
     pub denied_accounts: HashSet<String>,
     /// AssumeRole on these role ARNs is refused.
     pub unassumable_roles: HashSet<String>,
+    /// (account, region) of the opt-in regions each account has enabled ([`ec2`]); any other
+    /// opt-in region answers as AWS does in a region not enabled.
+    pub opted_in: HashSet<(String, String)>,
     /// A fault, not AWS's behaviour (a misconfigured proxy or endpoint): AssumeRole on these
     /// role ARNs answers with a session in the given account, whose keys act there.
     pub misdirected_roles: HashMap<String, String>,
@@ -93,6 +97,7 @@ impl Default for SimConfig {
             drop_after_rate: 0.0,
             denied_accounts: HashSet::new(),
             unassumable_roles: HashSet::new(),
+            opted_in: HashSet::new(),
             misdirected_roles: HashMap::new(),
             max_scalable_targets: 5_000,
             unknown_key_account: None,
@@ -853,12 +858,21 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
         ("autoscaling", op.to_string(), AAS)
     } else {
         let f = form(&req.body);
+        // The Query protocol's services, told apart by the signature's service name.
+        let service = match req.headers.get("authorization") {
+            Some(a) if a.contains("/ec2/aws4_request") => "ec2",
+            _ => "sts",
+        };
         (
-            "sts",
+            service,
             f.get("Action").cloned().unwrap_or_default(),
             "text/xml",
         )
     };
+    if service != "sts" && !ec2::enabled(&config.opted_in, &account, &region) {
+        *w.stats.by_operation.entry(op.clone()).or_default() += 1;
+        return ec2::not_enabled(service, kind);
+    }
     *w.stats.by_operation.entry(op.clone()).or_default() += 1;
 
     // Quota: at most `q` accepted requests in any one-second window. The window is kept (and
@@ -913,6 +927,9 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     }
     if service == "sts" {
         return sts(&mut w, &account, &form(&req.body), config);
+    }
+    if service == "ec2" {
+        return ec2::answer(&form(&req.body), &account, &config.opted_in);
     }
     if w.denied.contains(&account)
         || (service == "cloudwatch" && w.metrics_denied.contains(&account))

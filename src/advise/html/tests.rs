@@ -137,8 +137,9 @@ fn fixture() -> AdviceReport {
         },
         cloudwatch: CloudWatchUse::default(),
         summary: AdviceSummary::of(&tables),
-        accounts: report::accounts(&tables),
+        accounts: report::accounts(&tables, None),
         tables,
+        organization: None,
     }
 }
 

@@ -1,5 +1,6 @@
-//! Which table a row names and how to reach it: `account_id`, the role (`role_arn` or
-//! `role_name`, with `external_id`), `region` and `table` (a name or a pattern).
+//! Which table a row names and how to reach it: `account_id` (an account, or many: `*`, an OU
+//! or a root id), the role (`role_arn` or `role_name`, with `external_id`), `region` (a name,
+//! or `*`: every region enabled in the account) and `table` (a name or a pattern).
 
 use super::super::names::{
     is_pattern, parse_role_arn, suggest, valid_account_id, valid_region, valid_role_name,
@@ -8,16 +9,27 @@ use super::super::names::{
 use super::RowValidator;
 use crate::inventory::Limits;
 use crate::model::RoleSpec;
+use crate::org::{self, Scope};
 
 impl RowValidator<'_> {
-    /// The 12-digit account id; `""` for the single-table flags without one (the caller's own
-    /// account, resolved later).
+    /// The 12-digit account id, or (in an inventory) `*`, an OU id or a root id for many
+    /// accounts; `""` for the single-table flags without one (the caller's own account,
+    /// resolved later).
     pub(super) fn account_id(&mut self, require_account: bool) -> Option<String> {
         if !require_account && !self.row.fields.contains_key("account_id") {
             return Some(String::new());
         }
         match self.required_text("account_id", "account id") {
             Some(a) if valid_account_id(&a) => Some(a),
+            Some(a) if require_account && (a == org::ALL || org::valid_parent_id(&a)) => Some(a),
+            Some(a) if require_account => {
+                self.error(
+                    "account_id",
+                    format!("`{a}` is not a 12-digit account id, `*`, an OU id or a root id"),
+                    Some("an account id has 12 digits, an OU id is ou-xxxx-xxxxxxxx, a root id r-xxxx; `*` is every account of the organisation".into()),
+                );
+                None
+            }
             Some(a) => {
                 self.error(
                     "account_id",
@@ -37,7 +49,24 @@ impl RowValidator<'_> {
         let role_arn = self.text("role_arn");
         let role_name = self.text("role_name");
         let external_id = self.text("external_id");
+        let many = account_id.is_some_and(|a| Scope::of(a).needs_directory());
         let role = match (role_arn, role_name) {
+            (Some(_), _) if many => {
+                self.error(
+                    "role_arn",
+                    "a role_arn names one account, and this row is for many".into(),
+                    Some("give role_name: the role of that name is assumed in each account".into()),
+                );
+                None
+            }
+            (None, None) if many => {
+                self.error(
+                    "role_name",
+                    "a row for many accounts needs role_name".into(),
+                    Some("the role of that name is assumed in each account".into()),
+                );
+                None
+            }
             (Some(_), Some(_)) => {
                 self.error(
                     "role_name",
@@ -102,7 +131,7 @@ impl RowValidator<'_> {
                 );
                 None
             }
-            Some(acct) => Some(format!("arn:aws:iam::{acct}:role/{name}")),
+            Some(acct) => Some(RoleSpec::arn_in(acct, name)),
             None => None,
         }
     }
@@ -130,14 +159,23 @@ impl RowValidator<'_> {
     /// The row's region: a valid name, and one this release knows (or allowed by name with
     /// `--allow-region`, for a region newer than it), so a typo fails here, not later with a
     /// DNS error.
-    pub(super) fn region(&mut self, limits: &Limits) -> Option<String> {
+    pub(super) fn region(&mut self, limits: &Limits, require_account: bool) -> Option<String> {
         let region = self.required_text("region", "region");
         if let Some(r) = &region {
-            if !valid_region(r) {
+            if r == org::ALL_REGIONS && require_account {
+                // Every region enabled in each account, as DescribeRegions answers there.
+            } else if !valid_region(r) {
+                let every = if require_account {
+                    "; `*` is every region enabled in the account"
+                } else {
+                    ""
+                };
                 self.error(
                     "region",
                     format!("`{r}` is not an AWS region name"),
-                    Some("expected a name like us-east-1 or eu-central-2".into()),
+                    Some(format!(
+                        "expected a name like us-east-1 or eu-central-2{every}"
+                    )),
                 );
             } else if !KNOWN_REGIONS.contains(&r.as_str()) && !limits.allowed_regions.contains(r) {
                 let hint = match suggest(r, KNOWN_REGIONS) {

@@ -145,7 +145,7 @@ impl RowValidator<'_> {
     fn validate(&mut self, limits: &Limits, require_account: bool) -> Option<DesiredTable> {
         let account_id = self.account_id(require_account);
         let role = self.role(account_id.as_deref());
-        let region = self.region(limits);
+        let region = self.region(limits, require_account);
         let table = self.table(require_account);
         let billing_mode = self.billing_mode();
         let indexes = self.index_scope();
