@@ -5,12 +5,16 @@
 //! - [`usage`]: CloudWatch's consumed units as series and summaries;
 //! - [`autoscale`]: provisioned capacity simulated period by period, with or without
 //!   target-tracking auto scaling;
+//! - [`demand`]: a side's usage prepared once for the many simulations a search runs;
 //! - [`search`]: the cheapest auto scaling thresholds for a table's or a GSI's reads and writes;
 //! - [`recommend`]: the options' monthly costs and the recommendation for one table.
 
 pub mod autoscale;
+pub mod demand;
 pub mod prices;
 pub mod recommend;
+#[cfg(test)]
+mod reference;
 pub mod search;
 pub mod usage;
 
