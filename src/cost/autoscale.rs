@@ -283,7 +283,8 @@ impl Decreases {
 
     /// The earliest period from `i` a decrease may start in (later decreases only delay it).
     fn next_allowed(&self, i: usize, clock: Clock) -> usize {
-        if self.allowed_now(i, clock.day(i)) {
+        // The day is needed only once the day's free decreases are used up.
+        if self.today < FREE_DECREASES_PER_DAY || self.allowed_now(i, clock.day(i)) {
             return i;
         }
         let interval = self.last.map_or(i, |l| l + self.interval);
@@ -302,6 +303,13 @@ struct Waits {
     out: usize,
     scale_in: usize,
     land: usize,
+}
+
+/// The rules' waits and the UTC days, at the unit's period.
+#[derive(Clone, Copy)]
+struct Rules {
+    waits: Waits,
+    clock: Clock,
 }
 
 /// A scale-out or scale-in decided and not landed yet: (period it lands in, capacity).
@@ -424,7 +432,8 @@ impl<'d, 'a> Scaler<'d, 'a> {
     }
 
     /// The alarms' view of period `i`, and what the policy decides.
-    fn decide(&mut self, i: usize, w: Waits, clock: Clock, decreases: &mut Decreases) {
+    fn decide(&mut self, i: usize, rules: Rules, decreases: &mut Decreases) {
+        let w = rules.waits;
         let utilisation = utilisation(self.demand.rates[i], self.capacity);
         self.above = if utilisation > self.t.target {
             self.above + 1
@@ -451,7 +460,7 @@ impl<'d, 'a> Scaler<'d, 'a> {
             && Self::cooled(self.landed_in, i, self.in_cooldown)
         {
             let want = capacity_for(self.peak(i, w.scale_in), &self.t);
-            if want < self.capacity && decreases.allowed(i, clock.day(i)) {
+            if want < self.capacity && decreases.allowed(i, rules.clock.day(i)) {
                 decreases.take(i);
                 self.decreases += 1;
                 self.pending = Some((i + 1 + w.land, want));
@@ -463,11 +472,11 @@ impl<'d, 'a> Scaler<'d, 'a> {
 
     /// Period `i` as AWS runs it: a pending change lands, the period is paid for, the alarms
     /// see it (while the side has data).
-    fn step(&mut self, i: usize, w: Waits, clock: Clock, decreases: &mut Decreases, m: &mut Meter) {
+    fn step(&mut self, i: usize, rules: Rules, decreases: &mut Decreases, m: &mut Meter) {
         let capacity = self.land(i);
         m.record(capacity, self.demand.rates.get(i).copied().unwrap_or(0.0));
         if i < self.demand.rates.len() {
-            self.decide(i, w, clock, decreases);
+            self.decide(i, rules, decreases);
         }
     }
 
@@ -502,7 +511,14 @@ impl<'d, 'a> Scaler<'d, 'a> {
     /// Pays for the periods from `i` where nothing can happen (no change lands, demand stays
     /// within capacity and at most the target, and either scale-in is held or utilisation stays
     /// above AlarmLow's threshold) and returns the first period that must be run.
-    fn skip(&mut self, i: usize, end: usize, held: usize, w: Waits, m: &mut Meter) -> usize {
+    fn skip(
+        &mut self,
+        i: usize,
+        end: usize,
+        rules: Rules,
+        decreases: &Decreases,
+        m: &mut Meter,
+    ) -> usize {
         let lands = self.pending.map_or(usize::MAX, |(at, _)| at);
         let own = self.demand.rates.len();
         if i >= end || lands <= i {
@@ -524,6 +540,7 @@ impl<'d, 'a> Scaler<'d, 'a> {
         if self.demand.rates[i] > ceiling {
             return i;
         }
+        let held = self.scale_in_held(i, rules.clock, decreases);
         let (j, counted) = if held > i {
             let j = self.demand.next_outside(i, f64::NEG_INFINITY, ceiling);
             (j.min(held), true)
@@ -536,7 +553,7 @@ impl<'d, 'a> Scaler<'d, 'a> {
         if j > i {
             self.above = 0;
             self.below = if counted {
-                self.below_after(i, j, w)
+                self.below_after(i, j, rules.waits)
             } else {
                 0
             };
@@ -565,8 +582,7 @@ struct Sim<'d, 'a> {
     /// The next period each auto scaled side must be run in.
     next: [usize; 2],
     decreases: Decreases,
-    waits: Waits,
-    clock: Clock,
+    rules: Rules,
     len: usize,
 }
 
@@ -605,14 +621,16 @@ impl<'d, 'a> Sim<'d, 'a> {
                 last: None,
                 interval: periods(DECREASE_INTERVAL_MINUTES, step),
             },
-            waits: Waits {
-                out: periods(SCALE_OUT_MINUTES, step),
-                scale_in: periods(SCALE_IN_MINUTES, step),
-                land: periods(LANDING_MINUTES, step),
-            },
-            clock: Clock {
-                start,
-                period: i64::from(period),
+            rules: Rules {
+                waits: Waits {
+                    out: periods(SCALE_OUT_MINUTES, step),
+                    scale_in: periods(SCALE_IN_MINUTES, step),
+                    land: periods(LANDING_MINUTES, step),
+                },
+                clock: Clock {
+                    start,
+                    period: i64::from(period),
+                },
             },
             len,
         }
@@ -624,12 +642,7 @@ impl<'d, 'a> Sim<'d, 'a> {
             self.next[k] = usize::MAX;
             return;
         };
-        let held = if i < self.len {
-            s.scale_in_held(i, self.clock, &self.decreases)
-        } else {
-            i
-        };
-        self.next[k] = s.skip(i, self.len, held, self.waits, m);
+        self.next[k] = s.skip(i, self.len, self.rules, &self.decreases, m);
     }
 
     /// Whether the watched side is past what the search allows.
@@ -656,11 +669,15 @@ impl<'d, 'a> Sim<'d, 'a> {
         for k in 0..2 {
             self.plan(k, 0);
         }
+        let mut round = 0usize;
         loop {
-            if watch.as_ref().is_some_and(|w| self.beyond(w)) {
+            let i = self.next[0].min(self.next[1]);
+            // Checked every few rounds (each costs a little), and at the end.
+            round += 1;
+            let check = round.is_multiple_of(16) || i >= self.len;
+            if check && watch.as_ref().is_some_and(|w| self.beyond(w)) {
                 return true;
             }
-            let i = self.next[0].min(self.next[1]);
             if i >= self.len {
                 return false;
             }
@@ -669,7 +686,7 @@ impl<'d, 'a> Sim<'d, 'a> {
                     continue;
                 }
                 if let (Some(s), Some(m)) = (&mut self.scalers[k], &mut self.meters[k]) {
-                    s.step(i, self.waits, self.clock, &mut self.decreases, m);
+                    s.step(i, self.rules, &mut self.decreases, m);
                 }
                 self.plan(k, i + 1);
             }

@@ -20,8 +20,8 @@ struct Index {
     /// Level `l`: each block of `BLOCK^(l+1)` periods' lowest and highest rate.
     levels: Vec<Vec<(f64, f64)>>,
     /// From the start of each block of `BLOCK` periods to the end (one more entry: nothing):
-    /// the sum and the highest of the whole units the periods need.
-    need: Vec<(i128, i64)>,
+    /// the sum and the highest of the rates.
+    rest: Vec<(f64, f64)>,
 }
 
 /// `x.ceil() as i64`, without the call to the C library a plain `ceil` is on x86-64.
@@ -51,10 +51,7 @@ fn span(values: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
 
 impl<'a> Demand<'a> {
     pub fn new(rates: &'a [f64]) -> Self {
-        let index = rates
-            .iter()
-            .all(|r| r.is_finite())
-            .then(|| Index::new(rates));
+        let index = Index::new(rates);
         Demand { rates, index }
     }
 
@@ -100,30 +97,49 @@ impl<'a> Demand<'a> {
         }
     }
 
-    /// From the first block boundary at or after period `i` to the end: the sum and the
-    /// highest of the whole units each period needs not to throttle (nothing without index).
+    /// From the first block boundary at or after period `i` to the end: at most the sum, and
+    /// the highest, of the whole units each period needs not to throttle (nothing without
+    /// index).
     pub fn need_from(&self, i: usize) -> (i128, i64) {
-        self.index.as_ref().map_or((0, 0), |x| {
-            x.need.get(i.div_ceil(BLOCK)).copied().unwrap_or((0, 0))
-        })
+        let Some(&(sum, max)) = self
+            .index
+            .as_ref()
+            .and_then(|x| x.rest.get(i.div_ceil(BLOCK)))
+        else {
+            return (0, 0);
+        };
+        // Each period needs at least its rate: the sum, less its rounding (under 1e-12 of it).
+        let sum = (sum * (1.0 - 1e-9)).floor().max(0.0);
+        (sum as i128, units_needed(max))
     }
 }
 
 impl Index {
-    fn new(rates: &[f64]) -> Self {
-        let base: Vec<(f64, f64)> = rates
+    /// `None` when a rate is not finite (nor is then their sum).
+    fn new(rates: &[f64]) -> Option<Self> {
+        // Per block: lowest, highest, sum of the positive rates, and a probe that is 0 unless a
+        // rate is not finite.
+        let blocks: Vec<[f64; 4]> = rates
             .chunks(BLOCK)
-            .map(|c| span(c.iter().map(|r| (*r, *r))))
+            .map(|c| {
+                c.iter().fold(
+                    [f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0],
+                    |[lo, hi, sum, probe], r| {
+                        [lo.min(*r), hi.max(*r), sum + r.max(0.0), probe + r * 0.0]
+                    },
+                )
+            })
             .collect();
-        let mut need = vec![(0i128, 0i64); base.len() + 1];
-        for (b, c) in rates.chunks(BLOCK).enumerate().rev() {
-            let (sum, max) = c.iter().fold((0i128, 0i64), |(s, m), r| {
-                let u = units_needed(*r);
-                (s + i128::from(u), m.max(u))
-            });
-            need[b] = (need[b + 1].0 + sum, need[b + 1].1.max(max));
+        let mut rest = vec![(0.0f64, 0.0f64); blocks.len() + 1];
+        let mut probe = 0.0;
+        for (b, [_, hi, sum, p]) in blocks.iter().enumerate().rev() {
+            rest[b] = (rest[b + 1].0 + sum, rest[b + 1].1.max(*hi));
+            probe += p;
         }
-        let mut levels = vec![base];
+        if probe != 0.0 || !rest[0].0.is_finite() {
+            return None;
+        }
+        let mut levels = vec![blocks.iter().map(|b| (b[0], b[1])).collect::<Vec<_>>()];
         while let Some(last) = levels.last().filter(|l| l.len() > 1) {
             let up = last
                 .chunks(BLOCK)
@@ -131,7 +147,7 @@ impl Index {
                 .collect();
             levels.push(up);
         }
-        Index { levels, need }
+        Some(Index { levels, rest })
     }
 }
 
@@ -182,7 +198,9 @@ mod tests {
             let tail = rates.get(start..).unwrap_or(&[]);
             let sum: i128 = tail.iter().map(|r| i128::from(units_needed(*r))).sum();
             let max = tail.iter().map(|r| units_needed(*r)).max().unwrap_or(0);
-            prop_assert_eq!(d.need_from(from), (sum, max));
+            let (at_most, highest) = d.need_from(from);
+            prop_assert!(at_most <= sum && at_most + tail.len() as i128 >= sum);
+            prop_assert_eq!(highest, max);
         }
     }
 }
