@@ -805,6 +805,21 @@ mod tests {
         }
 
         #[test]
+        fn no_choice_pays_less_than_min_unit_hours(u in unit()) {
+            let fast = search::search_unit(u.inputs(), u.period, u.start, u.limit);
+            for k in 0..2 {
+                let (Some(side), Some((_, best))) = (u.inputs()[k], &fast.best[k]) else {
+                    continue;
+                };
+                let allowed = fast.now[k].as_ref().map_or(0, |o| o.throttled_minutes);
+                if best.throttled_minutes <= allowed {
+                    let bound = search::min_unit_hours(&side, u.period, allowed);
+                    prop_assert!(bound <= best.unit_hours * (1.0 + 1e-9), "{} > {}", bound, best.unit_hours);
+                }
+            }
+        }
+
+        #[test]
         fn candidates_match_the_reference(
             rates in prop::collection::vec(prop_oneof![Just(0.0), Just(-0.0), 0.0f64..1e4], 0..300),
             current in prop::option::of(thresholds()),

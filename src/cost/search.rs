@@ -112,23 +112,34 @@ fn candidates_at(
     out
 }
 
-/// A lower bound of the unit-hours any provisioned capacity of at least one unit pays over
-/// `rates` (one per period of `period` seconds) while throttling at most `allowed_minutes`:
-/// each period it does not throttle needs at least the demand, in whole units. No candidate of
-/// the search, and no fixed capacity, costs less. A table whose provisioned unit-hours at this
-/// bound already cost more than on-demand cannot win with provisioned capacity: its threshold
-/// search can be skipped.
-pub fn min_unit_hours(rates: &[f64], period: u32, allowed_minutes: u64) -> f64 {
-    let mut need: Vec<i64> = rates.iter().map(|r| whole_units(*r).max(1)).collect();
+/// A lower bound of the unit-hours any thresholds the search may choose for `side` pay over
+/// its usage (periods of `period` seconds) while throttling at most `allowed_minutes` (what
+/// [`search_unit`] allows a side: the current setting's throttled minutes, 0 on-demand): in each
+/// period it does not throttle, capacity is at least the demand in whole units, and never
+/// under one unit (every candidate's `min`; the current thresholds' own `min` if lower).
+///
+/// Cheap (one pass): a table whose provisioned unit-hours at this bound already cost more than
+/// another option can skip the threshold search ([`current_outcomes`] still prices its
+/// current setting).
+pub fn min_unit_hours(side: &SideInput, period: u32, allowed_minutes: u64) -> f64 {
+    let least = match side.current {
+        Some(Setting::Scaled(t, _)) => t.min.clamp(0, 1),
+        _ => 1,
+    };
+    let mut need: Vec<i64> = side
+        .rates
+        .iter()
+        .map(|r| whole_units(*r).max(least))
+        .collect();
     let step = u64::from((period / 60).max(1));
     let spare = usize::try_from(allowed_minutes / step).unwrap_or(usize::MAX);
-    // The periods that may throttle are the dearest: each of them pays one unit.
+    // The periods that may throttle are the dearest: each of them pays the least.
     if spare >= need.len() {
-        need.fill(1);
+        need.fill(least);
     } else if spare > 0 {
         let at = need.len() - spare;
         need.select_nth_unstable(at);
-        need[at..].fill(1);
+        need[at..].fill(least);
     }
     let units: i128 = need.iter().map(|u| i128::from(*u)).sum();
     units as f64 * f64::from(period) / 3600.0
@@ -330,6 +341,34 @@ impl<'a> Search<'a> {
     }
 }
 
+/// What the current setting of each side of a unit comes to (`search_unit`'s `now`), alone.
+pub fn current_outcomes(
+    sides: [Option<SideInput>; 2],
+    period: u32,
+    start: i64,
+) -> [Option<Outcome>; 2] {
+    let demand = sides.map(|s| s.map(|s| Demand::new(s.rates)));
+    let demand = demand.each_ref().map(Option::as_ref);
+    now(demand, sides, period, start).map(|n| n.map(|n| n.outcome))
+}
+
+/// The current setting's run of each side, with hourly capacity.
+fn now(
+    demand: [Option<&Demand>; 2],
+    sides: [Option<SideInput>; 2],
+    period: u32,
+    start: i64,
+) -> [Option<Run>; 2] {
+    let current = [0, 1].map(|k| Some((demand[k]?, sides[k]?.current?)));
+    autoscale::run(current, period, start, None, CHARTS).expect("no bounds: it runs through")
+}
+
+/// Runs whose outcome is reported keep the hourly capacity.
+const CHARTS: Keep = Keep {
+    charts: true,
+    exact_hours: false,
+};
+
 /// The current setting's outcome and the cheapest thresholds of each side of a unit, within
 /// the current setting's throttled minutes (0 for a side on-demand now), within `limit`.
 pub fn search_unit(
@@ -343,14 +382,12 @@ pub fn search_unit(
         period,
         start,
     };
-    let charts = Keep {
-        charts: true,
-        ..Keep::default()
-    };
     let current = [0, 1].map(|k| sides[k].as_ref().and_then(|s| s.current));
-    let now = search
-        .simulate(current, None, charts)
-        .expect("no bounds: it runs through");
+    let demand = search
+        .sides
+        .each_ref()
+        .map(|s| s.as_ref().map(|s| &s.demand));
+    let now = now(demand, sides, period, start);
     let allowed = [0, 1].map(|k| now[k].as_ref().map_or(0, |r| r.outcome.throttled_minutes));
     let scaled = |k: usize, t: Option<Thresholds>| Some(search.sides[k].as_ref()?.scaled(t?));
     let best = |k: usize, other: Option<Setting>| {
@@ -361,7 +398,7 @@ pub fn search_unit(
     let writes = best(1, scaled(0, reads));
     let run = |r: Option<Thresholds>| {
         search
-            .simulate([scaled(0, r), scaled(1, writes)], None, charts)
+            .simulate([scaled(0, r), scaled(1, writes)], None, CHARTS)
             .expect("no bounds: it runs through")
     };
     let mut pair = run(reads);
@@ -376,5 +413,68 @@ pub fn search_unit(
     UnitResult {
         now: now.map(|n| n.map(|n| n.outcome)),
         best: [reads.zip(r), writes.zip(w)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on_demand(rates: &[f64]) -> SideInput<'_> {
+        SideInput {
+            rates,
+            current: None,
+            behaviour: Behaviour::default(),
+            floor: Floor::default(),
+        }
+    }
+
+    #[test]
+    fn min_unit_hours_counts_the_whole_units_demand_needs() {
+        let rates = [0.5, 2.2, 0.0, 10.0];
+        // Each minute needs its demand in whole units, at least one: 1 + 3 + 1 + 10.
+        let side = on_demand(&rates);
+        assert!((min_unit_hours(&side, 60, 0) - 15.0 / 60.0).abs() < 1e-12);
+        // One minute may throttle: the dearest (10) pays one unit.
+        assert!((min_unit_hours(&side, 60, 1) - 6.0 / 60.0).abs() < 1e-12);
+        // 5-minute periods: a throttled period counts 5 minutes; 4 minutes allow none.
+        assert!((min_unit_hours(&side, 300, 4) - 15.0 / 12.0).abs() < 1e-12);
+        assert!((min_unit_hours(&side, 300, 5) - 6.0 / 12.0).abs() < 1e-12);
+        // Current thresholds with `min` 0 may pay nothing when idle.
+        let zero = Thresholds {
+            min: 0,
+            max: 100,
+            target: 70.0,
+        };
+        let scaled = SideInput {
+            current: Some(Setting::Scaled(zero, Behaviour::default())),
+            ..side
+        };
+        assert!((min_unit_hours(&scaled, 60, 0) - 14.0 / 60.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn current_outcomes_are_the_searchs_yardstick() {
+        let rates: Vec<f64> = (0..600)
+            .map(|m| if m % 90 < 30 { 80.0 } else { 5.0 })
+            .collect();
+        let t = Thresholds {
+            min: 5,
+            max: 400,
+            target: 70.0,
+        };
+        let side = SideInput {
+            current: Some(Setting::Scaled(t, Behaviour::default())),
+            ..on_demand(&rates)
+        };
+        let fixed = SideInput {
+            current: Some(Setting::Fixed(50)),
+            ..on_demand(&rates)
+        };
+        let now = current_outcomes([Some(side), Some(fixed)], 60, 0);
+        let searched = search_unit([Some(side), Some(fixed)], 60, 0, 40_000);
+        assert_eq!(now, searched.now);
+        // Fixed at 50: the 80-unit half hours throttle, 7 of 20 hours' worth of minutes.
+        assert_eq!(now[1].as_ref().map(|o| o.throttled_minutes), Some(7 * 30));
     }
 }
