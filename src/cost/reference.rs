@@ -508,37 +508,20 @@ mod tests {
                     any::<u64>(),
                 )
             })
-            .prop_map(
-                |(
-                    period,
-                    len,
-                    base,
-                    daily,
-                    phase,
-                    noise,
-                    spikes,
-                    steps,
-                    idle,
-                    wave,
-                    whole,
-                    seed,
-                )| {
-                    Shape {
-                        period,
-                        len,
-                        base,
-                        daily,
-                        phase,
-                        noise,
-                        spikes,
-                        steps,
-                        idle,
-                        wave,
-                        whole,
-                        seed,
-                    }
-                },
-            )
+            .prop_map(|t| Shape {
+                period: t.0,
+                len: t.1,
+                base: t.2,
+                daily: t.3,
+                phase: t.4,
+                noise: t.5,
+                spikes: t.6,
+                steps: t.7,
+                idle: t.8,
+                wave: t.9,
+                whole: t.10,
+                seed: t.11,
+            })
             .boxed()
     }
 

@@ -420,20 +420,29 @@ pub fn search_unit(
 mod tests {
     use super::*;
 
-    fn on_demand(rates: &[f64]) -> SideInput<'_> {
+    fn side(rates: &[f64], current: Option<Setting>) -> SideInput<'_> {
         SideInput {
             rates,
-            current: None,
+            current,
             behaviour: Behaviour::default(),
             floor: Floor::default(),
         }
+    }
+
+    fn scaled(min: i64, max: i64) -> Option<Setting> {
+        let t = Thresholds {
+            min,
+            max,
+            target: 70.0,
+        };
+        Some(Setting::Scaled(t, Behaviour::default()))
     }
 
     #[test]
     fn min_unit_hours_counts_the_whole_units_demand_needs() {
         let rates = [0.5, 2.2, 0.0, 10.0];
         // Each minute needs its demand in whole units, at least one: 1 + 3 + 1 + 10.
-        let side = on_demand(&rates);
+        let side = side(&rates, None);
         assert!((min_unit_hours(&side, 60, 0) - 15.0 / 60.0).abs() < 1e-12);
         // One minute may throttle: the dearest (10) pays one unit.
         assert!((min_unit_hours(&side, 60, 1) - 6.0 / 60.0).abs() < 1e-12);
@@ -441,16 +450,11 @@ mod tests {
         assert!((min_unit_hours(&side, 300, 4) - 15.0 / 12.0).abs() < 1e-12);
         assert!((min_unit_hours(&side, 300, 5) - 6.0 / 12.0).abs() < 1e-12);
         // Current thresholds with `min` 0 may pay nothing when idle.
-        let zero = Thresholds {
-            min: 0,
-            max: 100,
-            target: 70.0,
-        };
-        let scaled = SideInput {
-            current: Some(Setting::Scaled(zero, Behaviour::default())),
+        let zero = SideInput {
+            current: scaled(0, 100),
             ..side
         };
-        assert!((min_unit_hours(&scaled, 60, 0) - 14.0 / 60.0).abs() < 1e-12);
+        assert!((min_unit_hours(&zero, 60, 0) - 14.0 / 60.0).abs() < 1e-12);
     }
 
     #[test]
@@ -458,21 +462,12 @@ mod tests {
         let rates: Vec<f64> = (0..600)
             .map(|m| if m % 90 < 30 { 80.0 } else { 5.0 })
             .collect();
-        let t = Thresholds {
-            min: 5,
-            max: 400,
-            target: 70.0,
-        };
-        let side = SideInput {
-            current: Some(Setting::Scaled(t, Behaviour::default())),
-            ..on_demand(&rates)
-        };
-        let fixed = SideInput {
-            current: Some(Setting::Fixed(50)),
-            ..on_demand(&rates)
-        };
-        let now = current_outcomes([Some(side), Some(fixed)], 60, 0);
-        let searched = search_unit([Some(side), Some(fixed)], 60, 0, 40_000);
+        let sides = [
+            Some(side(&rates, scaled(5, 400))),
+            Some(side(&rates, Some(Setting::Fixed(50)))),
+        ];
+        let now = current_outcomes(sides, 60, 0);
+        let searched = search_unit(sides, 60, 0, 40_000);
         assert_eq!(now, searched.now);
         // Fixed at 50: the 80-unit half hours throttle, 7 of 20 hours' worth of minutes.
         assert_eq!(now[1].as_ref().map(|o| o.throttled_minutes), Some(7 * 30));
