@@ -485,10 +485,14 @@ mod tests {
     }
 
     fn shape() -> BoxedStrategy<Shape> {
-        let period = prop_oneof![3 => Just(60u32), 1 => Just(300u32)];
+        let period = prop_oneof![6 => Just(60u32), 2 => Just(300u32), 1 => Just(3600u32)];
         (period, 0.0f64..1.0)
             .prop_flat_map(|(period, size)| {
-                let max = if period == 60 { 2 * 1440 } else { 7 * 288 };
+                let max = match period {
+                    60 => 2 * 1440,
+                    300 => 7 * 288,
+                    _ => 60 * 24,
+                };
                 let len = 1 + (size * size * max as f64) as usize;
                 (
                     Just(period),
