@@ -24,6 +24,13 @@
 //!
 //! With data coarser than a minute (5-minute or hourly periods for long windows), each period is
 //! one step of the simulation and the minute counts round up to whole periods.
+//!
+//! The simulation runs only the periods where something can happen. A stretch where no change
+//! lands, demand stays within capacity and at most the target, and utilisation either stays
+//! above AlarmLow's threshold or no scale-in could start anyway (`DisableScaleIn`, capacity at
+//! `min`, a cooldown, the day's decreases used) is paid for at once, found through the demand's
+//! index ([`Demand`]). The outcome is the one a period-by-period run gives (the tests compare
+//! them); capacity is counted in whole unit-periods.
 
 use super::demand::{whole_units, Demand};
 use crate::model::Thresholds;
@@ -330,36 +337,34 @@ impl Band {
     fn new(capacity: i64, target: f64) -> Band {
         let usable = capacity > 0 && target.is_finite();
         let c = capacity as f64;
-        // Start from the exact threshold and step to the first float on the safe side (a few
-        // steps at most: both sides of the comparison are one rounding away).
-        let settle = |mut x: f64, ok: &dyn Fn(f64) -> bool, toward: fn(f64) -> f64| {
-            (0..64).find_map(|_| {
-                if ok(x) {
-                    return Some(Some(x));
-                }
-                x = toward(x);
-                None
-            })?
-        };
-        let ceiling = usable
-            .then(|| {
-                let ok = |x: f64| utilisation(x, capacity) <= target && x <= c;
-                settle((target * c / 100.0).min(c), &ok, f64::next_down)
-            })
-            .flatten();
         let low = target - SCALE_IN_GAP_POINTS;
-        let floor = usable
-            .then(|| {
-                let ok = |x: f64| utilisation(x, capacity) >= low;
-                settle(low * c / 100.0, &ok, f64::next_up)
-            })
-            .flatten();
+        // From the exact threshold to the first float on the safe side: a few steps at most,
+        // both sides of the comparison being one rounding away.
+        let ceiling = usable.then(|| {
+            let quiet = |x: f64| utilisation(x, capacity) <= target && x <= c;
+            settle((target * c / 100.0).min(c), quiet, f64::next_down)
+        });
+        let floor = usable.then(|| {
+            let quiet = |x: f64| utilisation(x, capacity) >= low;
+            settle(low * c / 100.0, quiet, f64::next_up)
+        });
         Band {
             capacity,
-            ceiling,
-            floor,
+            ceiling: ceiling.flatten(),
+            floor: floor.flatten(),
         }
     }
+}
+
+/// The first float from `x`, stepping with `toward`, where `ok` holds (`None` past 64 steps).
+fn settle(mut x: f64, ok: impl Fn(f64) -> bool, toward: fn(f64) -> f64) -> Option<f64> {
+    for _ in 0..64 {
+        if ok(x) {
+            return Some(x);
+        }
+        x = toward(x);
+    }
+    None
 }
 
 /// One auto scaled side's state.
