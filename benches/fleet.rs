@@ -19,7 +19,9 @@
 //! thread whose CPU time is measured alone.
 //!
 //! Run: `cargo bench --bench fleet` or `scripts/bench.sh` (options after `--`):
-//!   --sizes 1000,10000   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
+//!   --sizes 1000,10000   (`--sizes ''` runs no fleet: with `--commands advise --floor-calls 0`,
+//!                        only the cost model's CPU per table, and the inventory timing)
+//!   --latency-ms 20   --quota 20   --concurrency N (default: ddb-fleet's)
 //!   --commands plan,apply,advise   (which runs to measure; apply still starts from the
 //!                            on-demand fleet; advise also measures the cost model's CPU per
 //!                            table; `--commands ''` only times reading inventories
@@ -89,6 +91,7 @@ fn options() -> Options {
             "--sizes" => {
                 o.sizes = value
                     .split(',')
+                    .filter(|s| !s.is_empty())
                     .map(|s| s.parse().expect("--sizes"))
                     .collect()
             }
@@ -1005,7 +1008,7 @@ fn model_cpu(tables: usize) {
     }
     let per = (thread_cpu() - cpu) / tables as u32;
     println!(
-        "cost model: {:.1} ms of CPU per table (6 dimensions, 14 days of 1-minute data: 20 threshold candidates simulated per dimension)",
+        "cost model: {:.1} ms of CPU per table (6 dimensions, 14 days of 1-minute data: 20 threshold candidates tried per dimension)",
         per.as_secs_f64() * 1e3
     );
 }

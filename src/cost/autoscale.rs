@@ -24,7 +24,15 @@
 //!
 //! With data coarser than a minute (5-minute or hourly periods for long windows), each period is
 //! one step of the simulation and the minute counts round up to whole periods.
+//!
+//! The simulation runs only the periods where something can happen. A stretch where no change
+//! lands, demand stays within capacity and at most the target, and utilisation either stays
+//! above AlarmLow's threshold or no scale-in could start anyway (`DisableScaleIn`, capacity at
+//! `min`, a cooldown, the day's decreases used) is paid for at once, found through the demand's
+//! index ([`Demand`]). The outcome is the one a period-by-period run gives (the tests compare
+//! them); capacity is counted in whole unit-periods.
 
+use super::demand::{whole_units, Demand};
 use crate::model::Thresholds;
 
 pub const SCALE_OUT_MINUTES: u32 = 2;
@@ -86,8 +94,13 @@ fn periods(minutes: u32, step: u32) -> usize {
 
 /// The capacity that serves `rate` units per second at `target` percent, within [min, max].
 fn capacity_for(rate: f64, t: &Thresholds) -> i64 {
-    let want = (rate * 100.0 / t.target).ceil() as i64;
+    let want = whole_units(rate * 100.0 / t.target);
     want.clamp(t.min, t.max.max(t.min))
+}
+
+/// Utilisation in percent, as the alarms see it.
+fn utilisation(rate: f64, capacity: i64) -> f64 {
+    rate * 100.0 / capacity as f64
 }
 
 /// Where a simulation may stop early: once the side it watches throttles more minutes or
@@ -105,63 +118,150 @@ impl Bounds {
     };
 }
 
-/// Accumulates what a capacity costs and throttles, period by period.
-struct Meter {
-    step: u32,
-    out: Outcome,
-    hour_sum: f64,
-    hour_len: usize,
-    per_hour: usize,
-    /// Keep the hourly capacity (for charts).
-    charts: bool,
-    hours_per_period: f64,
+/// What a run keeps beyond the totals.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Keep {
+    /// The hourly capacity (for charts).
+    pub charts: bool,
+    /// The unit-hours added up period by period, as the bill does (otherwise: whole
+    /// unit-periods times the period, equal within rounding).
+    pub exact_hours: bool,
 }
 
-impl Meter {
-    fn new(period: u32, charts: bool) -> Meter {
-        Meter {
-            step: (period / 60).max(1),
-            out: Outcome::default(),
-            hour_sum: 0.0,
-            hour_len: 0,
-            per_hour: (3600 / period).max(1) as usize,
-            charts,
-            hours_per_period: f64::from(period) / 3600.0,
-        }
-    }
+/// Where a search's run of the side it watches may stop: once it throttles more than
+/// `allowed_minutes`, or once what it paid plus the least it must still pay is over `units`
+/// (unit-periods of the best so far).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Watch {
+    pub side: usize,
+    pub allowed_minutes: u64,
+    pub units: Option<i128>,
+}
 
-    /// Whether the run so far is past `b`.
-    fn beyond(&self, b: &Bounds) -> bool {
-        self.out.throttled_minutes > b.throttled_minutes || self.out.unit_hours > b.unit_hours
-    }
+/// One side's outcome, and the capacity it paid for in whole unit-periods.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub outcome: Outcome,
+    pub units: i128,
+}
 
-    fn record(&mut self, capacity: f64, rate: f64) {
-        self.out.unit_hours += capacity * self.hours_per_period;
-        if rate > capacity {
-            self.out.throttled_minutes += u64::from(self.step);
-        }
-        if !self.charts {
-            return;
-        }
-        self.hour_sum += capacity;
-        self.hour_len += 1;
-        if self.hour_len == self.per_hour {
-            self.flush();
+/// Accumulates what a capacity costs and throttles, a stretch of periods at a time.
+struct Meter {
+    /// Minutes per period.
+    step: u64,
+    units: i128,
+    throttled: u64,
+    hours_per_period: f64,
+    exact_hours: Option<f64>,
+    hourly: Option<Hourly>,
+}
+
+/// The average capacity of each hour.
+struct Hourly {
+    per_hour: usize,
+    sum: f64,
+    len: usize,
+    out: Vec<f32>,
+}
+
+impl Hourly {
+    fn add(&mut self, capacity: f64, mut periods: usize) {
+        while periods > 0 {
+            let take = (self.per_hour - self.len).min(periods);
+            // Whole units: exact, as adding them one period at a time is.
+            self.sum += capacity * take as f64;
+            self.len += take;
+            periods -= take;
+            if self.len == self.per_hour {
+                self.flush();
+            }
         }
     }
 
     fn flush(&mut self) {
-        if self.hour_len > 0 {
-            self.out
-                .hourly_capacity
-                .push((self.hour_sum / self.hour_len as f64) as f32);
-            (self.hour_sum, self.hour_len) = (0.0, 0);
+        if self.len > 0 {
+            self.out.push((self.sum / self.len as f64) as f32);
+            (self.sum, self.len) = (0.0, 0);
+        }
+    }
+}
+
+impl Meter {
+    fn new(period: u32, keep: Keep) -> Meter {
+        Meter {
+            step: u64::from((period / 60).max(1)),
+            units: 0,
+            throttled: 0,
+            hours_per_period: f64::from(period) / 3600.0,
+            exact_hours: keep.exact_hours.then_some(0.0),
+            hourly: keep.charts.then(|| Hourly {
+                per_hour: (3600 / period).max(1) as usize,
+                sum: 0.0,
+                len: 0,
+                out: Vec::new(),
+            }),
         }
     }
 
-    fn finish(mut self) -> Outcome {
-        self.flush();
-        self.out
+    fn throttled_minutes(&self) -> u64 {
+        self.throttled * self.step
+    }
+
+    /// `periods` periods at `capacity`, `throttled` of them under demand.
+    fn add(&mut self, capacity: i64, periods: usize, throttled: usize) {
+        self.units += i128::from(capacity) * periods as i128;
+        self.throttled += throttled as u64;
+        if let Some(h) = &mut self.exact_hours {
+            let each = capacity as f64 * self.hours_per_period;
+            for _ in 0..periods {
+                *h += each;
+            }
+        }
+        if let Some(h) = &mut self.hourly {
+            h.add(capacity as f64, periods);
+        }
+    }
+
+    fn record(&mut self, capacity: i64, rate: f64) {
+        self.add(capacity, 1, usize::from(rate > capacity as f64));
+    }
+
+    fn finish(self, decreases: u32) -> Run {
+        let throttled_minutes = self.throttled_minutes();
+        let hourly_capacity = self.hourly.map_or_else(Vec::new, |mut h| {
+            h.flush();
+            h.out
+        });
+        Run {
+            outcome: Outcome {
+                unit_hours: self
+                    .exact_hours
+                    .unwrap_or(self.units as f64 * self.hours_per_period),
+                throttled_minutes,
+                decreases,
+                hourly_capacity,
+            },
+            units: self.units,
+        }
+    }
+}
+
+/// Periods against UTC days.
+#[derive(Clone, Copy)]
+struct Clock {
+    start: i64,
+    period: i64,
+}
+
+impl Clock {
+    fn day(&self, i: usize) -> i64 {
+        (self.start + i as i64 * self.period).div_euclid(86_400)
+    }
+
+    /// The first period of the UTC day after period `i`'s.
+    fn next_day(&self, i: usize) -> usize {
+        let from = (self.day(i) + 1) * 86_400 - self.start;
+        (from.max(0) as u64).div_ceil(self.period as u64) as usize
     }
 }
 
@@ -179,7 +279,23 @@ impl Decreases {
         if day != self.day {
             (self.day, self.today) = (day, 0);
         }
-        self.today < FREE_DECREASES_PER_DAY || self.last.is_none_or(|l| i - l >= self.interval)
+        self.allowed_now(i, day)
+    }
+
+    /// `allowed`, without starting the day's count.
+    fn allowed_now(&self, i: usize, day: i64) -> bool {
+        let today = if day == self.day { self.today } else { 0 };
+        today < FREE_DECREASES_PER_DAY || self.last.is_none_or(|l| i - l >= self.interval)
+    }
+
+    /// The earliest period from `i` a decrease may start in (later decreases only delay it).
+    fn next_allowed(&self, i: usize, clock: Clock) -> usize {
+        // The day is needed only once the day's free decreases are used up.
+        if self.today < FREE_DECREASES_PER_DAY || self.allowed_now(i, clock.day(i)) {
+            return i;
+        }
+        let interval = self.last.map_or(i, |l| l + self.interval);
+        interval.min(clock.next_day(i))
     }
 
     fn take(&mut self, i: usize) {
@@ -196,12 +312,64 @@ struct Waits {
     land: usize,
 }
 
+/// The rules' waits and the UTC days, at the unit's period.
+#[derive(Clone, Copy)]
+struct Rules {
+    waits: Waits,
+    clock: Clock,
+}
+
 /// A scale-out or scale-in decided and not landed yet: (period it lands in, capacity).
 type Pending = Option<(usize, i64)>;
 
+/// Rates at which a capacity is quiet: not over the target, not under AlarmLow's threshold
+/// (each `None` where no such rate can be relied on).
+#[derive(Clone, Copy)]
+struct Band {
+    capacity: i64,
+    /// Utilisation at most the target, demand within capacity, at and under this rate.
+    ceiling: Option<f64>,
+    /// Utilisation not under the target minus 20 points at and over this rate.
+    floor: Option<f64>,
+}
+
+impl Band {
+    fn new(capacity: i64, target: f64) -> Band {
+        let usable = capacity > 0 && target.is_finite();
+        let c = capacity as f64;
+        let low = target - SCALE_IN_GAP_POINTS;
+        // From the exact threshold to the first float on the safe side: a few steps at most,
+        // both sides of the comparison being one rounding away.
+        let ceiling = usable.then(|| {
+            let quiet = |x: f64| utilisation(x, capacity) <= target && x <= c;
+            settle((target * c / 100.0).min(c), quiet, f64::next_down)
+        });
+        let floor = usable.then(|| {
+            let quiet = |x: f64| utilisation(x, capacity) >= low;
+            settle(low * c / 100.0, quiet, f64::next_up)
+        });
+        Band {
+            capacity,
+            ceiling: ceiling.flatten(),
+            floor: floor.flatten(),
+        }
+    }
+}
+
+/// The first float from `x`, stepping with `toward`, where `ok` holds (`None` past 64 steps).
+fn settle(mut x: f64, ok: impl Fn(f64) -> bool, toward: fn(f64) -> f64) -> Option<f64> {
+    for _ in 0..64 {
+        if ok(x) {
+            return Some(x);
+        }
+        x = toward(x);
+    }
+    None
+}
+
 /// One auto scaled side's state.
-struct Scaler<'a> {
-    rates: &'a [f64],
+struct Scaler<'d, 'a> {
+    demand: &'d Demand<'a>,
     t: Thresholds,
     /// Cooldowns in periods, and whether scale-in is off.
     in_cooldown: usize,
@@ -212,22 +380,25 @@ struct Scaler<'a> {
     /// Whether the pending change is a scale-out (its landing starts the scale-out cooldown).
     pending_out: bool,
     above: usize,
+    /// Datapoints under AlarmLow's threshold in a row, counted up to the number that fires it.
     below: usize,
     landed_in: Option<usize>,
     landed_out: Option<usize>,
     decreases: u32,
+    band: Band,
 }
 
-impl<'a> Scaler<'a> {
-    fn new(rates: &'a [f64], t: Thresholds, b: Behaviour, period: u32) -> Self {
+impl<'d, 'a> Scaler<'d, 'a> {
+    fn new(demand: &'d Demand<'a>, t: Thresholds, b: Behaviour, period: u32) -> Self {
         let cooldown = |secs: u32| (secs as usize).div_ceil(period as usize);
+        let capacity = capacity_for(demand.rates.first().copied().unwrap_or(0.0), &t);
         Scaler {
-            rates,
+            demand,
             t,
             in_cooldown: cooldown(b.scale_in_cooldown_secs),
             out_cooldown: cooldown(b.scale_out_cooldown_secs),
             disable_scale_in: b.disable_scale_in,
-            capacity: capacity_for(rates.first().copied().unwrap_or(0.0), &t),
+            capacity,
             pending: None,
             pending_out: false,
             above: 0,
@@ -235,6 +406,7 @@ impl<'a> Scaler<'a> {
             landed_in: None,
             landed_out: None,
             decreases: 0,
+            band: Band::new(capacity, t.target),
         }
     }
 
@@ -255,7 +427,7 @@ impl<'a> Scaler<'a> {
     }
 
     fn peak(&self, i: usize, n: usize) -> f64 {
-        self.rates[i + 1 - n.min(i + 1)..=i]
+        self.demand.rates[i + 1 - n.min(i + 1)..=i]
             .iter()
             .fold(0.0f64, |a, b| a.max(*b))
     }
@@ -265,15 +437,16 @@ impl<'a> Scaler<'a> {
     }
 
     /// The alarms' view of period `i`, and what the policy decides.
-    fn decide(&mut self, i: usize, w: Waits, day: i64, decreases: &mut Decreases) {
-        let utilisation = self.rates[i] * 100.0 / self.capacity as f64;
+    fn decide(&mut self, i: usize, rules: Rules, decreases: &mut Decreases) {
+        let w = rules.waits;
+        let utilisation = utilisation(self.demand.rates[i], self.capacity);
         self.above = if utilisation > self.t.target {
             self.above + 1
         } else {
             0
         };
         self.below = if utilisation < self.t.target - SCALE_IN_GAP_POINTS {
-            self.below + 1
+            (self.below + 1).min(w.scale_in)
         } else {
             0
         };
@@ -292,7 +465,7 @@ impl<'a> Scaler<'a> {
             && Self::cooled(self.landed_in, i, self.in_cooldown)
         {
             let want = capacity_for(self.peak(i, w.scale_in), &self.t);
-            if want < self.capacity && decreases.allowed(i, day) {
+            if want < self.capacity && decreases.allowed(i, rules.clock.day(i)) {
                 decreases.take(i);
                 self.decreases += 1;
                 self.pending = Some((i + 1 + w.land, want));
@@ -301,97 +474,274 @@ impl<'a> Scaler<'a> {
             }
         }
     }
-}
 
-/// One side while the unit is simulated.
-enum Runner<'a> {
-    Fixed(&'a [f64], i64),
-    Scaled(Box<Scaler<'a>>),
-}
-
-impl<'a> Runner<'a> {
-    fn new(s: &SideRun<'a>, period: u32) -> Self {
-        match s.setting {
-            Setting::Fixed(units) => Runner::Fixed(s.rates, units),
-            Setting::Scaled(t, b) => Runner::Scaled(Box::new(Scaler::new(s.rates, t, b, period))),
+    /// Period `i` as AWS runs it: a pending change lands, the period is paid for, the alarms
+    /// see it (while the side has data).
+    fn step(&mut self, i: usize, rules: Rules, decreases: &mut Decreases, m: &mut Meter) {
+        let capacity = self.land(i);
+        m.record(capacity, self.demand.rates.get(i).copied().unwrap_or(0.0));
+        if i < self.demand.rates.len() {
+            self.decide(i, rules, decreases);
         }
     }
 
-    fn rates(&self) -> &'a [f64] {
-        match self {
-            Runner::Fixed(r, _) => r,
-            Runner::Scaled(s) => s.rates,
+    /// Until when, from period `i`, no scale-in can start whatever the usage: `i` if one can.
+    fn scale_in_held(&self, i: usize, clock: Clock, decreases: &Decreases) -> usize {
+        // A scale-in goes to at least `min`: none from there.
+        if self.disable_scale_in || self.pending.is_some() || self.capacity <= self.t.min {
+            return usize::MAX;
         }
+        let cooldown = self.landed_in.map_or(i, |l| (l + self.in_cooldown).max(i));
+        cooldown.max(decreases.next_allowed(i, clock))
+    }
+
+    /// Datapoints under AlarmLow's threshold in a row at the end of periods `i..j` (all at
+    /// the current capacity), counted on from before `i` if all were.
+    fn below_after(&self, i: usize, j: usize, w: Waits) -> usize {
+        let low = self.t.target - SCALE_IN_GAP_POINTS;
+        let rates = &self.demand.rates[i..j];
+        let run = rates
+            .iter()
+            .rev()
+            .take(w.scale_in)
+            .take_while(|r| utilisation(**r, self.capacity) < low)
+            .count();
+        if run == rates.len() {
+            (run + self.below).min(w.scale_in)
+        } else {
+            run
+        }
+    }
+
+    /// Pays for the periods from `i` where nothing can happen (no change lands, demand stays
+    /// within capacity and at most the target, and either scale-in is held or utilisation stays
+    /// above AlarmLow's threshold) and returns the first period that must be run.
+    fn skip(
+        &mut self,
+        i: usize,
+        end: usize,
+        rules: Rules,
+        decreases: &Decreases,
+        m: &mut Meter,
+    ) -> usize {
+        let lands = self.pending.map_or(usize::MAX, |(at, _)| at);
+        let own = self.demand.rates.len();
+        if i >= end || lands <= i {
+            return i;
+        }
+        if i >= own {
+            // After its own data the side sees no demand: it pays until a change lands.
+            let j = lands.min(end);
+            let throttled = if 0.0 > self.capacity as f64 { j - i } else { 0 };
+            m.add(self.capacity, j - i, throttled);
+            return j;
+        }
+        if self.band.capacity != self.capacity {
+            self.band = Band::new(self.capacity, self.t.target);
+        }
+        let (Some(ceiling), true) = (self.band.ceiling, self.demand.indexed()) else {
+            return i;
+        };
+        if self.demand.rates[i] > ceiling {
+            return i;
+        }
+        let held = self.scale_in_held(i, rules.clock, decreases);
+        let (j, counted) = if held > i {
+            let j = self.demand.next_outside(i, f64::NEG_INFINITY, ceiling);
+            (j.min(held), true)
+        } else if let Some(floor) = self.band.floor {
+            (self.demand.next_outside(i, floor, ceiling), false)
+        } else {
+            return i;
+        };
+        let j = j.min(lands).min(own);
+        if j > i {
+            self.above = 0;
+            self.below = if counted {
+                self.below_after(i, j, rules.waits)
+            } else {
+                0
+            };
+            m.add(self.capacity, j - i, 0);
+        }
+        j
+    }
+
+    /// The least this side still pays from period `from` to `end`, throttling at most `spare`
+    /// more periods: at least `min` each period, and what demand needs where it does not
+    /// throttle.
+    fn rest_at_least(&self, from: usize, end: usize, spare: u64) -> i128 {
+        let floor = i128::from(self.t.min) * (end - from) as i128;
+        if self.t.min < 0 {
+            return floor;
+        }
+        let (sum, max) = self.demand.need_from(from);
+        floor.max(sum - i128::from(spare).saturating_mul(i128::from(max)))
     }
 }
 
-/// Simulates `unit` period by period. With `watch = Some((side, bounds))`, stops (`None`) once
-/// that side is past `bounds`: what a search over many thresholds needs. Otherwise each side
+/// Everything one simulation of a unit holds.
+struct Sim<'d, 'a> {
+    scalers: [Option<Scaler<'d, 'a>>; 2],
+    meters: [Option<Meter>; 2],
+    /// The next period each auto scaled side must be run in.
+    next: [usize; 2],
+    decreases: Decreases,
+    rules: Rules,
+    len: usize,
+}
+
+impl<'d, 'a> Sim<'d, 'a> {
+    fn new(
+        sides: [Option<(&'d Demand<'a>, Setting)>; 2],
+        period: u32,
+        start: i64,
+        keep: Keep,
+    ) -> Self {
+        let step = (period / 60).max(1);
+        let len = sides
+            .iter()
+            .flatten()
+            .map(|(d, _)| d.rates.len())
+            .max()
+            .unwrap_or(0);
+        let mut meters = sides.map(|s| s.map(|_| Meter::new(period, keep)));
+        let scalers = [0, 1].map(|k| match sides[k]? {
+            (d, Setting::Fixed(units)) => {
+                let c = units as f64;
+                let throttled = d.rates.iter().filter(|r| **r > c).count();
+                let after = if 0.0 > c { len - d.rates.len() } else { 0 };
+                meters[k].as_mut()?.add(units, len, throttled + after);
+                None
+            }
+            (d, Setting::Scaled(t, b)) => Some(Scaler::new(d, t, b, period)),
+        });
+        Sim {
+            scalers,
+            meters,
+            next: [0; 2],
+            decreases: Decreases {
+                day: i64::MIN,
+                today: 0,
+                last: None,
+                interval: periods(DECREASE_INTERVAL_MINUTES, step),
+            },
+            rules: Rules {
+                waits: Waits {
+                    out: periods(SCALE_OUT_MINUTES, step),
+                    scale_in: periods(SCALE_IN_MINUTES, step),
+                    land: periods(LANDING_MINUTES, step),
+                },
+                clock: Clock {
+                    start,
+                    period: i64::from(period),
+                },
+            },
+            len,
+        }
+    }
+
+    /// Side `k` from period `i`: skips what it can, notes the next period to run.
+    fn plan(&mut self, k: usize, i: usize) {
+        let (Some(s), Some(m)) = (&mut self.scalers[k], &mut self.meters[k]) else {
+            self.next[k] = usize::MAX;
+            return;
+        };
+        self.next[k] = s.skip(i, self.len, self.rules, &self.decreases, m);
+    }
+
+    /// Whether the watched side is past what the search allows.
+    fn beyond(&self, w: &Watch) -> bool {
+        let Some(m) = &self.meters[w.side] else {
+            return false;
+        };
+        let throttled = m.throttled_minutes();
+        if throttled > w.allowed_minutes {
+            return true;
+        }
+        let Some(best) = w.units else {
+            return false;
+        };
+        let rest = self.scalers[w.side].as_ref().map_or(0, |s| {
+            let spare = (w.allowed_minutes - throttled) / m.step;
+            s.rest_at_least(self.next[w.side].min(self.len), self.len, spare)
+        });
+        m.units + rest > best
+    }
+
+    /// Runs to the end (`false`), or until the watched side is beyond its bounds (`true`).
+    fn run(&mut self, watch: Option<Watch>) -> bool {
+        for k in 0..2 {
+            self.plan(k, 0);
+        }
+        let mut round = 0usize;
+        loop {
+            let i = self.next[0].min(self.next[1]);
+            // Checked every few rounds (each costs a little), and at the end.
+            round += 1;
+            let check = round.is_multiple_of(16) || i >= self.len;
+            if check && watch.as_ref().is_some_and(|w| self.beyond(w)) {
+                return true;
+            }
+            if i >= self.len {
+                return false;
+            }
+            for k in 0..2 {
+                if self.next[k] != i {
+                    continue;
+                }
+                if let (Some(s), Some(m)) = (&mut self.scalers[k], &mut self.meters[k]) {
+                    s.step(i, self.rules, &mut self.decreases, m);
+                }
+                self.plan(k, i + 1);
+            }
+        }
+    }
+
+    fn finish(self) -> [Option<Run>; 2] {
+        let [m0, m1] = self.meters;
+        let [s0, s1] = self.scalers;
+        [(m0, s0), (m1, s1)].map(|(m, s)| Some(m?.finish(s.map_or(0, |s| s.decreases))))
+    }
+}
+
+/// Simulates a unit whose sides' demand is prepared: each side provisioned gets its run, or
+/// `None` once the watched side is past `watch`.
+pub(crate) fn run(
+    sides: [Option<(&Demand, Setting)>; 2],
+    period: u32,
+    start: i64,
+    watch: Option<Watch>,
+    keep: Keep,
+) -> Option<[Option<Run>; 2]> {
+    let mut sim = Sim::new(sides, period, start, keep);
+    if sim.run(watch) {
+        return None;
+    }
+    Some(sim.finish())
+}
+
+/// Simulates `unit` period by period. With `watch = Some((side, bounds))`, `None` when that
+/// side ends past `bounds`: what a search over many thresholds needs. Otherwise each side
 /// provisioned gets its outcome, with hourly capacity when `charts`.
 pub fn simulate(
     unit: &Unit,
     watch: Option<(usize, Bounds)>,
     charts: bool,
 ) -> Option<[Option<Outcome>; 2]> {
-    let mut runners: Vec<(usize, Runner, Meter)> = unit
-        .sides
-        .iter()
-        .enumerate()
-        .filter_map(|(k, s)| {
-            s.as_ref().map(|s| {
-                (
-                    k,
-                    Runner::new(s, unit.period),
-                    Meter::new(unit.period, charts),
-                )
-            })
-        })
-        .collect();
-    let step = (unit.period / 60).max(1);
-    let waits = Waits {
-        out: periods(SCALE_OUT_MINUTES, step),
-        scale_in: periods(SCALE_IN_MINUTES, step),
-        land: periods(LANDING_MINUTES, step),
+    let demand = unit.sides.map(|s| s.map(|s| Demand::new(s.rates)));
+    let sides = [0, 1].map(|k| Some((demand[k].as_ref()?, unit.sides[k]?.setting)));
+    let keep = Keep {
+        charts,
+        exact_hours: true,
     };
-    let mut decreases = Decreases {
-        day: i64::MIN,
-        today: 0,
-        last: None,
-        interval: periods(DECREASE_INTERVAL_MINUTES, step),
-    };
-    let len = runners
-        .iter()
-        .map(|(_, r, _)| r.rates().len())
-        .max()
-        .unwrap_or(0);
-    for i in 0..len {
-        let day = (unit.start + i as i64 * i64::from(unit.period)).div_euclid(86_400);
-        for (k, runner, meter) in &mut runners {
-            let rate = runner.rates().get(i).copied().unwrap_or(0.0);
-            let capacity = match runner {
-                Runner::Fixed(_, units) => *units,
-                Runner::Scaled(s) => s.land(i),
-            };
-            meter.record(capacity as f64, rate);
-            if let Some((side, b)) = &watch {
-                if side == k && meter.beyond(b) {
-                    return None;
-                }
-            }
-            if let Runner::Scaled(s) = runner {
-                if i < s.rates.len() {
-                    s.decide(i, waits, day, &mut decreases);
-                }
-            }
+    let out = run(sides, unit.period, unit.start, None, keep)?.map(|r| r.map(|r| r.outcome));
+    if let Some((k, b)) = watch {
+        let past =
+            |o: &Outcome| o.throttled_minutes > b.throttled_minutes || o.unit_hours > b.unit_hours;
+        if out[k].as_ref().is_some_and(past) {
+            return None;
         }
-    }
-    let mut out = [None, None];
-    for (k, runner, meter) in runners {
-        let mut o = meter.finish();
-        if let Runner::Scaled(s) = runner {
-            o.decreases = s.decreases;
-        }
-        out[k] = Some(o);
     }
     Some(out)
 }
