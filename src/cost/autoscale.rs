@@ -7,7 +7,10 @@
 //!
 //! The rules (AWS-RULES.md, "Auto scaling"; the alarms target tracking creates for DynamoDB):
 //! - **AlarmHigh**: utilisation above the target for [`SCALE_OUT_MINUTES`] consecutive
-//!   1-minute datapoints: scale out to the peak of those minutes / target;
+//!   1-minute datapoints: scale out to the peak consumption of those minutes / target. The
+//!   alarm sees consumption, which a throttled request does not add to: at most the capacity
+//!   in force, so a steep rise is followed in steps of at most 100 / target (2x at 50 %), as
+//!   AWS's alarms follow it;
 //! - **AlarmLow**: utilisation below the target minus [`SCALE_IN_GAP_POINTS`] percentage points
 //!   for [`SCALE_IN_MINUTES`] consecutive datapoints (70 % target: below 50 %): scale in to the
 //!   peak of those minutes / target (the highest of the consumption the alarm saw: no lower);
@@ -15,8 +18,10 @@
 //!   one more once [`DECREASE_INTERVAL_MINUTES`] have passed without one;
 //! - the policy's own settings ([`Behaviour`]): `DisableScaleIn` (capacity never goes down),
 //!   `ScaleInCooldown` (no scale-in until that long after the last one landed; a scale-out is
-//!   never held by it), `ScaleOutCooldown` (no further scale-out until that long after the last
-//!   one landed); AWS's defaults are 0 s and scale-in enabled;
+//!   never held by it, and ends it). `ScaleOutCooldown` holds only a scale-out no larger than
+//!   the capacity already added (AWS: "unless a larger scale out is triggered"), and target
+//!   tracking only ever asks for a larger one: it changes nothing here. AWS's defaults are 0 s
+//!   and scale-in enabled;
 //! - a change lands [`LANDING_MINUTES`] after it is decided (AWS does not publish how long an
 //!   UpdateTable takes to change capacity; "a few minutes" is all it says: this model takes
 //!   two, where the anchors take none, which flatters provisioned capacity);
@@ -43,11 +48,11 @@ pub const FREE_DECREASES_PER_DAY: u32 = 4;
 pub const DECREASE_INTERVAL_MINUTES: u32 = 60;
 pub const LANDING_MINUTES: u32 = 2;
 
-/// A target-tracking policy's settings beyond its thresholds.
+/// A target-tracking policy's settings beyond its thresholds (what changes its capacity:
+/// `ScaleOutCooldown` does not, see the module's header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Behaviour {
     pub scale_in_cooldown_secs: u32,
-    pub scale_out_cooldown_secs: u32,
     pub disable_scale_in: bool,
 }
 
@@ -371,19 +376,19 @@ fn settle(mut x: f64, ok: impl Fn(f64) -> bool, toward: fn(f64) -> f64) -> Optio
 struct Scaler<'d, 'a> {
     demand: &'d Demand<'a>,
     t: Thresholds,
-    /// Cooldowns in periods, and whether scale-in is off.
+    /// Scale-in cooldown in periods, and whether scale-in is off.
     in_cooldown: usize,
-    out_cooldown: usize,
     disable_scale_in: bool,
     capacity: i64,
+    /// The capacity in force in the period before the last one landed or run.
+    prev_capacity: i64,
     pending: Pending,
-    /// Whether the pending change is a scale-out (its landing starts the scale-out cooldown).
-    pending_out: bool,
+    /// Whether the pending change is a scale-in (its landing starts the scale-in cooldown).
+    pending_in: bool,
     above: usize,
     /// Datapoints under AlarmLow's threshold in a row, counted up to the number that fires it.
     below: usize,
     landed_in: Option<usize>,
-    landed_out: Option<usize>,
     decreases: u32,
     band: Band,
 }
@@ -396,15 +401,14 @@ impl<'d, 'a> Scaler<'d, 'a> {
             demand,
             t,
             in_cooldown: cooldown(b.scale_in_cooldown_secs),
-            out_cooldown: cooldown(b.scale_out_cooldown_secs),
             disable_scale_in: b.disable_scale_in,
             capacity,
+            prev_capacity: capacity,
             pending: None,
-            pending_out: false,
+            pending_in: false,
             above: 0,
             below: 0,
             landed_in: None,
-            landed_out: None,
             decreases: 0,
             band: Band::new(capacity, t.target),
         }
@@ -412,13 +416,13 @@ impl<'d, 'a> Scaler<'d, 'a> {
 
     /// The capacity in force in period `i` (a pending change due lands first).
     fn land(&mut self, i: usize) -> i64 {
+        // Periods skipped since the last one run were all at `capacity`.
+        self.prev_capacity = self.capacity;
         if let Some((at, c)) = self.pending {
             if i >= at {
                 self.capacity = c;
                 self.pending = None;
-                if self.pending_out {
-                    self.landed_out = Some(i);
-                } else {
+                if self.pending_in {
                     self.landed_in = Some(i);
                 }
             }
@@ -426,10 +430,24 @@ impl<'d, 'a> Scaler<'d, 'a> {
         self.capacity
     }
 
+    /// The most demand in a period of the last `n` to `i`.
     fn peak(&self, i: usize, n: usize) -> f64 {
         self.demand.rates[i + 1 - n.min(i + 1)..=i]
             .iter()
             .fold(0.0f64, |a, b| a.max(*b))
+    }
+
+    /// The most consumed in period `i` and the one before (AlarmHigh's datapoints, at most
+    /// [`SCALE_OUT_MINUTES`]): demand up to the capacity then in force.
+    fn consumed_peak(&self, i: usize, n: usize) -> f64 {
+        debug_assert!(n <= 2, "AlarmHigh looks at most two periods back");
+        let rates = &self.demand.rates;
+        let now = rates[i].min(self.capacity as f64);
+        if n >= 2 && i >= 1 {
+            now.max(rates[i - 1].min(self.prev_capacity as f64))
+        } else {
+            now
+        }
     }
 
     fn cooled(landed: Option<usize>, i: usize, wait: usize) -> bool {
@@ -451,13 +469,15 @@ impl<'d, 'a> Scaler<'d, 'a> {
             0
         };
         if self.above >= w.out {
-            let want = capacity_for(self.peak(i, w.out), &self.t);
+            let want = capacity_for(self.consumed_peak(i, w.out), &self.t);
             let have = self
                 .pending
                 .map_or(self.capacity, |(_, c)| c.max(self.capacity));
-            if want > have && Self::cooled(self.landed_out, i, self.out_cooldown) {
+            if want > have {
                 self.pending = Some((i + 1 + w.land, want));
-                self.pending_out = true;
+                self.pending_in = false;
+                // A scale-out ends the scale-in cooldown.
+                self.landed_in = None;
             }
         } else if self.below >= w.scale_in
             && self.pending.is_none()
@@ -469,7 +489,7 @@ impl<'d, 'a> Scaler<'d, 'a> {
                 decreases.take(i);
                 self.decreases += 1;
                 self.pending = Some((i + 1 + w.land, want));
-                self.pending_out = false;
+                self.pending_in = true;
                 self.below = 0;
             }
         }
@@ -825,12 +845,23 @@ mod tests {
         rates.extend(vec![10.0; 60]);
         let t = th(1, 1000, 50.0);
         let o = autoscaled(&rates, 60, 0, &t);
-        // AlarmHigh: 2 datapoints above 50 % (minutes 60, 61), decided at 61, lands 2 minutes
-        // later at 64: minutes 60..=63 throttle.
-        assert_eq!(o.throttled_minutes, 4);
+        // AlarmHigh sees consumption, at most the capacity (20): 100 %, over 50 % at minutes
+        // 60 and 61; decided at 61 for 20 / 50 % = 40, landing 2 minutes later at 64. At 64
+        // the alarm sees 40 of 40 (and 20 of 20 at 63): 80, landing at 67; then 160 at 70
+        // (consumed 80 at 69); at 70 it sees 100 of 160 (62.5 %): 200, landing at 73. Demand
+        // (100) is over capacity at 60..=69: 10 minutes throttle.
+        assert_eq!(o.throttled_minutes, 10);
         // AlarmLow: 10 of 200 is 5 %, under 50 - 20 = 30 %, from minute 120; the 15th datapoint
         // is minute 134, the decrease lands at 137, to 10 / 50 % = 20 units.
-        let exact = (20.0 * 64.0 + 200.0 * 73.0 + 20.0 * 43.0) / 60.0;
+        let minutes = [
+            (20.0, 64.0),
+            (40.0, 3.0),
+            (80.0, 3.0),
+            (160.0, 3.0),
+            (200.0, 64.0),
+            (20.0, 43.0),
+        ];
+        let exact = minutes.iter().map(|(c, m)| c * m).sum::<f64>() / 60.0;
         assert!(
             (o.unit_hours - exact).abs() < 1e-6,
             "{} vs {exact}",
@@ -979,6 +1010,49 @@ mod tests {
             "{} vs {exact}",
             o.unit_hours
         );
+    }
+
+    #[test]
+    fn a_scale_out_ends_the_scale_in_cooldown() {
+        // 400, 40, then 100 and 4 units/s at 50 %, ScaleInCooldown 3,600 s. The first scale-in
+        // (800 -> 80) lands at 47; the rise to 100 scales out (decided at 61: 160, landing at
+        // 64; at 64: 200, landing at 67), which ends that cooldown (AWS: "the scale-in cooldown
+        // period stops"). From 90, 4 of 200 is 2 %: the 15th datapoint is 104, the decrease to
+        // 8 lands at 107 (held to 107 by the cooldown, it would land at 110).
+        let mut rates = vec![400.0; 30];
+        rates.extend(vec![40.0; 30]);
+        rates.extend(vec![100.0; 30]);
+        rates.extend(vec![4.0; 120]);
+        let b = Behaviour {
+            scale_in_cooldown_secs: 3600,
+            ..Behaviour::default()
+        };
+        let unit = Unit {
+            sides: [
+                Some(SideRun {
+                    rates: &rates,
+                    setting: Setting::Scaled(th(1, 10_000, 50.0), b),
+                }),
+                None,
+            ],
+            period: 60,
+            start: 0,
+        };
+        let o = simulate(&unit, None, false).unwrap()[0].clone().unwrap();
+        let minutes = [
+            (800.0, 47.0),
+            (80.0, 17.0),
+            (160.0, 3.0),
+            (200.0, 40.0),
+            (8.0, 103.0),
+        ];
+        let exact = minutes.iter().map(|(c, m)| c * m).sum::<f64>() / 60.0;
+        assert!(
+            (o.unit_hours - exact).abs() < 1e-9,
+            "{} vs {exact}",
+            o.unit_hours
+        );
+        assert_eq!((o.throttled_minutes, o.decreases), (4, 2));
     }
 
     #[test]

@@ -62,7 +62,6 @@ fn behaviour(o: &ObservedTable, key: &ScalingKey) -> Behaviour {
         .find(|p| p.is_managed_kind(key))
         .map_or(Behaviour::default(), |p| Behaviour {
             scale_in_cooldown_secs: secs(p.scale_in_cooldown),
-            scale_out_cooldown_secs: secs(p.scale_out_cooldown),
             disable_scale_in: p.disable_scale_in.unwrap_or(false),
         })
 }

@@ -123,18 +123,18 @@ type Pending = Option<(usize, i64)>;
 struct Scaler<'a> {
     rates: &'a [f64],
     t: Thresholds,
-    /// Cooldowns in periods, and whether scale-in is off.
+    /// Scale-in cooldown in periods, and whether scale-in is off.
     in_cooldown: usize,
-    out_cooldown: usize,
     disable_scale_in: bool,
     capacity: i64,
+    /// The capacity in force in each period so far.
+    in_force: Vec<i64>,
     pending: Pending,
-    /// Whether the pending change is a scale-out (its landing starts the scale-out cooldown).
-    pending_out: bool,
+    /// Whether the pending change is a scale-in (its landing starts the scale-in cooldown).
+    pending_in: bool,
     above: usize,
     below: usize,
     landed_in: Option<usize>,
-    landed_out: Option<usize>,
     decreases: u32,
 }
 
@@ -145,15 +145,14 @@ impl<'a> Scaler<'a> {
             rates,
             t,
             in_cooldown: cooldown(b.scale_in_cooldown_secs),
-            out_cooldown: cooldown(b.scale_out_cooldown_secs),
             disable_scale_in: b.disable_scale_in,
             capacity: capacity_for(rates.first().copied().unwrap_or(0.0), &t),
+            in_force: Vec::new(),
             pending: None,
-            pending_out: false,
+            pending_in: false,
             above: 0,
             below: 0,
             landed_in: None,
-            landed_out: None,
             decreases: 0,
         }
     }
@@ -164,20 +163,22 @@ impl<'a> Scaler<'a> {
             if i >= at {
                 self.capacity = c;
                 self.pending = None;
-                if self.pending_out {
-                    self.landed_out = Some(i);
-                } else {
+                if self.pending_in {
                     self.landed_in = Some(i);
                 }
             }
         }
+        self.in_force.push(self.capacity);
         self.capacity
     }
 
+    /// The most consumed in a period of the last `n` to `i`: demand up to the capacity then in
+    /// force (a throttled request consumes nothing; the alarm sees consumption).
     fn peak(&self, i: usize, n: usize) -> f64 {
-        self.rates[i + 1 - n.min(i + 1)..=i]
-            .iter()
-            .fold(0.0f64, |a, b| a.max(*b))
+        let from = i + 1 - n.min(i + 1);
+        (from..=i)
+            .map(|j| self.rates[j].min(self.in_force[j] as f64))
+            .fold(0.0f64, f64::max)
     }
 
     fn cooled(landed: Option<usize>, i: usize, wait: usize) -> bool {
@@ -202,9 +203,11 @@ impl<'a> Scaler<'a> {
             let have = self
                 .pending
                 .map_or(self.capacity, |(_, c)| c.max(self.capacity));
-            if want > have && Self::cooled(self.landed_out, i, self.out_cooldown) {
+            if want > have {
                 self.pending = Some((i + 1 + w.land, want));
-                self.pending_out = true;
+                self.pending_in = false;
+                // A scale-out ends the scale-in cooldown.
+                self.landed_in = None;
             }
         } else if self.below >= w.scale_in
             && self.pending.is_none()
@@ -216,7 +219,7 @@ impl<'a> Scaler<'a> {
                 decreases.take(i);
                 self.decreases += 1;
                 self.pending = Some((i + 1 + w.land, want));
-                self.pending_out = false;
+                self.pending_in = true;
                 self.below = 0;
             }
         }
@@ -604,10 +607,9 @@ mod tests {
             1 => Just(3600),
             1 => 0u32..7200
         ];
-        (cooldown.clone(), cooldown, prop::bool::weighted(0.2))
-            .prop_map(|(i, o, d)| Behaviour {
+        (cooldown, prop::bool::weighted(0.2))
+            .prop_map(|(i, d)| Behaviour {
                 scale_in_cooldown_secs: i,
-                scale_out_cooldown_secs: o,
                 disable_scale_in: d,
             })
             .boxed()
