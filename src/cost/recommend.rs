@@ -24,8 +24,8 @@ use super::usage::UsageSummary;
 pub use super::usage::{DimUsage, TableUsage};
 use crate::model::*;
 use crate::planner::{
-    next_allowed, SWITCHES_TO_ON_DEMAND_PER_DAY, SWITCH_WINDOW_SECS,
-    TABLE_CLASS_CHANGES_PER_30_DAYS, TABLE_CLASS_WINDOW_SECS,
+    next_class_change_allowed, next_switch_allowed, SWITCHES_TO_ON_DEMAND_PER_DAY,
+    TABLE_CLASS_CHANGES_PER_30_DAYS,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -240,7 +240,7 @@ pub fn advise_table(
         notes.push(format!(
             "{} switches to on-demand in the last 24 hours (AWS allows {SWITCHES_TO_ON_DEMAND_PER_DAY}): on-demand is not an option until {}",
             o.recent_switches_to_on_demand.len(),
-            next_allowed(&o.recent_switches_to_on_demand, SWITCH_WINDOW_SECS)
+            next_switch_allowed(&o.recent_switches_to_on_demand)
                 .as_deref()
                 .unwrap_or("an unknown time")
         ));
@@ -394,7 +394,7 @@ fn class_choices(
         notes.push(format!(
             "{} table-class changes in the last 30 days (AWS allows {TABLE_CLASS_CHANGES_PER_30_DAYS}): the class stays until {}",
             recent.len(),
-            next_allowed(recent, TABLE_CLASS_WINDOW_SECS)
+            next_class_change_allowed(recent)
                 .as_deref()
                 .unwrap_or("an unknown time")
         ));

@@ -30,10 +30,26 @@ pub fn add_day(t: &str) -> Option<String> {
     add_secs(t, SWITCH_WINDOW_SECS)
 }
 
-/// When the next change is allowed, given the changes in the window (oldest first): when the
-/// oldest leaves it.
-pub fn next_allowed(recent: &[String], window_secs: i64) -> Option<String> {
-    recent.first().and_then(|t| add_secs(t, window_secs))
+/// When the next change is allowed, given the changes in the window (oldest first) and the
+/// limit on them: when enough have left it that fewer than `limit` remain (with more recorded
+/// than the limit, not when the oldest leaves).
+fn next_allowed(recent: &[String], limit: usize, window_secs: i64) -> Option<String> {
+    let first_to_leave = recent.len().checked_sub(limit)?;
+    add_secs(&recent[first_to_leave], window_secs)
+}
+
+/// When the next switch to on-demand is allowed, given those of the last 24 hours.
+pub fn next_switch_allowed(recent: &[String]) -> Option<String> {
+    next_allowed(recent, SWITCHES_TO_ON_DEMAND_PER_DAY, SWITCH_WINDOW_SECS)
+}
+
+/// When the next table-class change is allowed, given those of the last 30 days.
+pub fn next_class_change_allowed(recent: &[String]) -> Option<String> {
+    next_allowed(
+        recent,
+        TABLE_CLASS_CHANGES_PER_30_DAYS,
+        TABLE_CLASS_WINDOW_SECS,
+    )
 }
 
 /// The skip for a table that has used its switches to on-demand, if it has.
@@ -44,7 +60,7 @@ pub fn switch_limit(recent: &[String]) -> Option<(SkipReason, String)> {
             format!(
                 "{} switches to on-demand in the last 24 hours (AWS allows {SWITCHES_TO_ON_DEMAND_PER_DAY}); next allowed at {}",
                 recent.len(),
-                next_allowed(recent, SWITCH_WINDOW_SECS).as_deref().unwrap_or("an unknown time")
+                next_switch_allowed(recent).as_deref().unwrap_or("an unknown time")
             ),
         )
     })
@@ -58,8 +74,37 @@ pub fn table_class_limit(recent: &[String]) -> Option<(SkipReason, String)> {
             format!(
                 "{} table class changes in the last 30 days (AWS allows {TABLE_CLASS_CHANGES_PER_30_DAYS}); next allowed at {}",
                 recent.len(),
-                next_allowed(recent, TABLE_CLASS_WINDOW_SECS).as_deref().unwrap_or("an unknown time")
+                next_class_change_allowed(recent).as_deref().unwrap_or("an unknown time")
             ),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_change_is_allowed_when_fewer_than_the_limit_remain() {
+        let t = |h: u32| format!("2026-12-05T{h:02}:00:00Z");
+        // Four switches: the fifth when the oldest leaves the 24 hours.
+        let four: Vec<String> = (1..=4).map(t).collect();
+        assert_eq!(
+            next_switch_allowed(&four).as_deref(),
+            Some("2026-12-06T01:00:00Z")
+        );
+        // Five recorded (one more than AWS allows, e.g. a history file and AWS's own time
+        // a little apart): not until two have left.
+        let five: Vec<String> = (1..=5).map(t).collect();
+        assert_eq!(
+            next_switch_allowed(&five).as_deref(),
+            Some("2026-12-06T02:00:00Z")
+        );
+        assert_eq!(next_switch_allowed(&four[..3]), None, "allowed now");
+        let two = vec![t(1), t(2)];
+        assert_eq!(
+            next_class_change_allowed(&two).as_deref(),
+            Some("2027-01-04T01:00:00Z")
+        );
+    }
 }

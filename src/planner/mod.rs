@@ -31,8 +31,8 @@ mod tests;
 
 pub use action::{Action, IndexCaps, IndexThroughput, TableUpdate, Throughput};
 pub use limits::{
-    add_day, next_allowed, SWITCHES_TO_ON_DEMAND_PER_DAY, SWITCH_WINDOW_SECS,
-    TABLE_CLASS_CHANGES_PER_30_DAYS, TABLE_CLASS_WINDOW_SECS,
+    add_day, next_class_change_allowed, next_switch_allowed, SWITCHES_TO_ON_DEMAND_PER_DAY,
+    SWITCH_WINDOW_SECS, TABLE_CLASS_CHANGES_PER_30_DAYS, TABLE_CLASS_WINDOW_SECS,
 };
 pub use restore::plan_restore;
 pub use simulate::{simulate, update_holds};

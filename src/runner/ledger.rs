@@ -3,7 +3,7 @@
 //! change is allowed again).
 
 use crate::model::*;
-use crate::planner::{next_allowed, SkipReason, SWITCH_WINDOW_SECS, TABLE_CLASS_WINDOW_SECS};
+use crate::planner::{next_class_change_allowed, next_switch_allowed, SkipReason};
 use crate::report::*;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
@@ -81,12 +81,11 @@ pub(super) fn mark_skipped(
     t.error = Some(skip_error(*reason, message));
     match reason {
         SkipReason::SwitchLimit => {
-            t.next_switch_allowed_at =
-                next_allowed(&o.recent_switches_to_on_demand, SWITCH_WINDOW_SECS)
+            t.next_switch_allowed_at = next_switch_allowed(&o.recent_switches_to_on_demand)
         }
         SkipReason::TableClassLimit => {
             t.next_table_class_change_allowed_at =
-                next_allowed(&o.recent_table_class_changes, TABLE_CLASS_WINDOW_SECS)
+                next_class_change_allowed(&o.recent_table_class_changes)
         }
         _ => {}
     }
