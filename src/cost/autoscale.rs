@@ -945,23 +945,7 @@ mod tests {
             disable_scale_in: true,
             ..Behaviour::default()
         };
-        let [o, _] = simulate(
-            &Unit {
-                sides: [
-                    Some(SideRun {
-                        rates: &rates,
-                        setting: Setting::Scaled(th(1, 1000, 50.0), b),
-                    }),
-                    None,
-                ],
-                period: 60,
-                start: 0,
-            },
-            None,
-            false,
-        )
-        .unwrap();
-        let o = o.unwrap();
+        let o = alone(&rates, 60, 0, Setting::Scaled(th(1, 1000, 50.0), b));
         // 200 units for all three hours: nothing ever scales it in.
         assert!((o.unit_hours - 600.0).abs() < 1e-9, "{}", o.unit_hours);
         assert_eq!(o.decreases, 0);
@@ -979,18 +963,7 @@ mod tests {
                 scale_in_cooldown_secs: cooldown,
                 ..Behaviour::default()
             };
-            let unit = Unit {
-                sides: [
-                    Some(SideRun {
-                        rates: &rates,
-                        setting: Setting::Scaled(th(1, 10_000, 50.0), b),
-                    }),
-                    None,
-                ],
-                period: 60,
-                start: 0,
-            };
-            simulate(&unit, None, false).unwrap()[0].clone().unwrap()
+            alone(&rates, 60, 0, Setting::Scaled(th(1, 10_000, 50.0), b))
         };
         // No cooldown: 800 until the first decrease lands (15th datapoint at 44, lands 47),
         // 80 (= 40 / 50 %): at 80, 40 is 50 %, not under 30 %, so the second alarm counts
@@ -1027,18 +1000,7 @@ mod tests {
             scale_in_cooldown_secs: 3600,
             ..Behaviour::default()
         };
-        let unit = Unit {
-            sides: [
-                Some(SideRun {
-                    rates: &rates,
-                    setting: Setting::Scaled(th(1, 10_000, 50.0), b),
-                }),
-                None,
-            ],
-            period: 60,
-            start: 0,
-        };
-        let o = simulate(&unit, None, false).unwrap()[0].clone().unwrap();
+        let o = alone(&rates, 60, 0, Setting::Scaled(th(1, 10_000, 50.0), b));
         let minutes = [
             (800.0, 47.0),
             (80.0, 17.0),

@@ -309,27 +309,7 @@ fn moto_cloudwatch_throttled_table_keeps_its_bounds_and_is_priced_as_billed() {
             aws.metric("hot", metric, value, -30..5).await;
         }
     });
-    let dir = tempfile::tempdir().unwrap();
-    let run = ddb_fleet(
-        &moto.endpoint,
-        dir.path(),
-        &[
-            "advise",
-            "--account",
-            "123456789012",
-            "--region",
-            "us-east-1",
-            "--days",
-            "1",
-            "--min-days",
-            "0",
-            "--report",
-            "advice.json",
-        ],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("advice.json"));
-    let a = &entry(&report, "123456789012", "us-east-1", "hot")["advice"];
+    let a = &advise_moto_table(&moto.endpoint, "0", "hot");
     let reads = dimension(a, "read");
     assert!(reads["throttling"]["events"].as_f64().unwrap() > 0.0, "{a}");
     assert!(

@@ -716,28 +716,7 @@ fn moto_cloudwatch_advises_an_idle_provisioned_table_on_demand() {
         aws.consumed("idle", "ConsumedWriteCapacityUnits", 0.0, 1440)
             .await;
     });
-    let dir = tempfile::tempdir().unwrap();
-    let run = ddb_fleet(
-        &moto.endpoint,
-        dir.path(),
-        &[
-            "advise",
-            "--account",
-            "123456789012",
-            "--region",
-            "us-east-1",
-            "--days",
-            "1",
-            "--min-days",
-            "0.5",
-            "--report",
-            "advice.json",
-        ],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
-    let report = run.report(&dir.path().join("advice.json"));
-    let t = entry(&report, "123456789012", "us-east-1", "idle");
-    let advice = &t["advice"];
+    let advice = &advise_moto_table(&moto.endpoint, "0.5", "idle");
     for d in advice["dimensions"].as_array().unwrap() {
         assert_eq!(d["usage"]["idle"], true, "{d}");
         assert_eq!(d["usage"]["total_units"], 0.0, "{d}");

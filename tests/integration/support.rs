@@ -446,6 +446,29 @@ pub fn ddb_fleet(endpoint: &str, dir: &Path, args: &[&str]) -> Run {
     finish(spawn_ddb_fleet(endpoint, dir, args))
 }
 
+/// `advise` of moto's default account in us-east-1 over the last day (its tables are minutes
+/// old), asking for `min_days` of data: the advice of `table`, the run having succeeded.
+pub fn advise_moto_table(endpoint: &str, min_days: &str, table: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "advise",
+        "--account",
+        "123456789012",
+        "--region",
+        "us-east-1",
+        "--days",
+        "1",
+        "--min-days",
+        min_days,
+        "--report",
+        "advice.json",
+    ];
+    let run = ddb_fleet(endpoint, dir.path(), &args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.report(&dir.path().join("advice.json"));
+    entry(&report, "123456789012", "us-east-1", table)["advice"].clone()
+}
+
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
