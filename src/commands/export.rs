@@ -123,13 +123,11 @@ fn read_tables(
 ) -> Result<(Vec<TableReport>, Option<OrgReport>), CliError> {
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
     base::init_logging(g, SuspendingWriter::new(progress.bar()));
-    let opts = base::run_options(g, &rows);
     let ledger = Ledger::default();
     let org = base::new_runtime()?.block_on(async {
         let (factory, _) = identity::connect(g, &mut rows, Default::default()).await?;
-        let allowed = &g.limits.allowed_regions;
-        let (rows, org) =
-            base::expand_selected(&factory, rows, allowed, opts.concurrency, sel).await?;
+        let (rows, org) = base::expand_selected(&factory, rows, g, sel).await?;
+        let opts = base::run_options(g, rows.iter().map(|(t, _)| t));
         ledger.init(rows.iter().map(|(t, _)| t));
         let sinks = Sinks(vec![Box::new(progress.clone())]);
         runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true, None).await;

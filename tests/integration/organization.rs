@@ -471,7 +471,7 @@ fn an_unassumable_role_and_a_region_not_enabled_are_reported_not_fatal() {
         prod["skipped_regions"][0]["note"]
             .as_str()
             .unwrap()
-            .contains("UnrecognizedClientException"),
+            .contains("not enabled in this account"),
         "{prod}"
     );
     assert!(run.stdout.contains("region ap-east-1 skipped"), "{run:?}");
