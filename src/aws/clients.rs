@@ -477,10 +477,11 @@ impl ClientFactory {
             .map(|_| ())
     }
 
-    /// Sends a request made without the SDK (`attempt` makes and sends one) in `account_id`
-    /// and `region` the way [`AccountRegion::call`] sends the SDK's: each attempt waits for
+    /// Sends a read made without the SDK (`attempt` makes and sends one) in `account_id` and
+    /// `region` the way [`AccountRegion::call`] sends the SDK's: each attempt waits for
     /// `service`'s rate limiter and is given the run's attempt timeout, transient failures
-    /// are retried with backoff, and nothing is sent once the run is asked to stop.
+    /// are retried with backoff, and nothing is sent once the run is asked to stop (an
+    /// attempt in flight is abandoned then: it only reads).
     pub async fn call_raw<T, F, Fut>(
         &self,
         account_id: &str,
@@ -497,16 +498,20 @@ impl ClientFactory {
         let (key, idle) = (&key, &idle);
         let timeout = self.settings.attempt_timeout;
         let token = || self.limiters.work_turn(service, idle, key);
+        let stop = &self.stop;
         let attempt = || {
-            let sent = attempt();
+            let sent = tokio::time::timeout(timeout, attempt());
             async move {
-                match tokio::time::timeout(timeout, sent).await {
-                    Ok(r) => r.map_err(Failure::Failed),
-                    Err(_) => Err(Failure::Failed(AwsError::new(
-                        "Timeout",
-                        format!("no answer within {} s", timeout.as_secs_f64()),
-                        ErrorKind::Transient,
-                    ))),
+                tokio::select! {
+                    answered = sent => match answered {
+                        Ok(r) => r.map_err(Failure::Failed),
+                        Err(_) => Err(Failure::Failed(AwsError::new(
+                            "Timeout",
+                            format!("no answer within {} s", timeout.as_secs_f64()),
+                            ErrorKind::Transient,
+                        ))),
+                    },
+                    _ = stop.requested() => Err(Failure::NotSent),
                 }
             }
         };
@@ -1063,6 +1068,155 @@ mod tests {
                 "changes: 1 a second"
             );
         });
+    }
+
+    /// A factory whose attempts time out after `attempt_timeout`, stopping on `stop`.
+    fn factory(attempt_timeout: Duration, stop: Arc<Cancel>) -> ClientFactory {
+        let settings = AwsSettings {
+            profile: None,
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            role_session_name: "test".into(),
+            rates: Rates::default(),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+            },
+            attempt_timeout,
+        };
+        two_threads()
+            .block_on(ClientFactory::new(settings))
+            .stopping_on(stop)
+    }
+
+    /// Regression: DescribeRegions (sent without the SDK) had no attempt timeout: a stalled
+    /// connection hung the run. Each attempt now ends at the run's attempt timeout, and is
+    /// retried like any transient failure.
+    #[test]
+    fn a_request_made_without_the_sdk_has_an_attempt_timeout() {
+        let f = factory(Duration::from_millis(50), Arc::default());
+        let attempts = AtomicUsize::new(0);
+        let r: Result<(), AwsError> = two_threads().block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(20),
+                f.call_raw("1", "us-east-1", Service::Ec2, || {
+                    attempts.fetch_add(1, Ordering::SeqCst);
+                    std::future::pending()
+                }),
+            )
+            .await
+            .expect("the call outlasted its attempts' timeouts")
+        });
+        assert_eq!(r.unwrap_err().code, "Timeout");
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            3,
+            "retried to the policy's attempts"
+        );
+    }
+
+    /// Regression: DescribeRegions was sent after a stop, and its backoff slept through one.
+    /// Nothing is sent once the run is asked to stop; a wait between attempts, or an attempt
+    /// in flight, ends at the stop.
+    #[test]
+    fn a_request_made_without_the_sdk_ends_at_the_stop() {
+        let stop = Arc::new(Cancel::default());
+        stop.request();
+        let f = factory(Duration::from_secs(600), stop);
+        let attempts = AtomicUsize::new(0);
+        let r: Result<(), AwsError> =
+            two_threads().block_on(f.call_raw("1", "us-east-1", Service::Ec2, || {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                async { Ok(()) }
+            }));
+        assert!(r.unwrap_err().is_interrupted());
+        assert_eq!(attempts.load(Ordering::SeqCst), 0, "sent after the stop");
+
+        for in_flight in [false, true] {
+            let stop = Arc::new(Cancel::default());
+            let mut factory = factory(Duration::from_secs(600), stop.clone());
+            // A backoff of minutes (at least a second: its jitter is from 0).
+            factory.settings.retry = RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_secs(600),
+                max_delay: Duration::from_secs(600),
+            };
+            let ended = two_threads().block_on(async {
+                let asker = stop.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    asker.request();
+                });
+                tokio::time::timeout(
+                    Duration::from_secs(20),
+                    factory.call_raw("1", "us-east-1", Service::Ec2, || async move {
+                        match in_flight {
+                            true => std::future::pending().await,
+                            false => Err::<(), _>(AwsError::new(
+                                "Throttling",
+                                "slow down",
+                                ErrorKind::Transient,
+                            )),
+                        }
+                    }),
+                )
+                .await
+            });
+            let r = ended.expect("the call went on after the stop");
+            assert!(r.unwrap_err().is_interrupted(), "in flight: {in_flight}");
+        }
+    }
+
+    /// Regression: Organizations took the generic budget (5 attempts from 250 ms): a few
+    /// seconds of TooManyRequestsException aborted the whole run. Its own policy waits out
+    /// a longer burst; other services keep the run's.
+    #[test]
+    fn organizations_waits_out_a_burst_of_throttling() {
+        let run = RetryPolicy::default();
+        let org = Service::Organizations.retry_policy(run);
+        assert!(org.max_attempts >= 8 && org.base_delay >= Duration::from_secs(1));
+        assert!(org.max_delay >= Duration::from_secs(20));
+        assert_eq!(
+            Service::DynamoDb.retry_policy(run).max_attempts,
+            run.max_attempts
+        );
+        // Seven throttled answers, then the listing: within Organizations' attempts, beyond
+        // the generic ones (the waits scaled down a thousandfold, to keep the test quick).
+        let throttled_then_ok = |policy: RetryPolicy| {
+            let policy = RetryPolicy {
+                base_delay: policy.base_delay / 1000,
+                max_delay: policy.max_delay / 1000,
+                ..policy
+            };
+            let rt = two_threads();
+            let answers = AtomicUsize::new(0);
+            rt.block_on(retrying(
+                &Cancel::default(),
+                policy,
+                OnBusy::Return,
+                ("1", "us-east-1"),
+                || async {},
+                || {
+                    let n = answers.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        match n < 7 {
+                            true => Err(Failure::Failed(AwsError::from_code(
+                                "TooManyRequestsException",
+                                "AWS Organizations can't complete your request",
+                                Some(400),
+                            ))),
+                            false => Ok(()),
+                        }
+                    }
+                },
+            ))
+            .result
+        };
+        assert!(throttled_then_ok(org).is_ok());
+        assert_eq!(
+            throttled_then_ok(run).unwrap_err().code,
+            "TooManyRequestsException"
+        );
     }
 
     #[test]
