@@ -137,22 +137,18 @@ fn read_tables(
     Ok((ledger.take(), org))
 }
 
-/// A note for each account of the organisation that was not exported (skipped or failed).
+/// A note for each account of the organisation that was skipped (not ACTIVE, excluded). A
+/// failed account has its note already: its failed entry's, with the error.
 fn account_notes(org: Option<&OrgReport>) -> Vec<Exported> {
     org.iter()
         .flat_map(|o| &o.accounts)
-        .filter(|a| a.status != AccountStatus::WorkedOn)
+        .filter(|a| a.status == AccountStatus::Skipped)
         .map(|a| {
             Exported::Note(format!(
-                "not exported: account {} ({}, {}) {}: {}",
+                "not exported: account {} ({}, {}) skipped: {}",
                 a.account_id,
                 a.name,
                 a.ou_path,
-                if a.status == AccountStatus::Skipped {
-                    "skipped"
-                } else {
-                    "failed"
-                },
                 a.reason.as_deref().unwrap_or_default()
             ))
         })

@@ -483,7 +483,7 @@ fn write_and_print(
                 false => render::grouped::write(&mut out, mode, &report.tables),
             }
             .and_then(|()| match &report.organization {
-                Some(org) => render::org::write(&mut out, org, &report.tables),
+                Some(org) => render::org::write(&mut out, org),
                 None => Ok(()),
             })
             .and_then(|()| out.flush())

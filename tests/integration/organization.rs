@@ -530,6 +530,29 @@ fn an_unassumable_role_and_a_region_not_enabled_are_reported_not_fatal() {
         k
     };
     assert_eq!(keys(&all), keys(&r));
+
+    // Regression: export noted a failed account twice (the account, and its failed entry).
+    let out = dir.path().join("org.csv");
+    let export = ddb_fleet_with(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "export",
+            "--organization",
+            "--region",
+            "us-east-1",
+            "--role-name",
+            ROLE,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[("AWS_ENDPOINT_URL_ORGANIZATIONS", &moto.endpoint)],
+    );
+    assert_eq!(export.code, 1, "{export:?}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let notes: Vec<&str> = text.lines().filter(|l| l.contains(&org.dev)).collect();
+    assert_eq!(notes.len(), 1, "{text}");
+    assert!(notes[0].contains("AssumeRoleFailed"), "{text}");
 }
 
 /// `--region all` reads each account's own enabled regions (DescribeRegions in that
