@@ -652,6 +652,57 @@ fn rows_for_many_accounts_are_checked_offline_and_their_permissions_printed() {
     assert!(run.stdout.contains("ec2:DescribeRegions"), "{}", run.stdout);
 }
 
+/// moto's organisation ([`organisation`]) beside the simulator, which serves everything but
+/// Organizations: its fleet and its configuration made for the organisation's accounts.
+struct OrgSim {
+    org: Accounts,
+    sim: Sim,
+    dir: tempfile::TempDir,
+    moto: Moto,
+}
+
+impl OrgSim {
+    fn start(
+        fleet: impl FnOnce(&Accounts) -> Vec<(String, String, String, SimTable)>,
+        config: impl FnOnce(&Accounts) -> SimConfig,
+    ) -> OrgSim {
+        let moto = Moto::start();
+        let org = runtime().block_on(organisation(&moto.endpoint));
+        let sim = Sim::start(config(&org), fleet(&org));
+        OrgSim {
+            dir: tempfile::tempdir().unwrap(),
+            org,
+            sim,
+            moto,
+        }
+    }
+
+    /// `ddb-fleet args` against the simulator, Organizations against moto, with `env`.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut env = env.to_vec();
+        env.push(("AWS_ENDPOINT_URL_ORGANIZATIONS", &self.moto.endpoint));
+        ddb_fleet_with(&self.sim.endpoint, self.dir.path(), args, &env)
+    }
+
+    /// An inventory file in the run's directory.
+    fn inventory(&self, text: &str) -> String {
+        write(self.dir.path(), "org.csv", text)
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// The report's failed entries.
+fn failed_entries(report: &serde_json::Value) -> Vec<&serde_json::Value> {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "failed")
+        .collect()
+}
+
 /// The organisation's report entry for `account`.
 fn account_entry<'a>(report: &'a serde_json::Value, account: &str) -> &'a serde_json::Value {
     report["organization"]["accounts"]
@@ -700,19 +751,15 @@ fn a_stalled_describe_regions_ends_at_the_stop() {
 /// found.
 #[test]
 fn the_default_concurrency_counts_the_accounts_and_regions_found() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let org = runtime().block_on(organisation(&moto.endpoint));
-    let fleet = on_demand_tables(&[(&org.prod, "us-east-1", "orders")]);
-    let config = SimConfig {
-        latency: std::time::Duration::from_millis(300),
-        ..SimConfig::default()
-    };
-    let sim = Sim::start(config, fleet);
-    let out = dir.path().join("org.csv");
-    let run = ddb_fleet_with(
-        &sim.endpoint,
-        dir.path(),
+    let t = OrgSim::start(
+        |org| on_demand_tables(&[(&org.prod, "us-east-1", "orders")]),
+        |_| SimConfig {
+            latency: std::time::Duration::from_millis(300),
+            ..SimConfig::default()
+        },
+    );
+    let out = t.dir.path().join("org.csv");
+    let run = t.run(
         &[
             "export",
             "--organization",
@@ -723,11 +770,11 @@ fn the_default_concurrency_counts_the_accounts_and_regions_found() {
             "-o",
             out.to_str().unwrap(),
         ],
-        &[("AWS_ENDPOINT_URL_ORGANIZATIONS", &moto.endpoint)],
+        &[],
     );
     assert_eq!(run.code, 0, "{run:?}");
     // 3 active accounts x 17 regions listed: more than 32 at once.
-    let stats = sim.stats();
+    let stats = t.sim.stats();
     assert_eq!(stats.by_operation.get("ListTables"), Some(&(3 * 17)));
     assert!(
         stats.max_in_flight > 32,
@@ -742,44 +789,34 @@ fn the_default_concurrency_counts_the_accounts_and_regions_found() {
 /// account, which lacks the members' role, failed every night without saying what it is.
 #[test]
 fn excluded_and_covered_accounts_are_never_reached() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let org = runtime().block_on(organisation(&moto.endpoint));
-    let fleet = on_demand_tables(&[
-        (&org.prod, "us-east-1", "orders"),
-        (&org.prod, "eu-west-1", "carts"),
-        (&org.management, "us-east-1", "billing"),
-    ]);
     // The standard role exists nowhere but in the accounts created with it: not in the
     // management account, not in payments-prod (a legacy account with its own role), and
     // not in payments-dev.
     let std_role = "StdRole";
-    let config = SimConfig {
-        unassumable_roles: [&org.prod, &org.dev, &org.management]
-            .iter()
-            .map(|a| format!("arn:aws:iam::{a}:role/{std_role}"))
-            .collect(),
-        ..SimConfig::default()
-    };
-    let sim = Sim::start(config, fleet);
-    let inventory = write(
-        dir.path(),
-        "org.csv",
-        &format!(
-            "account_id,role_name,region,table,mode\n*,{std_role},us-east-1,*,on_demand\n{prod},LegacyRole,*,*,on_demand\n",
-            prod = org.prod
-        ),
+    let t = OrgSim::start(
+        |org| {
+            on_demand_tables(&[
+                (&org.prod, "us-east-1", "orders"),
+                (&org.prod, "eu-west-1", "carts"),
+                (&org.management, "us-east-1", "billing"),
+            ])
+        },
+        |org| SimConfig {
+            unassumable_roles: [&org.prod, &org.dev, &org.management]
+                .iter()
+                .map(|a| format!("arn:aws:iam::{a}:role/{std_role}"))
+                .collect(),
+            ..SimConfig::default()
+        },
     );
-    let inv = inventory.to_str().unwrap();
-    let env = [("AWS_ENDPOINT_URL_ORGANIZATIONS", moto.endpoint.as_str())];
-    let run = ddb_fleet_with(
-        &sim.endpoint,
-        dir.path(),
-        &["plan", inv, "--report", "all.json"],
-        &env,
-    );
+    let org = &t.org;
+    let inv = t.inventory(&format!(
+        "account_id,role_name,region,table,mode\n*,{std_role},us-east-1,*,on_demand\n{prod},LegacyRole,*,*,on_demand\n",
+        prod = org.prod
+    ));
+    let run = t.run(&["plan", &inv, "--report", "all.json"], &[]);
     assert_eq!(run.code, 1, "{run:?}");
-    let r = run.written_report(dir.path());
+    let r = run.written_report(t.dir.path());
     // payments-prod: every table of it is LegacyRole's; StdRole is never assumed there.
     assert_eq!(account_entry(&r, &org.prod)["status"], "worked_on", "{r}");
     assert_eq!(
@@ -802,12 +839,10 @@ fn excluded_and_covered_accounts_are_never_reached() {
     assert_eq!(account_entry(&r, &org.dev)["status"], "failed");
 
     // Excluded: never reached, listed as skipped; the run succeeds.
-    let run = ddb_fleet_with(
-        &sim.endpoint,
-        dir.path(),
+    let run = t.run(
         &[
             "plan",
-            inv,
+            &inv,
             "--exclude-account",
             &org.dev,
             "--exclude-account",
@@ -815,10 +850,10 @@ fn excluded_and_covered_accounts_are_never_reached() {
             "--report",
             "nightly.json",
         ],
-        &env,
+        &[],
     );
     assert_eq!(run.code, 0, "{run:?}");
-    let r = run.written_report(dir.path());
+    let r = run.written_report(t.dir.path());
     assert_eq!(
         r["organization"]["summary"],
         serde_json::json!({"found": 4, "worked_on": 1, "skipped": 3, "failed": 0})
@@ -844,41 +879,33 @@ fn excluded_and_covered_accounts_are_never_reached() {
 /// `*`-region rows fail.
 #[test]
 fn enabled_regions_are_asked_where_every_account_answers_and_fail_only_the_star_rows() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let org = runtime().block_on(organisation(&moto.endpoint));
-    let fleet = on_demand_tables(&[
-        (&org.prod, "us-east-1", "orders"),
-        (&org.dev, "eu-west-1", "dev-orders"),
-    ]);
-    let config = SimConfig {
-        // The caller's home region is one the management account opted into; the members
-        // did not.
-        opted_in: [(CALLER_ACCOUNT.to_string(), "ap-east-1".to_string())].into(),
-        regions_denied: [org.prod.clone()].into(),
-        ..SimConfig::default()
-    };
-    let sim = Sim::start(config, fleet);
-    let inventory = write(
-        dir.path(),
-        "org.csv",
-        &format!(
-            "account_id,role_name,region,table,mode\n{prod},{ROLE},us-east-1,orders,on_demand\n{payments},{ROLE},*,*,on_demand\n",
-            prod = org.prod,
-            payments = org.payments,
-        ),
+    let t = OrgSim::start(
+        |org| {
+            on_demand_tables(&[
+                (&org.prod, "us-east-1", "orders"),
+                (&org.dev, "eu-west-1", "dev-orders"),
+            ])
+        },
+        |org| SimConfig {
+            // The caller's home region is one the caller's account opted into; the members
+            // did not.
+            opted_in: [(CALLER_ACCOUNT.to_string(), "ap-east-1".to_string())].into(),
+            regions_denied: [org.prod.clone()].into(),
+            ..SimConfig::default()
+        },
     );
-    let run = ddb_fleet_with(
-        &sim.endpoint,
-        dir.path(),
-        &["plan", inventory.to_str().unwrap(), "--report", "plan.json"],
-        &[
-            ("AWS_ENDPOINT_URL_ORGANIZATIONS", moto.endpoint.as_str()),
-            ("AWS_REGION", "ap-east-1"),
-        ],
+    let org = &t.org;
+    let inv = t.inventory(&format!(
+        "account_id,role_name,region,table,mode\n{prod},{ROLE},us-east-1,orders,on_demand\n{payments},{ROLE},*,*,on_demand\n",
+        prod = org.prod,
+        payments = org.payments,
+    ));
+    let run = t.run(
+        &["plan", &inv, "--report", "plan.json"],
+        &[("AWS_REGION", "ap-east-1")],
     );
     assert_eq!(run.code, 1, "{run:?}");
-    let r = run.written_report(dir.path());
+    let r = run.written_report(t.dir.path());
     assert_eq!(
         entry(&r, &org.dev, "eu-west-1", "dev-orders")["status"],
         "unchanged",
@@ -889,12 +916,7 @@ fn enabled_regions_are_asked_where_every_account_answers_and_fail_only_the_star_
         entry(&r, &org.prod, "us-east-1", "orders")["status"],
         "unchanged"
     );
-    let failed: Vec<&serde_json::Value> = r["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["status"] == "failed")
-        .collect();
+    let failed = failed_entries(&r);
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0]["account_id"], org.prod.as_str());
     assert_eq!(failed[0]["region"], "*");
@@ -912,34 +934,26 @@ fn enabled_regions_are_asked_where_every_account_answers_and_fail_only_the_star_
 /// the credentials are not usable there: a failure.
 #[test]
 fn refused_credentials_in_an_enabled_region_fail() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let org = runtime().block_on(organisation(&moto.endpoint));
-    let fleet = on_demand_tables(&[
-        (&org.prod, "us-east-1", "orders"),
-        (&org.prod, "ap-east-1", "hk-orders"),
-    ]);
-    let config = SimConfig {
-        opted_in: [(org.prod.clone(), "ap-east-1".to_string())].into(),
-        tokens_refused: [(org.prod.clone(), "ap-east-1".to_string())].into(),
-        ..SimConfig::default()
-    };
-    let sim = Sim::start(config, fleet);
-    let inventory = write(
-        dir.path(),
-        "org.csv",
-        &format!(
-            "account_id,role_name,region,table,mode\n{prod},{ROLE},*,*,on_demand\n",
-            prod = org.prod
-        ),
+    let t = OrgSim::start(
+        |org| {
+            on_demand_tables(&[
+                (&org.prod, "us-east-1", "orders"),
+                (&org.prod, "ap-east-1", "hk-orders"),
+            ])
+        },
+        |org| SimConfig {
+            opted_in: [(org.prod.clone(), "ap-east-1".to_string())].into(),
+            tokens_refused: [(org.prod.clone(), "ap-east-1".to_string())].into(),
+            ..SimConfig::default()
+        },
     );
-    let run = ddb_fleet(
-        &sim.endpoint,
-        dir.path(),
-        &["plan", inventory.to_str().unwrap(), "--report", "plan.json"],
-    );
+    let inv = t.inventory(&format!(
+        "account_id,role_name,region,table,mode\n{prod},{ROLE},*,*,on_demand\n",
+        prod = t.org.prod
+    ));
+    let run = t.run(&["plan", &inv, "--report", "plan.json"], &[]);
     assert_eq!(run.code, 1, "{run:?}");
-    let r = run.written_report(dir.path());
+    let r = run.written_report(t.dir.path());
     let hk = r["tables"]
         .as_array()
         .unwrap()
@@ -955,19 +969,19 @@ fn refused_credentials_in_an_enabled_region_fail() {
 /// a note, once per account.
 #[test]
 fn advise_skips_regions_without_prices_with_a_note() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let org = runtime().block_on(organisation(&moto.endpoint));
     // ca-central-1 has no built-in prices.
-    let fleet = on_demand_tables(&[
-        (&org.prod, "us-east-1", "orders"),
-        (&org.prod, "ca-central-1", "maple"),
-    ]);
-    let sim = Sim::start(SimConfig::default(), fleet);
-    let report = dir.path().join("advice.json");
-    let run = ddb_fleet_with(
-        &sim.endpoint,
-        dir.path(),
+    let t = OrgSim::start(
+        |org| {
+            on_demand_tables(&[
+                (&org.prod, "us-east-1", "orders"),
+                (&org.prod, "ca-central-1", "maple"),
+            ])
+        },
+        |_| SimConfig::default(),
+    );
+    let org = &t.org;
+    let report = t.dir.path().join("advice.json");
+    let run = t.run(
         &[
             "advise",
             "--ou",
@@ -979,7 +993,7 @@ fn advise_skips_regions_without_prices_with_a_note() {
             "--report",
             report.to_str().unwrap(),
         ],
-        &[("AWS_ENDPOINT_URL_ORGANIZATIONS", &moto.endpoint)],
+        &[],
     );
     assert_eq!(run.code, 0, "{run:?}");
     let r = run.report(&report);
