@@ -1014,3 +1014,34 @@ fn advise_skips_regions_without_prices_with_a_note() {
         "{prod}"
     );
 }
+
+/// Regression: an account none of whose tables could be listed (every ListTables refused)
+/// counted as worked on. It is failed, with the listing's error.
+#[test]
+fn an_account_whose_every_listing_fails_is_not_worked_on() {
+    let t = OrgSim::start(
+        |org| on_demand_tables(&[(&org.prod, "us-east-1", "orders")]),
+        |org| SimConfig {
+            denied_accounts: [org.dev.clone()].into(),
+            ..SimConfig::default()
+        },
+    );
+    let inv = t.inventory(&format!(
+        "account_id,role_name,region,table,mode\n{payments},{ROLE},us-east-1,*,on_demand\n",
+        payments = t.org.payments
+    ));
+    let run = t.run(&["plan", &inv, "--report", "plan.json"], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let r = run.written_report(t.dir.path());
+    let dev = account_entry(&r, &t.org.dev);
+    assert_eq!(dev["status"], "failed", "{dev}");
+    assert!(
+        dev["reason"].as_str().unwrap().contains("AccessDenied"),
+        "{dev}"
+    );
+    assert_eq!(account_entry(&r, &t.org.prod)["status"], "worked_on");
+    assert_eq!(
+        r["organization"]["summary"],
+        serde_json::json!({"found": 2, "worked_on": 1, "skipped": 0, "failed": 1})
+    );
+}
