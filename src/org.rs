@@ -33,12 +33,14 @@ impl Scope {
         }
     }
 
-    /// How specific it is, most specific first: an account (0), an OU or root (1), `*` (2).
+    /// How specific it is, most specific first: an account (0), an OU (1), a root or `*` (2:
+    /// a root is the whole organisation). OUs are told apart by depth once the organisation
+    /// is read ([`Directory::depth`]).
     pub fn rank(&self) -> u8 {
         match self {
             Scope::Account(_) => 0,
-            Scope::Parent(_) => 1,
-            Scope::All => 2,
+            Scope::Parent(p) if p.starts_with("ou-") => 1,
+            Scope::Parent(_) | Scope::All => 2,
         }
     }
 
@@ -91,16 +93,37 @@ impl OrgAccount {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Directory {
     pub accounts: Vec<OrgAccount>,
-    /// Every root and OU id seen: a scope naming another is an error, not an empty set.
-    pub parents: std::collections::BTreeSet<String>,
+    /// Every root and OU id seen, with its depth (a root 0, its OUs 1, ...): a scope naming
+    /// another is an error, not an empty set.
+    pub parents: std::collections::BTreeMap<String, usize>,
+    /// The management account (DescribeOrganization's `MasterAccountId`), when known.
+    pub management: Option<String>,
 }
 
 impl Directory {
     /// Sorts the accounts by id.
-    pub fn new(mut accounts: Vec<OrgAccount>, parents: std::collections::BTreeSet<String>) -> Self {
+    pub fn new(
+        mut accounts: Vec<OrgAccount>,
+        parents: std::collections::BTreeMap<String, usize>,
+    ) -> Self {
         accounts.sort_by(|a, b| a.id.cmp(&b.id));
         accounts.dedup_by(|a, b| a.id == b.id);
-        Directory { accounts, parents }
+        Directory {
+            accounts,
+            parents,
+            management: None,
+        }
+    }
+
+    /// The same, with its management account.
+    pub fn managed_by(mut self, management: Option<String>) -> Self {
+        self.management = management;
+        self
+    }
+
+    /// How deep an OU or root is (a root 0): the deeper, the more specific.
+    pub fn depth(&self, parent: &str) -> Option<usize> {
+        self.parents.get(parent).copied()
     }
 
     /// The accounts `scope` names (active or not), by id; `None` when it names an OU or root
@@ -109,7 +132,7 @@ impl Directory {
         match scope {
             Scope::All => Some(self.accounts.iter().collect()),
             Scope::Account(id) => Some(self.accounts.iter().filter(|a| &a.id == id).collect()),
-            Scope::Parent(p) if self.parents.contains(p) => Some(
+            Scope::Parent(p) if self.parents.contains_key(p) => Some(
                 self.accounts
                     .iter()
                     .filter(|a| a.parents.contains(p))
@@ -153,8 +176,10 @@ mod tests {
             Scope::of("111122223333"),
             Scope::Account("111122223333".into())
         );
-        assert!(Scope::of("111122223333").rank() < Scope::of("r-ab12").rank());
-        assert!(Scope::of("r-ab12").rank() < Scope::of("*").rank());
+        assert!(Scope::of("111122223333").rank() < Scope::of("ou-ab12-cdef5678").rank());
+        // A root is the whole organisation: no more specific than `*`, less than an OU.
+        assert!(Scope::of("ou-ab12-cdef5678").rank() < Scope::of("r-ab12").rank());
+        assert_eq!(Scope::of("r-ab12").rank(), Scope::of("*").rank());
         assert!(valid_parent_id("ou-ab12-cdef5678"));
         assert!(valid_parent_id("r-ab12"));
         for bad in [
@@ -178,7 +203,10 @@ mod tests {
                 account("100000000000", "ACTIVE", &[root]),
                 account("200000000000", "SUSPENDED", &[root, ou]),
             ],
-            [root, ou, child].iter().map(|s| s.to_string()).collect(),
+            [(root, 0), (ou, 1), (child, 2)]
+                .iter()
+                .map(|(s, d)| (s.to_string(), *d))
+                .collect(),
         );
         let ids = |s: &Scope| -> Vec<String> {
             d.members(s).unwrap().iter().map(|a| a.id.clone()).collect()
@@ -192,5 +220,6 @@ mod tests {
         assert_eq!(ids(&Scope::of(root)).len(), 3);
         assert!(d.members(&Scope::of("ou-ab12-cccccccc")).is_none());
         assert_eq!(d.get("200000000000").unwrap().state, "SUSPENDED");
+        assert_eq!((d.depth(ou), d.depth(child)), (Some(1), Some(2)));
     }
 }

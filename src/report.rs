@@ -52,8 +52,9 @@ pub struct OrgReport {
     pub accounts: Vec<AccountReport>,
 }
 
-/// Accounts found (every one the scopes named, any state), worked on (reached, their
-/// regions known), skipped (not ACTIVE) and failed (role not assumable, regions unreadable).
+/// Accounts found (every one the scopes named, any state), worked on (reached through at
+/// least one of their roles), skipped (not ACTIVE, or excluded) and failed (no role could be
+/// assumed, or none of the account's tables could be listed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountCounts {
     pub found: usize,
@@ -73,9 +74,15 @@ pub struct AccountReport {
     /// Its `State` in Organizations (`ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, ...).
     pub state: String,
     pub status: AccountStatus,
-    /// Why it failed (`failed`), or why it was skipped (`skipped`: its state).
+    /// Why it failed (`failed`: no role could be assumed in it), why it was skipped
+    /// (`skipped`: its state, or `excluded` by `--exclude-account`), or, worked on, what part
+    /// of it could not be (a role or its regions).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
+    /// The organisation's management account (which usually lacks the role the members
+    /// have: exclude it with `--exclude-account`, or give it the role).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub management: bool,
     /// The regions its tables were looked for in.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub regions: Vec<String>,

@@ -125,11 +125,24 @@ impl Selection {
     /// accounts or for every region may hold the ones selected).
     pub fn keeps_location(&self, t: &DesiredTable) -> bool {
         let many = Scope::of(&t.account_id).needs_directory();
-        (self.accounts.is_empty() || many || self.accounts.contains(&t.account_id))
-            && !self.exclude_accounts.contains(&t.account_id)
-            && (self.regions.is_empty()
-                || t.region == ALL_REGIONS
-                || self.regions.contains(&t.region))
+        (many || self.keeps_account(&t.account_id))
+            && (t.region == ALL_REGIONS || self.keeps_region(&t.region))
+    }
+
+    /// Whether the account may be worked on at all (`--account`, `--exclude-account`): a row
+    /// for many accounts never reaches the others.
+    pub fn keeps_account(&self, id: &str) -> bool {
+        (self.accounts.is_empty() || self.accounts.iter().any(|a| a == id)) && !self.excludes(id)
+    }
+
+    /// Whether `--exclude-account` names the account.
+    pub fn excludes(&self, id: &str) -> bool {
+        self.exclude_accounts.iter().any(|a| a == id)
+    }
+
+    /// Whether the region may be worked on (`--region`).
+    pub fn keeps_region(&self, region: &str) -> bool {
+        self.regions.is_empty() || self.regions.iter().any(|r| r == region)
     }
 
     /// Whether a concrete table is selected.

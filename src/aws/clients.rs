@@ -10,6 +10,7 @@
 
 use super::credentials::{sts_cause, CachedCredentials};
 use super::error::{cause, AwsError, ErrorKind};
+use super::partition::Partition;
 use super::poll_order::{Place, PollOrder};
 use super::retry::{wait_until_allowed, RetryPolicy};
 use super::stop::{stopped_before_transmit, StopBeforeTransmit, FINISHING};
@@ -75,7 +76,7 @@ const MAX_IDLE_CONNECTIONS: usize = 256;
 
 /// A TCP connection to AWS not made within this is a connection error (retried): AWS answers
 /// in milliseconds; longer means a network problem, not a slow service.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything needed to reach AWS.
 #[derive(Debug, Clone)]
@@ -104,6 +105,24 @@ pub enum Service {
     Organizations,
     /// EC2 DescribeRegions, once per account.
     Ec2,
+}
+
+impl Service {
+    /// How patiently its calls are retried: AWS Organizations, throttled at a few requests per
+    /// second per account and read once for the whole run, gets its own, longer policy
+    /// ([`RetryPolicy::ORGANIZATIONS`]); every other service the run's (`--max-attempts`,
+    /// `--retry-base-ms`).
+    pub fn retry_policy(self, run: RetryPolicy) -> RetryPolicy {
+        match self {
+            Service::Organizations => RetryPolicy {
+                max_attempts: run
+                    .max_attempts
+                    .max(RetryPolicy::ORGANIZATIONS.max_attempts),
+                ..RetryPolicy::ORGANIZATIONS
+            },
+            _ => run,
+        }
+    }
 }
 
 /// EC2 DescribeRegions per second, per account and region: one call per account and run.
@@ -435,9 +454,78 @@ impl ClientFactory {
             .map_or("us-east-1".to_string(), |r| r.to_string())
     }
 
-    /// Attempts per call (the retry policy's).
-    pub fn max_attempts(&self) -> u32 {
-        self.settings.retry.max_attempts
+    /// The caller's partition: from its ARN once known (STS GetCallerIdentity), else from
+    /// the base configuration's region.
+    pub fn partition(&self) -> Partition {
+        self.caller
+            .get()
+            .and_then(|c| c.as_ref().ok())
+            .and_then(|c| Partition::of_arn(&c.arn))
+            .unwrap_or_else(|| Partition::of_region(&self.home_region()))
+    }
+
+    /// Reaches `account_id` through `role` (STS AssumeRole, once per account, cached and
+    /// refreshed), building no client: whether the account can be worked on. Nothing is
+    /// asked after a stop.
+    pub async fn reach(&self, account_id: &str, role: Option<&RoleSpec>) -> Result<(), AwsError> {
+        if self.stop.is_requested() {
+            return Err(AwsError::interrupted());
+        }
+        let region = self.home_region();
+        self.credentials(role, account_id, &region)
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends a read made without the SDK (`attempt` makes and sends one) in `account_id` and
+    /// `region` the way [`AccountRegion::call`] sends the SDK's: each attempt waits for
+    /// `service`'s rate limiter and is given the run's attempt timeout, transient failures
+    /// are retried with backoff, and nothing is sent once the run is asked to stop (an
+    /// attempt in flight is abandoned then: it only reads).
+    pub async fn call_raw<T, F, Fut>(
+        &self,
+        account_id: &str,
+        region: &str,
+        service: Service,
+        mut attempt: F,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
+        let key = (account_id.to_string(), region.to_string());
+        let idle = Busy::default();
+        let (key, idle) = (&key, &idle);
+        let timeout = self.settings.attempt_timeout;
+        let token = || self.limiters.work_turn(service, idle, key);
+        let stop = &self.stop;
+        let attempt = || {
+            let sent = tokio::time::timeout(timeout, attempt());
+            async move {
+                tokio::select! {
+                    answered = sent => match answered {
+                        Ok(r) => r.map_err(Failure::Failed),
+                        Err(_) => Err(Failure::Failed(AwsError::new(
+                            "Timeout",
+                            format!("no answer within {} s", timeout.as_secs_f64()),
+                            ErrorKind::Transient,
+                        ))),
+                    },
+                    _ = stop.requested() => Err(Failure::NotSent),
+                }
+            }
+        };
+        let policy = service.retry_policy(self.settings.retry);
+        retrying(
+            &self.stop,
+            policy,
+            OnBusy::Return,
+            (account_id, region),
+            token,
+            attempt,
+        )
+        .await
+        .result
     }
 
     /// An AWS Organizations client with the caller's own credentials; its calls go through
@@ -693,81 +781,126 @@ impl AccountRegion {
     {
         let _busy = (turn == Turn::Work(Service::AutoScaling))
             .then(|| Waiting::new(&self.autoscaling_busy));
-        let mut attempts = 0;
-        // An earlier attempt's answer was lost: what this call asked may have happened.
-        let mut lost = false;
-        loop {
-            let token = async {
-                match turn {
-                    Turn::Work(service) => self.throttle(service).await,
-                    Turn::Poll { since } => {
-                        let place = self.poll_order.turn(since).await;
-                        self.limiters
-                            .poll_turn(&self.ddb_waiting, &self.key(), place)
-                            .await
-                    }
-                }
-            };
-            // A stop ends the wait for a token, and is checked once more immediately before
-            // the request is sent: after it, nothing new goes out but the reads that record
-            // what was done.
-            let stops = FINISHING.try_with(|_| ()).is_err();
-            tokio::select! {
-                biased;
-                _ = self.stop.requested(), if stops => {}
-                _ = token => {}
-            }
-            if stops && self.stop.is_requested() {
-                let mut e = AwsError::interrupted();
-                e.may_have_landed = lost;
-                return Attempted {
-                    result: Err(e),
-                    attempts,
-                };
-            }
-            attempts += 1;
-            // On the heap, and only while it is sent: an SDK request future is 5 to 6 KB
-            // (measured for DescribeTable and UpdateTable), and inline it would size every
-            // table task that is only waiting for a token.
-            match Box::pin(send()).await {
-                Ok(v) => {
-                    return Attempted {
-                        result: Ok(v),
-                        attempts,
-                    }
-                }
-                Err(e) if stopped_before_transmit(&e) => {
-                    let mut err = AwsError::interrupted();
-                    err.may_have_landed = lost;
-                    return Attempted {
-                        result: Err(err),
-                        attempts: attempts - 1,
-                    };
-                }
-                Err(e) => {
-                    let mut err = AwsError::from_sdk(&e);
-                    if turn == Turn::Work(Service::AutoScaling) {
-                        err = err.from_autoscaling();
-                    }
-                    lost |= err.answer_lost();
-                    err.may_have_landed = lost;
-                    let again = match err.kind {
-                        ErrorKind::Transient => true,
-                        ErrorKind::Busy => on_busy == OnBusy::Retry,
-                        _ => false,
-                    };
-                    if !again || attempts >= self.retry.max_attempts {
-                        tracing::debug!(account = %self.account_id, region = %self.region, code = %err.code, attempts, "call failed");
-                        return Attempted {
-                            result: Err(err),
-                            attempts,
-                        };
-                    }
-                    tracing::debug!(account = %self.account_id, region = %self.region, code = %err.code, attempts, "retrying");
-                    self.stop.sleep(self.retry.backoff(attempts)).await;
+        let token = || async move {
+            match turn {
+                Turn::Work(service) => self.throttle(service).await,
+                Turn::Poll { since } => {
+                    let place = self.poll_order.turn(since).await;
+                    self.limiters
+                        .poll_turn(&self.ddb_waiting, &self.key(), place)
+                        .await
                 }
             }
+        };
+        let attempt = || {
+            let sent = send();
+            async move {
+                sent.await.map_err(|e| {
+                    if stopped_before_transmit(&e) {
+                        return Failure::NotSent;
+                    }
+                    let err = AwsError::from_sdk(&e);
+                    Failure::Failed(match turn == Turn::Work(Service::AutoScaling) {
+                        true => err.from_autoscaling(),
+                        false => err,
+                    })
+                })
+            }
+        };
+        let policy = match turn {
+            Turn::Work(service) => service.retry_policy(self.retry),
+            Turn::Poll { .. } => self.retry,
+        };
+        let place = (self.account_id.as_str(), self.region.as_str());
+        retrying(&self.stop, policy, on_busy, place, token, attempt).await
+    }
+}
+
+/// Why one attempt of a call did not succeed.
+enum Failure {
+    /// The run's stop kept the request from being sent.
+    NotSent,
+    Failed(AwsError),
+}
+
+/// The retry loop every request takes: for each attempt, `token` (a rate limiter's leave) or
+/// the run's stop, whichever comes first; then `attempt`, retried after a jittered backoff (a
+/// sleep the stop ends) while it fails transiently (or busy, if asked), up to the policy's
+/// attempts. After a stop nothing new is sent but the reads that record what was done
+/// ([`super::finishing`]). `place` (account, region) is for the log.
+async fn retrying<T, Tok, F, Fut>(
+    stop: &Cancel,
+    policy: RetryPolicy,
+    on_busy: OnBusy,
+    place: (&str, &str),
+    mut token: impl FnMut() -> Tok,
+    mut attempt: F,
+) -> Attempted<T>
+where
+    Tok: Future<Output = ()>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let (account, region) = place;
+    let mut attempts = 0;
+    // An earlier attempt's answer was lost: what this call asked may have happened.
+    let mut lost = false;
+    let interrupted = |lost: bool| {
+        let mut e = AwsError::interrupted();
+        e.may_have_landed = lost;
+        Err(e)
+    };
+    loop {
+        // A stop ends the wait for a token, and is checked once more immediately before the
+        // request is sent: after it, nothing new goes out but the reads that record what
+        // was done.
+        let stops = FINISHING.try_with(|_| ()).is_err();
+        tokio::select! {
+            biased;
+            _ = stop.requested(), if stops => {}
+            _ = token() => {}
         }
+        if stops && stop.is_requested() {
+            return Attempted {
+                result: interrupted(lost),
+                attempts,
+            };
+        }
+        attempts += 1;
+        // On the heap, and only while it is sent: an SDK request future is 5 to 6 KB
+        // (measured for DescribeTable and UpdateTable), and inline it would size every
+        // table task that is only waiting for a token.
+        let mut err = match Box::pin(attempt()).await {
+            Ok(v) => {
+                return Attempted {
+                    result: Ok(v),
+                    attempts,
+                }
+            }
+            Err(Failure::NotSent) => {
+                return Attempted {
+                    result: interrupted(lost),
+                    attempts: attempts - 1,
+                }
+            }
+            Err(Failure::Failed(e)) => e,
+        };
+        lost |= err.answer_lost();
+        err.may_have_landed = lost;
+        let again = match err.kind {
+            ErrorKind::Transient => true,
+            ErrorKind::Busy => on_busy == OnBusy::Retry,
+            _ => false,
+        };
+        if !again || attempts >= policy.max_attempts {
+            tracing::debug!(account = %account, region = %region, code = %err.code, attempts, "call failed");
+            return Attempted {
+                result: Err(err),
+                attempts,
+            };
+        }
+        tracing::debug!(account = %account, region = %region, code = %err.code, attempts, "retrying");
+        stop.sleep(policy.backoff(attempts)).await;
     }
 }
 
@@ -935,6 +1068,155 @@ mod tests {
                 "changes: 1 a second"
             );
         });
+    }
+
+    /// A factory whose attempts time out after `attempt_timeout`, stopping on `stop`.
+    fn factory(attempt_timeout: Duration, stop: Arc<Cancel>) -> ClientFactory {
+        let settings = AwsSettings {
+            profile: None,
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            role_session_name: "test".into(),
+            rates: Rates::default(),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+            },
+            attempt_timeout,
+        };
+        two_threads()
+            .block_on(ClientFactory::new(settings))
+            .stopping_on(stop)
+    }
+
+    /// Regression: DescribeRegions (sent without the SDK) had no attempt timeout: a stalled
+    /// connection hung the run. Each attempt now ends at the run's attempt timeout, and is
+    /// retried like any transient failure.
+    #[test]
+    fn a_request_made_without_the_sdk_has_an_attempt_timeout() {
+        let f = factory(Duration::from_millis(50), Arc::default());
+        let attempts = AtomicUsize::new(0);
+        let r: Result<(), AwsError> = two_threads().block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(20),
+                f.call_raw("1", "us-east-1", Service::Ec2, || {
+                    attempts.fetch_add(1, Ordering::SeqCst);
+                    std::future::pending()
+                }),
+            )
+            .await
+            .expect("the call outlasted its attempts' timeouts")
+        });
+        assert_eq!(r.unwrap_err().code, "Timeout");
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            3,
+            "retried to the policy's attempts"
+        );
+    }
+
+    /// Regression: DescribeRegions was sent after a stop, and its backoff slept through one.
+    /// Nothing is sent once the run is asked to stop; a wait between attempts, or an attempt
+    /// in flight, ends at the stop.
+    #[test]
+    fn a_request_made_without_the_sdk_ends_at_the_stop() {
+        let stop = Arc::new(Cancel::default());
+        stop.request();
+        let f = factory(Duration::from_secs(600), stop);
+        let attempts = AtomicUsize::new(0);
+        let r: Result<(), AwsError> =
+            two_threads().block_on(f.call_raw("1", "us-east-1", Service::Ec2, || {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                async { Ok(()) }
+            }));
+        assert!(r.unwrap_err().is_interrupted());
+        assert_eq!(attempts.load(Ordering::SeqCst), 0, "sent after the stop");
+
+        for in_flight in [false, true] {
+            let stop = Arc::new(Cancel::default());
+            let mut factory = factory(Duration::from_secs(600), stop.clone());
+            // A backoff of minutes (at least a second: its jitter is from 0).
+            factory.settings.retry = RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_secs(600),
+                max_delay: Duration::from_secs(600),
+            };
+            let ended = two_threads().block_on(async {
+                let asker = stop.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    asker.request();
+                });
+                tokio::time::timeout(
+                    Duration::from_secs(20),
+                    factory.call_raw("1", "us-east-1", Service::Ec2, || async move {
+                        match in_flight {
+                            true => std::future::pending().await,
+                            false => Err::<(), _>(AwsError::new(
+                                "Throttling",
+                                "slow down",
+                                ErrorKind::Transient,
+                            )),
+                        }
+                    }),
+                )
+                .await
+            });
+            let r = ended.expect("the call went on after the stop");
+            assert!(r.unwrap_err().is_interrupted(), "in flight: {in_flight}");
+        }
+    }
+
+    /// Regression: Organizations took the generic budget (5 attempts from 250 ms): a few
+    /// seconds of TooManyRequestsException aborted the whole run. Its own policy waits out
+    /// a longer burst; other services keep the run's.
+    #[test]
+    fn organizations_waits_out_a_burst_of_throttling() {
+        let run = RetryPolicy::default();
+        let org = Service::Organizations.retry_policy(run);
+        assert!(org.max_attempts >= 8 && org.base_delay >= Duration::from_secs(1));
+        assert!(org.max_delay >= Duration::from_secs(20));
+        assert_eq!(
+            Service::DynamoDb.retry_policy(run).max_attempts,
+            run.max_attempts
+        );
+        // Seven throttled answers, then the listing: within Organizations' attempts, beyond
+        // the generic ones (the waits scaled down a thousandfold, to keep the test quick).
+        let throttled_then_ok = |policy: RetryPolicy| {
+            let policy = RetryPolicy {
+                base_delay: policy.base_delay / 1000,
+                max_delay: policy.max_delay / 1000,
+                ..policy
+            };
+            let rt = two_threads();
+            let answers = AtomicUsize::new(0);
+            rt.block_on(retrying(
+                &Cancel::default(),
+                policy,
+                OnBusy::Return,
+                ("1", "us-east-1"),
+                || async {},
+                || {
+                    let n = answers.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        match n < 7 {
+                            true => Err(Failure::Failed(AwsError::from_code(
+                                "TooManyRequestsException",
+                                "AWS Organizations can't complete your request",
+                                Some(400),
+                            ))),
+                            false => Ok(()),
+                        }
+                    }
+                },
+            ))
+            .result
+        };
+        assert!(throttled_then_ok(org).is_ok());
+        assert_eq!(
+            throttled_then_ok(run).unwrap_err().code,
+            "TooManyRequestsException"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`ops`]: reading a table's state and performing one planned action.
 //! - [`metrics`]: CloudWatch usage metrics (GetMetricData).
 //! - [`organizations`]: the organisation's accounts (AWS Organizations), once per run.
+//! - [`partition`]: AWS partitions (ARNs, endpoints, global region).
 //! - [`regions`]: the regions enabled in an account (EC2 DescribeRegions).
 //! - [`poll_order`]: which waiting table's poll goes first.
 //! - [`update_times`]: the shortest update seen, before which a wait need not poll.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod metrics;
 pub mod ops;
 pub mod organizations;
+pub mod partition;
 pub mod poll_order;
 pub mod profile;
 pub mod regions;

@@ -175,11 +175,7 @@ pub async fn read_owner(
         Some(arn) => arn.clone(),
         // DescribeTable gives TableArn; an emulator might not.
         None => {
-            let partition = match c.region.as_str() {
-                r if r.starts_with("cn-") => "aws-cn",
-                r if r.starts_with("us-gov-") => "aws-us-gov",
-                _ => "aws",
-            };
+            let partition = super::partition::Partition::of_region(&c.region).name;
             format!(
                 "arn:{partition}:dynamodb:{}:{}:table/{table}",
                 c.region, c.account_id

@@ -5,7 +5,7 @@
 //! One small signed request (EC2's Query protocol: a form POST, an XML answer) instead of the
 //! EC2 SDK crate, which is one of the largest crates there is to compile for one call.
 
-use super::clients::{ClientFactory, Service};
+use super::clients::{ClientFactory, Service, CONNECT_TIMEOUT};
 use super::error::{AwsError, ErrorKind};
 use crate::model::RoleSpec;
 use http_body_util::BodyExt;
@@ -14,29 +14,27 @@ use std::time::SystemTime;
 
 const BODY: &str = "Action=DescribeRegions&Version=2016-11-15";
 
-/// The regions enabled in `account_id`, sorted, asked in `region` (any region the account can
-/// reach). AWS calls: STS AssumeRole (once per account, cached), EC2 DescribeRegions.
+/// The regions enabled in `account_id`, sorted, asked in the partition's global region (a
+/// region every account has: asked in an opt-in region the account has not enabled, EC2
+/// would answer AuthFailure). Through [`ClientFactory::call_raw`]: the rate limiter, the
+/// attempt timeout, retries, and nothing sent after a stop. AWS calls: STS AssumeRole (once
+/// per account, cached), EC2 DescribeRegions.
 pub async fn enabled_regions(
     factory: &ClientFactory,
     account_id: &str,
     role: Option<&RoleSpec>,
-    region: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let ar = factory.account_region(account_id, role, region).await?;
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        ar.throttle(Service::Ec2).await;
-        let (creds, endpoint) = factory.signing(account_id, role, region, "ec2").await?;
-        let url = endpoint.unwrap_or_else(|| format!("https://ec2.{region}.amazonaws.com"));
-        match describe_regions(&url, region, creds).await {
-            Ok(xml) => return Ok(parse_enabled(&xml)),
-            Err(e) if e.kind == ErrorKind::Transient && attempts < factory.max_attempts() => {
-                tokio::time::sleep(ar.backoff(attempts)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let partition = factory.partition();
+    let region = partition.global_region;
+    factory
+        .call_raw(account_id, region, Service::Ec2, || async move {
+            let (creds, endpoint) = factory.signing(account_id, role, region, "ec2").await?;
+            let url = endpoint.unwrap_or_else(|| partition.endpoint("ec2", region));
+            describe_regions(&url, region, creds)
+                .await
+                .map(|xml| parse_enabled(&xml))
+        })
+        .await
 }
 
 /// One HTTP client for the run's DescribeRegions calls (TLS by rustls, the system's roots).
@@ -44,12 +42,17 @@ fn http() -> Result<&'static Client, AwsError> {
     static CLIENT: OnceLock<Result<Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
+            // A connection not made within the SDK clients' connect timeout is a connection
+            // error (retried); the attempt as a whole has the run's attempt timeout.
+            let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+            tcp.enforce_http(false);
+            tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
             let https = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
                 .map_err(|e| format!("cannot load the system's TLS roots: {e}"))?
                 .https_or_http()
                 .enable_http1()
-                .build();
+                .wrap_connector(tcp);
             Ok(
                 hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                     .build(https),

@@ -26,6 +26,17 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// AWS Organizations' policy: it is throttled at a few requests per second per account
+    /// (`TooManyRequestsException`), the whole organisation shares that, and it is read once
+    /// for the whole run, so a burst of throttling (other tools, other shards) is waited out
+    /// rather than failing the run: 10 attempts, from 1 s, each wait capped at 30 s (at most
+    /// about two and a half minutes in all).
+    pub const ORGANIZATIONS: RetryPolicy = RetryPolicy {
+        max_attempts: 10,
+        base_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(30),
+    };
+
     /// Full-jitter exponential backoff before attempt `attempt + 1`.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let exp = self

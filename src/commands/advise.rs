@@ -11,6 +11,7 @@ use super::{refuse_overwriting, report_dir_exists, CliError};
 use crate::advise::report::{self as advice, AdviceReport, AdviceSettings};
 use crate::advise::run::{advise_fleet, AdviseJob};
 use crate::advise::{html, outputs};
+use crate::aws::AwsError;
 use crate::cancel::Cancel;
 use crate::cost::{Policy, PriceBook, DAYS_PER_MONTH};
 use crate::events::{EventSink, Sinks};
@@ -20,7 +21,7 @@ use crate::inventory::{InventoryError, InventoryErrors};
 use crate::model::DesiredTable;
 use crate::progress::{ProgressSink, SuspendingWriter};
 use crate::report;
-use crate::report::OrgReport;
+use crate::report::{OrgReport, RegionNote};
 use crate::select::Selection;
 use crate::select::Shard;
 use clap::Args;
@@ -250,6 +251,48 @@ fn check_prices(rows: &[DesiredTable], prices: &PriceBook) -> Result<(), CliErro
     }
 }
 
+/// The rows of regions with prices. A `*` region is every region enabled in the account,
+/// and the built-in prices cover a few: the tables of a region without prices are not
+/// advised, and the region is noted once as skipped (in each account of the organisation's
+/// report, and in the log), not failed. Explicit regions were checked before any AWS call
+/// ([`check_prices`]); rows that failed before their region was known are kept.
+fn priced(
+    rows: Vec<(DesiredTable, Option<AwsError>)>,
+    prices: &PriceBook,
+    mut org: Option<&mut OrgReport>,
+) -> Vec<(DesiredTable, Option<AwsError>)> {
+    let note = "no prices for this region: its tables are not advised (give its prices with --prices FILE)";
+    let mut unpriced = std::collections::BTreeSet::new();
+    let mut kept = Vec::with_capacity(rows.len());
+    for (t, e) in rows {
+        if e.is_some() || t.region == crate::org::ALL_REGIONS || prices.region(&t.region).is_some()
+        {
+            kept.push((t, e));
+            continue;
+        }
+        if !unpriced.insert((t.account_id.clone(), t.region.clone())) {
+            continue;
+        }
+        let account = org
+            .as_deref_mut()
+            .and_then(|o| o.accounts.iter_mut().find(|a| a.account_id == t.account_id));
+        if let Some(a) = account {
+            a.regions.retain(|r| *r != t.region);
+            a.skipped_regions.push(RegionNote {
+                region: t.region.clone(),
+                note: note.into(),
+            });
+        }
+    }
+    let regions: std::collections::BTreeSet<&str> =
+        unpriced.iter().map(|(_, r)| r.as_str()).collect();
+    if !regions.is_empty() {
+        let list: Vec<&str> = regions.into_iter().collect();
+        tracing::warn!("regions skipped, {note}: {}", list.join(", "));
+    }
+    kept
+}
+
 /// `advise`.
 pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
     let g = &a.global;
@@ -276,7 +319,7 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
 
     let now = crate::runner::unix_now();
     let end = now.div_euclid(i64::from(period)) * i64::from(period);
-    let job = AdviseJob {
+    let mut job = AdviseJob {
         settings: settings(a, period, &prices),
         prices,
         policy,
@@ -285,11 +328,12 @@ pub fn run(a: &AdviseArgs) -> Result<i32, CliError> {
         end,
         now,
         history,
-        concurrency: base::concurrency(g, &rows),
+        // Set once the rows are expanded (`read`).
+        concurrency: 0,
         ownership: a.ownership.ownership(),
     };
     let started_at = report::now_rfc3339();
-    let (collected, organization, interrupted) = read(g, rows, &sel, &job)?;
+    let (collected, organization, interrupted) = read(g, rows, &sel, &mut job)?;
     let report = AdviceReport {
         schema_version: advice::SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -374,7 +418,7 @@ fn read(
     g: &GlobalArgs,
     mut rows: Vec<DesiredTable>,
     sel: &Selection,
-    job: &AdviseJob,
+    job: &mut AdviseJob,
 ) -> Result<(crate::advise::run::Collected, Option<OrgReport>, bool), CliError> {
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
     base::init_logging(g, SuspendingWriter::new(progress.bar()));
@@ -390,9 +434,10 @@ fn read(
             );
         });
         let (factory, _) = identity::connect(g, &mut rows, cancel.clone()).await?;
-        let allowed = &g.limits.allowed_regions;
-        let (rows, org) =
-            base::expand_selected(&factory, rows, allowed, job.concurrency, sel).await?;
+        let (rows, mut org) = base::expand_selected(&factory, rows, g, sel).await?;
+        let rows = priced(rows, &job.prices, org.as_mut());
+        job.concurrency = base::concurrency(g, rows.iter().map(|(t, _)| t));
+        let job = &*job;
         let sinks: Vec<Box<dyn EventSink>> =
             vec![Box::new(base::log_sink(g)), Box::new(progress.clone())];
         let collected = advise_fleet(&factory, rows, job, &Sinks(sinks), &cancel).await;

@@ -84,33 +84,30 @@ pub fn aws_settings(g: &GlobalArgs) -> AwsSettings {
     }
 }
 
-/// Tables in flight per (account, region) by default: see [`concurrency`].
-const TABLES_PER_GROUP: usize = 6;
-/// The default never goes below this: a small fleet still reads its few accounts at once.
-const MIN_CONCURRENCY: usize = 32;
-/// Nor above this: each table in flight holds its state, plan and a task (tens of KB), and
-/// past a few thousand the rate limits, not the tables in flight, set the pace.
-const MAX_CONCURRENCY: usize = 2048;
-
-/// `--concurrency`, or 6 tables in flight per (account, region) of `tables`, from 32 to 2048.
-/// A table spends part of its time on DynamoDB (switch, wait, read-back) and part on Auto
-/// Scaling: 6 keep both services' limits busy (4 left Auto Scaling idle a third of the time
-/// in the benchmark); each table in flight costs memory and CPU.
-pub fn concurrency(g: &GlobalArgs, tables: &[DesiredTable]) -> usize {
-    match g.concurrency {
-        Some(n) => n as usize,
-        None => {
-            let groups: std::collections::HashSet<(&str, &str)> = tables
-                .iter()
-                .map(|t| (t.account_id.as_str(), t.region.as_str()))
-                .collect();
-            (groups.len() * TABLES_PER_GROUP).clamp(MIN_CONCURRENCY, MAX_CONCURRENCY)
-        }
-    }
+/// `--concurrency`, or the default for the (account, region) of `tables`
+/// ([`runner::concurrency_for`]): `tables` are the rows as expanded (discovery done).
+pub fn concurrency<'a>(
+    g: &GlobalArgs,
+    tables: impl IntoIterator<Item = &'a DesiredTable>,
+) -> usize {
+    let groups: std::collections::HashSet<(&str, &str)> = tables
+        .into_iter()
+        .map(|t| (t.account_id.as_str(), t.region.as_str()))
+        .collect();
+    runner::concurrency_for(given_concurrency(g), groups.len())
 }
 
-/// Options of a read-only run (plan, export); apply adds its guardrails.
-pub fn run_options(g: &GlobalArgs, tables: &[DesiredTable]) -> RunOptions {
+/// `--concurrency`, if given.
+pub fn given_concurrency(g: &GlobalArgs) -> Option<usize> {
+    g.concurrency.map(|n| n as usize)
+}
+
+/// Options of a read-only run (plan, export) over `tables` (as expanded); apply adds its
+/// guardrails.
+pub fn run_options<'a>(
+    g: &GlobalArgs,
+    tables: impl IntoIterator<Item = &'a DesiredTable>,
+) -> RunOptions {
     RunOptions {
         concurrency: concurrency(g, tables),
         wait: WaitPolicy {
@@ -128,17 +125,20 @@ pub fn run_options(g: &GlobalArgs, tables: &[DesiredTable]) -> RunOptions {
     }
 }
 
-/// Rows for many accounts and regions, and pattern rows, become the tables they govern; the
-/// selection then applies to the tables themselves, and to a row that could not be expanded
-/// by its location. Also returns the organisation's accounts, when rows named many.
+/// Rows for many accounts and regions, and pattern rows, become the tables they govern (the
+/// selection's accounts and regions applied as they are expanded: an account left out is
+/// never reached); the selection then applies to the tables themselves, and to a row that
+/// could not be expanded by its location. Also returns the organisation's accounts, when
+/// rows named many. Discovery's concurrency is `--concurrency`, or its own default.
 pub async fn expand_selected(
     factory: &ClientFactory,
     tables: Vec<DesiredTable>,
-    allowed_regions: &[String],
-    concurrency: usize,
+    g: &GlobalArgs,
     sel: &Selection,
 ) -> Result<(Vec<(DesiredTable, Option<AwsError>)>, Option<OrgReport>), CliError> {
-    let found = runner::discover(factory, tables, allowed_regions, concurrency)
+    let allowed_regions = &g.limits.allowed_regions;
+    let given = given_concurrency(g);
+    let found = runner::discover(factory, tables, sel, allowed_regions, given)
         .await
         .map_err(|e| {
             CliError::Aws(format!(

@@ -123,13 +123,11 @@ fn read_tables(
 ) -> Result<(Vec<TableReport>, Option<OrgReport>), CliError> {
     let progress = Arc::new(ProgressSink::new(!g.no_progress));
     base::init_logging(g, SuspendingWriter::new(progress.bar()));
-    let opts = base::run_options(g, &rows);
     let ledger = Ledger::default();
     let org = base::new_runtime()?.block_on(async {
         let (factory, _) = identity::connect(g, &mut rows, Default::default()).await?;
-        let allowed = &g.limits.allowed_regions;
-        let (rows, org) =
-            base::expand_selected(&factory, rows, allowed, opts.concurrency, sel).await?;
+        let (rows, org) = base::expand_selected(&factory, rows, g, sel).await?;
+        let opts = base::run_options(g, rows.iter().map(|(t, _)| t));
         ledger.init(rows.iter().map(|(t, _)| t));
         let sinks = Sinks(vec![Box::new(progress.clone())]);
         runner::observe_and_plan(&factory, rows, &opts, &sinks, &ledger, true, None).await;
@@ -139,22 +137,18 @@ fn read_tables(
     Ok((ledger.take(), org))
 }
 
-/// A note for each account of the organisation that was not exported (skipped or failed).
+/// A note for each account of the organisation that was skipped (not ACTIVE, excluded). A
+/// failed account has its note already: its failed entry's, with the error.
 fn account_notes(org: Option<&OrgReport>) -> Vec<Exported> {
     org.iter()
         .flat_map(|o| &o.accounts)
-        .filter(|a| a.status != AccountStatus::WorkedOn)
+        .filter(|a| a.status == AccountStatus::Skipped)
         .map(|a| {
             Exported::Note(format!(
-                "not exported: account {} ({}, {}) {}: {}",
+                "not exported: account {} ({}, {}) skipped: {}",
                 a.account_id,
                 a.name,
                 a.ou_path,
-                if a.status == AccountStatus::Skipped {
-                    "skipped"
-                } else {
-                    "failed"
-                },
                 a.reason.as_deref().unwrap_or_default()
             ))
         })

@@ -60,6 +60,12 @@ pub async fn connect(
         caller.account
     );
     check_accounts(rows, &caller.account)?;
+    // A role named by its name was written in the commercial partition: the caller's is the
+    // organisation's (China, GovCloud, the European Sovereign Cloud have their own ARNs).
+    let partition = factory.partition();
+    for role in rows.iter_mut().filter_map(|r| r.role.as_mut()) {
+        role.role_arn = partition.arn(&role.role_arn);
+    }
     Ok((factory, caller))
 }
 

@@ -252,9 +252,7 @@ impl Running<'_> {
             sinks.push(Box::new(j.clone()));
         }
         let sinks = Arc::new(Sinks(sinks));
-        let allowed = &self.g.limits.allowed_regions;
-        let concurrency = self.opts.concurrency;
-        let rows = match base::expand_selected(&factory, tables, allowed, concurrency, sel).await {
+        let rows = match base::expand_selected(&factory, tables, self.g, sel).await {
             Ok((rows, org)) => {
                 *self
                     .record
@@ -268,6 +266,11 @@ impl Running<'_> {
         if rows.is_empty() {
             return Outcome::NothingSelected;
         }
+        // The default concurrency counts the (account, region) found, not the rows written.
+        let opts = &RunOptions {
+            concurrency: base::concurrency(self.g, rows.iter().map(|(t, _)| t)),
+            ..self.opts.clone()
+        };
         ledger.init(rows.iter().map(|(t, _)| t));
         if let Some(j) = &self.journal {
             j.selected(ledger.snapshot());
@@ -275,7 +278,7 @@ impl Running<'_> {
         let context = || {
             Arc::new(ApplyContext::new(
                 factory.clone(),
-                self.opts.clone(),
+                (*opts).clone(),
                 sinks.clone(),
                 ledger.clone(),
                 cancel.clone(),
@@ -289,24 +292,15 @@ impl Running<'_> {
         {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let plan = async {
-                runner::observe_and_plan(
-                    &factory,
-                    rows,
-                    &self.opts,
-                    &sinks,
-                    ledger,
-                    false,
-                    Some(tx),
-                )
-                .await;
+                runner::observe_and_plan(&factory, rows, opts, &sinks, ledger, false, Some(tx))
+                    .await;
             };
             futures::join!(plan, runner::apply_fleet(context(), rx));
             return Outcome::Ran;
         }
         let plan_only = self.guards.is_none();
         let planned =
-            runner::observe_and_plan(&factory, rows, &self.opts, &sinks, ledger, plan_only, None)
-                .await;
+            runner::observe_and_plan(&factory, rows, opts, &sinks, ledger, plan_only, None).await;
         let Some(guards) = self.guards else {
             return Outcome::Ran;
         };
@@ -317,7 +311,7 @@ impl Running<'_> {
             return stopped;
         }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        for w in runner::gated_work(planned, &self.opts, &*sinks, ledger) {
+        for w in runner::gated_work(planned, opts, &*sinks, ledger) {
             let _ = tx.send(w);
         }
         drop(tx);
@@ -489,7 +483,7 @@ fn write_and_print(
                 false => render::grouped::write(&mut out, mode, &report.tables),
             }
             .and_then(|()| match &report.organization {
-                Some(org) => render::org::write(&mut out, org, &report.tables),
+                Some(org) => render::org::write(&mut out, org),
                 None => Ok(()),
             })
             .and_then(|()| out.flush())

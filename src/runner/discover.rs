@@ -2,14 +2,16 @@
 //! account and region each (`scope.rs`), then pattern rows (`table = "orders-*"`) one row per
 //! matching table ([`discover`]).
 
-use super::scope::{by_precedence, expand_scopes};
+use super::scope::expand_scopes;
 use super::Group;
 use crate::aws::ops;
+use crate::aws::partition::OPT_IN_REGIONS;
 use crate::aws::{AwsError, ClientFactory};
 use crate::model::*;
-use crate::report::{OrgReport, RegionNote};
+use crate::report::{AccountStatus, OrgReport, RegionNote};
+use crate::select::Selection;
 use futures::StreamExt;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The tables a run works on, each with the error that kept it from being found (a failed
 /// account, a failed listing), and the organisation's accounts when rows named many.
@@ -19,23 +21,33 @@ pub struct Discovered {
 }
 
 /// Expands every row into the tables it governs: accounts and regions first (`*`, OUs, roots,
-/// see `scope.rs`), then patterns; each table is governed by its most specific row (then the
+/// see `scope.rs`; `sel`'s accounts and regions applied there, so an account left out is
+/// never reached), then patterns; each table is governed by its most specific row (then the
 /// earlier). Inventory order is kept, and the same inventory gives every shard the same
-/// tables in the same order. Fails only when the organisation cannot be read.
+/// tables in the same order. `concurrency`: `--concurrency` if given, else one per account
+/// (then per account and region listed) within the default's bounds. Fails only when the
+/// organisation cannot be read.
 pub async fn discover(
     factory: &ClientFactory,
-    mut tables: Vec<DesiredTable>,
+    tables: Vec<DesiredTable>,
+    sel: &Selection,
     allowed_regions: &[String],
-    concurrency: usize,
+    concurrency: Option<usize>,
 ) -> Result<Discovered, AwsError> {
-    by_precedence(&mut tables);
-    let scoped = expand_scopes(factory, tables, allowed_regions, concurrency).await?;
+    let scoped = expand_scopes(factory, tables, sel, allowed_regions, concurrency).await?;
     let (failed, found): (Vec<_>, Vec<_>) = scoped.rows.into_iter().partition(|(_, e)| e.is_some());
     let found = found.into_iter().map(|(t, _)| t).collect();
-    let (mut rows, skipped_regions) = expand_patterns(factory, found, concurrency).await;
+    let listing = Listing {
+        enabled: &scoped.enabled,
+        concurrency,
+    };
+    let (mut rows, skipped_regions) = expand_patterns(factory, found, listing).await;
+    let mut organization = scoped.organization;
+    if let Some(o) = organization.as_mut() {
+        fail_unlisted(o, &rows, &failed);
+    }
     rows.extend(failed);
     rows.sort_by_key(|(t, _)| t.source.line);
-    let mut organization = scoped.organization;
     for (account, note) in skipped_regions {
         tracing::warn!(account = %account, region = %note.region, "region skipped: {}", note.note);
         let entry = organization
@@ -49,13 +61,62 @@ pub async fn discover(
     Ok(Discovered { rows, organization })
 }
 
-/// Whether a listing's error says the region is not enabled in the account (AWS answers so
-/// for an opt-in region the account has not opted into): a region to pass over, not a failure.
-fn region_not_enabled(e: &AwsError) -> bool {
-    matches!(
-        e.code.as_str(),
-        "AuthFailure" | "UnrecognizedClientException"
-    )
+/// An account worked on none of whose places could be listed (every listing failed, no
+/// table found) was not worked on: it is failed, with the first listing's error.
+fn fail_unlisted(
+    o: &mut OrgReport,
+    listed: &[(DesiredTable, Option<AwsError>)],
+    failed_before: &[(DesiredTable, Option<AwsError>)],
+) {
+    let mut by_account: BTreeMap<&str, (bool, Option<&AwsError>)> = BTreeMap::new();
+    for (t, e) in listed {
+        let entry = by_account.entry(&t.account_id).or_default();
+        entry.0 |= e.is_none();
+        if entry.1.is_none() {
+            entry.1 = e.as_ref();
+        }
+    }
+    for a in &mut o.accounts {
+        let reached_before = failed_before
+            .iter()
+            .any(|(t, _)| t.account_id == a.account_id);
+        if let Some((false, Some(e))) = by_account.get(a.account_id.as_str()) {
+            if a.status == AccountStatus::WorkedOn && !reached_before {
+                a.status = AccountStatus::Failed;
+                a.reason = Some(format!(
+                    "no listing of its tables succeeded: {}: {}",
+                    e.code, e.message
+                ));
+                a.regions.clear();
+            }
+        }
+    }
+    *o = OrgReport::of(std::mem::take(&mut o.accounts));
+}
+
+/// What pattern expansion knows: each account's enabled regions where they were read, and
+/// `--concurrency` if given.
+#[derive(Clone, Copy)]
+struct Listing<'a> {
+    enabled: &'a BTreeMap<String, Vec<String>>,
+    concurrency: Option<usize>,
+}
+
+impl Listing<'_> {
+    /// Whether a listing's error says the region is not enabled in the account (AWS answers
+    /// `AuthFailure` / `UnrecognizedClientException` for an opt-in region the account has
+    /// not opted into): a region to pass over, not a failure. Only where the region is not
+    /// among the account's enabled regions (when read), or, when they were not read, is an
+    /// opt-in region: otherwise the answer means the credentials are not usable there.
+    fn region_not_enabled(&self, e: &AwsError, account: &str, region: &str) -> bool {
+        matches!(
+            e.code.as_str(),
+            "AuthFailure" | "UnrecognizedClientException"
+        ) && match self.enabled.get(account) {
+            Some(enabled) => !enabled.iter().any(|r| r == region),
+            None => OPT_IN_REGIONS.contains(&region),
+        }
+    }
 }
 
 /// Expands pattern rows (`table = "orders-*"`) into one row per matching table, through
@@ -66,7 +127,7 @@ fn region_not_enabled(e: &AwsError) -> bool {
 async fn expand_patterns(
     factory: &ClientFactory,
     tables: Vec<DesiredTable>,
-    concurrency: usize,
+    listing: Listing<'_>,
 ) -> (
     Vec<(DesiredTable, Option<AwsError>)>,
     Vec<(String, RegionNote)>,
@@ -77,6 +138,7 @@ async fn expand_patterns(
         .filter(|t| is_pattern(&t.table))
         .map(|t| (t.account_id.clone(), t.role.clone(), t.region.clone()))
         .collect();
+    let concurrency = super::concurrency_for(listing.concurrency, groups.len());
     let listings: HashMap<Group, Result<Vec<String>, AwsError>> = futures::stream::iter(groups)
         .map(|(account, role, region)| async move {
             let r = match factory
@@ -112,7 +174,7 @@ async fn expand_patterns(
         }
         let key = (t.account_id.clone(), t.role.clone(), t.region.clone());
         match &listings[&key] {
-            Err(e) if region_not_enabled(e) => {
+            Err(e) if listing.region_not_enabled(e, &t.account_id, &t.region) => {
                 let noted = skipped
                     .iter()
                     .any(|(a, n)| *a == t.account_id && n.region == t.region);

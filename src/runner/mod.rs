@@ -58,6 +58,24 @@ pub struct RunOptions {
 /// (account, role, region): the tables that share clients, credentials and rate limits.
 pub type Group = (String, Option<RoleSpec>, String);
 
+/// Tables in flight per (account, region) by default: see [`concurrency_for`].
+const TABLES_PER_GROUP: usize = 6;
+/// The default never goes below this: a small fleet still reads its few accounts at once.
+const MIN_CONCURRENCY: usize = 32;
+/// Nor above this: each table in flight holds its state, plan and a task (tens of KB), and
+/// past a few thousand the rate limits, not the tables in flight, set the pace.
+const MAX_CONCURRENCY: usize = 2048;
+
+/// `given` (`--concurrency`), or by default 6 tables in flight per (account, region) of the
+/// run, `groups` of them, from 32 to 2048. A table spends part of its time on DynamoDB
+/// (switch, wait, read-back) and part on Auto Scaling: 6 keep both services' limits busy (4
+/// left Auto Scaling idle a third of the time in the benchmark); each table in flight costs
+/// memory and CPU. Counted on the rows as expanded (accounts and regions found), not as
+/// written: one `*` row may be thousands of (account, region).
+pub fn concurrency_for(given: Option<usize>, groups: usize) -> usize {
+    given.unwrap_or_else(|| (groups * TABLES_PER_GROUP).clamp(MIN_CONCURRENCY, MAX_CONCURRENCY))
+}
+
 /// A table, planned. The state it was planned from is the ledger's `before` and its actions
 /// are the ledger's `actions`, each kept once: at 10,000 tables, every copy of the fleet's
 /// state or plans is tens of megabytes, and a table can wait for its turn most of a run.

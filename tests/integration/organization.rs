@@ -3,7 +3,7 @@
 //! inventory `*` row with explicit rows that override it, applied until a plan is empty; and,
 //! against the simulator, an account whose role cannot be assumed and a region not enabled.
 
-use crate::sim::{Sim, SimConfig, SimTable};
+use crate::sim::{Sim, SimConfig, SimTable, CALLER_ACCOUNT};
 use crate::support::*;
 use aws_sdk_organizations::Client as Org;
 
@@ -13,6 +13,8 @@ const ROLE: &str = "OrganizationAccountAccessRole";
 struct Accounts {
     root: String,
     payments: String,
+    /// The OU payments/prod.
+    prod_ou: String,
     prod: String,
     dev: String,
     sandbox: String,
@@ -80,6 +82,7 @@ async fn organisation(endpoint: &str) -> Accounts {
     Accounts {
         root,
         payments,
+        prod_ou,
         prod,
         dev,
         sandbox,
@@ -471,7 +474,7 @@ fn an_unassumable_role_and_a_region_not_enabled_are_reported_not_fatal() {
         prod["skipped_regions"][0]["note"]
             .as_str()
             .unwrap()
-            .contains("UnrecognizedClientException"),
+            .contains("not enabled in this account"),
         "{prod}"
     );
     assert!(run.stdout.contains("region ap-east-1 skipped"), "{run:?}");
@@ -527,6 +530,29 @@ fn an_unassumable_role_and_a_region_not_enabled_are_reported_not_fatal() {
         k
     };
     assert_eq!(keys(&all), keys(&r));
+
+    // Regression: export noted a failed account twice (the account, and its failed entry).
+    let out = dir.path().join("org.csv");
+    let export = ddb_fleet_with(
+        &sim.endpoint,
+        dir.path(),
+        &[
+            "export",
+            "--organization",
+            "--region",
+            "us-east-1",
+            "--role-name",
+            ROLE,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[("AWS_ENDPOINT_URL_ORGANIZATIONS", &moto.endpoint)],
+    );
+    assert_eq!(export.code, 1, "{export:?}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let notes: Vec<&str> = text.lines().filter(|l| l.contains(&org.dev)).collect();
+    assert_eq!(notes.len(), 1, "{text}");
+    assert!(notes[0].contains("AssumeRoleFailed"), "{text}");
 }
 
 /// `--region all` reads each account's own enabled regions (DescribeRegions in that
@@ -624,4 +650,398 @@ fn rows_for_many_accounts_are_checked_offline_and_their_permissions_printed() {
         assert!(org.as_array().unwrap().contains(&action.into()), "{org}");
     }
     assert!(run.stdout.contains("ec2:DescribeRegions"), "{}", run.stdout);
+}
+
+/// moto's organisation ([`organisation`]) beside the simulator, which serves everything but
+/// Organizations: its fleet and its configuration made for the organisation's accounts.
+struct OrgSim {
+    org: Accounts,
+    sim: Sim,
+    dir: tempfile::TempDir,
+    moto: Moto,
+}
+
+impl OrgSim {
+    fn start(
+        fleet: impl FnOnce(&Accounts) -> Vec<(String, String, String, SimTable)>,
+        config: impl FnOnce(&Accounts) -> SimConfig,
+    ) -> OrgSim {
+        let moto = Moto::start();
+        let org = runtime().block_on(organisation(&moto.endpoint));
+        let sim = Sim::start(config(&org), fleet(&org));
+        OrgSim {
+            dir: tempfile::tempdir().unwrap(),
+            org,
+            sim,
+            moto,
+        }
+    }
+
+    /// `ddb-fleet args` against the simulator, Organizations against moto, with `env`.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut env = env.to_vec();
+        env.push(("AWS_ENDPOINT_URL_ORGANIZATIONS", &self.moto.endpoint));
+        ddb_fleet_with(&self.sim.endpoint, self.dir.path(), args, &env)
+    }
+
+    /// An inventory file in the run's directory.
+    fn inventory(&self, text: &str) -> String {
+        write(self.dir.path(), "org.csv", text)
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// The report's failed entries.
+fn failed_entries(report: &serde_json::Value) -> Vec<&serde_json::Value> {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "failed")
+        .collect()
+}
+
+/// The organisation's report entry for `account`.
+fn account_entry<'a>(report: &'a serde_json::Value, account: &str) -> &'a serde_json::Value {
+    report["organization"]["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account_id"] == account)
+        .unwrap_or_else(|| panic!("no organisation entry for {account} in {report}"))
+}
+
+/// Regression: DescribeRegions (sent without the SDK) had no timeout and ignored the stop: a
+/// stalled connection hung the nightly run, Ctrl-C included. The stop now ends it.
+#[test]
+fn a_stalled_describe_regions_ends_at_the_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SimConfig {
+        stalled_operations: ["DescribeRegions".to_string()].into(),
+        ..SimConfig::default()
+    };
+    let sim = Sim::start(config, Vec::new());
+    let inventory = write(
+        dir.path(),
+        "all-regions.csv",
+        &format!("account_id,role_name,region,table,mode\n111111111111,{ROLE},*,*,on_demand\n"),
+    );
+    let mut child = spawn_ddb_fleet(
+        &sim.endpoint,
+        dir.path(),
+        &["plan", inventory.to_str().unwrap(), "--report", "plan.json"],
+    );
+    wait_until(|| sim.stats().by_operation.contains_key("DescribeRegions"));
+    signal(&child, "INT");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end at the stop while DescribeRegions stalled");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Regression: the default concurrency was counted on the rows as written: one `*` row (or
+/// `--organization --region all`) was one (account, region), so 32 at a time, where the
+/// same fleet written out would get hundreds. It is counted on the accounts and regions
+/// found.
+#[test]
+fn the_default_concurrency_counts_the_accounts_and_regions_found() {
+    let t = OrgSim::start(
+        |org| on_demand_tables(&[(&org.prod, "us-east-1", "orders")]),
+        |_| SimConfig {
+            latency: std::time::Duration::from_millis(300),
+            ..SimConfig::default()
+        },
+    );
+    let out = t.dir.path().join("org.csv");
+    let run = t.run(
+        &[
+            "export",
+            "--organization",
+            "--region",
+            "all",
+            "--role-name",
+            ROLE,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    // 3 active accounts x 17 regions listed: more than 32 at once.
+    let stats = t.sim.stats();
+    assert_eq!(stats.by_operation.get("ListTables"), Some(&(3 * 17)));
+    assert!(
+        stats.max_in_flight > 32,
+        "{} at most in flight",
+        stats.max_in_flight
+    );
+}
+
+/// Regressions of a nightly run: `--exclude-account` applied only after discovery (the
+/// excluded account was still assumed, and failed the run); a `*` row failed an account a
+/// more specific row fully covers (its role missing there by design); the management
+/// account, which lacks the members' role, failed every night without saying what it is.
+#[test]
+fn excluded_and_covered_accounts_are_never_reached() {
+    // The standard role exists nowhere but in the accounts created with it: not in the
+    // management account, not in payments-prod (a legacy account with its own role), and
+    // not in payments-dev.
+    let std_role = "StdRole";
+    let t = OrgSim::start(
+        |org| {
+            on_demand_tables(&[
+                (&org.prod, "us-east-1", "orders"),
+                (&org.prod, "eu-west-1", "carts"),
+                (&org.management, "us-east-1", "billing"),
+            ])
+        },
+        |org| SimConfig {
+            unassumable_roles: [&org.prod, &org.dev, &org.management]
+                .iter()
+                .map(|a| format!("arn:aws:iam::{a}:role/{std_role}"))
+                .collect(),
+            ..SimConfig::default()
+        },
+    );
+    let org = &t.org;
+    let inv = t.inventory(&format!(
+        "account_id,role_name,region,table,mode\n*,{std_role},us-east-1,*,on_demand\n{prod},LegacyRole,*,*,on_demand\n",
+        prod = org.prod
+    ));
+    let run = t.run(&["plan", &inv, "--report", "all.json"], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let r = run.written_report(t.dir.path());
+    // payments-prod: every table of it is LegacyRole's; StdRole is never assumed there.
+    assert_eq!(account_entry(&r, &org.prod)["status"], "worked_on", "{r}");
+    assert_eq!(
+        entry(&r, &org.prod, "eu-west-1", "carts")["status"],
+        "unchanged"
+    );
+    assert_eq!(
+        entry(&r, &org.prod, "us-east-1", "orders")["source"]["line"],
+        3
+    );
+    let management = account_entry(&r, &org.management);
+    assert_eq!(management["status"], "failed");
+    assert_eq!(management["management"], true);
+    let reason = management["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("management account")
+            && reason.contains(&format!("--exclude-account {}", org.management)),
+        "{reason}"
+    );
+    assert_eq!(account_entry(&r, &org.dev)["status"], "failed");
+
+    // Excluded: never reached, listed as skipped; the run succeeds.
+    let run = t.run(
+        &[
+            "plan",
+            &inv,
+            "--exclude-account",
+            &org.dev,
+            "--exclude-account",
+            &org.management,
+            "--report",
+            "nightly.json",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let r = run.written_report(t.dir.path());
+    assert_eq!(
+        r["organization"]["summary"],
+        serde_json::json!({"found": 4, "worked_on": 1, "skipped": 3, "failed": 0})
+    );
+    for excluded in [&org.dev, &org.management] {
+        let a = account_entry(&r, excluded);
+        assert_eq!(a["status"], "skipped");
+        assert_eq!(a["reason"], "excluded (--exclude-account)");
+    }
+    assert!(
+        !r["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["account_id"] == org.dev.as_str()
+                || t["account_id"] == org.management.as_str())
+    );
+}
+
+/// Regressions: DescribeRegions was asked in the caller's home region: an opt-in region the
+/// member had not enabled answered AuthFailure and failed the whole account. And a role
+/// without `ec2:DescribeRegions` failed the account's explicit-region rows too: now only its
+/// `*`-region rows fail.
+#[test]
+fn enabled_regions_are_asked_where_every_account_answers_and_fail_only_the_star_rows() {
+    let t = OrgSim::start(
+        |org| {
+            on_demand_tables(&[
+                (&org.prod, "us-east-1", "orders"),
+                (&org.dev, "eu-west-1", "dev-orders"),
+            ])
+        },
+        |org| SimConfig {
+            // The caller's home region is one the caller's account opted into; the members
+            // did not.
+            opted_in: [(CALLER_ACCOUNT.to_string(), "ap-east-1".to_string())].into(),
+            regions_denied: [org.prod.clone()].into(),
+            ..SimConfig::default()
+        },
+    );
+    let org = &t.org;
+    let inv = t.inventory(&format!(
+        "account_id,role_name,region,table,mode\n{prod},{ROLE},us-east-1,orders,on_demand\n{payments},{ROLE},*,*,on_demand\n",
+        prod = org.prod,
+        payments = org.payments,
+    ));
+    let run = t.run(
+        &["plan", &inv, "--report", "plan.json"],
+        &[("AWS_REGION", "ap-east-1")],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let r = run.written_report(t.dir.path());
+    assert_eq!(
+        entry(&r, &org.dev, "eu-west-1", "dev-orders")["status"],
+        "unchanged",
+        "{r}"
+    );
+    // payments-prod: its explicit row read; its `*` row failed, once.
+    assert_eq!(
+        entry(&r, &org.prod, "us-east-1", "orders")["status"],
+        "unchanged"
+    );
+    let failed = failed_entries(&r);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["account_id"], org.prod.as_str());
+    assert_eq!(failed[0]["region"], "*");
+    assert_eq!(failed[0]["error"]["code"], "UnauthorizedOperation");
+    let prod = account_entry(&r, &org.prod);
+    assert_eq!(prod["status"], "worked_on");
+    assert!(
+        prod["reason"].as_str().unwrap().contains("DescribeRegions"),
+        "{prod}"
+    );
+}
+
+/// Regression: `UnrecognizedClientException` was always read as "region not enabled" and the
+/// region dropped in silence (exit 0). In a region DescribeRegions says is enabled, it means
+/// the credentials are not usable there: a failure.
+#[test]
+fn refused_credentials_in_an_enabled_region_fail() {
+    let t = OrgSim::start(
+        |org| {
+            on_demand_tables(&[
+                (&org.prod, "us-east-1", "orders"),
+                (&org.prod, "ap-east-1", "hk-orders"),
+            ])
+        },
+        |org| SimConfig {
+            opted_in: [(org.prod.clone(), "ap-east-1".to_string())].into(),
+            tokens_refused: [(org.prod.clone(), "ap-east-1".to_string())].into(),
+            ..SimConfig::default()
+        },
+    );
+    let inv = t.inventory(&format!(
+        "account_id,role_name,region,table,mode\n{prod},{ROLE},*,*,on_demand\n",
+        prod = t.org.prod
+    ));
+    let run = t.run(&["plan", &inv, "--report", "plan.json"], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let r = run.written_report(t.dir.path());
+    let hk = r["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["region"] == "ap-east-1")
+        .unwrap_or_else(|| panic!("the region was dropped: {r}"));
+    assert_eq!(hk["status"], "failed");
+    assert_eq!(hk["error"]["code"], "UnrecognizedClientException");
+}
+
+/// Regression: `advise --organization --region all`, the nightly command, failed every table
+/// of a region without built-in prices (exit 1 every night). Such a region is skipped, with
+/// a note, once per account.
+#[test]
+fn advise_skips_regions_without_prices_with_a_note() {
+    // ca-central-1 has no built-in prices.
+    let t = OrgSim::start(
+        |org| {
+            on_demand_tables(&[
+                (&org.prod, "us-east-1", "orders"),
+                (&org.prod, "ca-central-1", "maple"),
+            ])
+        },
+        |_| SimConfig::default(),
+    );
+    let org = &t.org;
+    let report = t.dir.path().join("advice.json");
+    let run = t.run(
+        &[
+            "advise",
+            "--ou",
+            &org.prod_ou,
+            "--region",
+            "all",
+            "--role-name",
+            ROLE,
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let r = run.report(&report);
+    assert!(
+        !r["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["table"] == "maple"),
+        "{r}"
+    );
+    let prod = account_entry(&r, &org.prod);
+    let notes = prod["skipped_regions"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{prod}");
+    assert_eq!(notes[0]["region"], "ca-central-1");
+    assert!(
+        notes[0]["note"].as_str().unwrap().contains("--prices"),
+        "{prod}"
+    );
+}
+
+/// Regression: an account none of whose tables could be listed (every ListTables refused)
+/// counted as worked on. It is failed, with the listing's error.
+#[test]
+fn an_account_whose_every_listing_fails_is_not_worked_on() {
+    let t = OrgSim::start(
+        |org| on_demand_tables(&[(&org.prod, "us-east-1", "orders")]),
+        |org| SimConfig {
+            denied_accounts: [org.dev.clone()].into(),
+            ..SimConfig::default()
+        },
+    );
+    let inv = t.inventory(&format!(
+        "account_id,role_name,region,table,mode\n{payments},{ROLE},us-east-1,*,on_demand\n",
+        payments = t.org.payments
+    ));
+    let run = t.run(&["plan", &inv, "--report", "plan.json"], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let r = run.written_report(t.dir.path());
+    let dev = account_entry(&r, &t.org.dev);
+    assert_eq!(dev["status"], "failed", "{dev}");
+    assert!(
+        dev["reason"].as_str().unwrap().contains("AccessDenied"),
+        "{dev}"
+    );
+    assert_eq!(account_entry(&r, &t.org.prod)["status"], "worked_on");
+    assert_eq!(
+        r["organization"]["summary"],
+        serde_json::json!({"found": 2, "worked_on": 1, "skipped": 0, "failed": 1})
+    );
 }

@@ -72,6 +72,15 @@ pub struct SimConfig {
     /// (account, region) of the opt-in regions each account has enabled ([`ec2`]); any other
     /// opt-in region answers as AWS does in a region not enabled.
     pub opted_in: HashSet<(String, String)>,
+    /// Accounts whose role lacks `ec2:DescribeRegions`: EC2 answers `UnauthorizedOperation`.
+    pub regions_denied: HashSet<String>,
+    /// (account, region) where the account's sessions are refused although the region is
+    /// enabled, as AWS refuses a session token the region does not accept (one from STS's
+    /// global endpoint in an opt-in region): `UnrecognizedClientException`.
+    pub tokens_refused: HashSet<(String, String)>,
+    /// A fault, not AWS's behaviour (a stalled connection): requests for these operations are
+    /// read and never answered.
+    pub stalled_operations: HashSet<String>,
     /// A fault, not AWS's behaviour (a misconfigured proxy or endpoint): AssumeRole on these
     /// role ARNs answers with a session in the given account, whose keys act there.
     pub misdirected_roles: HashMap<String, String>,
@@ -98,6 +107,9 @@ impl Default for SimConfig {
             denied_accounts: HashSet::new(),
             unassumable_roles: HashSet::new(),
             opted_in: HashSet::new(),
+            regions_denied: HashSet::new(),
+            tokens_refused: HashSet::new(),
+            stalled_operations: HashSet::new(),
             misdirected_roles: HashMap::new(),
             max_scalable_targets: 5_000,
             unknown_key_account: None,
@@ -661,6 +673,19 @@ async fn serve(mut stream: TcpStream, world: Arc<Mutex<World>>, config: Arc<SimC
     let mut buf = Vec::new();
     while let Some(req) = read_request(&mut stream, &mut buf).await {
         let _held = InFlight::new(&world);
+        if !config.stalled_operations.is_empty()
+            && config.stalled_operations.contains(&operation_of(&req))
+        {
+            *world
+                .lock()
+                .unwrap()
+                .stats
+                .by_operation
+                .entry(operation_of(&req))
+                .or_default() += 1;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return;
+        }
         if !config.latency.is_zero() {
             tokio::time::sleep(config.latency).await;
         }
@@ -736,6 +761,18 @@ fn credential(req: &Request) -> (String, String) {
         parts.first().unwrap_or(&"").to_string(),
         parts.get(2).unwrap_or(&"us-east-1").to_string(),
     )
+}
+
+/// The operation a request asks for: its target's, its CloudWatch path's, or its form's
+/// `Action`.
+fn operation_of(req: &Request) -> String {
+    if let Some(op) = req.path.strip_prefix(CLOUDWATCH_PATH) {
+        return op.to_string();
+    }
+    match req.headers.get("x-amz-target") {
+        Some(t) => t.rsplit('.').next().unwrap_or_default().to_string(),
+        None => form(&req.body).remove("Action").unwrap_or_default(),
+    }
 }
 
 fn form(body: &[u8]) -> HashMap<String, String> {
@@ -869,7 +906,10 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
             "text/xml",
         )
     };
-    if service != "sts" && !ec2::enabled(&config.opted_in, &account, &region) {
+    let refused = config
+        .tokens_refused
+        .contains(&(account.clone(), region.clone()));
+    if service != "sts" && (refused || !ec2::enabled(&config.opted_in, &account, &region)) {
         *w.stats.by_operation.entry(op.clone()).or_default() += 1;
         return ec2::not_enabled(service, kind);
     }
@@ -927,6 +967,13 @@ fn handle(req: &Request, world: &Mutex<World>, config: &SimConfig) -> Response {
     }
     if service == "sts" {
         return sts(&mut w, &account, &form(&req.body), config);
+    }
+    if service == "ec2" && config.regions_denied.contains(&account) {
+        return ec2::error(
+            403,
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation.",
+        );
     }
     if service == "ec2" {
         return ec2::answer(&form(&req.body), &account, &config.opted_in);
