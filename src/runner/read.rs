@@ -152,9 +152,9 @@ async fn read_group(
             let _ = tx.send(x);
         }
     };
-    let plan = async {
+    let (owned, owned_rx) = tokio::sync::mpsc::unbounded_channel();
+    let plan = async move {
         let namespace = ops::NamespacePolicies::for_group(members.len());
-        let mut out = Vec::with_capacity(members.len());
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
             let close = tokio::time::Instant::now() + BATCH_WAIT;
@@ -181,12 +181,31 @@ async fn read_group(
                 .collect();
             ops::attach_scaling(c, described, &namespace).await;
             attach_recent_peaks(c, tables, &mut batch).await;
-            attach_owners(c, tables, &mut batch, ownership).await;
-            out.extend(batch.into_iter().filter_map(|(i, r)| settle(i, r)));
+            for x in batch {
+                let _ = owned.send(x);
+            }
         }
-        out
+        drop(owned);
     };
-    futures::join!(describe, plan).1
+    // Each table is planned as soon as its owner is known: the tag reads go at their own
+    // (per-account) rate while the next batches are read, not holding each batch back.
+    let own = async {
+        let out = std::sync::Mutex::new(Vec::with_capacity(members.len()));
+        let warned = std::sync::atomic::AtomicBool::new(false);
+        futures::stream::unfold(owned_rx, |mut rx| async move { Some((rx.recv().await?, rx)) })
+            .for_each_concurrent(None, |(i, mut r)| {
+                let (out, warned) = (&out, &warned);
+                async move {
+                    attach_owner(c, &tables[i], &mut r, ownership, warned).await;
+                    if let Some(p) = settle(i, r) {
+                        out.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+                    }
+                }
+            })
+            .await;
+        out.into_inner().unwrap_or_else(|e| e.into_inner())
+    };
+    futures::join!(describe, plan, own).2
 }
 
 /// For the tables of `batch` the plan will switch to provisioned: their recent peaks, for the
@@ -238,42 +257,33 @@ async fn attach_recent_peaks(
     }
 }
 
-/// For the tables of `batch` whose plan changes something (a rollback's aside: it puts back
-/// what the owner had), who manages them (`ops::read_owner`): the plan leaves a managed
-/// table alone unless `--include-managed`. A stop while reading fails the table as
-/// interrupted.
-async fn attach_owners(
+/// For a table whose plan changes something (a rollback's aside: it puts back what the
+/// owner had), who manages it (`ops::read_owner`): the plan leaves a managed table alone
+/// unless `--include-managed`. A stop while reading fails the table as interrupted. Tags that
+/// cannot be read are said once per group (`warned`).
+async fn attach_owner(
     c: &AccountRegion,
-    tables: &[DesiredTable],
-    batch: &mut [(usize, Result<ObservedTable, AwsError>)],
+    d: &DesiredTable,
+    r: &mut Result<ObservedTable, AwsError>,
     ownership: &Ownership,
+    warned: &std::sync::atomic::AtomicBool,
 ) {
-    let changing = |d: &DesiredTable, r: &Result<ObservedTable, AwsError>| {
-        d.restore.is_none()
-            && r.as_ref()
-                .is_ok_and(|o| plan_table(d, o).changes_anything())
+    let changing = d.restore.is_none()
+        && r.as_ref()
+            .is_ok_and(|o| plan_table(d, o).changes_anything());
+    let (true, Ok(o)) = (changing, r.as_mut()) else {
+        return;
     };
-    let reads = batch
-        .iter_mut()
-        .filter(|(i, r)| changing(&tables[*i], r))
-        .map(|(i, r)| async move {
-            let d = &tables[*i];
-            let Ok(o) = r.as_mut() else { return };
-            match ops::read_owner(c, &d.table, o, ownership).await {
-                Ok(owner) => o.owner = Some(owner),
-                Err(e) => *r = Err(e),
+    match ops::read_owner(c, &d.table, o, ownership).await {
+        Ok(Owner::Unknown(why)) => {
+            if !warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(account = %c.account_id, region = %c.region, error = %why,
+                    "cannot read tables' tags (ListTagsOfResource): they are changed without knowing whether a stack manages them; grant dynamodb:ListTagsOfResource");
             }
-        });
-    futures::future::join_all(reads).await;
-    let unknown = batch
-        .iter()
-        .find_map(|(_, r)| match r.as_ref().ok()?.owner.as_ref()? {
-            Owner::Unknown(why) => Some(why.clone()),
-            _ => None,
-        });
-    if let Some(why) = unknown {
-        tracing::warn!(account = %c.account_id, region = %c.region, error = %why,
-            "cannot read tables' tags (ListTagsOfResource): they are changed without knowing whether a stack manages them; grant dynamodb:ListTagsOfResource");
+            o.owner = Some(Owner::Unknown(why));
+        }
+        Ok(owner) => o.owner = Some(owner),
+        Err(e) => *r = Err(e),
     }
 }
 
