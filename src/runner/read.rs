@@ -192,17 +192,20 @@ async fn read_group(
     let own = async {
         let out = std::sync::Mutex::new(Vec::with_capacity(members.len()));
         let warned = std::sync::atomic::AtomicBool::new(false);
-        futures::stream::unfold(owned_rx, |mut rx| async move { Some((rx.recv().await?, rx)) })
-            .for_each_concurrent(None, |(i, mut r)| {
-                let (out, warned) = (&out, &warned);
-                async move {
-                    attach_owner(c, &tables[i], &mut r, ownership, warned).await;
-                    if let Some(p) = settle(i, r) {
-                        out.lock().unwrap_or_else(|e| e.into_inner()).push(p);
-                    }
+        futures::stream::unfold(
+            owned_rx,
+            |mut rx| async move { Some((rx.recv().await?, rx)) },
+        )
+        .for_each_concurrent(None, |(i, mut r)| {
+            let (out, warned) = (&out, &warned);
+            async move {
+                attach_owner(c, &tables[i], &mut r, ownership, warned).await;
+                if let Some(p) = settle(i, r) {
+                    out.lock().unwrap_or_else(|e| e.into_inner()).push(p);
                 }
-            })
-            .await;
+            }
+        })
+        .await;
         out.into_inner().unwrap_or_else(|e| e.into_inner())
     };
     futures::join!(describe, plan, own).2
