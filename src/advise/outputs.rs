@@ -177,6 +177,9 @@ fn recommended_rows(t: &TableAdvice, role: Option<&RoleSpec>, s: &Settings) -> V
     }
 }
 
+/// Accounts listed in the summary's savings by account: those that save most.
+const ACCOUNTS_SHOWN: usize = 20;
+
 /// The summary printed on stdout: totals, savings by account, the tables that save most.
 pub fn summary(report: &AdviceReport, top: usize) -> String {
     let s = &report.summary;
@@ -234,20 +237,41 @@ pub fn summary(report: &AdviceReport, top: usize) -> String {
         );
     }
     let _ = writeln!(out, "\nSavings by account ({cur} a month):");
+    let named = report.accounts.iter().any(|a| a.name.is_some());
     let _ = writeln!(
         out,
-        "  {:<14} {:>12} {:>12} {:>12}  changes",
-        "ACCOUNT", "NOW", "RECOMMENDED", "SAVING"
+        "  {:<14} {:>12} {:>12} {:>12} {:>8}{}",
+        "ACCOUNT",
+        "NOW",
+        "RECOMMENDED",
+        "SAVING",
+        "CHANGES",
+        if named { "  NAME" } else { "" }
     );
-    for a in &report.accounts {
-        let name = a
-            .name
-            .as_deref()
-            .map_or(String::new(), |n| format!("  {n}"));
+    // The accounts that save most: an organisation's hundreds are in the report and the page.
+    let mut accounts: Vec<&super::report::AccountTotals> = report.accounts.iter().collect();
+    accounts.sort_by(|a, b| b.monthly_saving.total_cmp(&a.monthly_saving));
+    for a in accounts.iter().take(ACCOUNTS_SHOWN) {
         let _ = writeln!(
             out,
-            "  {:<14} {:>12.2} {:>12.2} {:>12.2}  {}{name}",
-            a.account_id, a.monthly_now, a.monthly_recommended, a.monthly_saving, a.recommended
+            "  {:<14} {:>12.2} {:>12.2} {:>12.2} {:>8}{}",
+            a.account_id,
+            a.monthly_now,
+            a.monthly_recommended,
+            a.monthly_saving,
+            a.recommended,
+            a.name
+                .as_deref()
+                .map_or(String::new(), |n| format!("  {n}"))
+        );
+    }
+    if accounts.len() > ACCOUNTS_SHOWN {
+        let rest = &accounts[ACCOUNTS_SHOWN..];
+        let _ = writeln!(
+            out,
+            "  {} not listed, saving {:.2} {cur} a month (every account is in the report and on the page)",
+            crate::render::plural(rest.len(), "account"),
+            rest.iter().map(|a| a.monthly_saving).sum::<f64>()
         );
     }
     if let Some(o) = &report.organization {

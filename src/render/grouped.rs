@@ -187,11 +187,33 @@ fn write_accounts(out: &mut impl std::io::Write, tables: &[TableReport]) -> std:
         return Ok(());
     }
     writeln!(out, "\nBy account:")?;
+    // An organisation's hundreds of accounts: those with a table to look at, then a count.
+    let many = by_account.len() > ACCOUNTS_LISTED;
+    let needs_look = |counts: &str| {
+        ["failed", "skipped", "interrupted"]
+            .iter()
+            .any(|w| counts.contains(w))
+    };
+    let mut quiet = 0;
     for (account, counts) in by_account {
+        if many && !needs_look(&counts) {
+            quiet += 1;
+            continue;
+        }
         writeln!(out, "  {account}: {counts}")?;
+    }
+    if quiet > 0 {
+        writeln!(
+            out,
+            "  {} with no table failed, skipped or interrupted (each account's counts are in the report)",
+            super::plural(quiet, "more account")
+        )?;
     }
     Ok(())
 }
+
+/// Up to this many accounts, each has its line; beyond, only those with a table to look at.
+const ACCOUNTS_LISTED: usize = 20;
 
 #[cfg(test)]
 mod tests {
@@ -240,5 +262,35 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("and 47 more (see the report)"), "{text}");
+    }
+
+    #[test]
+    fn an_organisations_accounts_are_counted_and_only_those_to_look_at_listed() {
+        let mut tables: Vec<TableReport> = (0..30)
+            .map(|n| TableReport {
+                account_id: format!("{:012}", 100 + n),
+                ..to_provisioned(&format!("t{n:03}"), 1, 100)
+            })
+            .collect();
+        tables[7].status = TableStatus::Failed;
+        let text = render("plan", &tables);
+        let by_account = text.split("By account:").nth(1).unwrap();
+        assert!(by_account.contains("  000000000107: 1 failed"), "{text}");
+        assert!(!by_account.contains("000000000108"), "{text}");
+        assert!(
+            by_account.contains("29 more accounts with no table failed, skipped or interrupted"),
+            "{text}"
+        );
+        // A few accounts: each has its line.
+        let text = render("plan", &tables[..5]);
+        assert_eq!(
+            text.split("By account:")
+                .nth(1)
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with("  0"))
+                .count(),
+            5
+        );
     }
 }

@@ -416,3 +416,36 @@ fn without_a_start_time_the_charts_are_drawn_undated() {
         14
     );
 }
+
+/// The summary on stdout (`outputs::summary`), which shares this report fixture: an
+/// organisation's hundreds of accounts are not all listed, the 20 that save most are.
+#[test]
+fn the_summary_lists_the_accounts_that_save_most() {
+    let mut r = fixture();
+    r.accounts = (0..25)
+        .map(|k| report::AccountTotals {
+            account_id: format!("{:012}", 100 + k),
+            tables: 1,
+            monthly_now: 100.0,
+            monthly_recommended: 100.0 - f64::from(k),
+            monthly_saving: f64::from(k),
+            ..report::AccountTotals::default()
+        })
+        .collect();
+    let text = crate::advise::outputs::summary(&r, 10);
+    let listed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  000000000"))
+        .collect();
+    assert_eq!(listed.len(), 20, "{text}");
+    assert!(listed[0].starts_with("  000000000124"), "{text}");
+    assert!(
+        !text.contains("000000000104"),
+        "the five that save least are not listed"
+    );
+    // 0 + 1 + 2 + 3 + 4 a month from the five left out.
+    assert!(
+        text.contains("5 accounts not listed, saving 10.00 USD a month"),
+        "{text}"
+    );
+}
