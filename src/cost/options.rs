@@ -76,16 +76,19 @@ fn setting(capacity: &Capacity, b: Behaviour) -> Option<Setting> {
 }
 
 /// The bounds a dimension that throttled keeps: its own (a lower min or max would throttle
-/// more of a demand the metrics did not all see).
+/// more of a demand the metrics did not all see; a fixed capacity counts as both), and no
+/// higher target than its own (which would run it on less capacity for the same demand).
 fn floor(current: &Capacity, throttled: bool) -> Floor {
     match (current, throttled) {
         (Capacity::AutoScaled(t), true) => Floor {
             min: t.min,
             max: t.max,
+            target: Some(t.target),
         },
         (Capacity::Fixed { units }, true) => Floor {
             min: *units,
             max: *units,
+            target: None,
         },
         _ => Floor::default(),
     }

@@ -833,6 +833,28 @@ mod tests {
     }
 
     #[test]
+    fn a_dimension_that_throttled_gets_no_higher_target() {
+        // Writes of 200 a second on auto scaling at 50 %, throttled each noon: an 80 % target
+        // would run them on 250 units instead of 400. Not while they throttle.
+        let mut o = ObservedTable::active(BillingMode::Provisioned, 400, &[]);
+        o.size_bytes = Some(1 << 30);
+        o.scale(None, 10, 1000, 50.0, "p");
+        let mut u = usage(&o, &steady(200.0, 14), &steady(200.0, 14), 0.0);
+        let writes = |a: &Advice| {
+            a.dimensions
+                .iter()
+                .find(|d| d.key == ScalingKey::table(Side::Write))
+                .and_then(|d| d.provisioned)
+                .unwrap()
+        };
+        let free = advise_table(&o, &u, &prices(), &policy());
+        assert!(writes(&free).target > 50.0, "{:?}", writes(&free));
+        throttle(&mut u, Side::Write, false, |m| m % DAY == 720, 600.0);
+        let a = advise_table(&o, &u, &prices(), &policy());
+        assert!(writes(&a).target <= 50.0, "{:?}", writes(&a));
+    }
+
+    #[test]
     fn a_cap_that_throttled_is_raised_and_a_quiet_table_gets_the_floor() {
         // Capped at 100 reads a second.
         let mut o = on_demand(&[]);

@@ -338,10 +338,15 @@ pub fn candidates(
     };
     let peak = quantile(1.0);
     let mut out: Vec<Thresholds> = current
-        .filter(|t| t.min >= floor.min && t.max >= floor.max)
+        .filter(|t| {
+            t.min >= floor.min && t.max >= floor.max && floor.target.is_none_or(|x| t.target <= x)
+        })
         .into_iter()
         .collect();
     for target in TARGETS {
+        if floor.target.is_some_and(|x| target > x) {
+            continue;
+        }
         for q in MIN_QUANTILES {
             let min = ((quantile(q) * 100.0 / target).ceil() as i64)
                 .max(1)
@@ -635,7 +640,8 @@ mod tests {
     fn side(shape: Shape) -> BoxedStrategy<GenSide> {
         let floor = prop_oneof![
             3 => Just(Floor::default()),
-            1 => (0i64..200, 0i64..2000).prop_map(|(min, max)| Floor { min, max }),
+            1 => (0i64..200, 0i64..2000, prop::option::of(40.0f64..90.0))
+                .prop_map(|(min, max, target)| Floor { min, max, target }),
         ];
         (
             Just(shape),

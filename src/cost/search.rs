@@ -25,11 +25,21 @@ pub const MIN_QUANTILES: [f64; 5] = [0.0, 0.5, 0.9, 0.99, 1.0];
 /// `max` leaves this much room over the observed peak.
 pub const MAX_HEADROOM: f64 = 1.5;
 
-/// Lowest `min` and `max` a candidate may have (a dimension that throttled keeps its bounds).
+/// Lowest `min` and `max` a candidate may have, and its highest target (a dimension that
+/// throttled keeps its bounds, and a higher target would run it on less capacity for the same
+/// demand).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Floor {
     pub min: i64,
     pub max: i64,
+    pub target: Option<f64>,
+}
+
+impl Floor {
+    /// Whether thresholds `t` keep to it.
+    pub fn allows(&self, t: &Thresholds) -> bool {
+        t.min >= self.min && t.max >= self.max && self.target.is_none_or(|x| t.target <= x)
+    }
 }
 
 /// One side of a unit as the search sees it.
@@ -94,11 +104,11 @@ fn candidates_at(
     floor: Floor,
 ) -> Vec<Thresholds> {
     let peak = quantile[MIN_QUANTILES.len() - 1];
-    let mut out: Vec<Thresholds> = current
-        .filter(|t| t.min >= floor.min && t.max >= floor.max)
-        .into_iter()
-        .collect();
+    let mut out: Vec<Thresholds> = current.filter(|t| floor.allows(t)).into_iter().collect();
     for target in TARGETS {
+        if floor.target.is_some_and(|x| target > x) {
+            continue;
+        }
         for q in quantile {
             let min = whole_units(q * 100.0 / target).max(1).max(floor.min);
             let max = whole_units(peak * 100.0 / target * MAX_HEADROOM)
