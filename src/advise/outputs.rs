@@ -71,10 +71,8 @@ fn comment(t: &TableAdvice, currency: &str) -> String {
 pub fn why(a: &Advice, currency: &str) -> String {
     let mut w = a.reason.clone();
     if !w.contains("throttled") {
-        for d in &a.dimensions {
-            if let Some(t) = &d.throttling {
-                let _ = write!(w, "; throttled, {}: {}", d.key, t.describe());
-            }
+        for d in a.throttled_dimensions() {
+            let _ = write!(w, "; throttled, {d}");
         }
     }
     if a.reserved_discount_given_up > 0.0 {

@@ -64,11 +64,12 @@ pub struct AdviseJob {
 /// (`cost::commitments`); nothing to do without reserved capacity in the prices. A table the
 /// sharing makes recommended has its owner read then, as any recommended table has.
 async fn share_reserved(factory: &ClientFactory, tables: &mut [TableAdvice], job: &AdviseJob) {
-    let reserved =
-        job.prices.regions.values().any(|r| {
-            r.commitments.reserved_read.is_some() || r.commitments.reserved_write.is_some()
-        });
-    if !reserved {
+    if !job
+        .prices
+        .regions
+        .values()
+        .any(|r| r.commitments.has_reserved())
+    {
         return;
     }
     let advised = tables

@@ -40,7 +40,7 @@ pub fn share_reserved(tables: Vec<Advised>, book: &PriceBook, policy: &Policy) {
             continue;
         };
         let c = &prices.commitments;
-        if c.reserved_read.is_none() && c.reserved_write.is_none() {
+        if !c.has_reserved() {
             continue;
         }
         let total = capacity[t.region];

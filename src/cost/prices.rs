@@ -63,6 +63,11 @@ impl Commitments {
         *self == Commitments::default()
     }
 
+    /// Whether reserved capacity is owned (reads or writes).
+    pub fn has_reserved(&self) -> bool {
+        self.reserved_read.is_some() || self.reserved_write.is_some()
+    }
+
     /// The reservation of reads (`Side::Read`) or writes.
     pub fn reserved(&self, side: crate::model::Side) -> Option<Reserved> {
         match side {

@@ -215,6 +215,11 @@ impl Advice {
     pub fn throttled(&self) -> bool {
         self.dimensions.iter().any(|d| d.throttling.is_some())
     }
+
+    /// Each dimension that throttled, as "reads of the table: 120 requests throttled ...".
+    pub fn throttled_dimensions(&self) -> Vec<String> {
+        throttled_dimensions(&self.dimensions)
+    }
 }
 
 /// The advice for one table, from its state, its usage over the window and its region's
@@ -491,11 +496,15 @@ fn caps_reason(dims: &[DimAdvice], policy: &Policy) -> String {
 
 /// "reads of the table: 120 requests throttled ..., writes of gsi1: ..." when any throttled.
 fn throttle_summary(dims: &[DimAdvice]) -> Option<String> {
-    let parts: Vec<String> = dims
-        .iter()
-        .filter_map(|d| Some(format!("{}: {}", d.key, d.throttling.as_ref()?.describe())))
-        .collect();
+    let parts = throttled_dimensions(dims);
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Each dimension that throttled, as "reads of the table: 120 requests throttled ...".
+fn throttled_dimensions(dims: &[DimAdvice]) -> Vec<String> {
+    dims.iter()
+        .filter_map(|d| Some(format!("{}: {}", d.key, d.throttling.as_ref()?.describe())))
+        .collect()
 }
 
 fn describe_change(from: &Settings, to: &Settings, saving: f64, percent: f64) -> String {
