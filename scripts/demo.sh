@@ -16,7 +16,7 @@ python3 scripts/demo_fleet.py
 mkdir -p .demo
 
 echo; echo "== ddb-fleet plan inventories/example.toml --all-tables   (every table and step: the switches to provisioned start at the recent peak read from CloudWatch)"
-"$bin" plan inventories/example.toml --all-tables --report .demo/plan.json --log-format text || true
+"$bin" plan inventories/example.toml --all-tables --report .demo/plan.json --log-format text
 echo; echo "== ddb-fleet apply inventories/example.toml --yes"
 "$bin" apply inventories/example.toml --yes --report .demo/apply.json --log-format text
 echo; echo "== ddb-fleet plan inventories/example.toml --detailed-exitcode   (converged: exit 0)"
@@ -24,4 +24,4 @@ echo; echo "== ddb-fleet plan inventories/example.toml --detailed-exitcode   (co
 echo; echo "== summary of the apply report (.demo/apply.json)"
 python3 -c 'import json; r = json.load(open(".demo/apply.json")); print(json.dumps(r["summary"], indent=2))'
 echo; echo "== ddb-fleet advise --organization --region all   (the whole organisation, no inventory: accounts from Organizations, each account's enabled regions)"
-"$bin" advise --organization --region all --role-name OrganizationAccountAccessRole --report .demo/org.json --html .demo/org.html --log-format text || true
+"$bin" advise --organization --region all --role-name OrganizationAccountAccessRole --report .demo/org.json --html .demo/org.html --log-format text
